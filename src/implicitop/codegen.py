@@ -1,0 +1,117 @@
+"""Code generation: SymPy expressions to numeric callables and to PyTensor graphs.
+
+Numeric kernels are generated once per problem with :func:`sympy.lambdify` (common
+subexpressions shared through ``cse=True``) and work on whole arrays at once.
+Graphs are printed with sympytensor's printer, bound to the op's own variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pytensor.tensor as pt
+import sympy as sp
+from pytensor.graph.basic import Variable
+from sympytensor.pytensor import PytensorPrinter
+
+from implicitop.problem import ImplicitProblem
+
+__all__ = ["NumericKernels", "numeric_kernels", "to_pytensor"]
+
+_LAMBDIFY_MODULES = ("scipy", "numpy")
+
+ArrayFunction = Callable[..., np.ndarray]
+
+
+def lambdify(args: list[sp.Symbol], expr: sp.Expr | list[sp.Expr]) -> ArrayFunction:
+    """Vectorised numeric function of ``args`` (SciPy for special functions)."""
+    return sp.lambdify(args, expr, modules=list(_LAMBDIFY_MODULES), cse=True)
+
+
+def residual_scale(expr: sp.Expr) -> sp.Expr:
+    """Magnitude of ``expr`` computed without cancellation between its terms.
+
+    Sums and products are taken term by term in absolute value (positive integer
+    powers too), so at a computed root ``|R|`` is a few ``eps`` times this. It is the
+    yardstick for "the residual is zero", and it tells a root from a pole, where
+    ``|R|`` is as large as its terms.
+    """
+    if expr.is_Add:
+        return sp.Add(*(residual_scale(term) for term in expr.args))
+    if expr.is_Mul:
+        return sp.Mul(*(residual_scale(factor) for factor in expr.args))
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return residual_scale(expr.base) ** expr.exp
+    return sp.Abs(expr)
+
+
+@dataclass(frozen=True)
+class NumericKernels:
+    """Array functions generated for one problem.
+
+    Attributes
+    ----------
+    residual_and_slope
+        ``(mu, *params) -> (R, dR/dmu)``.
+    scale
+        ``(mu, *params) -> sum of |terms of R|``.
+    """
+
+    residual_and_slope: ArrayFunction
+    scale: ArrayFunction
+
+
+@lru_cache(maxsize=256)
+def numeric_kernels(problem: ImplicitProblem) -> NumericKernels:
+    """Generate (once per problem) the numeric kernels the solver calls."""
+    args = [problem.unknown, *problem.params]
+    return NumericKernels(
+        residual_and_slope=lambdify(args, [problem.residual, problem.slope]),
+        scale=lambdify(args, residual_scale(problem.residual)),
+    )
+
+
+_EXTRA_PYTENSOR_FUNCTIONS: Mapping[type, Callable[..., Variable]] = {
+    sp.erfc: pt.erfc,
+    sp.erfinv: pt.erfinv,
+    sp.erfcinv: pt.erfcinv,
+    sp.digamma: pt.psi,
+    sp.polygamma: pt.polygamma,
+    sp.besselj: pt.jv,
+    sp.besseli: pt.iv,
+    sp.cot: lambda x: 1 / pt.tan(x),
+    sp.sec: lambda x: 1 / pt.cos(x),
+    sp.csc: lambda x: 1 / pt.sin(x),
+    sp.sign: pt.sign,
+}
+
+
+class _BoundPrinter(PytensorPrinter):
+    """sympytensor's printer with symbols bound to given PyTensor variables."""
+
+    def __init__(self, bindings: Mapping[sp.Symbol, Variable]):
+        super().__init__(cache={}, settings={})
+        self._bindings = bindings
+
+    def _print_Symbol(self, symbol: sp.Symbol, **kwargs) -> Variable:
+        return self._bindings[symbol]
+
+    def _print_Basic(self, expr: sp.Basic, **kwargs) -> Variable:
+        function = _EXTRA_PYTENSOR_FUNCTIONS.get(type(expr))
+        if function is None:
+            return super()._print_Basic(expr, **kwargs)
+        return function(*(self._print(arg, **kwargs) for arg in expr.args))
+
+
+def to_pytensor(expr: sp.Expr, bindings: Mapping[sp.Symbol, Variable]) -> Variable:
+    """Print ``expr`` as a PyTensor graph whose symbols are the bound variables.
+
+    Raises
+    ------
+    NotImplementedError
+        If the expression uses a function PyTensor has no counterpart for.
+    """
+    return pt.as_tensor_variable(_BoundPrinter(bindings).doprint(expr))

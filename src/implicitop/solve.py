@@ -1,0 +1,347 @@
+"""Batched, safeguarded Newton solver for one equation in one unknown.
+
+Every broadcast element is an independent root problem; all of them are advanced
+together with array operations, never a Python loop per element. The solve runs in
+two phases:
+
+1. Newton's method from the initial guess, kept inside the unknown's domain and
+   backing off when the residual overflows.
+2. For elements phase 1 could not settle (or all of them when a ``bracket`` is
+   given): a scan of the domain for a sign change, then Newton safeguarded by
+   bisection inside that bracket, which cannot fail once a sign change is found.
+
+Each phase stops after ``maxiter`` iterations. A root is accepted only if the
+residual there is small compared with the size of the residual's terms, so a pole
+or a jump is never reported as a root.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from implicitop.codegen import NumericKernels
+from implicitop.problem import Domain
+
+__all__ = [
+    "RESIDUAL_RTOL",
+    "ImplicitSolveError",
+    "SolveResult",
+    "SolveStatus",
+    "SolverSettings",
+    "residual_error",
+    "solve",
+]
+
+#: Relative size of |R| against the magnitude of its terms above which a point is
+#: not accepted as a root.
+RESIDUAL_RTOL = 1e-8
+
+_DECADES = np.arange(-300.0, 301.0, 10.0)
+_BRACKET_SCAN_POINTS = 65
+
+
+class SolveStatus(enum.IntEnum):
+    """Outcome of the solve for one element."""
+
+    CONVERGED = 0
+    NONFINITE_PARAMETER = 1
+    PARAMETER_OUTSIDE_DOMAIN = 2
+    NO_SIGN_CHANGE = 3
+    MAXITER = 4
+    NOT_A_ROOT = 5
+
+    @property
+    def reason(self) -> str:
+        """A sentence a user can read."""
+        return _REASONS[self]
+
+
+_REASONS = {
+    SolveStatus.CONVERGED: "converged",
+    SolveStatus.NONFINITE_PARAMETER: "a parameter is NaN or infinite",
+    SolveStatus.PARAMETER_OUTSIDE_DOMAIN: "a parameter violates its SymPy assumptions",
+    SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
+    SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
+    SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
+    "(a pole or a jump of the residual)",
+}
+
+
+class ImplicitSolveError(ArithmeticError):
+    """Raised with ``on_failure="raise"`` when some elements have no root.
+
+    Attributes
+    ----------
+    failures
+        One ``(parameter values, reason)`` pair per failed element.
+    """
+
+    def __init__(self, failures: list[tuple[dict[str, float], str]], total: int):
+        self.failures = failures
+        shown = "\n".join(
+            f"  {', '.join(f'{k}={v!r}' for k, v in values.items())}: {reason}"
+            for values, reason in failures[:10]
+        )
+        more = f"\n  ... and {len(failures) - 10} more" if len(failures) > 10 else ""
+        super().__init__(
+            f"the root could not be found for {len(failures)} of {total} element(s):\n"
+            f"{shown}{more}"
+        )
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Numbers that steer the solver (validated by the caller)."""
+
+    tol: float = 1e-12
+    maxiter: int = 100
+    bracket: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Roots and per-element status codes (see :class:`SolveStatus`)."""
+
+    root: np.ndarray
+    status: np.ndarray
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Boolean mask of elements with a root."""
+        return self.status == SolveStatus.CONVERGED
+
+
+def solve(
+    kernels: NumericKernels,
+    params: Sequence[np.ndarray],
+    x0: np.ndarray,
+    domain: Domain,
+    param_domains: Sequence[Domain],
+    settings: SolverSettings,
+) -> SolveResult:
+    """Solve ``R(x, *params) = 0`` for every element of the flat arrays ``params``.
+
+    Parameters
+    ----------
+    kernels
+        The problem's numeric kernels.
+    params
+        One flat float64 array per parameter, all of the same length.
+    x0
+        Initial guesses, same length as the parameters.
+    domain
+        Where roots are searched (the unknown's domain, cut to the bracket if any).
+    param_domains
+        The domains parameter values must lie in.
+    settings
+        Tolerance, iteration limit and bracket.
+    """
+    size = x0.size
+    root = np.full(size, np.nan)
+    status = np.full(size, SolveStatus.MAXITER, dtype=np.int8)
+    finite = np.logical_and.reduce([np.isfinite(p) for p in params])
+    inside = np.logical_and.reduce(
+        [(p >= d.lower) & (p <= d.upper) for p, d in zip(params, param_domains, strict=True)]
+    )
+    status[~finite] = SolveStatus.NONFINITE_PARAMETER
+    status[finite & ~inside] = SolveStatus.PARAMETER_OUTSIDE_DOMAIN
+    todo = np.flatnonzero(finite & inside)
+    with np.errstate(all="ignore"):
+        if settings.bracket is None:
+            x, done = _newton(kernels, [p[todo] for p in params], x0[todo], domain, settings)
+            root[todo[done]] = x[done]
+            todo = todo[~done]
+        if todo.size:
+            x, code = _bracketed(kernels, [p[todo] for p in params], x0[todo], domain, settings)
+            root[todo] = x
+            status[todo] = code
+        candidates = np.flatnonzero(status >= SolveStatus.MAXITER)
+        status[candidates] = _accept(kernels, root[candidates], [p[candidates] for p in params])
+    root[status != SolveStatus.CONVERGED] = np.nan
+    return SolveResult(root, status)
+
+
+def _evaluate(
+    kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    value, slope = kernels.residual_and_slope(x, *params)
+    shape = np.shape(x)
+    return np.broadcast_to(value, shape), np.broadcast_to(slope, shape)
+
+
+def residual_error(
+    kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray]
+) -> np.ndarray:
+    """``|R(x, params)|`` relative to the magnitude of its terms.
+
+    About ``eps`` at a computed root, about 1 at a pole; a point is accepted as a root
+    when this is at most :data:`RESIDUAL_RTOL`.
+    """
+    value, _ = _evaluate(kernels, x, params)
+    scale = np.broadcast_to(kernels.scale(x, *params), np.shape(x))
+    with np.errstate(all="ignore"):
+        return np.where(value == 0, 0.0, np.abs(value) / scale)
+
+
+def _accept(kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray]) -> np.ndarray:
+    """Status of candidate roots: converged if |R| is small against its terms."""
+    small = residual_error(kernels, x, params) <= RESIDUAL_RTOL
+    status = np.where(small, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
+    status[np.isnan(x)] = SolveStatus.MAXITER
+    return status
+
+
+def _midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bisection point: geometric for wide same-signed brackets, else arithmetic."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    small, large = np.minimum(np.abs(lo), np.abs(hi)), np.maximum(np.abs(lo), np.abs(hi))
+    wide = ((lo > 0) | (hi < 0)) & (large > 4 * small)
+    geometric = np.sign(hi) * np.sqrt(small) * np.sqrt(large)
+    return np.where(wide, geometric, lo / 2 + hi / 2)
+
+
+def _newton(
+    kernels: NumericKernels,
+    params: list[np.ndarray],
+    x0: np.ndarray,
+    domain: Domain,
+    settings: SolverSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phase 1: plain Newton with domain guard and overflow backtracking.
+
+    Returns the iterates and a mask of elements that converged; the rest are for
+    phase 2.
+    """
+    x = x0.copy()
+    previous = np.full_like(x, np.nan)
+    done = np.zeros(x.size, dtype=bool)
+    active = np.arange(x.size)
+    for _ in range(settings.maxiter):
+        if active.size == 0:
+            break
+        xa = x[active]
+        value, slope = _evaluate(kernels, xa, [p[active] for p in params])
+        overflow = ~(np.isfinite(value) & np.isfinite(slope))
+        can_back_off = overflow & np.isfinite(previous[active])
+        step = value / slope
+        proposal = xa - step
+        proposal = np.where(
+            proposal < domain.lower, domain.lower + (xa - domain.lower) * 0.1, proposal
+        )
+        proposal = np.where(
+            proposal > domain.upper, domain.upper - (domain.upper - xa) * 0.1, proposal
+        )
+        proposal = np.where(can_back_off, _midpoint(previous[active], xa), proposal)
+        root_here = value == 0
+        proposal = np.where(root_here, xa, proposal)
+        stuck = ~np.isfinite(proposal) | (overflow & ~can_back_off)
+        small_step = np.abs(proposal - xa) <= settings.tol * np.abs(proposal)
+        finished = root_here | (small_step & ~overflow)
+        previous[active] = np.where(can_back_off, previous[active], xa)
+        x[active] = proposal
+        done[active] = finished & ~stuck
+        active = active[~(finished | stuck)]
+    return x, done
+
+
+def _scan_grid(domain: Domain) -> np.ndarray:
+    """Points at which to look for a sign change of the residual in ``domain``."""
+    lo, hi = domain.lower, domain.upper
+    if domain.is_bounded_below and domain.is_bounded_above:
+        if lo > 0 and hi > 100 * lo:
+            return np.geomspace(lo, hi, _BRACKET_SCAN_POINTS)
+        if hi < 0 and lo < 100 * hi:
+            return -np.geomspace(-lo, -hi, _BRACKET_SCAN_POINTS)
+        return np.linspace(lo, hi, _BRACKET_SCAN_POINTS)
+    magnitudes = 10.0**_DECADES
+    grid = np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+    grid = grid[(grid > lo) & (grid < hi)]
+    ends = [v for v in (lo, hi) if np.isfinite(v)]
+    return np.unique(np.concatenate([grid, ends]))
+
+
+def _find_brackets(
+    kernels: NumericKernels,
+    params: list[np.ndarray],
+    x0: np.ndarray,
+    domain: Domain,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each element the sign-change interval of the scan grid nearest to ``x0``.
+
+    Returns ``(a, b, found)``; ``a`` and ``b`` are NaN where nothing was found. A grid
+    point where the residual is exactly zero is returned as ``a == b``.
+    """
+    grid = _scan_grid(domain)
+    target = np.searchsorted(grid, x0)
+    size = x0.size
+    a = np.full(size, np.nan)
+    b = np.full(size, np.nan)
+    best = np.full(size, np.inf)
+    last_x = np.full(size, np.nan)
+    last_sign = np.zeros(size)
+    for index, point in enumerate(grid):
+        value, _ = _evaluate(kernels, np.full(size, point), params)
+        sign = np.sign(value)
+        distance = np.abs(index - target)
+        exact = (value == 0) & (distance < best)
+        change = (sign * last_sign < 0) & (distance < best)
+        a = np.where(change, last_x, np.where(exact, point, a))
+        b = np.where(change | exact, point, b)
+        best = np.where(change | exact, distance, best)
+        known = ~np.isnan(value) & (sign != 0)
+        last_x = np.where(known, point, last_x)
+        last_sign = np.where(known, sign, last_sign)
+    return a, b, np.isfinite(best)
+
+
+def _bracketed(
+    kernels: NumericKernels,
+    params: list[np.ndarray],
+    x0: np.ndarray,
+    domain: Domain,
+    settings: SolverSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phase 2: find a sign change, then Newton safeguarded by bisection.
+
+    Returns the roots (NaN where none was found) and status codes; converged
+    elements carry ``MAXITER`` until :func:`_accept` checks the residual.
+    """
+    a, b, found = _find_brackets(kernels, params, x0, domain)
+    code = np.where(found, SolveStatus.MAXITER, SolveStatus.NO_SIGN_CHANGE).astype(np.int8)
+    x = np.where((x0 > np.minimum(a, b)) & (x0 < np.maximum(a, b)), x0, _midpoint(a, b))
+    x = np.where(a == b, a, x)
+    sign_a = np.sign(_evaluate(kernels, a, params)[0])
+    # Newton is taken only while its steps shrink fast: the proposed step must be
+    # less than half the step before last (as in Numerical Recipes' rtsafe).
+    step_last = np.abs(b - a)
+    step_before = step_last.copy()
+    done = (a == b) | ~found
+    result = np.where(done & found, x, np.nan)
+    active = np.flatnonzero(~done)
+    for _ in range(settings.maxiter):
+        if active.size == 0:
+            break
+        xa = x[active]
+        value, slope = _evaluate(kernels, xa, [p[active] for p in params])
+        same_side = np.sign(value) == sign_a[active]
+        a[active] = np.where(same_side, xa, a[active])
+        b[active] = np.where(same_side, b[active], xa)
+        lo, hi = np.minimum(a[active], b[active]), np.maximum(a[active], b[active])
+        proposal = xa - value / slope
+        slow = 2 * np.abs(proposal - xa) > step_before[active]
+        bisect = ~np.isfinite(proposal) | (proposal <= lo) | (proposal >= hi) | slow
+        proposal = np.where(bisect, _midpoint(lo, hi), proposal)
+        step_before[active] = step_last[active]
+        step_last[active] = np.abs(proposal - xa)
+        root_here = value == 0
+        proposal = np.where(root_here, xa, proposal)
+        finished = root_here | (np.abs(proposal - xa) <= settings.tol * np.abs(proposal))
+        finished |= (hi - lo) <= settings.tol * np.abs(proposal)
+        x[active] = proposal
+        result[active] = np.where(finished, proposal, np.nan)
+        active = active[~finished]
+    return result, code

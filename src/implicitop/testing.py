@@ -1,0 +1,258 @@
+"""Property tests for implicit ops: Hypothesis strategies and :func:`check_implicit_op`.
+
+Use it from your own test suite::
+
+    from implicitop.testing import check_implicit_op
+
+    def test_my_op():
+        check_implicit_op(op, ranges={"theta": (1e-5, 1e5)})
+
+At every drawn parameter point it checks that the root exists, that the residual
+there is zero to rounding, that :func:`pytensor.gradient.verify_grad` passes and
+that the gradient agrees with central finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytensor.gradient import verify_grad
+
+from implicitop.codegen import numeric_kernels
+from implicitop.op import ImplicitOp
+from implicitop.problem import Domain
+from implicitop.solve import RESIDUAL_RTOL, SolveStatus, residual_error
+
+__all__ = [
+    "DEFAULT_RANGES",
+    "check_implicit_op",
+    "check_point",
+    "parameter_points",
+    "parameter_strategy",
+]
+
+#: Ranges drawn from when none is given, by the sign a symbol's assumptions allow.
+DEFAULT_RANGES: Mapping[str, tuple[float, float]] = {
+    "positive": (1e-5, 1e5),
+    "negative": (-1e5, -1e-5),
+    "real": (-10.0, 10.0),
+}
+
+Ranges = Mapping[sp.Symbol | str, tuple[float, float]]
+_LOG_UNIFORM_SPAN = 100.0
+
+
+def _default_range(symbol: sp.Symbol) -> tuple[float, float]:
+    if symbol.is_positive or symbol.is_nonnegative:
+        return DEFAULT_RANGES["positive"]
+    if symbol.is_negative or symbol.is_nonpositive:
+        return DEFAULT_RANGES["negative"]
+    return DEFAULT_RANGES["real"]
+
+
+def parameter_strategy(
+    symbol: sp.Symbol, bounds: tuple[float, float] | None = None
+) -> st.SearchStrategy[float]:
+    """Floats for ``symbol``: log-uniform over wide same-signed ranges, else uniform.
+
+    Parameters
+    ----------
+    symbol
+        The parameter; its SymPy assumptions give the default range and are checked
+        against ``bounds``.
+    bounds
+        ``(lo, hi)``; by default from :data:`DEFAULT_RANGES`.
+    """
+    lo, hi = bounds if bounds is not None else _default_range(symbol)
+    lo, hi = float(lo), float(hi)
+    domain = Domain.of(symbol)
+    if not (lo < hi and lo in domain and hi in domain):
+        raise ValueError(
+            f"range ({lo}, {hi}) for {symbol} must have lo < hi and lie in its domain "
+            f"[{domain.lower}, {domain.upper}]"
+        )
+    if lo > 0 and hi >= _LOG_UNIFORM_SPAN * lo:
+        exponents = st.floats(math.log(lo), math.log(hi))
+        return exponents.map(lambda e: min(max(math.exp(e), lo), hi))
+    if hi < 0 and lo <= _LOG_UNIFORM_SPAN * hi:
+        return parameter_strategy(sp.Symbol(symbol.name, positive=True), (-hi, -lo)).map(
+            lambda v: -v
+        )
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+def _bounds_for(symbol: sp.Symbol, ranges: Ranges | None) -> tuple[float, float] | None:
+    if not ranges:
+        return None
+    return ranges.get(symbol, ranges.get(symbol.name))
+
+
+def parameter_points(
+    params: Sequence[sp.Symbol], ranges: Ranges | None = None
+) -> st.SearchStrategy[tuple[float, ...]]:
+    """Tuples with one value per parameter, each from :func:`parameter_strategy`."""
+    known = {s.name for s in params}
+    stray = [str(k) for k in (ranges or {}) if str(k) not in known]
+    if stray:
+        raise ValueError(f"ranges name unknown parameter(s): {', '.join(stray)}")
+    return st.tuples(*(parameter_strategy(s, _bounds_for(s, ranges)) for s in params))
+
+
+@dataclass(frozen=True)
+class _CompiledOp:
+    """The op's value and gradient as one compiled function of scalar inputs."""
+
+    op: ImplicitOp
+    function: Callable[..., list[np.ndarray]]
+
+    @classmethod
+    def build(cls, op: ImplicitOp) -> _CompiledOp:
+        inputs = [pt.dscalar(p.name) for p in op.params]
+        output = op(*inputs)
+        grads = pytensor.grad(output, inputs)
+        return cls(op, pytensor.function(inputs, [output, *grads]))
+
+    def value_and_gradient(self, point: Sequence[float]) -> tuple[float, np.ndarray]:
+        value, *grads = self.function(*point)
+        return float(value), np.array([float(g) for g in grads])
+
+
+def _root_noise(op: ImplicitOp, root: float, point: Sequence[float]) -> float:
+    """How far rounding in ``R`` can move the computed root: ``eps * (|mu| + scale/|R'|)``."""
+    kernels = numeric_kernels(op.problem)
+    args = [np.array(v) for v in point]
+    _, slope = kernels.residual_and_slope(np.array(root), *args)
+    scale = kernels.scale(np.array(root), *args)
+    with np.errstate(all="ignore"):
+        conditioning = np.abs(scale / slope)
+    return float(np.finfo(float).eps * (abs(root) + np.nan_to_num(conditioning, nan=np.inf)))
+
+
+def _central_differences(
+    op: ImplicitOp, point: Sequence[float], noise: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences of the root in each parameter, with their rounding bound."""
+    gradient, tolerance = [], []
+    for i, value in enumerate(point):
+        step = 1e-6 * max(abs(value), 1e-8)
+        shifted = [np.array([*point[:i], value + s, *point[i + 1 :]]) for s in (step, -step)]
+        up, down = (float(op.solve(*p).root) for p in shifted)
+        gradient.append((up - down) / (2 * step))
+        tolerance.append(100 * noise / step)
+    return np.array(gradient), np.array(tolerance)
+
+
+def _verify_grad_relative(op: ImplicitOp, point: Sequence[float]) -> None:
+    """:func:`pytensor.gradient.verify_grad` in coordinates scaled to the point.
+
+    ``verify_grad`` perturbs its inputs by one absolute step; checking the op through
+    ``theta = theta0 + |theta0| * u`` at ``u = 0`` makes that step relative, so one
+    check is meaningful from 1e-5 to 1e5. ``FAST_COMPILE`` keeps the per-point cost of
+    compiling the check's graphs low.
+    """
+    origin = [pt.constant(float(v)) for v in point]
+    scales = [pt.constant(abs(float(v)) or 1.0) for v in point]
+
+    def scaled_op(*u: pt.TensorVariable) -> pt.TensorVariable:
+        return op(*(o + s * du for o, s, du in zip(origin, scales, u, strict=True)))
+
+    verify_grad(
+        scaled_op,
+        [np.zeros(()) for _ in point],
+        rng=np.random.default_rng(0),
+        mode="FAST_COMPILE",
+    )
+
+
+def check_point(
+    op: ImplicitOp,
+    point: Sequence[float],
+    *,
+    rtol: float = 1e-5,
+    compiled: _CompiledOp | None = None,
+) -> None:
+    """Check the op at one parameter point; raise ``AssertionError`` on any defect.
+
+    Parameters
+    ----------
+    op
+        The op under test.
+    point
+        One value per parameter.
+    rtol
+        Relative tolerance of the gradient against central finite differences.
+    compiled
+        A compiled value/gradient function to reuse (built when omitted).
+    """
+    compiled = compiled or _CompiledOp.build(op)
+    names = ", ".join(f"{p}={v!r}" for p, v in zip(op.params, point, strict=True))
+    result = op.solve(*point)
+    status = SolveStatus(int(result.status))
+    assert status == SolveStatus.CONVERGED, f"no root at {names}: {status.reason}"
+    root = float(result.root)
+    error = float(
+        residual_error(numeric_kernels(op.problem), np.array(root), [np.array(v) for v in point])
+    )
+    assert error <= RESIDUAL_RTOL, (
+        f"residual at the root {op.unknown}={root!r} for {names} is {error:.3g} "
+        f"of its terms' size (allowed {RESIDUAL_RTOL})"
+    )
+    value, gradient = compiled.value_and_gradient(point)
+    assert value == root, f"compiled op gives {value!r}, solver {root!r} at {names}"
+    finite_differences, rounding = _central_differences(op, point, _root_noise(op, root, point))
+    mismatch = np.abs(gradient - finite_differences) > rtol * np.abs(finite_differences) + rounding
+    assert not mismatch.any(), (
+        f"gradient {gradient} disagrees with central differences {finite_differences} at {names}"
+    )
+    _verify_grad_relative(op, point)
+
+
+def check_implicit_op(
+    op: ImplicitOp,
+    ranges: Ranges | None = None,
+    *,
+    max_examples: int | None = None,
+    rtol: float = 1e-5,
+) -> None:
+    """Property-test ``op`` over parameter ranges with Hypothesis.
+
+    At every drawn point: the root exists, the residual there is zero to rounding,
+    the compiled op returns it, the gradient matches central finite differences to
+    ``rtol`` and :func:`pytensor.gradient.verify_grad` passes.
+
+    Parameters
+    ----------
+    op
+        The op under test.
+    ranges
+        ``{parameter (Symbol or name): (lo, hi)}``; parameters left out use
+        :data:`DEFAULT_RANGES` for their assumptions. Wide positive ranges are drawn
+        log-uniformly.
+    max_examples
+        Points to draw; by default the active Hypothesis profile's setting.
+    rtol
+        Relative tolerance of the gradient against finite differences.
+
+    Raises
+    ------
+    AssertionError
+        With the (shrunk) failing parameter point and what failed there.
+    """
+    compiled = _CompiledOp.build(op)
+    points = parameter_points(op.params, ranges)
+
+    def at_every_point(point: tuple[float, ...]) -> None:
+        check_point(op, point, rtol=rtol, compiled=compiled)
+
+    test = given(points)(at_every_point)
+    if max_examples is not None:
+        test = settings(max_examples=max_examples)(test)
+    test()
