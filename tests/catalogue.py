@@ -1,0 +1,120 @@
+"""Test problems with answers from sources independent of implicitop.
+
+Each entry builds an op and knows the root and its gradient from closed forms,
+``scipy.special`` / ``scipy.stats`` or a bracketing solver from SciPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from scipy import optimize, special, stats
+
+from implicitop import ImplicitOp, make_implicit_op
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    """One implicit function with an independent reference."""
+
+    name: str
+    build: Callable[[], ImplicitOp]
+    ranges: dict[str, tuple[float, float]]
+    root: Callable[..., float]
+    gradient: Callable[..., tuple[float, ...]]
+    rtol: float = 1e-10
+
+
+def seed_root(theta: float) -> float:
+    """Root of the seed's residual by Brent's method on its log form."""
+
+    def log_residual(mu: float) -> float:
+        return np.log(mu) + np.logaddexp(0.0, theta * mu)
+
+    return optimize.brentq(log_residual, 1e-300, 1.0, xtol=1e-300, rtol=8.9e-16, maxiter=2000)
+
+
+def seed_derivative(theta: float) -> float:
+    """The seed page's dmu/dtheta = -mu**2 / (1 + theta*mu + exp(-theta*mu))."""
+    mu = seed_root(theta)
+    return -(mu**2) / (1 + theta * mu + np.exp(-theta * mu))
+
+
+def build_seed() -> ImplicitOp:
+    mu, theta = sp.symbols("mu theta", positive=True)
+    return make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+
+
+def build_lambert() -> ImplicitOp:
+    w, x = sp.symbols("w x", positive=True)
+    return make_implicit_op(w * sp.exp(w) - x, w, x)
+
+
+def lambert_gradient(x: float) -> tuple[float]:
+    w = special.lambertw(x).real
+    return (w / (x * (1 + w)),)
+
+
+def build_quantile() -> ImplicitOp:
+    q = sp.Symbol("q", real=True)
+    p = sp.Symbol("p", positive=True)
+    return make_implicit_op((1 + sp.erf(q / sp.sqrt(2))) / 2 - p, q, p)
+
+
+def build_kepler() -> ImplicitOp:
+    anomaly, e, mean_anomaly = sp.symbols("E e M", real=True)
+    return make_implicit_op(anomaly - e * sp.sin(anomaly) - mean_anomaly, anomaly, [e, mean_anomaly])
+
+
+def kepler_root(e: float, mean_anomaly: float) -> float:
+    """Eccentric anomaly by Brent's method: E lies within [M - 1, M + 1] for e < 1."""
+
+    def kepler(anomaly: float) -> float:
+        return anomaly - e * np.sin(anomaly) - mean_anomaly
+
+    return optimize.brentq(kepler, mean_anomaly - 1, mean_anomaly + 1, xtol=1e-300, rtol=8.9e-16)
+
+
+def kepler_gradient(e: float, mean_anomaly: float) -> tuple[float, float]:
+    """dE/de = sin E / (1 - e cos E), dE/dM = 1 / (1 - e cos E), by hand."""
+    anomaly = kepler_root(e, mean_anomaly)
+    denominator = 1 - e * np.cos(anomaly)
+    return np.sin(anomaly) / denominator, 1 / denominator
+
+
+CATALOGUE: tuple[CatalogueProblem, ...] = (
+    CatalogueProblem(
+        "seed",
+        build_seed,
+        {"theta": (1e-5, 1e5)},
+        seed_root,
+        lambda theta: (seed_derivative(theta),),
+    ),
+    CatalogueProblem(
+        "lambert_w",
+        build_lambert,
+        {"x": (1e-5, 1e5)},
+        lambda x: special.lambertw(x).real,
+        lambert_gradient,
+    ),
+    CatalogueProblem(
+        "normal_quantile",
+        build_quantile,
+        # The erf form loses relative accuracy in the tails (1/2 + erf/2 cancels).
+        {"p": (1e-3, 1 - 1e-3)},
+        stats.norm.ppf,
+        lambda p: (1 / stats.norm.pdf(stats.norm.ppf(p)),),
+        rtol=1e-9,
+    ),
+    CatalogueProblem(
+        "kepler",
+        build_kepler,
+        {"e": (0.0, 0.95), "M": (-np.pi, np.pi)},
+        kepler_root,
+        kepler_gradient,
+        rtol=1e-9,
+    ),
+)

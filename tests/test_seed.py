@@ -1,0 +1,124 @@
+"""The seed page ("Advanced usage of Theano in PyMC3") reproduced with implicitop."""
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytest
+import sympy as sp
+from pytensor.gradient import verify_grad
+from scipy import integrate, stats
+
+from catalogue import build_seed, seed_root
+from implicitop.testing import check_implicit_op
+from seed_reference import MuFromTheta
+
+OBSERVED = [0.2, 0.21, 0.3]
+SEED_DERIVATIVE_TEXT = "-mu**2/(1 + theta*mu + exp(-theta*mu))"
+
+
+@pytest.fixture(scope="module")
+def op():
+    return build_seed()
+
+
+def seed_model(mu_op) -> pm.Model:
+    with pm.Model() as model:
+        theta = pm.HalfNormal("theta", sigma=1)
+        mu = pm.Deterministic("mu", mu_op(theta))
+        pm.Normal("y", mu=mu, sigma=0.1, observed=OBSERVED)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exact_posterior_mean() -> float:
+    """E[theta | y] by quadrature, with the root from Brent's method."""
+
+    def unnormalised(theta: float) -> float:
+        mu = seed_root(theta)
+        return stats.halfnorm.pdf(theta) * np.prod(stats.norm.pdf(OBSERVED, mu, 0.1))
+
+    mass = integrate.quad(unnormalised, 0, 12, limit=200)[0]
+    first_moment = integrate.quad(lambda t: t * unnormalised(t), 0, 12, limit=200)[0]
+    return first_moment / mass
+
+
+def test_derivative_equals_the_seed_formula(op):
+    mu, theta = op.unknown, op.params[0]
+    seed = sp.sympify(SEED_DERIVATIVE_TEXT, locals={"mu": mu, "theta": theta})
+    assert sp.simplify(op.derivative - seed) == 0
+    grid_derivative = sp.lambdify((mu, theta), op.derivative)
+    grid_seed = sp.lambdify((mu, theta), seed)
+    mus, thetas = np.meshgrid(np.linspace(0.01, 0.99, 30), np.geomspace(1e-5, 30, 30))
+    np.testing.assert_allclose(grid_derivative(mus, thetas), grid_seed(mus, thetas), rtol=1e-12)
+
+
+@pytest.mark.parametrize("theta", [0.2, 1e-5, 1e5])
+def test_verify_grad_at_the_seed_points(op, theta):
+    verify_grad(op, [np.array(theta)], rng=np.random.default_rng(0))
+
+
+def test_verify_grad_across_the_prior_range_by_hypothesis(op):
+    check_implicit_op(op, {"theta": (1e-5, 1e5)})
+
+
+def test_matches_the_hand_written_op_pointwise(op):
+    import pytensor
+    import pytensor.tensor as pt
+
+    theta = pt.dscalar("theta")
+    ours = pytensor.function([theta], [op(theta), pytensor.grad(op(theta), theta)])
+    reference_op = MuFromTheta()
+    reference = pytensor.function(
+        [theta], [reference_op(theta), pytensor.grad(reference_op(theta), theta)]
+    )
+    for value in np.geomspace(1e-3, 1e3, 25):
+        np.testing.assert_allclose(ours(value), reference(value), rtol=1e-9)
+
+
+def _posterior_mean_and_mcse(idata) -> tuple[float, float]:
+    summary = az.summary(idata, var_names=["theta"])
+    return float(summary["mean"].iloc[0]), float(summary["mcse_mean"].iloc[0])
+
+
+def _sample(mu_op, **kwargs):
+    with seed_model(mu_op):
+        return pm.sample(chains=2, cores=1, random_seed=11, progressbar=False, **kwargs)
+
+
+def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
+    ours = _sample(op, draws=600, tune=600)
+    reference = _sample(MuFromTheta(), draws=600, tune=600)
+    assert int(ours.sample_stats["diverging"].sum()) == 0
+    mean, mcse = _posterior_mean_and_mcse(ours)
+    reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)
+    assert abs(mean - reference_mean) < 4 * np.hypot(mcse, reference_mcse)
+    assert abs(mean - exact_posterior_mean) < 4 * mcse + 1e-3
+
+
+def test_metropolis_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
+    with seed_model(op):
+        ours = pm.sample(
+            draws=2000, tune=500, step=pm.Metropolis(), chains=2, cores=1,
+            random_seed=5, progressbar=False,
+        )
+    with seed_model(MuFromTheta()):
+        reference = pm.sample(
+            draws=2000, tune=500, step=pm.Metropolis(), chains=2, cores=1,
+            random_seed=6, progressbar=False,
+        )
+    mean, mcse = _posterior_mean_and_mcse(ours)
+    reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)
+    assert abs(mean - reference_mean) < 4 * np.hypot(mcse, reference_mcse)
+    assert abs(mean - exact_posterior_mean) < 4 * mcse + 1e-3
+
+
+def test_advi_fit_matches_the_hand_written_op(op, exact_posterior_mean):
+    def advi_mean(mu_op) -> float:
+        with seed_model(mu_op):
+            approximation = pm.fit(n=2500, method="advi", random_seed=3, progressbar=False)
+        return float(approximation.sample(4000, random_seed=4).posterior["theta"].mean())
+
+    ours, reference = advi_mean(op), advi_mean(MuFromTheta())
+    assert ours == pytest.approx(reference, rel=1e-6)
+    # a Gaussian approximation in log space: close to, not equal to, the posterior mean
+    assert ours == pytest.approx(exact_posterior_mean, rel=0.15)
