@@ -40,6 +40,7 @@ __all__ = [
 #: not accepted as a root.
 RESIDUAL_RTOL = 1e-8
 
+_ULPS_OF_X = 8 * np.finfo(float).eps
 _DECADES = np.arange(-300.0, 301.0, 10.0)
 _BRACKET_SCAN_POINTS = 65
 
@@ -74,23 +75,34 @@ _REASONS = {
 class ImplicitSolveError(ArithmeticError):
     """Raised with ``on_failure="raise"`` when some elements have no root.
 
+    The message lists the offending parameter values and the reason for each.
+
     Attributes
     ----------
     failures
-        One ``(parameter values, reason)`` pair per failed element.
+        One ``(parameter values, reason)`` pair per failed element (empty when the
+        error was re-raised by PyTensor with its node details appended).
     """
 
-    def __init__(self, failures: list[tuple[dict[str, float], str]], total: int):
-        self.failures = failures
+    def __init__(self, message: str, failures: Sequence[tuple[dict[str, float], str]] = ()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+    @classmethod
+    def from_failures(
+        cls, failures: Sequence[tuple[dict[str, float], str]], total: int
+    ) -> ImplicitSolveError:
+        """The error for ``failures`` out of ``total`` elements."""
         shown = "\n".join(
             f"  {', '.join(f'{k}={v!r}' for k, v in values.items())}: {reason}"
             for values, reason in failures[:10]
         )
         more = f"\n  ... and {len(failures) - 10} more" if len(failures) > 10 else ""
-        super().__init__(
+        message = (
             f"the root could not be found for {len(failures)} of {total} element(s):\n"
             f"{shown}{more}"
         )
+        return cls(message, failures)
 
 
 @dataclass(frozen=True)
@@ -155,12 +167,18 @@ def solve(
             x, done = _newton(kernels, [p[todo] for p in params], x0[todo], domain, settings)
             root[todo[done]] = x[done]
             todo = todo[~done]
+        # Newton alone is repelled by poles; bisection is not, so a phase 2 result must
+        # also be smaller than the residual at the ends of the bracket it came from.
+        ceiling = np.full(size, np.inf)
         if todo.size:
-            x, code = _bracketed(kernels, [p[todo] for p in params], x0[todo], domain, settings)
-            root[todo] = x
-            status[todo] = code
+            x, code, ends = _bracketed(
+                kernels, [p[todo] for p in params], x0[todo], domain, settings
+            )
+            root[todo], status[todo], ceiling[todo] = x, code, ends
         candidates = np.flatnonzero(status >= SolveStatus.MAXITER)
-        status[candidates] = _accept(kernels, root[candidates], [p[candidates] for p in params])
+        status[candidates] = _accept(
+            kernels, root[candidates], [p[candidates] for p in params], ceiling[candidates]
+        )
     root[status != SolveStatus.CONVERGED] = np.nan
     return SolveResult(root, status)
 
@@ -176,21 +194,30 @@ def _evaluate(
 def residual_error(
     kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray]
 ) -> np.ndarray:
-    """``|R(x, params)|`` relative to the magnitude of its terms.
+    """``|R(x, params)|`` over the rounding error it may carry at a root.
 
-    About ``eps`` at a computed root, about 1 at a pole; a point is accepted as a root
-    when this is at most :data:`RESIDUAL_RTOL`.
+    That rounding is the larger of :data:`RESIDUAL_RTOL` times the size of the
+    residual's terms and the change of ``R`` within a few ulps of ``x``. A computed
+    root gives at most 1; a point away from any root gives far more.
+    """
+    value, slope = _evaluate(kernels, x, params)
+    scale = np.broadcast_to(kernels.scale(x, *params), np.shape(x))
+    allowed = np.maximum(RESIDUAL_RTOL * scale, _ULPS_OF_X * np.abs(x * slope))
+    with np.errstate(all="ignore"):
+        return np.where(value == 0, 0.0, np.abs(value) / allowed)
+
+
+def _accept(
+    kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray], ceiling: np.ndarray
+) -> np.ndarray:
+    """Status of candidate roots: converged if the residual is zero to rounding.
+
+    ``ceiling`` bounds ``|R|`` from above (the residual at the ends of a bracket),
+    which rules out poles that bisection may close in on.
     """
     value, _ = _evaluate(kernels, x, params)
-    scale = np.broadcast_to(kernels.scale(x, *params), np.shape(x))
-    with np.errstate(all="ignore"):
-        return np.where(value == 0, 0.0, np.abs(value) / scale)
-
-
-def _accept(kernels: NumericKernels, x: np.ndarray, params: Sequence[np.ndarray]) -> np.ndarray:
-    """Status of candidate roots: converged if |R| is small against its terms."""
-    small = residual_error(kernels, x, params) <= RESIDUAL_RTOL
-    status = np.where(small, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
+    root = (residual_error(kernels, x, params) <= 1) & (np.abs(value) <= ceiling)
+    status = np.where(root, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
     status[np.isnan(x)] = SolveStatus.MAXITER
     return status
 
@@ -307,14 +334,18 @@ def _bracketed(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Phase 2: find a sign change, then Newton safeguarded by bisection.
 
-    Returns the roots (NaN where none was found) and status codes; converged
-    elements carry ``MAXITER`` until :func:`_accept` checks the residual.
+    Returns the roots (NaN where none was found), status codes (converged elements
+    carry ``MAXITER`` until :func:`_accept` checks the residual) and the larger
+    ``|R|`` at the ends of each bracket.
     """
     a, b, found = _find_brackets(kernels, params, x0, domain)
     code = np.where(found, SolveStatus.MAXITER, SolveStatus.NO_SIGN_CHANGE).astype(np.int8)
     x = np.where((x0 > np.minimum(a, b)) & (x0 < np.maximum(a, b)), x0, _midpoint(a, b))
     x = np.where(a == b, a, x)
-    sign_a = np.sign(_evaluate(kernels, a, params)[0])
+    value_a, value_b = _evaluate(kernels, a, params)[0], _evaluate(kernels, b, params)[0]
+    sign_a = np.sign(value_a)
+    ends = np.where(a == b, np.inf, np.maximum(np.abs(value_a), np.abs(value_b)))
+    size_a, size_b = np.abs(value_a), np.abs(value_b)
     # Newton is taken only while its steps shrink fast: the proposed step must be
     # less than half the step before last (as in Numerical Recipes' rtsafe).
     step_last = np.abs(b - a)
@@ -330,18 +361,22 @@ def _bracketed(
         same_side = np.sign(value) == sign_a[active]
         a[active] = np.where(same_side, xa, a[active])
         b[active] = np.where(same_side, b[active], xa)
+        size_a[active] = np.where(same_side, np.abs(value), size_a[active])
+        size_b[active] = np.where(same_side, size_b[active], np.abs(value))
         lo, hi = np.minimum(a[active], b[active]), np.maximum(a[active], b[active])
-        proposal = xa - value / slope
-        slow = 2 * np.abs(proposal - xa) > step_before[active]
-        bisect = ~np.isfinite(proposal) | (proposal <= lo) | (proposal >= hi) | slow
-        proposal = np.where(bisect, _midpoint(lo, hi), proposal)
+        newton = xa - value / slope
+        bisect = ~np.isfinite(newton) | (newton <= lo) | (newton >= hi)
+        bisect |= 2 * np.abs(newton - xa) > step_before[active]
+        proposal = np.where(bisect, _midpoint(lo, hi), newton)
         step_before[active] = step_last[active]
         step_last[active] = np.abs(proposal - xa)
+        best_end = np.where(size_a[active] <= size_b[active], a[active], b[active])
+        newton_done = ~bisect & (np.abs(newton - xa) <= settings.tol * np.abs(newton))
+        closed = (hi - lo) <= _ULPS_OF_X * np.maximum(np.abs(lo), np.abs(hi))
         root_here = value == 0
-        proposal = np.where(root_here, xa, proposal)
-        finished = root_here | (np.abs(proposal - xa) <= settings.tol * np.abs(proposal))
-        finished |= (hi - lo) <= settings.tol * np.abs(proposal)
+        finished = root_here | newton_done | closed
         x[active] = proposal
-        result[active] = np.where(finished, proposal, np.nan)
+        outcome = np.where(root_here, xa, np.where(newton_done, newton, best_end))
+        result[active] = np.where(finished, outcome, np.nan)
         active = active[~finished]
-    return result, code
+    return result, code, ends

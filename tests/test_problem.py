@@ -1,0 +1,88 @@
+"""Construction: derivatives and clear errors for bad input."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from catalogue import seed_root
+from implicitop import make_implicit_op
+
+mu, theta = sp.symbols("mu theta", positive=True)
+x, y = sp.symbols("x y", real=True)
+SEED = mu + mu * sp.exp(theta * mu) - 1
+
+
+def test_several_parameters_give_a_tuple_of_derivatives():
+    a, b = sp.symbols("a b", positive=True)
+    op = make_implicit_op(mu**3 + a * mu - b, mu, [a, b])
+    d_a, d_b = op.derivative
+    assert sp.simplify(d_a + mu / (3 * mu**2 + a)) == 0
+    assert sp.simplify(d_b - 1 / (3 * mu**2 + a)) == 0
+
+
+def test_derivative_prints_as_latex():
+    assert "e^{" in sp.latex(make_implicit_op(SEED, mu, theta).derivative)
+
+
+@pytest.mark.parametrize(
+    ("residual", "unknown", "params", "error", "message"),
+    [
+        (theta - 1, mu, theta, ValueError, "does not contain the unknown mu"),
+        (SEED, mu, [theta, mu], ValueError, "both the unknown and a parameter"),
+        (SEED + x * y, mu, theta, ValueError, "x, y"),
+        ("mu - theta", mu, theta, TypeError, "SymPy expression"),
+        (1.5, mu, theta, TypeError, "SymPy expression"),
+        (sp.sin(mu) ** 2 + sp.cos(mu) ** 2 - theta, mu, theta, ValueError, "identically zero"),
+        (sp.Eq(mu, theta), mu, theta, TypeError, "lhs - rhs"),
+        (SEED, mu + 1, theta, TypeError, "Symbol"),
+        (SEED, mu, [theta, theta], ValueError, "repeat"),
+        (SEED, mu, [], ValueError, "at least one parameter"),
+        (SEED, mu, 3, TypeError, "Symbol"),
+        (mu - theta * sp.I, mu, theta, ValueError, "complex"),
+        (sp.Function("f")(mu) - theta, mu, theta, ValueError, "undefined function"),
+        (sp.Integral(mu * x, (x, 0, theta)) - 1, mu, theta, ValueError, "Integral"),
+        (sp.Piecewise((mu, mu < 1), (2 * mu, True)) - theta, mu, theta, ValueError, "Piecewise"),
+        (sp.lowergamma(mu, theta) - 1, mu, theta, ValueError, "PyTensor cannot express"),
+    ],
+)
+def test_bad_construction_input_gets_a_clear_error(residual, unknown, params, error, message):
+    with pytest.raises(error, match=message):
+        make_implicit_op(residual, unknown, params)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"tol": -1e-3}, ValueError, "tol"),
+        ({"tol": "small"}, TypeError, "tol"),
+        ({"maxiter": 0}, ValueError, "maxiter"),
+        ({"maxiter": 2.5}, TypeError, "maxiter"),
+        ({"bracket": (2.0, 1.0)}, ValueError, "lo < hi"),
+        ({"bracket": (-3.0, -1.0)}, ValueError, "does not overlap"),
+        ({"bracket": 1.0}, TypeError, "pair"),
+        ({"on_failure": "ignore"}, ValueError, "on_failure"),
+        ({"x0": -1.0}, ValueError, "outside the search domain"),
+        ({"x0": x}, ValueError, "only use the parameters"),
+        ({"x_zero": 1.0}, TypeError, "unknown option"),
+    ],
+)
+def test_bad_options_get_a_clear_error(options, error, message):
+    with pytest.raises(error, match=message):
+        make_implicit_op(SEED, mu, theta, **options)
+
+
+def test_systems_are_refused_with_a_clear_message():
+    with pytest.raises(NotImplementedError, match="systems of equations"):
+        make_implicit_op([x + y - theta, x - y], [x, y], theta)
+
+
+def test_one_element_sequences_are_accepted():
+    op = make_implicit_op([SEED], [mu], [theta])
+    assert float(op(0.4).eval()) == pytest.approx(seed_root(0.4), rel=1e-12)
+
+
+def test_equal_problems_give_equal_ops_and_a_single_graph_node():
+    first, second = make_implicit_op(SEED, mu, theta), make_implicit_op(SEED, mu, theta)
+    assert first == second and hash(first) == hash(second)
+    assert first != make_implicit_op(SEED, mu, theta, tol=1e-8)
+    assert np.isclose(float((first(0.3) - second(0.3)).eval()), 0.0)

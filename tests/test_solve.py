@@ -1,0 +1,133 @@
+"""The batched, safeguarded Newton solver and its failure policy."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+import sympy as sp
+from scipy import special
+
+from catalogue import build_lambert, build_seed
+from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
+from implicitop.codegen import NumericKernels, numeric_kernels
+from implicitop.solve import SolverSettings, solve
+
+mu = sp.Symbol("mu", positive=True)
+x, t = sp.symbols("x t", real=True)
+theta = sp.Symbol("theta", positive=True)
+
+
+def test_positivity_keeps_iterates_in_the_domain():
+    # Newton from 1 jumps to negative mu for t < -1, where log is undefined.
+    op = make_implicit_op(sp.log(mu) - t, mu, t)
+    ts = np.linspace(-50, 50, 201)
+    result = op.solve(ts)
+    assert result.converged.all()
+    np.testing.assert_allclose(result.root, np.exp(ts), rtol=1e-13)
+
+
+def test_divergent_newton_falls_back_to_bisection():
+    # Newton on atan diverges from 0 once the root is further than ~1.39 away.
+    op = make_implicit_op(sp.atan(x - t), x, t)
+    ts = np.linspace(-50, 50, 101)
+    np.testing.assert_allclose(op.solve(ts).root, ts, rtol=1e-12, atol=1e-12)
+
+
+def test_bracket_selects_the_root_inside_it():
+    op = make_implicit_op(sp.sin(x) - t, x, t, bracket=(np.pi / 2, 3 * np.pi / 2))
+    ts = np.linspace(-0.99, 0.99, 41)
+    np.testing.assert_allclose(op.solve(ts).root, np.pi - np.arcsin(ts), rtol=1e-13)
+    unbracketed = make_implicit_op(sp.sin(x) - t, x, t)
+    np.testing.assert_allclose(unbracketed.solve(ts).root, np.arcsin(ts), atol=1e-14)
+
+
+def test_symbolic_initial_guess_is_used():
+    w, z = sp.symbols("w z", positive=True)
+    op = make_implicit_op(w * sp.exp(w) - z, w, z, x0=sp.log(1 + z))
+    zs = np.geomspace(1e-3, 1e3, 50)
+    np.testing.assert_allclose(op.solve(zs).root, special.lambertw(zs).real, rtol=1e-14)
+
+
+def test_overflowing_residual_is_solved_from_the_default_guess():
+    # exp(theta * mu) overflows at mu = 1 for theta > 710.
+    thetas = np.array([1e3, 1e5, 1e10, 1e100])
+    roots = build_seed().solve(thetas).root
+    w = special.lambertw(thetas).real
+    np.testing.assert_allclose(roots * np.exp(thetas * roots), 1 - roots, rtol=1e-12)
+    np.testing.assert_allclose(roots, w / thetas, rtol=1e-3)  # mu ~ W(theta)/theta
+
+
+def test_no_root_gives_nan_for_that_element_only():
+    op = make_implicit_op(x**2 + 1 - t, x, t)
+    result = op.solve(np.array([5.0, 0.5, 2.0]))
+    np.testing.assert_allclose(result.root[[0, 2]] ** 2, [4.0, 1.0])
+    assert np.isnan(result.root[1])
+    assert result.status[1] == SolveStatus.NO_SIGN_CHANGE
+
+
+def test_a_pole_is_not_reported_as_a_root():
+    op = make_implicit_op(1 / (x - t), x, t)
+    result = op.solve(np.array([0.3, -2.0]))
+    assert np.isnan(result.root).all()
+    assert set(result.status) <= {SolveStatus.NOT_A_ROOT, SolveStatus.NO_SIGN_CHANGE}
+
+
+def test_bad_parameter_values_give_nan_with_a_reason():
+    result = build_seed().solve(np.array([np.nan, np.inf, -1.0, 0.4]))
+    assert list(result.status) == [
+        SolveStatus.NONFINITE_PARAMETER,
+        SolveStatus.NONFINITE_PARAMETER,
+        SolveStatus.PARAMETER_OUTSIDE_DOMAIN,
+        SolveStatus.CONVERGED,
+    ]
+    assert np.isnan(result.root[:3]).all() and np.isfinite(result.root[3])
+
+
+def test_maxiter_bounds_the_work():
+    lambert = build_lambert()
+    op = make_implicit_op(lambert.residual, lambert.unknown, lambert.params, maxiter=2)
+    result = op.solve(np.array([1e5]))
+    assert result.status[0] == SolveStatus.MAXITER
+
+
+def test_raise_policy_names_the_parameter_values():
+    op = make_implicit_op(x**2 + 1 - t, x, t, on_failure="raise")
+    t_values = pt.dvector("t")
+    function = pytensor.function([t_values], op(t_values))
+    with pytest.raises(ImplicitSolveError, match=r"1 of 2 element.*\n  t=0\.5: no sign change"):
+        function(np.array([5.0, 0.5]))
+    with pytest.raises(ImplicitSolveError) as info:
+        op._raise_for_failures([np.array([0.5])], op.solve(np.array([0.5])))
+    assert info.value.failures == [({"t": 0.5}, SolveStatus.NO_SIGN_CHANGE.reason)]
+
+
+def test_default_policy_gives_nan_inside_a_graph():
+    op = make_implicit_op(x**2 + 1 - t, x, t)
+    values = op(np.array([5.0, 0.5])).eval()
+    assert values[0] ** 2 == pytest.approx(4.0) and np.isnan(values[1])
+
+
+def test_all_elements_advance_together():
+    """The residual kernel is called per iteration, not per element."""
+    problem = build_seed().problem
+    kernels = numeric_kernels(problem)
+    calls = []
+
+    def counting(*args):
+        calls.append(np.shape(args[0]))
+        return kernels.residual_and_slope(*args)
+
+    counted = NumericKernels(counting, kernels.scale)
+    thetas = np.geomspace(1e-3, 1e3, 10_000)
+    result = solve(
+        counted,
+        [thetas],
+        np.ones_like(thetas),
+        problem.unknown_domain,
+        problem.param_domains,
+        SolverSettings(),
+    )
+    assert result.converged.all()
+    # Newton iterations, plus one call per scan point for thetas > 710, where
+    # exp(theta * mu) overflows at the initial guess: far fewer than 10_000 elements.
+    assert len(calls) <= 2 * SolverSettings().maxiter + 130
