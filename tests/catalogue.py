@@ -66,7 +66,9 @@ def build_quantile() -> ImplicitOp:
 
 def build_kepler() -> ImplicitOp:
     anomaly, e, mean_anomaly = sp.symbols("E e M", real=True)
-    return make_implicit_op(anomaly - e * sp.sin(anomaly) - mean_anomaly, anomaly, [e, mean_anomaly])
+    return make_implicit_op(
+        anomaly - e * sp.sin(anomaly) - mean_anomaly, anomaly, [e, mean_anomaly]
+    )
 
 
 def kepler_root(e: float, mean_anomaly: float) -> float:

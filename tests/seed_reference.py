@@ -28,8 +28,8 @@ def mu_from_theta(theta):
 class MuFromTheta(Op):
     """The seed's op: scalar in, scalar out."""
 
-    itypes = [pt.dscalar]
-    otypes = [pt.dscalar]
+    itypes = (pt.dscalar,)
+    otypes = (pt.dscalar,)
 
     def perform(self, node, inputs, outputs):
         (theta,) = inputs

@@ -98,13 +98,23 @@ def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_pos
 def test_metropolis_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
     with seed_model(op):
         ours = pm.sample(
-            draws=2000, tune=500, step=pm.Metropolis(), chains=2, cores=1,
-            random_seed=5, progressbar=False,
+            draws=2000,
+            tune=500,
+            step=pm.Metropolis(),
+            chains=2,
+            cores=1,
+            random_seed=5,
+            progressbar=False,
         )
     with seed_model(MuFromTheta()):
         reference = pm.sample(
-            draws=2000, tune=500, step=pm.Metropolis(), chains=2, cores=1,
-            random_seed=6, progressbar=False,
+            draws=2000,
+            tune=500,
+            step=pm.Metropolis(),
+            chains=2,
+            cores=1,
+            random_seed=6,
+            progressbar=False,
         )
     mean, mcse = _posterior_mean_and_mcse(ours)
     reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)

@@ -52,7 +52,7 @@ def _as_float_tensor(value: object, name: str) -> TensorVariable:
         value = np.asarray(value, dtype=pytensor.config.floatX)
     try:
         tensor = pt.as_tensor_variable(value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, NotImplementedError) as error:
         raise TypeError(
             f"parameter {name} must be a float tensor, number or array, got "
             f"{type(value).__name__}: {error}"
@@ -87,6 +87,10 @@ class ImplicitOp(Op):
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
         self.problem = problem
         self.options = options
+        # read off SymPy assumptions once, not on every call
+        self._search_domain = options.search_domain(problem)
+        self._param_domains = problem.param_domains
+        self._settings = options.solver_settings(problem)
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -127,14 +131,14 @@ class ImplicitOp(Op):
             numeric_kernels(self.problem),
             flat,
             self._initial_guess(flat),
-            self.options.search_domain(self.problem),
-            self.problem.param_domains,
-            self.options.solver_settings(self.problem),
+            self._search_domain,
+            self._param_domains,
+            self._settings,
         )
         return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
 
     def _initial_guess(self, flat_params: Sequence[np.ndarray]) -> np.ndarray:
-        domain = self.options.search_domain(self.problem)
+        domain = self._search_domain
         default = _default_guess(domain)
         x0 = self.options.x0
         if x0 is None:

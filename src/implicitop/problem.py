@@ -176,7 +176,9 @@ class ImplicitProblem:
             raise ValueError(f"{unknown_symbol} is both the unknown and a parameter")
         free = residual.free_symbols
         if unknown_symbol not in free:
-            raise ValueError(f"the residual {residual} does not contain the unknown {unknown_symbol}")
+            raise ValueError(
+                f"the residual {residual} does not contain the unknown {unknown_symbol}"
+            )
         stray = free - {unknown_symbol, *param_symbols}
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
@@ -193,9 +195,7 @@ class ImplicitProblem:
                 f"dR/d{self.unknown} of the residual {self.residual} is identically zero, "
                 "so the root does not define the unknown"
             )
-        derivatives = tuple(
-            _shortest(-self.residual.diff(theta) / slope) for theta in self.params
-        )
+        derivatives = tuple(_shortest(-self.residual.diff(theta) / slope) for theta in self.params)
         object.__setattr__(self, "slope", slope)
         object.__setattr__(self, "derivatives", derivatives)
 

@@ -99,8 +99,7 @@ class ImplicitSolveError(ArithmeticError):
         )
         more = f"\n  ... and {len(failures) - 10} more" if len(failures) > 10 else ""
         message = (
-            f"the root could not be found for {len(failures)} of {total} element(s):\n"
-            f"{shown}{more}"
+            f"the root could not be found for {len(failures)} of {total} element(s):\n{shown}{more}"
         )
         return cls(message, failures)
 
@@ -188,7 +187,11 @@ def _evaluate(
 ) -> tuple[np.ndarray, np.ndarray]:
     value, slope = kernels.residual_and_slope(x, *params)
     shape = np.shape(x)
-    return np.broadcast_to(value, shape), np.broadcast_to(slope, shape)
+    if np.shape(value) != shape:
+        value = np.broadcast_to(value, shape)
+    if np.shape(slope) != shape:
+        slope = np.broadcast_to(slope, shape)
+    return value, slope
 
 
 def residual_error(
@@ -240,39 +243,41 @@ def _newton(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Phase 1: plain Newton with domain guard and overflow backtracking.
 
-    Returns the iterates and a mask of elements that converged; the rest are for
+    Works on compacted arrays of the still-active elements. Returns the roots (NaN
+    where phase 1 gave up) and a mask of elements that converged; the rest are for
     phase 2.
     """
-    x = x0.copy()
-    previous = np.full_like(x, np.nan)
-    done = np.zeros(x.size, dtype=bool)
-    active = np.arange(x.size)
+    root = np.full_like(x0, np.nan)
+    index = np.arange(x0.size)
+    x, previous = x0.copy(), np.full_like(x0, np.nan)
     for _ in range(settings.maxiter):
-        if active.size == 0:
-            break
-        xa = x[active]
-        value, slope = _evaluate(kernels, xa, [p[active] for p in params])
-        overflow = ~(np.isfinite(value) & np.isfinite(slope))
-        can_back_off = overflow & np.isfinite(previous[active])
-        step = value / slope
-        proposal = xa - step
-        proposal = np.where(
-            proposal < domain.lower, domain.lower + (xa - domain.lower) * 0.1, proposal
-        )
-        proposal = np.where(
-            proposal > domain.upper, domain.upper - (domain.upper - xa) * 0.1, proposal
-        )
-        proposal = np.where(can_back_off, _midpoint(previous[active], xa), proposal)
+        value, slope = _evaluate(kernels, x, params)
+        proposal = x - value / slope
+        finite = np.isfinite(value) & np.isfinite(slope)
+        back_off = ~finite & np.isfinite(previous)
+        if back_off.any():
+            proposal = np.where(back_off, _midpoint(previous, x), proposal)
+        if domain.is_bounded_below:
+            below = proposal < domain.lower
+            proposal = np.where(below, domain.lower + (x - domain.lower) * 0.1, proposal)
+        if domain.is_bounded_above:
+            above = proposal > domain.upper
+            proposal = np.where(above, domain.upper - (domain.upper - x) * 0.1, proposal)
         root_here = value == 0
-        proposal = np.where(root_here, xa, proposal)
-        stuck = ~np.isfinite(proposal) | (overflow & ~can_back_off)
-        small_step = np.abs(proposal - xa) <= settings.tol * np.abs(proposal)
-        finished = root_here | (small_step & ~overflow)
-        previous[active] = np.where(can_back_off, previous[active], xa)
-        x[active] = proposal
-        done[active] = finished & ~stuck
-        active = active[~(finished | stuck)]
-    return x, done
+        small_step = finite & (np.abs(proposal - x) <= settings.tol * np.abs(proposal))
+        converged = root_here | small_step
+        leaving = converged | ~np.isfinite(proposal) | (~finite & ~back_off)
+        if leaving.any():
+            root[index[converged]] = np.where(root_here, x, proposal)[converged]
+            staying = ~leaving
+            index, x, proposal = index[staying], x[staying], proposal[staying]
+            previous, back_off = previous[staying], back_off[staying]
+            params = [p[staying] for p in params]
+            if index.size == 0:
+                break
+        previous = np.where(back_off, previous, x)
+        x = proposal
+    return root, ~np.isnan(root)
 
 
 def _scan_grid(domain: Domain) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""The PyTensor op: inputs, broadcasting, gradients, second derivatives."""
+
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from scipy import special
+
+from catalogue import (
+    build_kepler,
+    build_lambert,
+    build_seed,
+    kepler_gradient,
+    kepler_root,
+    seed_derivative,
+    seed_root,
+)
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return build_seed()
+
+
+@pytest.fixture(scope="module")
+def kepler():
+    return build_kepler()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0.4, np.float64(0.4), np.array(0.4), np.array([0.4, 2.0]), np.full((2, 3), 0.4)],
+    ids=["float", "numpy-scalar", "0d-array", "vector", "matrix"],
+)
+def test_numbers_and_arrays_give_the_reference_roots(seed, value):
+    result = seed(value).eval()
+    assert result.shape == np.shape(value)
+    np.testing.assert_allclose(result, np.vectorize(seed_root)(value), rtol=1e-13)
+
+
+def test_shared_variables_and_pm_data_are_inputs(seed):
+    shared = pytensor.shared(np.array([0.2, 5.0]))
+    np.testing.assert_allclose(seed(shared).eval(), [seed_root(0.2), seed_root(5.0)], rtol=1e-13)
+    with pm.Model():
+        data = pm.Data("theta_data", np.array([1.0, 3.0, 7.0]))
+        mu = seed(data)
+        np.testing.assert_allclose(mu.eval(), [seed_root(v) for v in (1.0, 3.0, 7.0)], rtol=1e-13)
+        pm.set_data({"theta_data": np.array([0.5])})
+        np.testing.assert_allclose(mu.eval(), [seed_root(0.5)], rtol=1e-13)
+
+
+def test_inputs_broadcast_and_gradients_sum_back(kepler):
+    e = pt.dscalar("e")
+    mean_anomaly = pt.dmatrix("M")
+    anomaly = kepler(e, mean_anomaly)
+    grad_e, grad_m = pytensor.grad(anomaly.sum(), [e, mean_anomaly])
+    function = pytensor.function([e, mean_anomaly], [anomaly, grad_e, grad_m])
+    ms = np.linspace(-2, 3, 12).reshape(3, 4)
+    values, d_e, d_m = function(0.6, ms)
+    assert values.shape == (3, 4) and d_m.shape == (3, 4) and np.shape(d_e) == ()
+    expected = np.array([[kepler_gradient(0.6, m) for m in row] for row in ms])
+    np.testing.assert_allclose(values, np.vectorize(kepler_root)(0.6, ms), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(d_e, expected[..., 0].sum(), rtol=1e-10)
+    np.testing.assert_allclose(d_m, expected[..., 1], rtol=1e-10)
+
+
+def test_static_shapes_broadcast(kepler):
+    output = kepler(pt.dvector("e", shape=(5,)), pt.dmatrix("M", shape=(1, None)))
+    assert output.type.shape == (1, 5)
+    assert output.dtype == "float64"
+
+
+def test_second_derivative_matches_central_differences_of_the_seed_formula(seed):
+    theta = pt.dvector("theta")
+    hessian = pytensor.function([theta], pytensor.gradient.hessian(seed(theta).sum(), theta))
+    values = np.array([0.05, 0.4, 3.0, 40.0])
+    steps = 1e-5 * values
+    expected = (
+        np.vectorize(seed_derivative)(values + steps)
+        - np.vectorize(seed_derivative)(values - steps)
+    ) / (2 * steps)
+    np.testing.assert_allclose(hessian(values), np.diag(expected), rtol=1e-6, atol=1e-300)
+
+
+def test_grad_of_grad_for_lambert_w_matches_the_closed_form():
+    op = build_lambert()
+    x = pt.dscalar("x")
+    first = pytensor.grad(op(x), x)
+    second = pytensor.function([x], pytensor.grad(first, x))
+    for value in (0.1, 1.0, 30.0):
+        w = special.lambertw(value).real
+        # d2W/dx2 = -W^2 (W + 2) / (x^2 (1 + W)^3)
+        expected = -(w**2) * (w + 2) / (value**2 * (1 + w) ** 3)
+        np.testing.assert_allclose(second(value), expected, rtol=1e-10)
+
+
+def test_float32_inputs_give_float32_outputs(seed):
+    theta = pt.fvector("theta")
+    output = seed(theta)
+    assert output.dtype == "float32"
+    gradient = pytensor.grad(output.sum(), theta)
+    assert gradient.dtype == "float32"
+    values = output.eval({theta: np.array([0.4], dtype="float32")})
+    np.testing.assert_allclose(values, [seed_root(0.4)], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ((), "takes 1 input"),
+        ((0.4, 0.5), "takes 1 input"),
+        ((pt.ivector("theta"),), "dtype int32"),
+        ((np.array([1, 2]),), "dtype int64"),
+        ((True,), "boolean"),
+        (("theta",), "must be a float tensor"),
+    ],
+)
+def test_bad_call_input_gets_a_clear_error(seed, inputs, message):
+    with pytest.raises(TypeError, match=message):
+        seed(*inputs)
+
+
+def test_python_ints_are_taken_as_floats(seed):
+    assert float(seed(2).eval()) == pytest.approx(seed_root(2.0), rel=1e-13)
+
+
+def test_failed_elements_have_nan_gradients(seed):
+    theta = pt.dvector("theta")
+    gradient = pytensor.function([theta], pytensor.grad(seed(theta).sum(), theta))
+    values = gradient(np.array([0.4, np.nan, -1.0]))
+    assert np.isfinite(values[0]) and np.isnan(values[1:]).all()
