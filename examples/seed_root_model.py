@@ -16,19 +16,16 @@ import argparse
 from pathlib import Path
 
 import arviz as az
-import matplotlib
+import numpy as np
+import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+import sympy as sp
+from matplotlib.figure import Figure
+from pytensor.gradient import verify_grad
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pymc as pm  # noqa: E402
-import pytensor  # noqa: E402
-import pytensor.tensor as pt  # noqa: E402
-import sympy as sp  # noqa: E402
-from pytensor.gradient import verify_grad  # noqa: E402
-
-from implicitop import ImplicitOp, make_implicit_op  # noqa: E402
-from implicitop.testing import check_implicit_op  # noqa: E402
+from implicitop import ImplicitOp, make_implicit_op
+from implicitop.testing import check_implicit_op
 
 OBSERVED = [0.2, 0.21, 0.3]
 OUTPUT = Path("outputs") / "seed_root_model.png"
@@ -70,7 +67,8 @@ def plot(op: ImplicitOp, idata: az.InferenceData, path: Path) -> None:
     curves = pytensor.function([theta], [op(theta), pytensor.grad(op(theta).sum(), theta)])
     grid = np.linspace(1e-3, 4.0, 400)
     mu_values, slopes = curves(grid)
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    figure = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = figure.subplots(1, 3)
     axes[0].plot(grid, mu_values)
     axes[0].axhspan(min(OBSERVED), max(OBSERVED), color="tab:orange", alpha=0.2, label="observed y")
     axes[0].set(xlabel=r"$\theta$", ylabel=r"$\mu(\theta)$", title=r"root $\mu(\theta)$")

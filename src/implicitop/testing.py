@@ -257,6 +257,6 @@ def check_implicit_op(
 
     # Timings vary with compilation and machine load, so no per-example deadline.
     limits = {"max_examples": max_examples} if max_examples is not None else {}
-    settings(
-        deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None, **limits
-    )(given(points)(at_every_point))()
+    settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None, **limits)(
+        given(points)(at_every_point)
+    )()
