@@ -58,7 +58,7 @@ def sample(op: ImplicitOp, draws: int) -> az.InferenceData:
         theta = pm.HalfNormal("theta", sigma=1)
         pm.Deterministic("mu", op(theta))
         pm.Normal("y", mu=op(theta), sigma=0.1, observed=OBSERVED)
-        return pm.sample(draws=draws, tune=draws, chains=2, random_seed=1)
+        return pm.sample(draws=draws, tune=draws, chains=2, cores=2, random_seed=1)
 
 
 def plot(op: ImplicitOp, idata: az.InferenceData, path: Path) -> None:

@@ -264,9 +264,10 @@ def _newton(
             above = proposal > domain.upper
             proposal = np.where(above, domain.upper - (domain.upper - x) * 0.1, proposal)
         root_here = value == 0
-        small_step = finite & (np.abs(proposal - x) <= settings.tol * np.abs(proposal))
+        usable = np.isfinite(proposal)
+        small_step = finite & usable & (np.abs(proposal - x) <= settings.tol * np.abs(proposal))
         converged = root_here | small_step
-        leaving = converged | ~np.isfinite(proposal) | (~finite & ~back_off)
+        leaving = converged | ~usable | (~finite & ~back_off)
         if leaving.any():
             root[index[converged]] = np.where(root_here, x, proposal)[converged]
             staying = ~leaving
