@@ -123,7 +123,7 @@ def test_all_elements_advance_together():
         counted,
         [thetas],
         np.ones_like(thetas),
-        problem.unknown_domain,
+        problem.unknown_domains[0],
         problem.param_domains,
         SolverSettings(),
     )

@@ -7,7 +7,7 @@ Graphs are printed with sympytensor's printer, bound to the op's own variables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,7 +19,13 @@ from sympytensor.pytensor import PytensorPrinter
 
 from implicitop.problem import ImplicitProblem
 
-__all__ = ["NumericKernels", "numeric_kernels", "to_pytensor"]
+__all__ = [
+    "NumericKernels",
+    "SystemKernels",
+    "numeric_kernels",
+    "system_kernels",
+    "to_pytensor",
+]
 
 _LAMBDIFY_MODULES = ("scipy", "numpy")
 
@@ -66,12 +72,69 @@ class NumericKernels:
 
 @lru_cache(maxsize=256)
 def numeric_kernels(problem: ImplicitProblem) -> NumericKernels:
-    """Generate (once per problem) the numeric kernels the solver calls."""
-    args = [problem.unknown, *problem.params]
+    """Generate (once per problem) the kernels the scalar solver calls."""
+    args = [*problem.unknowns, *problem.params]
+    (residual,) = problem.residuals
     return NumericKernels(
-        residual_and_slope=lambdify(args, [problem.residual, problem.slope]),
-        scale=lambdify(args, residual_scale(problem.residual)),
+        residual_and_slope=lambdify(args, [residual, problem.jacobian[0, 0]]),
+        scale=lambdify(args, residual_scale(residual)),
     )
+
+
+@dataclass(frozen=True)
+class SystemKernels:
+    """Array functions generated for a system of n equations.
+
+    Every function takes ``(u_1, ..., u_n, *params)`` as flat arrays of one length m.
+
+    Attributes
+    ----------
+    residuals_and_jacobian
+        Returns ``(R, J)`` with ``R`` of shape (m, n) and ``J = dR/du`` of shape
+        (m, n, n).
+    scales
+        Returns the size of each residual's terms, shape (m, n).
+    """
+
+    residuals_and_jacobian: ArrayFunction
+    scales: ArrayFunction
+
+
+def _stacked(function: ArrayFunction, shape: tuple[int, ...]) -> ArrayFunction:
+    """Wrap ``function`` (nested lists of arrays or numbers) to return one array.
+
+    The lists' nesting becomes the trailing axes, after the broadcast element axis.
+    """
+
+    def stacked(*args: np.ndarray) -> np.ndarray:
+        length = np.shape(args[0])
+        columns = [np.broadcast_to(v, length) for v in _flatten(function(*args))]
+        return np.stack(columns, axis=-1).reshape(*length, *shape)
+
+    return stacked
+
+
+def _flatten(nested: object) -> Iterator[object]:
+    if isinstance(nested, list | tuple):
+        for item in nested:
+            yield from _flatten(item)
+    else:
+        yield nested
+
+
+@lru_cache(maxsize=256)
+def system_kernels(problem: ImplicitProblem) -> SystemKernels:
+    """Generate (once per problem) the kernels the system solver calls."""
+    args = [*problem.unknowns, *problem.params]
+    n = problem.size
+    residuals = _stacked(lambdify(args, list(problem.residuals)), (n,))
+    jacobian = _stacked(lambdify(args, problem.jacobian.tolist()), (n, n))
+    scales = _stacked(lambdify(args, [residual_scale(r) for r in problem.residuals]), (n,))
+
+    def residuals_and_jacobian(*values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return residuals(*values), jacobian(*values)
+
+    return SystemKernels(residuals_and_jacobian, scales)
 
 
 _EXTRA_PYTENSOR_FUNCTIONS: Mapping[type, Callable[..., Variable]] = {

@@ -9,6 +9,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import sympy as sp
+from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
 from pytensor.graph.op import Op
 from pytensor.scalar import upcast
@@ -16,10 +17,11 @@ from pytensor.tensor.extra_ops import broadcast_arrays
 from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
-from implicitop.codegen import lambdify, numeric_kernels, to_pytensor
+from implicitop.codegen import lambdify, numeric_kernels, system_kernels, to_pytensor
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solve import ImplicitSolveError, SolveResult, SolveStatus, solve
+from implicitop.solve_system import solve_system
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
@@ -88,20 +90,23 @@ class ImplicitOp(Op):
         self.problem = problem
         self.options = options
         # read off SymPy assumptions once, not on every call
-        self._search_domain = options.search_domain(problem)
+        self._search_domains = options.search_domains(problem)
         self._param_domains = problem.param_domains
         self._settings = options.solver_settings(problem)
+        self._guesses = options.initial_guesses(problem)
 
     # -- what users read ---------------------------------------------------------
     @property
-    def residual(self) -> sp.Expr:
-        """The residual ``R``."""
-        return self.problem.residual
+    def residual(self) -> sp.Expr | tuple[sp.Expr, ...]:
+        """The residual ``R`` (a tuple for systems)."""
+        residuals = self.problem.residuals
+        return residuals[0] if len(residuals) == 1 else residuals
 
     @property
-    def unknown(self) -> sp.Symbol:
-        """The symbol solved for."""
-        return self.problem.unknown
+    def unknown(self) -> sp.Symbol | tuple[sp.Symbol, ...]:
+        """The symbol solved for (a tuple for systems)."""
+        unknowns = self.problem.unknowns
+        return unknowns[0] if len(unknowns) == 1 else unknowns
 
     @property
     def params(self) -> tuple[sp.Symbol, ...]:
@@ -109,53 +114,74 @@ class ImplicitOp(Op):
         return self.problem.params
 
     @property
-    def derivative(self) -> sp.Expr | tuple[sp.Expr, ...]:
-        """``dmu/dtheta``: one expression, or a tuple with one per parameter."""
+    def jacobian(self) -> sp.Matrix:
+        """``dR/du``, an n x n SymPy matrix."""
+        return self.problem.jacobian
+
+    @property
+    def derivative(self) -> sp.Expr | tuple[sp.Expr, ...] | sp.Matrix:
+        """``du/dtheta``.
+
+        One equation: an expression, or a tuple with one per parameter. Systems: the
+        n x k matrix ``-(dR/du)^-1 dR/dtheta``, derived when first asked for.
+        """
+        if self.problem.size > 1:
+            return self.problem.derivative_matrix
         derivatives = self.problem.derivatives
         return derivatives[0] if len(derivatives) == 1 else derivatives
 
     def __str__(self) -> str:
-        return f"ImplicitOp({self.unknown}: {self.residual} = 0)"
+        equations = ", ".join(f"{r} = 0" for r in self.problem.residuals)
+        unknowns = ", ".join(u.name for u in self.problem.unknowns)
+        return f"ImplicitOp({unknowns}: {equations})"
 
     # -- numbers -----------------------------------------------------------------
     def solve(self, *values: np.ndarray | float) -> SolveResult:
         """Solve for every element of the broadcast parameter values.
 
-        Returns the :class:`~implicitop.solve.SolveResult` (roots and status codes),
-        whatever the failure policy.
+        Returns the :class:`~implicitop.solve.SolveResult` whatever the failure
+        policy: roots of the broadcast shape (with a trailing axis of length n for
+        systems) and one status code per element.
         """
         arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
         shape = arrays[0].shape
         flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
-        result = solve(
-            numeric_kernels(self.problem),
-            flat,
-            self._initial_guess(flat),
-            self._search_domain,
-            self._param_domains,
-            self._settings,
+        guess = self._initial_guess(flat)
+        if self.problem.size == 1:
+            (domain,) = self._search_domains
+            kernels = numeric_kernels(self.problem)
+            result = solve(kernels, flat, guess[:, 0], domain, self._param_domains, self._settings)
+            return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
+        kernels = system_kernels(self.problem)
+        result = solve_system(
+            kernels, flat, guess, self._search_domains, self._param_domains, self._settings
         )
-        return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
+        root = result.root.reshape(*shape, self.problem.size)
+        return SolveResult(root, result.status.reshape(shape))
 
     def _initial_guess(self, flat_params: Sequence[np.ndarray]) -> np.ndarray:
-        domain = self._search_domain
-        default = _default_guess(domain)
-        x0 = self.options.x0
-        if x0 is None:
-            return np.full(flat_params[0].shape, default)
-        if isinstance(x0, sp.Basic):
-            with np.errstate(all="ignore"):
-                guess = _guess_function(self.params, x0)(*flat_params)
-            guess = np.broadcast_to(np.asarray(guess, dtype=np.float64), flat_params[0].shape)
-            usable = np.isfinite(guess) & (guess >= domain.lower) & (guess <= domain.upper)
-            return np.where(usable, guess, default)
-        return np.full(flat_params[0].shape, float(x0))
+        """Initial guesses, shape (m, n)."""
+        length = flat_params[0].shape
+        columns = []
+        for domain, x0 in zip(self._search_domains, self._guesses, strict=True):
+            default = _default_guess(domain)
+            if x0 is None:
+                columns.append(np.full(length, default))
+            elif isinstance(x0, sp.Basic):
+                with np.errstate(all="ignore"):
+                    guess = _guess_function(self.params, x0)(*flat_params)
+                guess = np.broadcast_to(np.asarray(guess, dtype=np.float64), length)
+                usable = np.isfinite(guess) & (guess >= domain.lower) & (guess <= domain.upper)
+                columns.append(np.where(usable, guess, default))
+            else:
+                columns.append(np.full(length, float(x0)))
+        return np.stack(columns, axis=1)
 
     def _raise_for_failures(self, values: Sequence[np.ndarray], result: SolveResult) -> None:
         failed = np.flatnonzero(~result.converged.reshape(-1))
         if failed.size == 0:
             return
-        flat = [np.broadcast_to(v, result.root.shape).reshape(-1) for v in values]
+        flat = [np.broadcast_to(v, result.status.shape).reshape(-1) for v in values]
         failures = [
             (
                 {p.name: float(v[i]) for p, v in zip(self.params, flat, strict=True)},
@@ -163,7 +189,7 @@ class ImplicitOp(Op):
             )
             for i in failed
         ]
-        raise ImplicitSolveError.from_failures(failures, result.root.size)
+        raise ImplicitSolveError.from_failures(failures, result.status.size)
 
     # -- the Op interface -------------------------------------------------------------
     def make_node(self, *inputs: object) -> Apply:
@@ -178,30 +204,70 @@ class ImplicitOp(Op):
         if len(tensors) > 1:
             tensors = broadcast_arrays(*tensors)
         dtype = upcast(*(t.dtype for t in tensors))
-        output = TensorType(dtype=dtype, shape=tensors[0].type.shape)()
-        return Apply(self, tensors, [output])
+        shape = tensors[0].type.shape
+        outputs = [TensorType(dtype=dtype, shape=shape)() for _ in self.problem.unknowns]
+        return Apply(self, tensors, outputs)
 
     def perform(self, node: Apply, inputs: list[np.ndarray], outputs: list[list]) -> None:
         result = self.solve(*inputs)
         if self.options.on_failure == "raise":
             self._raise_for_failures(inputs, result)
-        outputs[0][0] = np.asarray(result.root, dtype=node.outputs[0].dtype)
+        dtype = node.outputs[0].dtype
+        if self.problem.size == 1:
+            outputs[0][0] = np.asarray(result.root, dtype=dtype)
+            return
+        for index, storage in enumerate(outputs):
+            storage[0] = np.array(result.root[..., index], dtype=dtype)
 
     def do_constant_folding(self, fgraph, node: Apply) -> bool:
         # With on_failure="raise" the error belongs to the call, not to compilation.
         return self.options.on_failure != "raise"
 
     def infer_shape(self, fgraph, node: Apply, input_shapes: list) -> list:
-        return [input_shapes[0]]
+        return [input_shapes[0]] * self.problem.size
 
     def L_op(
         self, inputs: Sequence[Variable], outputs: Sequence[Variable], output_grads: Sequence
     ) -> list[Variable]:
-        (grad_output,) = output_grads
-        bindings = {self.unknown: outputs[0], **dict(zip(self.params, inputs, strict=True))}
+        bindings = {
+            **dict(zip(self.problem.unknowns, outputs, strict=True)),
+            **dict(zip(self.params, inputs, strict=True)),
+        }
+        if self.problem.size == 1:
+            (grad_output,) = output_grads
+            grads = [
+                grad_output * to_pytensor(derivative, bindings)
+                for derivative in self.problem.derivatives
+            ]
+        else:
+            grads = self._adjoint_gradients(bindings, outputs, output_grads)
+        return [pt.cast(g, tensor.dtype) for g, tensor in zip(grads, inputs, strict=True)]
+
+    def _adjoint_gradients(
+        self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
+    ) -> list[Variable]:
+        """``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the broadcast shape."""
+        cotangents = [
+            pt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
+            for g, output in zip(output_grads, outputs, strict=True)
+        ]
+        reference = outputs[0]
+
+        def entry(expr: sp.Expr) -> Variable:
+            return to_pytensor(expr, bindings) + pt.zeros_like(reference)
+
+        jacobian = self.problem.jacobian
+        n = self.problem.size
+        transposed = pt.stack(
+            [pt.stack([entry(jacobian[j, i]) for j in range(n)], axis=-1) for i in range(n)],
+            axis=-2,
+        )
+        adjoint = pt.linalg.solve(transposed, pt.stack(cotangents, axis=-1)[..., None], b_ndim=2)
+        adjoint = adjoint[..., 0]
+        param_jacobian = self.problem.param_jacobian
         return [
-            pt.cast(grad_output * to_pytensor(derivative, bindings), tensor.dtype)
-            for derivative, tensor in zip(self.problem.derivatives, inputs, strict=True)
+            -pt.add(*(entry(param_jacobian[i, k]) * adjoint[..., i] for i in range(n)))
+            for k in range(len(self.params))
         ]
 
 
@@ -245,33 +311,22 @@ def make_implicit_op(
     >>> float(op(0.4).eval())  # doctest: +ELLIPSIS
     0.4546...
     """
-    residual = _single(residuals, "residuals", sp.Basic)
-    unknown = _single(unknowns, "unknowns", sp.Basic)
-    problem = ImplicitProblem.build(residual, unknown, params)
+    problem = ImplicitProblem.build(residuals, unknowns, params)
     _check_gradient_printable(problem)
     return ImplicitOp(problem, ImplicitOptions.build(problem, **options))
 
 
-def _single(value: object, role: str, kind: type) -> object:
-    """The one item of ``value``; systems of equations are not supported yet."""
-    if isinstance(value, kind) or isinstance(value, str | bytes) or not hasattr(value, "__len__"):
-        return value
-    items = list(value)
-    if len(items) != 1:
-        raise NotImplementedError(
-            f"{role} has {len(items)} entries: systems of equations are not supported yet; "
-            "pass one residual and one unknown"
-        )
-    return items[0]
-
-
 def _check_gradient_printable(problem: ImplicitProblem) -> None:
     """Fail at construction, not inside ``pm.sample``, if a derivative cannot be printed."""
-    scalars = {s: pt.dscalar(s.name) for s in (problem.unknown, *problem.params)}
-    for derivative in problem.derivatives:
+    scalars = {s: pt.dscalar(s.name) for s in (*problem.unknowns, *problem.params)}
+    if problem.size == 1:
+        expressions = problem.derivatives
+    else:
+        expressions = (*problem.jacobian, *problem.param_jacobian)
+    for expression in expressions:
         try:
-            to_pytensor(derivative, scalars)
+            to_pytensor(expression, scalars)
         except NotImplementedError as error:
             raise ValueError(
-                f"the derivative {derivative} uses a function PyTensor cannot express: {error}"
+                f"the derivative {expression} uses a function PyTensor cannot express: {error}"
             ) from None

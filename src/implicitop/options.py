@@ -33,10 +33,11 @@ class ImplicitOptions:
     ----------
     x0
         Initial guess: a number, a SymPy expression in the parameters (an explicit
-        approximation of the root), or ``None`` for a default inside the domain.
+        approximation of the root), or ``None`` for a default inside the domain; for
+        systems one such entry per unknown (or one for all).
     bracket
-        ``(lo, hi)`` known to contain the root; the solve then uses Newton
-        safeguarded by bisection inside it.
+        ``(lo, hi)`` known to contain the root (one equation only); the solve then
+        uses Newton safeguarded by bisection inside it.
     tol
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
@@ -46,7 +47,7 @@ class ImplicitOptions:
         (:class:`~implicitop.ImplicitSolveError`).
     """
 
-    x0: float | sp.Expr | None = None
+    x0: float | sp.Expr | tuple[float | sp.Expr | None, ...] | None = None
     bracket: tuple[float, float] | None = None
     tol: float = 1e-12
     maxiter: int = 100
@@ -61,6 +62,14 @@ class ImplicitOptions:
                 f"unknown option(s) {', '.join(sorted(unknown_options))}; "
                 f"expected some of {', '.join(cls.__dataclass_fields__)}"
             )
+        x0 = options.get("x0")
+        if x0 is not None and not isinstance(x0, sp.Basic | Real):
+            try:
+                options["x0"] = tuple(x0)
+            except TypeError:
+                raise TypeError(
+                    f"x0 must be a number, a SymPy expression or a sequence of them, got {x0!r}"
+                ) from None
         built = cls(**options)
         built._check(problem)
         return built
@@ -77,26 +86,28 @@ class ImplicitOptions:
             raise ValueError(
                 f"on_failure must be one of {FAILURE_POLICIES}, got {self.on_failure!r}"
             )
-        domain = self.search_domain(problem)
-        if isinstance(self.x0, sp.Basic):
-            stray = self.x0.free_symbols - set(problem.params)
-            if stray:
-                raise ValueError(
-                    f"x0 may only use the parameters; it has {', '.join(map(str, stray))}"
-                )
-        elif self.x0 is not None:
-            x0 = _real(self.x0, "x0")
-            if x0 not in domain:
-                raise ValueError(
-                    f"x0={x0} lies outside the search domain [{domain.lower}, {domain.upper}] "
-                    f"of {problem.unknown}"
-                )
+        if self.bracket is not None and problem.size > 1:
+            raise ValueError("bracket applies to one equation; for systems give x0 instead")
+        domains = self.search_domains(problem)
+        for unknown, domain, guess in zip(
+            problem.unknowns, domains, self.initial_guesses(problem), strict=True
+        ):
+            _check_guess(guess, unknown, domain, problem.params)
 
-    def search_domain(self, problem: ImplicitProblem) -> Domain:
-        """The unknown's domain, cut to the bracket if one is given."""
-        domain = problem.unknown_domain
+    def initial_guesses(self, problem: ImplicitProblem) -> tuple[float | sp.Expr | None, ...]:
+        """One initial guess (or ``None``) per unknown."""
+        if not isinstance(self.x0, tuple):
+            return (self.x0,) * problem.size
+        if len(self.x0) != problem.size:
+            raise ValueError(f"x0 has {len(self.x0)} entries for {problem.size} unknown(s)")
+        return self.x0
+
+    def search_domains(self, problem: ImplicitProblem) -> tuple[Domain, ...]:
+        """Where each unknown is searched: its domain, cut to the bracket if given."""
+        domains = problem.unknown_domains
         if self.bracket is None:
-            return domain
+            return domains
+        (domain,) = domains
         try:
             lo, hi = self.bracket
         except (TypeError, ValueError):
@@ -108,12 +119,33 @@ class ImplicitOptions:
         if not cut.lower < cut.upper:
             raise ValueError(
                 f"bracket ({lo}, {hi}) does not overlap the domain "
-                f"[{domain.lower}, {domain.upper}] of {problem.unknown} (from its assumptions)"
+                f"[{domain.lower}, {domain.upper}] of {problem.unknowns[0]} "
+                "(from its assumptions)"
             )
-        return cut
+        return (cut,)
 
     def solver_settings(self, problem: ImplicitProblem) -> SolverSettings:
         """The numbers the solver needs."""
-        domain = self.search_domain(problem)
-        bracket = None if self.bracket is None else (domain.lower, domain.upper)
+        bracket = None
+        if self.bracket is not None:
+            (domain,) = self.search_domains(problem)
+            bracket = (domain.lower, domain.upper)
         return SolverSettings(tol=float(self.tol), maxiter=self.maxiter, bracket=bracket)
+
+
+def _check_guess(
+    guess: object, unknown: sp.Symbol, domain: Domain, params: tuple[sp.Symbol, ...]
+) -> None:
+    if guess is None:
+        return
+    if isinstance(guess, sp.Basic):
+        stray = guess.free_symbols - set(params)
+        if stray:
+            raise ValueError(f"x0 may only use the parameters; it has {', '.join(map(str, stray))}")
+        return
+    value = _real(guess, "x0")
+    if value not in domain:
+        raise ValueError(
+            f"x0={value} lies outside the search domain [{domain.lower}, {domain.upper}] "
+            f"of {unknown}"
+        )

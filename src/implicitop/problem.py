@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy as sp
 
@@ -124,38 +125,52 @@ def _shortest(expr: sp.Expr) -> sp.Expr:
     return min((expr, simplified), key=sp.count_ops)
 
 
+def _as_residuals(value: object) -> tuple[sp.Expr, ...]:
+    if isinstance(value, sp.Basic | str | bytes) or not isinstance(value, Sequence | sp.Matrix):
+        return (_as_residual(value),)
+    return tuple(_as_residual(item) for item in value)
+
+
+_SYMBOLIC_DETERMINANT_MAX_SIZE = 4
+
+
 @dataclass(frozen=True)
 class ImplicitProblem:
-    """A validated residual ``R(mu, theta) = 0`` with its derivatives.
+    """Validated residuals ``R(u, theta) = 0`` (n equations, n unknowns) with derivatives.
 
     Parameters
     ----------
-    residual
-        SymPy expression whose root in ``unknown`` defines the implicit function.
-    unknown
-        The symbol solved for.
+    residuals
+        SymPy expressions whose common root in ``unknowns`` defines the implicit
+        function.
+    unknowns
+        The symbols solved for.
     params
         The parameters the root depends on, in the order the op takes them.
 
     Attributes
     ----------
-    slope
-        ``dR/dmu`` as a SymPy expression.
+    jacobian
+        ``dR/du`` as an n x n SymPy matrix.
+    param_jacobian
+        ``dR/dtheta`` as an n x k SymPy matrix.
     derivatives
-        ``dmu/dtheta_i = -(dR/dtheta_i) / (dR/dmu)`` for every parameter, simplified.
+        For one equation: ``du/dtheta_i = -(dR/dtheta_i) / (dR/du)`` for every
+        parameter, simplified. For systems see :meth:`derivative_matrix`.
     """
 
-    residual: sp.Expr
-    unknown: sp.Symbol
+    residuals: tuple[sp.Expr, ...]
+    unknowns: tuple[sp.Symbol, ...]
     params: tuple[sp.Symbol, ...]
-    slope: sp.Expr = field(init=False, compare=False, repr=False)
+    jacobian: sp.Matrix = field(init=False, compare=False, repr=False)
+    param_jacobian: sp.Matrix = field(init=False, compare=False, repr=False)
     derivatives: tuple[sp.Expr, ...] = field(init=False, compare=False, repr=False)
 
     @classmethod
     def build(
         cls,
-        residual: object,
-        unknown: object,
+        residuals: object,
+        unknowns: object,
         params: sp.Symbol | Sequence[sp.Symbol],
     ) -> ImplicitProblem:
         """Validate user input and derive the problem's derivatives.
@@ -165,44 +180,86 @@ class ImplicitProblem:
         TypeError
             If an argument is not a SymPy object of the right kind.
         ValueError
-            If the symbols do not fit the residual, or ``dR/dmu`` is identically zero.
+            If the symbols do not fit the residuals, the system is not square, or
+            ``dR/du`` is singular everywhere.
         """
-        residual = _as_residual(residual)
-        (unknown_symbol,) = _as_symbol_tuple(unknown, "unknowns")
+        residual_exprs = _as_residuals(residuals)
+        unknown_symbols = _as_symbol_tuple(unknowns, "unknowns")
         param_symbols = _as_symbol_tuple(params, "params")
+        if len(residual_exprs) != len(unknown_symbols):
+            raise ValueError(
+                f"the system is not square: {len(residual_exprs)} residual(s) for "
+                f"{len(unknown_symbols)} unknown(s)"
+            )
+        if not residual_exprs:
+            raise ValueError("give at least one residual and one unknown")
         if not param_symbols:
             raise ValueError("give at least one parameter the root depends on")
-        if unknown_symbol in param_symbols:
-            raise ValueError(f"{unknown_symbol} is both the unknown and a parameter")
-        free = residual.free_symbols
-        if unknown_symbol not in free:
+        shared = sorted(s.name for s in set(unknown_symbols) & set(param_symbols))
+        if shared:
+            raise ValueError(f"{', '.join(shared)} is both an unknown and a parameter")
+        free = set().union(*(r.free_symbols for r in residual_exprs))
+        missing = [u.name for u in unknown_symbols if u not in free]
+        if missing:
+            which = "residual" if len(residual_exprs) == 1 else "residuals"
+            shown = residual_exprs[0] if len(residual_exprs) == 1 else ""
             raise ValueError(
-                f"the residual {residual} does not contain the unknown {unknown_symbol}"
+                f"the {which} {shown} does not contain the unknown {', '.join(missing)}".replace(
+                    "  ", " "
+                )
             )
-        stray = free - {unknown_symbol, *param_symbols}
+        stray = free - {*unknown_symbols, *param_symbols}
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
             raise ValueError(
-                f"the residual has free symbols that are neither the unknown nor a parameter: "
+                f"the residuals have free symbols that are neither unknowns nor parameters: "
                 f"{names}; pass them in params (data are parameters too)"
             )
-        return cls(residual, unknown_symbol, param_symbols)
+        return cls(residual_exprs, unknown_symbols, param_symbols)
 
     def __post_init__(self) -> None:
-        slope = self.residual.diff(self.unknown)
-        if sp.simplify(slope) == 0:
-            raise ValueError(
-                f"dR/d{self.unknown} of the residual {self.residual} is identically zero, "
-                "so the root does not define the unknown"
+        residuals = sp.Matrix(self.residuals)
+        jacobian = residuals.jacobian(self.unknowns)
+        self._check_not_singular(jacobian)
+        object.__setattr__(self, "jacobian", jacobian)
+        object.__setattr__(self, "param_jacobian", residuals.jacobian(self.params))
+        derivatives = ()
+        if self.size == 1:
+            slope = jacobian[0, 0]
+            derivatives = tuple(
+                _shortest(-self.residuals[0].diff(theta) / slope) for theta in self.params
             )
-        derivatives = tuple(_shortest(-self.residual.diff(theta) / slope) for theta in self.params)
-        object.__setattr__(self, "slope", slope)
         object.__setattr__(self, "derivatives", derivatives)
 
+    def _check_not_singular(self, jacobian: sp.Matrix) -> None:
+        if self.size > _SYMBOLIC_DETERMINANT_MAX_SIZE:
+            return
+        if sp.simplify(jacobian.det(method="berkowitz")) == 0:
+            if self.size == 1:
+                raise ValueError(
+                    f"dR/d{self.unknowns[0]} of the residual {self.residuals[0]} is "
+                    "identically zero, so the root does not define the unknown"
+                )
+            raise ValueError(
+                "the Jacobian dR/du of the system is singular for all values, so the "
+                "roots do not define the unknowns (are two residuals dependent?)"
+            )
+
     @property
-    def unknown_domain(self) -> Domain:
-        """Where roots are searched, from the unknown's assumptions."""
-        return Domain.of(self.unknown)
+    def size(self) -> int:
+        """The number n of equations and unknowns."""
+        return len(self.unknowns)
+
+    @cached_property
+    def derivative_matrix(self) -> sp.Matrix:
+        """``du/dtheta = -(dR/du)^-1 dR/dtheta`` as an n x k matrix (computed on demand)."""
+        solved = self.jacobian.LUsolve(-self.param_jacobian)
+        return solved.applyfunc(_shortest)
+
+    @property
+    def unknown_domains(self) -> tuple[Domain, ...]:
+        """Where roots are searched, from the unknowns' assumptions."""
+        return tuple(Domain.of(u) for u in self.unknowns)
 
     @property
     def param_domains(self) -> tuple[Domain, ...]:
@@ -210,4 +267,4 @@ class ImplicitProblem:
         return tuple(Domain.of(theta) for theta in self.params)
 
     def __reduce__(self) -> tuple:
-        return (type(self), (self.residual, self.unknown, self.params))
+        return (type(self), (self.residuals, self.unknowns, self.params))

@@ -32,6 +32,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverSettings",
+    "parameter_status",
     "residual_error",
     "solve",
 ]
@@ -54,6 +55,9 @@ class SolveStatus(enum.IntEnum):
     NO_SIGN_CHANGE = 3
     MAXITER = 4
     NOT_A_ROOT = 5
+    SINGULAR_JACOBIAN = 6
+    NO_PROGRESS = 7
+    NONFINITE_RESIDUAL = 8
 
     @property
     def reason(self) -> str:
@@ -69,6 +73,10 @@ _REASONS = {
     SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
     SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
     "(a pole or a jump of the residual)",
+    SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
+    SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
+    "(a local minimum of |R| that is not a root, or no root)",
+    SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
 }
 
 
@@ -153,14 +161,8 @@ def solve(
     """
     size = x0.size
     root = np.full(size, np.nan)
-    status = np.full(size, SolveStatus.MAXITER, dtype=np.int8)
-    finite = np.logical_and.reduce([np.isfinite(p) for p in params])
-    inside = np.logical_and.reduce(
-        [(p >= d.lower) & (p <= d.upper) for p, d in zip(params, param_domains, strict=True)]
-    )
-    status[~finite] = SolveStatus.NONFINITE_PARAMETER
-    status[finite & ~inside] = SolveStatus.PARAMETER_OUTSIDE_DOMAIN
-    todo = np.flatnonzero(finite & inside)
+    status = parameter_status(params, param_domains)
+    todo = np.flatnonzero(status == SolveStatus.MAXITER)
     with np.errstate(all="ignore"):
         if settings.bracket is None:
             x, done = _newton(kernels, [p[todo] for p in params], x0[todo], domain, settings)
@@ -180,6 +182,18 @@ def solve(
         )
     root[status != SolveStatus.CONVERGED] = np.nan
     return SolveResult(root, status)
+
+
+def parameter_status(params: Sequence[np.ndarray], param_domains: Sequence[Domain]) -> np.ndarray:
+    """Per-element status before solving: ``MAXITER`` (to be solved) or why not."""
+    finite = np.logical_and.reduce([np.isfinite(p) for p in params])
+    inside = np.logical_and.reduce(
+        [(p >= d.lower) & (p <= d.upper) for p, d in zip(params, param_domains, strict=True)]
+    )
+    status = np.full(finite.shape, SolveStatus.MAXITER, dtype=np.int8)
+    status[~finite] = SolveStatus.NONFINITE_PARAMETER
+    status[finite & ~inside] = SolveStatus.PARAMETER_OUTSIDE_DOMAIN
+    return status
 
 
 def _evaluate(

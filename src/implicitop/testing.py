@@ -27,10 +27,11 @@ from hypothesis import strategies as st
 from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 
-from implicitop.codegen import numeric_kernels
+from implicitop.codegen import numeric_kernels, system_kernels
 from implicitop.op import ImplicitOp
 from implicitop.problem import Domain
 from implicitop.solve import SolveStatus, residual_error
+from implicitop.solve_system import system_residual_error
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -109,9 +110,15 @@ def parameter_points(
     return st.tuples(*(parameter_strategy(s, _bounds_for(s, ranges)) for s in params))
 
 
+def _outputs(op: ImplicitOp, *inputs: pt.TensorVariable) -> pt.TensorVariable:
+    """The op's outputs stacked into one vector of length n."""
+    outputs = op(*inputs)
+    return pt.stack(outputs if isinstance(outputs, list) else [outputs])
+
+
 @dataclass(frozen=True)
 class _CompiledOp:
-    """The op's value and gradient as one compiled function of scalar inputs."""
+    """The op's roots and their gradients as one compiled function of scalar inputs."""
 
     op: ImplicitOp
     function: Callable[..., list[np.ndarray]]
@@ -119,38 +126,60 @@ class _CompiledOp:
     @classmethod
     def build(cls, op: ImplicitOp) -> _CompiledOp:
         inputs = [pt.dscalar(p.name) for p in op.params]
-        output = op(*inputs)
-        grads = pytensor.grad(output, inputs)
-        return cls(op, pytensor.function(inputs, [output, *grads]))
+        roots = _outputs(op, *inputs)
+        jacobians = pytensor.gradient.jacobian(roots, inputs)
+        return cls(op, pytensor.function(inputs, [roots, *jacobians]))
 
-    def value_and_gradient(self, point: Sequence[float]) -> tuple[float, np.ndarray]:
-        value, *grads = self.function(*point)
-        return float(value), np.array([float(g) for g in grads])
+    def value_and_gradient(self, point: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Roots (n,) and ``du/dtheta`` (n, k) at ``point``."""
+        roots, *jacobians = self.function(*point)
+        return roots, np.stack(jacobians, axis=1)
 
 
-def _root_noise(op: ImplicitOp, root: float, point: Sequence[float]) -> float:
-    """How far rounding in ``R`` can move the computed root: ``eps * (|mu| + scale/|R'|)``."""
-    kernels = numeric_kernels(op.problem)
-    args = [np.array(v) for v in point]
-    _, slope = kernels.residual_and_slope(np.array(root), *args)
-    scale = kernels.scale(np.array(root), *args)
+def _roots(op: ImplicitOp, point: Sequence[float]) -> tuple[np.ndarray, SolveStatus]:
+    result = op.solve(*point)
+    return np.atleast_1d(result.root), SolveStatus(int(result.status))
+
+
+def _residual_pieces(
+    op: ImplicitOp, root: np.ndarray, point: Sequence[float]
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Residual error, Jacobian ``dR/du`` (n, n) and term sizes (n,) at the root."""
+    args = [np.array([v]) for v in point]
+    if op.problem.size == 1:
+        kernels = numeric_kernels(op.problem)
+        _, slope = kernels.residual_and_slope(root, *args)
+        scales = np.broadcast_to(kernels.scale(root, *args), (1,))
+        error = residual_error(kernels, root, args)
+        return float(error[0]), np.reshape(slope, (1, 1)), scales
+    kernels = system_kernels(op.problem)
+    columns = list(root[None, :].T)
+    _, jacobian = kernels.residuals_and_jacobian(*columns, *args)
+    error = system_residual_error(kernels, root[None, :], args)
+    return float(error[0]), jacobian[0], kernels.scales(*columns, *args)[0]
+
+
+def _root_noise(jacobian: np.ndarray, scales: np.ndarray, root: np.ndarray) -> np.ndarray:
+    """How far rounding in ``R`` can move each root: ``eps * (|u| + |J^-1| |terms|)``."""
     with np.errstate(all="ignore"):
-        conditioning = np.abs(scale / slope)
-    return float(np.finfo(float).eps * (abs(root) + np.nan_to_num(conditioning, nan=np.inf)))
+        try:
+            conditioning = np.abs(np.linalg.inv(jacobian)) @ scales
+        except np.linalg.LinAlgError:
+            conditioning = np.full_like(root, np.inf)
+    return np.finfo(float).eps * (np.abs(root) + np.nan_to_num(conditioning, nan=np.inf))
 
 
 def _central_differences(
-    op: ImplicitOp, point: Sequence[float], noise: float
+    op: ImplicitOp, point: Sequence[float], noise: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Central differences of the root in each parameter, with their rounding bound."""
+    """Central differences of the roots (n, k), with their rounding bound (n, k)."""
     gradient, tolerance = [], []
     for i, value in enumerate(point):
         step = 1e-6 * max(abs(value), 1e-8)
-        shifted = [np.array([*point[:i], value + s, *point[i + 1 :]]) for s in (step, -step)]
-        up, down = (float(op.solve(*p).root) for p in shifted)
+        up, down = (_roots(op, [*point[:i], value + s, *point[i + 1 :]])[0] for s in (step, -step))
         gradient.append((up - down) / (2 * step))
         tolerance.append(100 * noise / step)
-    return np.array(gradient), np.array(tolerance)
+    return np.stack(gradient, axis=1), np.stack(tolerance, axis=1)
 
 
 def _verify_grad_relative(op: ImplicitOp, point: Sequence[float]) -> None:
@@ -165,7 +194,7 @@ def _verify_grad_relative(op: ImplicitOp, point: Sequence[float]) -> None:
     scales = [pt.constant(abs(float(v)) or 1.0) for v in point]
 
     def scaled_op(*u: pt.TensorVariable) -> pt.TensorVariable:
-        return op(*(o + s * du for o, s, du in zip(origin, scales, u, strict=True)))
+        return _outputs(op, *(o + s * du for o, s, du in zip(origin, scales, u, strict=True)))
 
     verify_grad(
         scaled_op,
@@ -197,23 +226,22 @@ def check_point(
     """
     compiled = compiled or _CompiledOp.build(op)
     names = ", ".join(f"{p}={v!r}" for p, v in zip(op.params, point, strict=True))
-    result = op.solve(*point)
-    status = SolveStatus(int(result.status))
+    root, status = _roots(op, point)
     assert status == SolveStatus.CONVERGED, f"no root at {names}: {status.reason}"
-    root = float(result.root)
-    error = float(
-        residual_error(numeric_kernels(op.problem), np.array(root), [np.array(v) for v in point])
-    )
+    error, jacobian, scales = _residual_pieces(op, root, point)
     assert error <= 1, (
-        f"residual at the root {op.unknown}={root!r} for {names} is {error:.3g} times "
+        f"residual at the root {root} for {names} is {error:.3g} times "
         "the rounding error it may carry"
     )
     value, gradient = compiled.value_and_gradient(point)
-    assert value == root, f"compiled op gives {value!r}, solver {root!r} at {names}"
-    finite_differences, rounding = _central_differences(op, point, _root_noise(op, root, point))
+    assert np.array_equal(value, root), f"compiled op gives {value}, solver {root} at {names}"
+    finite_differences, rounding = _central_differences(
+        op, point, _root_noise(jacobian, scales, root)
+    )
     mismatch = np.abs(gradient - finite_differences) > rtol * np.abs(finite_differences) + rounding
     assert not mismatch.any(), (
-        f"gradient {gradient} disagrees with central differences {finite_differences} at {names}"
+        f"gradient {gradient.tolist()} disagrees with central differences "
+        f"{finite_differences.tolist()} at {names}"
     )
     _verify_grad_relative(op, point)
 
