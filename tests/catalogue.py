@@ -87,6 +87,74 @@ def kepler_gradient(e: float, mean_anomaly: float) -> tuple[float, float]:
     return np.sin(anomaly) / denominator, 1 / denominator
 
 
+def build_circle_line() -> ImplicitOp:
+    """The positive intersection of x**2 + y**2 = r**2 and y = a*x."""
+    x, y, r, a = sp.symbols("x y r a", positive=True)
+    return make_implicit_op([x**2 + y**2 - r**2, y - a * x], [x, y], [r, a])
+
+
+def circle_line_root(r: float, a: float) -> np.ndarray:
+    """x = r / sqrt(1 + a^2), y = a r / sqrt(1 + a^2)."""
+    return np.array([r, a * r]) / np.sqrt(1 + a**2)
+
+
+def circle_line_gradient(r: float, a: float) -> np.ndarray:
+    """[[dx/dr, dx/da], [dy/dr, dy/da]] in closed form."""
+    norm = np.sqrt(1 + a**2)
+    return np.array([[1 / norm, -r * a / norm**3], [a / norm, r / norm**3]])
+
+
+def build_equilibrium() -> ImplicitOp:
+    """Chemical equilibrium 2A <-> B, A + B <-> C with mass balance A + 2B + 3C = T."""
+    a, b, c, k1, k2, total = sp.symbols("a b c K1 K2 T", positive=True)
+    residuals = [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total]
+    return make_implicit_op(residuals, [a, b, c], [k1, k2, total])
+
+
+def equilibrium_root(k1: float, k2: float, total: float) -> np.ndarray:
+    """Concentrations by scipy.optimize.root (MINPACK hybrd) from the dilute limit."""
+
+    def residuals(u: np.ndarray) -> list[float]:
+        a, b, c = u
+        return [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total]
+
+    # A alone solves a + 2 K1 a^2 + 3 K1 K2 a^3 = T; start from its positive real root.
+    a = max(r.real for r in np.roots([3 * k1 * k2, 2 * k1, 1, -total]) if abs(r.imag) < 1e-9)
+    solution = optimize.root(residuals, [a, k1 * a**2, k1 * k2 * a**3], tol=1e-14)
+    assert solution.success
+    return solution.x
+
+
+SYSTEMS: tuple[CatalogueProblem, ...] = (
+    CatalogueProblem(
+        "circle_line",
+        build_circle_line,
+        {"r": (1e-3, 1e3), "a": (1e-3, 1e3)},
+        circle_line_root,
+        circle_line_gradient,
+    ),
+    CatalogueProblem(
+        "equilibrium",
+        build_equilibrium,
+        {"K1": (0.1, 10.0), "K2": (0.1, 10.0), "T": (0.1, 10.0)},
+        equilibrium_root,
+        lambda *point: central_differences(equilibrium_root, point),
+        rtol=1e-9,
+    ),
+)
+
+
+def central_differences(function: Callable[..., np.ndarray], point: tuple) -> np.ndarray:
+    """d function / d point by central differences with relative steps, shape (n, k)."""
+    columns = []
+    for i, value in enumerate(point):
+        step = 1e-6 * abs(value)
+        up = function(*point[:i], value + step, *point[i + 1 :])
+        down = function(*point[:i], value - step, *point[i + 1 :])
+        columns.append((up - down) / (2 * step))
+    return np.stack(columns, axis=1)
+
+
 CATALOGUE: tuple[CatalogueProblem, ...] = (
     CatalogueProblem(
         "seed",

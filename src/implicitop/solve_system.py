@@ -3,7 +3,8 @@
 All broadcast elements advance together: residuals and Jacobians are evaluated for
 the whole batch, the Newton steps come from one batched ``numpy.linalg.solve``, and
 a backtracking line search on ``|R|^2 / 2`` (Armijo rule) damps each element's step.
-Steps are shortened to keep every unknown inside its domain. Each element stops
+Unknowns with a bound (``positive=True``) approach it in log coordinates, so they
+stay inside their domain. Each element stops
 after ``maxiter`` iterations; a root is accepted only when every residual is zero to
 rounding (see :func:`system_residual_error`).
 """
@@ -29,7 +30,6 @@ __all__ = ["solve_system", "system_residual_error"]
 
 _MAX_HALVINGS = 40
 _ARMIJO = 1e-4
-_DOMAIN_MARGIN = 0.9
 
 
 def _columns(x: np.ndarray) -> list[np.ndarray]:
@@ -60,14 +60,22 @@ def system_residual_error(
     return ratio.max(axis=1)
 
 
-def _largest_step_inside(
-    x: np.ndarray, step: np.ndarray, lower: np.ndarray, upper: np.ndarray
+def _move(
+    x: np.ndarray, step: np.ndarray, alpha: np.ndarray, lower: np.ndarray, upper: np.ndarray
 ) -> np.ndarray:
-    """Per element, the largest fraction (<= 1) of ``step`` that stays in the domain."""
+    """``x`` moved by ``alpha * step`` without leaving ``[lower, upper]``.
+
+    A move towards a finite bound is taken in log coordinates of the distance to it,
+    ``lo + (x - lo) * exp(alpha * step / (x - lo))``, which agrees with the Newton step
+    to first order and never reaches the bound; moves away from bounds are linear.
+    """
+    scaled = alpha[:, None] * step
+    linear = x + scaled
     with np.errstate(all="ignore"):
-        to_lower = np.where(x + step < lower, _DOMAIN_MARGIN * (x - lower) / -step, 1.0)
-        to_upper = np.where(x + step > upper, _DOMAIN_MARGIN * (upper - x) / step, 1.0)
-    return np.minimum(to_lower, to_upper).min(axis=1)
+        towards_lower = lower + (x - lower) * np.exp(scaled / (x - lower))
+        towards_upper = upper - (upper - x) * np.exp(-scaled / (upper - x))
+    moved = np.where(np.isfinite(lower) & (scaled < 0), towards_lower, linear)
+    return np.where(np.isfinite(upper) & (scaled > 0), towards_upper, moved)
 
 
 def _newton_steps(values: np.ndarray, jacobian: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,15 +92,16 @@ def _line_search(
     kernels: SystemKernels,
     x: np.ndarray,
     step: np.ndarray,
-    alpha: np.ndarray,
     merit: np.ndarray,
     params: list[np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Halve ``alpha`` until ``|R|^2/2`` decreases enough; returns the accepted points.
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Halve the step fraction until ``|R|^2/2`` decreases enough (Armijo).
 
-    Returns ``(accepted, x, values, jacobian, alpha)``, the last four holding the
-    trial point for accepted elements.
+    Returns ``(accepted, x, values, jacobian)``, the last three at the accepted trial
+    point (for elements whose search failed: ``x`` unchanged).
     """
+    alpha = np.ones(x.shape[0])
     accepted = np.zeros(x.shape[0], dtype=bool)
     new_x = x.copy()
     new_values = np.full_like(x, np.nan)
@@ -101,7 +110,7 @@ def _line_search(
     for _ in range(_MAX_HALVINGS):
         if pending.size == 0:
             break
-        trial = x[pending] + alpha[pending, None] * step[pending]
+        trial = _move(x[pending], step[pending], alpha[pending], *bounds)
         values, jacobian = _evaluate(kernels, trial, [p[pending] for p in params])
         trial_merit = 0.5 * (values**2).sum(axis=1)
         ok = np.isfinite(jacobian).all(axis=(1, 2)) & np.isfinite(trial_merit)
@@ -111,7 +120,7 @@ def _line_search(
         new_x[done], new_values[done], new_jacobian[done] = trial[ok], values[ok], jacobian[ok]
         alpha[pending[~ok]] /= 2
         pending = pending[~ok]
-    return accepted, new_x, new_values, new_jacobian, alpha
+    return accepted, new_x, new_values, new_jacobian
 
 
 def _damped_newton(
@@ -139,13 +148,11 @@ def _damped_newton(
         step_is_small = (np.abs(step) <= settings.tol * np.abs(x)).all(axis=1)
         at_root = finite & ((merit == 0) | (~singular & step_is_small))
         searching = finite & ~singular & ~at_root
-        alpha = np.where(searching, np.minimum(1.0, _largest_step_inside(x, step, lower, upper)), 0)
-        accepted, new_x, new_values, new_jacobian, alpha = _line_search(
-            kernels, x, np.where(searching[:, None], step, 0.0), alpha, merit, params
+        accepted, new_x, new_values, new_jacobian = _line_search(
+            kernels, x, np.where(searching[:, None], step, 0.0), merit, params, (lower, upper)
         )
         accepted &= searching
-        moved = alpha[:, None] * step
-        small_move = (np.abs(moved) <= settings.tol * np.abs(new_x)).all(axis=1)
+        small_move = (np.abs(new_x - x) <= settings.tol * np.abs(new_x)).all(axis=1)
         converged = at_root | (accepted & small_move)
         root[index[at_root]] = x[at_root]
         finished = accepted & small_move

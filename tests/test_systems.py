@@ -1,0 +1,127 @@
+"""Systems of equations: values, gradients, shapes and symbolic pieces."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+import sympy as sp
+from hypothesis import given
+
+from catalogue import (
+    SYSTEMS,
+    CatalogueProblem,
+    build_circle_line,
+    circle_line_gradient,
+    circle_line_root,
+)
+from implicitop import SolveStatus, make_implicit_op
+from implicitop.testing import check_implicit_op, parameter_points
+
+IDS = [problem.name for problem in SYSTEMS]
+
+
+@pytest.fixture(scope="module", params=SYSTEMS, ids=IDS)
+def system(request) -> CatalogueProblem:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def compiled(system):
+    """Roots and the full Jacobian du/dtheta as one compiled function of scalars."""
+    op = system.build()
+    inputs = [pt.dscalar(p.name) for p in op.params]
+    roots = pt.stack(op(*inputs))
+    return pytensor.function([*inputs], [roots, *pytensor.gradient.jacobian(roots, inputs)])
+
+
+def test_harness_passes_over_the_ranges(system):
+    check_implicit_op(system.build(), system.ranges)
+
+
+def test_roots_and_gradients_match_the_reference(system, compiled):
+    points = parameter_points(system.build().params, system.ranges)
+
+    @given(points)
+    def agrees(point):
+        roots, *columns = compiled(*point)
+        np.testing.assert_allclose(roots, system.root(*point), rtol=system.rtol)
+        np.testing.assert_allclose(
+            np.stack(columns, axis=1), system.gradient(*point), rtol=1e-6, atol=1e-12
+        )
+
+    agrees()
+
+
+def test_symbolic_pieces_of_the_circle_line_system():
+    op = build_circle_line()
+    x, y = op.unknown
+    r, a = op.params
+    assert op.jacobian == sp.Matrix([[2 * x, 2 * y], [-a, 1]])
+    derivative = op.derivative.subs({x: r / sp.sqrt(1 + a**2), y: a * r / sp.sqrt(1 + a**2)})
+    numeric = np.array(derivative.subs({r: 2.0, a: 0.5}).evalf(), dtype=float)
+    np.testing.assert_allclose(numeric, circle_line_gradient(2.0, 0.5), rtol=1e-12)
+
+
+def test_outputs_broadcast_and_gradients_sum_back():
+    op = build_circle_line()
+    r = pt.dvector("r")
+    a = pt.dscalar("a")
+    x, y = op(r, a)
+    cost = (x + 2 * y).sum()
+    grad_r, grad_a = pytensor.grad(cost, [r, a])
+    function = pytensor.function([r, a], [x, y, grad_r, grad_a])
+    radii = np.array([0.5, 1.0, 3.0])
+    xs, ys, d_r, d_a = function(radii, 0.7)
+    expected = np.array([circle_line_root(v, 0.7) for v in radii])
+    np.testing.assert_allclose(np.stack([xs, ys], axis=1), expected, rtol=1e-13)
+    gradients = np.array([circle_line_gradient(v, 0.7) for v in radii])
+    weights = np.array([1.0, 2.0])
+    np.testing.assert_allclose(d_r, weights @ gradients[:, :, 0].T, rtol=1e-10)
+    np.testing.assert_allclose(d_a, (weights @ gradients[:, :, 1].T).sum(), rtol=1e-10)
+
+
+def test_gradient_of_one_output_ignores_the_other():
+    op = build_circle_line()
+    r, a = pt.dscalars("r", "a")
+    _, y = op(r, a)
+    function = pytensor.function([r, a], pytensor.grad(y, [r, a]))
+    np.testing.assert_allclose(function(2.0, 0.5), circle_line_gradient(2.0, 0.5)[1], rtol=1e-12)
+
+
+def test_second_derivatives_of_a_system():
+    op = build_circle_line()
+    r, a = pt.dscalars("r", "a")
+    x, _ = op(r, a)
+    d2x_da2 = pytensor.function([r, a], pytensor.grad(pytensor.grad(x, a), a))
+    # x = r (1 + a^2)^(-1/2)  =>  d2x/da2 = r (2 a^2 - 1) (1 + a^2)^(-5/2)
+    for radius, slope in [(2.0, 0.5), (1.0, 3.0)]:
+        expected = radius * (2 * slope**2 - 1) * (1 + slope**2) ** -2.5
+        np.testing.assert_allclose(d2x_da2(radius, slope), expected, rtol=1e-10)
+
+
+def test_systems_without_a_root_give_nan_per_element():
+    x, y = sp.symbols("x y", real=True)
+    c = sp.Symbol("c", real=True)
+    # circle of radius^2 c meets the line y = 2: no real root when c < 4
+    op = make_implicit_op([x**2 + y**2 - c, y - 2], [x, y], c, x0=(1.0, 1.0))
+    result = op.solve(np.array([8.0, 1.0]))
+    np.testing.assert_allclose(np.abs(result.root[0]), [2.0, 2.0], rtol=1e-12)
+    assert np.isnan(result.root[1]).all()
+    assert result.status[1] in {SolveStatus.NO_PROGRESS, SolveStatus.SINGULAR_JACOBIAN}
+
+
+@pytest.mark.parametrize(
+    ("residuals", "unknowns", "options", "error", "message"),
+    [
+        (["x + y - a", "x - y"], ["x", "y", "z"], {}, ValueError, "not square"),
+        (["x + y - a", "2*x + 2*y - 2*a"], ["x", "y"], {}, ValueError, "singular"),
+        (["x + y - a", "x - y"], ["x", "x"], {}, ValueError, "repeat"),
+        (["x + y - a", "x - y"], ["x", "y"], {"bracket": (0, 1)}, ValueError, "one equation"),
+        (["x + y - a", "x - y"], ["x", "y"], {"x0": (1.0, 2.0, 3.0)}, ValueError, "3 entries"),
+    ],
+)
+def test_bad_systems_get_a_clear_error(residuals, unknowns, options, error, message):
+    symbols = {name: sp.Symbol(name, real=True) for name in "xyza"}
+    exprs = [sp.sympify(r, locals=symbols) for r in residuals]
+    with pytest.raises(error, match=message):
+        make_implicit_op(exprs, [symbols[u] for u in unknowns], symbols["a"], **options)
