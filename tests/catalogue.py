@@ -87,6 +87,23 @@ def kepler_gradient(e: float, mean_anomaly: float) -> tuple[float, float]:
     return np.sin(anomaly) / denominator, 1 / denominator
 
 
+def build_saturation() -> ImplicitOp:
+    """A response mu to a dose x that saturates at rate theta: mu = x exp(-theta mu)."""
+    mu, theta, x = sp.symbols("mu theta x", positive=True)
+    return make_implicit_op(mu - x * sp.exp(-theta * mu), mu, [theta, x])
+
+
+def saturation_root(theta: float, x: float) -> float:
+    """mu = W(theta x) / theta."""
+    return special.lambertw(theta * x).real / theta
+
+
+def saturation_gradient(theta: float, x: float) -> tuple[float, float]:
+    """dmu/dtheta = -W^2 / ((1 + W) theta^2), dmu/dx = W / ((1 + W) x), by hand."""
+    w = special.lambertw(theta * x).real
+    return -(w**2) / ((1 + w) * theta**2), w / ((1 + w) * x)
+
+
 def build_circle_line() -> ImplicitOp:
     """The positive intersection of x**2 + y**2 = r**2 and y = a*x."""
     x, y, r, a = sp.symbols("x y r a", positive=True)
@@ -178,6 +195,13 @@ CATALOGUE: tuple[CatalogueProblem, ...] = (
         stats.norm.ppf,
         lambda p: (1 / stats.norm.pdf(stats.norm.ppf(p)),),
         rtol=1e-9,
+    ),
+    CatalogueProblem(
+        "saturation",
+        build_saturation,
+        {"theta": (1e-3, 1e2), "x": (1e-3, 1e3)},
+        saturation_root,
+        saturation_gradient,
     ),
     CatalogueProblem(
         "kepler",
