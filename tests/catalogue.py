@@ -99,9 +99,9 @@ def saturation_root(theta: float, x: float) -> float:
 
 
 def saturation_gradient(theta: float, x: float) -> tuple[float, float]:
-    """dmu/dtheta = -W^2 / ((1 + W) theta^2), dmu/dx = W / ((1 + W) x), by hand."""
+    """dmu/dtheta = -W^2 / ((1 + W) theta^2), dmu/dx = W / ((1 + W) theta x), by hand."""
     w = special.lambertw(theta * x).real
-    return -(w**2) / ((1 + w) * theta**2), w / ((1 + w) * x)
+    return -(w**2) / ((1 + w) * theta**2), w / ((1 + w) * theta * x)
 
 
 def build_circle_line() -> ImplicitOp:

@@ -160,13 +160,14 @@ def _residual_pieces(
 
 
 def _root_noise(jacobian: np.ndarray, scales: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """How far rounding in ``R`` can move each root: ``eps * (|u| + |J^-1| |terms|)``."""
+    """How far rounding can move each root: ``eps * (|u| + |J^-1| |terms|)`` + a subnormal."""
     with np.errstate(all="ignore"):
         try:
             conditioning = np.abs(np.linalg.inv(jacobian)) @ scales
         except np.linalg.LinAlgError:
             conditioning = np.full_like(root, np.inf)
-    return np.finfo(float).eps * (np.abs(root) + np.nan_to_num(conditioning, nan=np.inf))
+    relative = np.finfo(float).eps * (np.abs(root) + np.nan_to_num(conditioning, nan=np.inf))
+    return relative + np.finfo(float).smallest_subnormal  # subnormal roots are coarse
 
 
 def _central_differences(
