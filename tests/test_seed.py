@@ -80,9 +80,12 @@ def _posterior_mean_and_mcse(idata) -> tuple[float, float]:
     return float(summary["mean"].iloc[0]), float(summary["mcse_mean"].iloc[0])
 
 
-def _sample(mu_op, **kwargs):
+def _sample(mu_op, random_seed: int = 11, metropolis: bool = False, **kwargs):
     with seed_model(mu_op):
-        return pm.sample(chains=2, cores=1, random_seed=11, progressbar=False, **kwargs)
+        step = pm.Metropolis() if metropolis else None
+        return pm.sample(
+            chains=2, cores=1, step=step, random_seed=random_seed, progressbar=False, **kwargs
+        )
 
 
 def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
@@ -96,26 +99,8 @@ def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_pos
 
 
 def test_metropolis_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
-    with seed_model(op):
-        ours = pm.sample(
-            draws=2000,
-            tune=500,
-            step=pm.Metropolis(),
-            chains=2,
-            cores=1,
-            random_seed=5,
-            progressbar=False,
-        )
-    with seed_model(MuFromTheta()):
-        reference = pm.sample(
-            draws=2000,
-            tune=500,
-            step=pm.Metropolis(),
-            chains=2,
-            cores=1,
-            random_seed=6,
-            progressbar=False,
-        )
+    ours = _sample(op, random_seed=5, metropolis=True, draws=2000, tune=500)
+    reference = _sample(MuFromTheta(), random_seed=6, metropolis=True, draws=2000, tune=500)
     mean, mcse = _posterior_mean_and_mcse(ours)
     reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)
     assert abs(mean - reference_mean) < 4 * np.hypot(mcse, reference_mcse)
