@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint clean
+.PHONY: run test thorough lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -31,6 +31,12 @@ lint: $(STAMP_TEST)
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
+
+# Every Hypothesis property over the whole catalogue with 500 examples each (~15 min).
+thorough: $(STAMP_TEST)
+	$(BIN)/python -m pytest -n 2 --hypothesis-profile=thorough --hypothesis-show-statistics \
+		-k "harness or reference or any_input or hypothesis" \
+		tests/test_catalogue.py tests/test_robustness.py tests/test_seed.py
 
 clean:
 	rm -rf $(VENV) outputs .hypothesis .pytest_cache

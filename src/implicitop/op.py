@@ -135,6 +135,18 @@ class ImplicitOp(Op):
         unknowns = ", ".join(u.name for u in self.problem.unknowns)
         return f"ImplicitOp({unknowns}: {equations})"
 
+    def converged(self, *inputs: object) -> Variable:
+        """Per-element convergence flags for these inputs, as a boolean tensor.
+
+        Elements without a root give NaN outputs (``on_failure="nan"``), so this is
+        the finiteness of every output; it adds no second solve to the graph when
+        the op's outputs are used too.
+        """
+        outputs = self(*inputs)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        failed = pt.stack([pt.isnan(o) | pt.isinf(o) for o in outputs])
+        return ~pt.any(failed, axis=0)
+
     # -- numbers -----------------------------------------------------------------
     def solve(self, *values: np.ndarray | float) -> SolveResult:
         """Solve for every element of the broadcast parameter values.

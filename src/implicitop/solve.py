@@ -235,7 +235,7 @@ def _accept(
     value, _ = _evaluate(kernels, x, params)
     root = (residual_error(kernels, x, params) <= 1) & (np.abs(value) <= ceiling)
     status = np.where(root, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
-    status[np.isnan(x)] = SolveStatus.MAXITER
+    status[~np.isfinite(x)] = SolveStatus.MAXITER
     return status
 
 

@@ -207,7 +207,7 @@ def solve_system(
         if todo.size:
             active = [p[todo] for p in params]
             root[todo], status[todo] = _damped_newton(kernels, active, x0[todo], domains, settings)
-            candidates = todo[~np.isnan(root[todo]).any(axis=1)]
+            candidates = todo[np.isfinite(root[todo]).all(axis=1)]
             error = system_residual_error(
                 kernels, root[candidates], [p[candidates] for p in params]
             )
