@@ -115,9 +115,7 @@ def test_threads_get_the_same_answers_as_one():
             together[k] = compiled(inputs[k])
 
     # each thread calls its own copy: PyTensor functions keep their buffers per object
-    threads = [
-        threading.Thread(target=work, args=(k, function.copy())) for k in range(len(inputs))
-    ]
+    threads = [threading.Thread(target=work, args=(k, function.copy())) for k in range(len(inputs))]
     for thread in threads:
         thread.start()
     for thread in threads:

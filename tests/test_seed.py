@@ -10,7 +10,7 @@ from scipy import integrate, stats
 
 from catalogue import build_seed, seed_root
 from implicitop.testing import check_implicit_op
-from seed_reference import MuFromTheta
+from seed_op import MuFromTheta
 
 OBSERVED = [0.2, 0.21, 0.3]
 SEED_DERIVATIVE_TEXT = "-mu**2/(1 + theta*mu + exp(-theta*mu))"

@@ -17,7 +17,8 @@ import sympy as sp
 from pytensor.graph.basic import Variable
 from sympytensor.pytensor import PytensorPrinter
 
-from implicitop.problem import ImplicitProblem
+from implicitop.numba_kernels import NewtonKernel, compiled_newton
+from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
     "NumericKernels",
@@ -37,23 +38,6 @@ def lambdify(args: list[sp.Symbol], expr: sp.Expr | list[sp.Expr]) -> ArrayFunct
     return sp.lambdify(args, expr, modules=list(_LAMBDIFY_MODULES), cse=True)
 
 
-def residual_scale(expr: sp.Expr) -> sp.Expr:
-    """Magnitude of ``expr`` computed without cancellation between its terms.
-
-    Sums and products are taken term by term in absolute value (positive integer
-    powers too), so at a computed root ``|R|`` is a few ``eps`` times this. It is the
-    yardstick for "the residual is zero", and it tells a root from a pole, where
-    ``|R|`` is as large as its terms.
-    """
-    if expr.is_Add:
-        return sp.Add(*(residual_scale(term) for term in expr.args))
-    if expr.is_Mul:
-        return sp.Mul(*(residual_scale(factor) for factor in expr.args))
-    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        return residual_scale(expr.base) ** expr.exp
-    return sp.Abs(expr)
-
-
 @dataclass(frozen=True)
 class NumericKernels:
     """Array functions generated for one problem.
@@ -64,10 +48,14 @@ class NumericKernels:
         ``(mu, *params) -> (R, dR/dmu)``.
     scale
         ``(mu, *params) -> sum of |terms of R|``.
+    newton
+        The numba-compiled Newton loop (see :mod:`implicitop.numba_kernels`), or
+        ``None`` where numba cannot compile the residual.
     """
 
     residual_and_slope: ArrayFunction
     scale: ArrayFunction
+    newton: NewtonKernel | None = None
 
 
 @lru_cache(maxsize=256)
@@ -78,6 +66,7 @@ def numeric_kernels(problem: ImplicitProblem) -> NumericKernels:
     return NumericKernels(
         residual_and_slope=lambdify(args, [residual, problem.jacobian[0, 0]]),
         scale=lambdify(args, residual_scale(residual)),
+        newton=compiled_newton(problem),
     )
 
 

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-__all__ = ["Domain", "ImplicitProblem"]
+__all__ = ["Domain", "ImplicitProblem", "residual_scale"]
 
 _SMALLEST_POSITIVE = 2.2250738585072014e-308  # numpy.finfo(float).tiny
 
@@ -117,6 +117,23 @@ def _as_residual(value: object) -> sp.Expr:
     if value.has(sp.I) or value.is_real is False:
         raise ValueError(f"the residual {value} is complex-valued; it must be real")
     return value
+
+
+def residual_scale(expr: sp.Expr) -> sp.Expr:
+    """Magnitude of ``expr`` computed without cancellation between its terms.
+
+    Sums and products are taken term by term in absolute value (positive integer
+    powers too), so at a computed root ``|R|`` is a few ``eps`` times this. It is the
+    yardstick for "the residual is zero", and it tells a root from a pole, where
+    ``|R|`` is as large as its terms.
+    """
+    if expr.is_Add:
+        return sp.Add(*(residual_scale(term) for term in expr.args))
+    if expr.is_Mul:
+        return sp.Mul(*(residual_scale(factor) for factor in expr.args))
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return residual_scale(expr.base) ** expr.exp
+    return sp.Abs(expr)
 
 
 def _shortest(expr: sp.Expr) -> sp.Expr:

@@ -17,7 +17,6 @@ or a jump is never reported as a root.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ import numpy as np
 
 from implicitop.codegen import NumericKernels
 from implicitop.problem import Domain
+from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
 __all__ = [
     "RESIDUAL_RTOL",
@@ -37,47 +37,10 @@ __all__ = [
     "solve",
 ]
 
-#: Relative size of |R| against the magnitude of its terms above which a point is
-#: not accepted as a root.
-RESIDUAL_RTOL = 1e-8
-
-_ULPS_OF_X = 8 * np.finfo(float).eps
 _DECADES = np.arange(-300.0, 301.0, 10.0)
 _BRACKET_SCAN_POINTS = 65
-
-
-class SolveStatus(enum.IntEnum):
-    """Outcome of the solve for one element."""
-
-    CONVERGED = 0
-    NONFINITE_PARAMETER = 1
-    PARAMETER_OUTSIDE_DOMAIN = 2
-    NO_SIGN_CHANGE = 3
-    MAXITER = 4
-    NOT_A_ROOT = 5
-    SINGULAR_JACOBIAN = 6
-    NO_PROGRESS = 7
-    NONFINITE_RESIDUAL = 8
-
-    @property
-    def reason(self) -> str:
-        """A sentence a user can read."""
-        return _REASONS[self]
-
-
-_REASONS = {
-    SolveStatus.CONVERGED: "converged",
-    SolveStatus.NONFINITE_PARAMETER: "a parameter is NaN or infinite",
-    SolveStatus.PARAMETER_OUTSIDE_DOMAIN: "a parameter violates its SymPy assumptions",
-    SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
-    SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
-    SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
-    "(a pole or a jump of the residual)",
-    SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
-    SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
-    "(a local minimum of |R| that is not a root, or no root)",
-    SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
-}
+_MAXITER = int(SolveStatus.MAXITER)  # plain ints: enum look-ups are slow on hot paths
+_CONVERGED = int(SolveStatus.CONVERGED)
 
 
 class ImplicitSolveError(ArithmeticError):
@@ -162,11 +125,19 @@ def solve(
     size = x0.size
     root = np.full(size, np.nan)
     status = parameter_status(params, param_domains)
-    todo = np.flatnonzero(status == SolveStatus.MAXITER)
+    todo = np.flatnonzero(status == _MAXITER)
     with np.errstate(all="ignore"):
         if settings.bracket is None:
-            x, done = _newton(kernels, [p[todo] for p in params], x0[todo], domain, settings)
-            root[todo[done]] = x[done]
+            active = [p[todo] for p in params]
+            if kernels.newton is None:
+                x, done = _newton(kernels, active, x0[todo], domain, settings)
+                root[todo[done]] = x[done]
+            else:
+                x, code = kernels.newton(
+                    x0[todo], *active, domain.lower, domain.upper, settings.tol, settings.maxiter
+                )
+                done = code != _MAXITER
+                root[todo[done]], status[todo[done]] = x[done], code[done]
             todo = todo[~done]
         # Newton alone is repelled by poles; bisection is not, so a phase 2 result must
         # also be smaller than the residual at the ends of the bracket it came from.
@@ -176,11 +147,12 @@ def solve(
                 kernels, [p[todo] for p in params], x0[todo], domain, settings
             )
             root[todo], status[todo], ceiling[todo] = x, code, ends
-        candidates = np.flatnonzero(status >= SolveStatus.MAXITER)
-        status[candidates] = _accept(
-            kernels, root[candidates], [p[candidates] for p in params], ceiling[candidates]
-        )
-    root[status != SolveStatus.CONVERGED] = np.nan
+        candidates = np.flatnonzero((status == _MAXITER) & np.isfinite(root))
+        if candidates.size:
+            status[candidates] = _accept(
+                kernels, root[candidates], [p[candidates] for p in params], ceiling[candidates]
+            )
+    root[status != _CONVERGED] = np.nan
     return SolveResult(root, status)
 
 
@@ -219,7 +191,7 @@ def residual_error(
     """
     value, slope = _evaluate(kernels, x, params)
     scale = np.broadcast_to(kernels.scale(x, *params), np.shape(x))
-    allowed = np.maximum(RESIDUAL_RTOL * scale, _ULPS_OF_X * np.abs(x * slope))
+    allowed = np.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * np.abs(x * slope))
     with np.errstate(all="ignore"):
         return np.where(value == 0, 0.0, np.abs(value) / allowed)
 
@@ -234,9 +206,7 @@ def _accept(
     """
     value, _ = _evaluate(kernels, x, params)
     root = (residual_error(kernels, x, params) <= 1) & (np.abs(value) <= ceiling)
-    status = np.where(root, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
-    status[~np.isfinite(x)] = SolveStatus.MAXITER
-    return status
+    return np.where(root, SolveStatus.CONVERGED, SolveStatus.NOT_A_ROOT).astype(np.int8)
 
 
 def _midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -392,7 +362,7 @@ def _bracketed(
         step_last[active] = np.abs(proposal - xa)
         best_end = np.where(size_a[active] <= size_b[active], a[active], b[active])
         newton_done = ~bisect & (np.abs(newton - xa) <= settings.tol * np.abs(newton))
-        closed = (hi - lo) <= _ULPS_OF_X * np.maximum(np.abs(lo), np.abs(hi))
+        closed = (hi - lo) <= ULPS_OF_X * np.maximum(np.abs(lo), np.abs(hi))
         root_here = value == 0
         finished = root_here | newton_done | closed
         x[active] = proposal

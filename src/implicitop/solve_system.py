@@ -17,14 +17,8 @@ import numpy as np
 
 from implicitop.codegen import SystemKernels
 from implicitop.problem import Domain
-from implicitop.solve import (
-    _ULPS_OF_X,
-    RESIDUAL_RTOL,
-    SolveResult,
-    SolverSettings,
-    SolveStatus,
-    parameter_status,
-)
+from implicitop.solve import SolveResult, SolverSettings, parameter_status
+from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
 __all__ = ["solve_system", "system_residual_error"]
 
@@ -53,7 +47,7 @@ def system_residual_error(
     values, jacobian = _evaluate(kernels, x, params)
     scales = kernels.scales(*_columns(x), *params)
     allowed = np.maximum(
-        RESIDUAL_RTOL * scales, _ULPS_OF_X * np.abs(jacobian * x[:, None, :]).sum(axis=2)
+        RESIDUAL_RTOL * scales, ULPS_OF_X * np.abs(jacobian * x[:, None, :]).sum(axis=2)
     )
     with np.errstate(all="ignore"):
         ratio = np.where(values == 0, 0.0, np.abs(values) / allowed)

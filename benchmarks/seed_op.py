@@ -1,7 +1,7 @@
-"""The seed page's hand-written ``MuFromTheta`` Op, ported from Theano to PyTensor.
+"""Baseline ``seed_op``: the seed page's hand-written ``MuFromTheta``, ported to PyTensor.
 
-This is the reference the library is compared with: scipy's Newton on the log form
-of the residual, and the gradient derived by hand on the page.
+scipy's Newton on the log form of the residual per call, and the gradient derived by
+hand on the page. The tests use it as the reference the library must agree with.
 """
 
 import numpy as np

@@ -1,0 +1,215 @@
+"""Side-by-side benchmarks of implicitop against its baselines, all in one run.
+
+Run ``python benchmarks/run.py`` (``--quick`` for a smoke run with smaller sizes).
+Every row times implicitop and a baseline in the same process, one after the other,
+and reports their ratio; machines here are noisy, so compare ratios, not seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pymc as pm
+import pytensor
+import sympy as sp
+from scipy import optimize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pytensor_root_scalar  # noqa: E402
+import scipy_newton  # noqa: E402
+from seed_op import MuFromTheta  # noqa: E402
+
+from implicitop import codegen, make_implicit_op  # noqa: E402
+
+OBSERVED = [0.2, 0.21, 0.3]
+
+
+@dataclass
+class Row:
+    """One measurement: implicitop against one baseline (higher is better if a rate)."""
+
+    task: str
+    unit: str
+    ours: float
+    baseline: str
+    theirs: float | None
+    higher_is_better: bool = False
+
+    @property
+    def ratio(self) -> str:
+        if self.theirs is None:
+            return "n/a"
+        speedup = self.ours / self.theirs if self.higher_is_better else self.theirs / self.ours
+        return f"{speedup:.1f}x"
+
+
+def best_time(function: Callable[[], object], repeats: int = 5, number: int = 1) -> float:
+    """Seconds per call: the best of ``repeats`` rounds of ``number`` calls."""
+    function()
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            function()
+        rounds.append((time.perf_counter() - start) / number)
+    return min(rounds)
+
+
+def seed_op() -> object:
+    mu, theta = sp.symbols("mu theta", positive=True)
+    return make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+
+
+def seed_model(mu_of_theta: Callable) -> pm.Model:
+    with pm.Model() as model:
+        theta = pm.HalfNormal("theta", sigma=1)
+        mu = pm.Deterministic("mu", mu_of_theta(theta))
+        pm.Normal("y", mu=mu, sigma=0.1, observed=OBSERVED)
+    return model
+
+
+MU_OF_THETA = {
+    "seed_op": MuFromTheta(),
+    "pytensor_root_scalar": pytensor_root_scalar.mu_from_theta,
+}
+
+
+def logp_dlogp_rows(mode: str | None) -> list[Row]:
+    def per_call(mu_of_theta) -> float:
+        model = seed_model(mu_of_theta)
+        function = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
+        function.set_extra_values({})
+        point = np.array([np.log(0.8)])
+        return best_time(lambda: function(point), number=200)
+
+    ours = per_call(seed_op())
+    label = f"seed logp+dlogp per call ({mode or 'default'} backend)"
+    return [
+        Row(label, "us", ours * 1e6, name, per_call(baseline) * 1e6)
+        for name, baseline in MU_OF_THETA.items()
+    ]
+
+
+def sampling_rows(draws: int) -> list[Row]:
+    def seconds(mu_of_theta) -> float:
+        with seed_model(mu_of_theta):
+            start = time.perf_counter()
+            pm.sample(draws=draws, tune=draws, chains=2, cores=1, random_seed=1, progressbar=False)
+            return time.perf_counter() - start
+
+    ours = seconds(seed_op())
+    label = f"seed pm.sample NUTS 2 x ({draws} tune + {draws} draws)"
+    return [Row(label, "s", ours, "seed_op", seconds(MU_OF_THETA["seed_op"]))]
+
+
+def batch_rows(size: int, loop_size: int) -> list[Row]:
+    rng = np.random.default_rng(0)
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), size))
+    op = seed_op()
+    ours = size / best_time(lambda: op.solve(thetas), repeats=3)
+    vectorised = size / best_time(lambda: scipy_newton.vectorised(thetas), repeats=3)
+    loop = loop_size / best_time(lambda: scipy_newton.python_loop(thetas[:loop_size]), repeats=1)
+    label = f"{size:.0e} seed roots, theta log-uniform 1e-3..1e3"
+    return [
+        Row(label, "roots/s", ours, "scipy newton, vectorised", vectorised, True),
+        Row(label, "roots/s", ours, "scipy newton, Python loop", loop, True),
+    ]
+
+
+def circle_line() -> object:
+    x, y, r, a = sp.symbols("x y r a", positive=True)
+    return make_implicit_op([x**2 + y**2 - r**2, y - a * x], [x, y], [r, a])
+
+
+def system_rows(size: int, loop_size: int) -> list[Row]:
+    rng = np.random.default_rng(1)
+    radii, slopes = rng.uniform(0.5, 2.0, size), rng.uniform(0.1, 10.0, size)
+    op = circle_line()
+    ours = size / best_time(lambda: op.solve(radii, slopes), repeats=3)
+
+    def scipy_loop() -> None:
+        for r, a in zip(radii[:loop_size], slopes[:loop_size], strict=True):
+            optimize.root(
+                lambda u, r=r, a=a: [u[0] ** 2 + u[1] ** 2 - r**2, u[1] - a * u[0]],
+                [1.0, 1.0],
+                jac=lambda u, a=a: [[2 * u[0], 2 * u[1]], [-a, 1.0]],
+            )
+
+    loop = loop_size / best_time(scipy_loop, repeats=1)
+    label = f"{size:.0e} 2x2 systems (circle meets line)"
+    return [Row(label, "systems/s", ours, "scipy.optimize.root, Python loop", loop, True)]
+
+
+def build_rows() -> list[Row]:
+    def fresh_build(build: Callable[[], object]) -> float:
+        def once() -> None:
+            codegen.numeric_kernels.cache_clear()
+            codegen.system_kernels.cache_clear()
+            build().solve(*[np.array([1.0])] * len(build().params))
+
+        return best_time(once, repeats=3)
+
+    def equilibrium() -> object:
+        a, b, c, k1, k2, total = sp.symbols("a b c K1 K2 T", positive=True)
+        residuals = [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total]
+        return make_implicit_op(residuals, [a, b, c], [k1, k2, total])
+
+    return [
+        Row("make_implicit_op + first solve, seed", "s", fresh_build(seed_op), "-", None),
+        Row("make_implicit_op + first solve, 3x3", "s", fresh_build(equilibrium), "-", None),
+    ]
+
+
+def backend_rows() -> list[Row]:
+    try:
+        return logp_dlogp_rows("NUMBA")
+    except Exception as error:  # report, do not hide: the row says what failed
+        return [Row(f"numba backend: {type(error).__name__}: {error}"[:90], "-", np.nan, "-", None)]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = f"| {'task':<58} | {'implicitop':>12} | {'baseline':<34} | {'baseline':>12} | ratio |"
+    print(header)
+    print("|" + "|".join("-" * (len(cell) + 0) for cell in header.split("|")[1:-1]) + "|")
+    for row in rows:
+        theirs = "n/a" if row.theirs is None else f"{row.theirs:.4g}"
+        print(
+            f"| {row.task:<58} | {row.ours:>9.4g} {row.unit:<2} | {row.baseline:<34} "
+            f"| {theirs:>12} | {row.ratio:>5} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    size, systems, draws = (10**4, 10**3, 100) if args.quick else (10**6, 10**5, 1000)
+    steps = [
+        ("logp+dlogp, default backend", lambda: logp_dlogp_rows(None)),
+        ("logp+dlogp, numba backend", backend_rows),
+        ("NUTS sampling", lambda: sampling_rows(draws)),
+        ("batched roots", lambda: batch_rows(size, 2000)),
+        ("batched systems", lambda: system_rows(systems, 500)),
+        ("build time", build_rows),
+    ]
+    rows: list[Row] = []
+    for name, step in steps:
+        print(f"... {name}", file=sys.stderr, flush=True)
+        rows.extend(step())
+    print(f"pytensor {pytensor.__version__}, pymc {pm.__version__}, numpy {np.__version__}")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
