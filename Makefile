@@ -26,8 +26,8 @@ run: $(STAMP_RUN)
 	$(BIN)/python examples/seed_root_model.py
 
 lint: $(STAMP_TEST)
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=15

@@ -24,11 +24,10 @@ from scipy import optimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import pytensor_root_scalar  # noqa: E402
-import scipy_newton  # noqa: E402
-from seed_op import MuFromTheta  # noqa: E402
-
-from implicitop import codegen, make_implicit_op  # noqa: E402
+import pytensor_root_scalar
+import scipy_newton
+from implicitop import codegen, make_implicit_op
+from seed_op import MuFromTheta
 
 OBSERVED = [0.2, 0.21, 0.3]
 
