@@ -67,10 +67,24 @@ def midpoint(a, b):
 
 
 @njit(cache=True, error_model="numpy")
-def newton(x0, {params}, lower, upper, tol, maxiter):
+def parameter_code(values, lower, upper):
+    for j in range(values.shape[0]):
+        if not math.isfinite(values[j]):
+            return {nonfinite_code}
+    for j in range(values.shape[0]):
+        if values[j] < lower[j] or values[j] > upper[j]:
+            return {outside_code}
+    return {maxiter_code}
+
+
+@njit(cache=True, error_model="numpy")
+def newton(x0, {params}, lower, upper, tol, maxiter, param_lower, param_upper):
     root = np.full(x0.shape[0], np.nan)
     code = np.full(x0.shape[0], {maxiter_code}, dtype=np.int8)
     for i in range(x0.shape[0]):
+        code[i] = parameter_code(np.array([{params_at_i}]), param_lower, param_upper)
+        if code[i] != {maxiter_code}:
+            continue
         x = x0[i]
         previous = np.nan
         for _ in range(maxiter):
@@ -136,6 +150,8 @@ def _module_source(problem: ImplicitProblem) -> str:
         maxiter_code=int(SolveStatus.MAXITER),
         converged_code=int(SolveStatus.CONVERGED),
         not_a_root_code=int(SolveStatus.NOT_A_ROOT),
+        nonfinite_code=int(SolveStatus.NONFINITE_PARAMETER),
+        outside_code=int(SolveStatus.PARAMETER_OUTSIDE_DOMAIN),
     )
 
 
@@ -161,16 +177,19 @@ def _import(source: str) -> object:
 def compiled_newton(problem: ImplicitProblem) -> NewtonKernel | None:
     """The problem's compiled Newton loop, or ``None`` if numba cannot compile it.
 
-    The kernel is called as ``newton(x0, *params, lower, upper, tol, maxiter)`` with
-    flat float64 arrays. It returns the roots and status codes: ``CONVERGED`` for
-    accepted roots, ``NOT_A_ROOT`` where the iteration settled on a point that is not
-    one, and ``MAXITER`` (root NaN) where phase 1 gave up and phase 2 takes over.
+    The kernel is called as ``newton(x0, *params, lower, upper, tol, maxiter,
+    param_lower, param_upper)`` with flat float64 arrays (the last two: one bound per
+    parameter). It returns the roots and status codes: ``CONVERGED`` for accepted
+    roots, ``NOT_A_ROOT`` where the iteration settled on a point that is not one, the
+    parameter codes of :func:`implicitop.solve.parameter_status`, and ``MAXITER``
+    (root NaN) where phase 1 gave up and phase 2 takes over.
     """
     try:
         module = _import(_module_source(problem))
         newton = module.newton
         one = np.ones(1)
-        newton(one, *[one] * len(problem.params), 0.0, 2.0, 1e-12, 1)
+        bounds = np.full(len(problem.params), np.inf)
+        newton(one, *[one] * len(problem.params), 0.0, 2.0, 1e-12, 1, -bounds, bounds)
     except Exception as error:  # numba's typing errors, names math does not have, ...
         warnings.warn(
             f"numba could not compile the residual {problem.residuals[0]} "

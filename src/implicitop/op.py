@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -18,14 +19,23 @@ from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
 from implicitop.codegen import lambdify, numeric_kernels, system_kernels, to_pytensor
+from implicitop.numba_kernels import NewtonKernel
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solve import ImplicitSolveError, SolveResult, SolveStatus, solve
+from implicitop.solve import (
+    ImplicitSolveError,
+    SolveResult,
+    SolveStatus,
+    parameter_bounds,
+    solve,
+)
 from implicitop.solve_system import solve_system
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
+_MAXITER = int(SolveStatus.MAXITER)
+_CONVERGED = int(SolveStatus.CONVERGED)
 
 
 def _default_guess(domain: Domain) -> float:
@@ -67,6 +77,53 @@ def _as_float_tensor(value: object, name: str) -> TensorVariable:
     return tensor
 
 
+@dataclass(frozen=True)
+class _CompiledPath:
+    """The common case at the cost of one numba call: every element settles in phase 1.
+
+    Returns ``None`` when some element needs the full solver (a bracket scan, or the
+    reasons for ``on_failure="raise"``).
+    """
+
+    kernel: NewtonKernel
+    x0: float
+    lower: float
+    upper: float
+    tol: float
+    maxiter: int
+    param_lower: np.ndarray
+    param_upper: np.ndarray
+    raise_on_failure: bool
+
+    @classmethod
+    def build(cls, op: ImplicitOp, kernel: NewtonKernel) -> _CompiledPath:
+        (domain,) = op._search_domains
+        (x0,) = op._guesses
+        return cls(
+            kernel,
+            _default_guess(domain) if x0 is None else float(x0),
+            domain.lower,
+            domain.upper,
+            op._settings.tol,
+            op._settings.maxiter,
+            *parameter_bounds(op._param_domains),
+            op.options.on_failure == "raise",
+        )
+
+    def __call__(self, inputs: Sequence[np.ndarray]) -> np.ndarray | None:
+        shape = np.shape(inputs[0])
+        flat = [np.ravel(np.asarray(v, dtype=np.float64)) for v in inputs]
+        x0 = np.full(flat[0].shape, self.x0)
+        root, code = self.kernel(
+            x0, *flat, self.lower, self.upper, self.tol, self.maxiter,
+            self.param_lower, self.param_upper,
+        )  # fmt: skip
+        unsettled = code == _MAXITER
+        if unsettled.any() or (self.raise_on_failure and (code != _CONVERGED).any()):
+            return None
+        return root.reshape(shape)
+
+
 class ImplicitOp(Op):
     """A PyTensor Op whose output ``mu`` solves ``R(mu, theta) = 0``.
 
@@ -94,6 +151,10 @@ class ImplicitOp(Op):
         self._param_domains = problem.param_domains
         self._settings = options.solver_settings(problem)
         self._guesses = options.initial_guesses(problem)
+        self._compiled = None  # see _compiled_path; rebuilt after unpickling
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_compiled": None}
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -171,6 +232,16 @@ class ImplicitOp(Op):
         root = result.root.reshape(*shape, self.problem.size)
         return SolveResult(root, result.status.reshape(shape))
 
+    def _compiled_path(self) -> _CompiledPath | None:
+        """The numba kernel alone, for one equation without bracket or symbolic x0."""
+        if self._compiled is None:
+            kernel = None
+            simple = self._settings.bracket is None and not isinstance(self._guesses[0], sp.Basic)
+            if self.problem.size == 1 and simple:
+                kernel = numeric_kernels(self.problem).newton
+            self._compiled = _CompiledPath.build(self, kernel) if kernel is not None else False
+        return self._compiled or None
+
     def _initial_guess(self, flat_params: Sequence[np.ndarray]) -> np.ndarray:
         """Initial guesses, shape (m, n)."""
         length = flat_params[0].shape
@@ -221,6 +292,11 @@ class ImplicitOp(Op):
         return Apply(self, tensors, outputs)
 
     def perform(self, node: Apply, inputs: list[np.ndarray], outputs: list[list]) -> None:
+        compiled = self._compiled_path()
+        root = compiled(inputs) if compiled is not None else None
+        if root is not None:
+            outputs[0][0] = np.asarray(root, dtype=node.outputs[0].dtype)
+            return
         result = self.solve(*inputs)
         if self.options.on_failure == "raise":
             self._raise_for_failures(inputs, result)

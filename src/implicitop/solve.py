@@ -32,6 +32,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverSettings",
+    "parameter_bounds",
     "parameter_status",
     "residual_error",
     "solve",
@@ -134,7 +135,13 @@ def solve(
                 root[todo[done]] = x[done]
             else:
                 x, code = kernels.newton(
-                    x0[todo], *active, domain.lower, domain.upper, settings.tol, settings.maxiter
+                    x0[todo],
+                    *active,
+                    domain.lower,
+                    domain.upper,
+                    settings.tol,
+                    settings.maxiter,
+                    *parameter_bounds(param_domains),
                 )
                 done = code != _MAXITER
                 root[todo[done]], status[todo[done]] = x[done], code[done]
@@ -154,6 +161,14 @@ def solve(
             )
     root[status != _CONVERGED] = np.nan
     return SolveResult(root, status)
+
+
+def parameter_bounds(param_domains: Sequence[Domain]) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the parameters, as two arrays."""
+    return (
+        np.array([d.lower for d in param_domains]),
+        np.array([d.upper for d in param_domains]),
+    )
 
 
 def parameter_status(params: Sequence[np.ndarray], param_domains: Sequence[Domain]) -> np.ndarray:
