@@ -4,8 +4,8 @@ For each problem the residual, its slope and a Newton loop over all elements are
 written as Python source to a cache folder (``$IMPLICITOP_CACHE_DIR``, by default
 ``~/.cache/implicitop``) and compiled with ``numba.njit(cache=True)``, so a second
 process loads the machine code instead of compiling again. The loop is the same
-phase-1 Newton as :func:`implicitop.solve._newton` (domain guard, overflow back-off,
-relative step test) followed by the same acceptance test as
+phase-1 Newton as :func:`implicitop.solve._newton` (domain guard, overflow back-off
+and retreat, relative step test) followed by the same acceptance test as
 :func:`implicitop.solve.residual_error`, one element at a time without array
 overheads. When numba
 cannot compile an expression, :func:`compiled_newton` returns ``None`` and the solver
@@ -67,14 +67,12 @@ def midpoint(a, b):
 
 
 @njit(cache=True, error_model="numpy")
-def parameter_code(values, lower, upper):
-    for j in range(values.shape[0]):
-        if not math.isfinite(values[j]):
-            return {nonfinite_code}
-    for j in range(values.shape[0]):
-        if values[j] < lower[j] or values[j] > upper[j]:
-            return {outside_code}
-    return {maxiter_code}
+def retreat(x, lower, upper):
+    if lower > -math.inf:
+        return lower + (x - lower) * 0.1
+    if upper < math.inf:
+        return upper - (upper - x) * 0.1
+    return x * 0.1
 
 
 @njit(cache=True, error_model="numpy")
@@ -82,8 +80,11 @@ def newton(x0, {params}, lower, upper, tol, maxiter, param_lower, param_upper):
     root = np.full(x0.shape[0], np.nan)
     code = np.full(x0.shape[0], {maxiter_code}, dtype=np.int8)
     for i in range(x0.shape[0]):
-        code[i] = parameter_code(np.array([{params_at_i}]), param_lower, param_upper)
-        if code[i] != {maxiter_code}:
+        if not ({params_finite}):
+            code[i] = {nonfinite_code}
+            continue
+        if {params_outside}:
+            code[i] = {outside_code}
             continue
         x = x0[i]
         previous = np.nan
@@ -93,9 +94,13 @@ def newton(x0, {params}, lower, upper, tol, maxiter, param_lower, param_upper):
                 root[i] = x
                 break
             if not (math.isfinite(value) and math.isfinite(slope)):
-                if not math.isfinite(previous):
+                if math.isfinite(previous):
+                    x = midpoint(previous, x)
+                    continue
+                target = retreat(x, lower, upper)
+                if target == x:
                     break
-                x = midpoint(previous, x)
+                x = target
                 continue
             proposal = x - value / slope
             if proposal < lower:
@@ -145,6 +150,10 @@ def _module_source(problem: ImplicitProblem) -> str:
         params=", ".join(names),
         params_scalar=", ".join(f"{n}_value" for n in names),
         params_at_i=", ".join(f"{n}[i]" for n in names),
+        params_finite=" and ".join(f"math.isfinite({n}[i])" for n in names),
+        params_outside=" or ".join(
+            f"{n}[i] < param_lower[{j}] or {n}[i] > param_upper[{j}]" for j, n in enumerate(names)
+        ),
         rtol=RESIDUAL_RTOL,
         ulps=ULPS_OF_X,
         maxiter_code=int(SolveStatus.MAXITER),

@@ -233,6 +233,16 @@ def _midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(wide, geometric, lo / 2 + hi / 2)
 
 
+def _retreat(x: np.ndarray, domain: Domain) -> np.ndarray:
+    """Where to go when R overflows at the very first iterate: a tenth of the way to the
+    domain's bound (lower first), or to zero in an unbounded domain."""
+    if domain.is_bounded_below:
+        return domain.lower + (x - domain.lower) * 0.1
+    if domain.is_bounded_above:
+        return domain.upper - (domain.upper - x) * 0.1
+    return x * 0.1
+
+
 def _newton(
     kernels: NumericKernels,
     params: list[np.ndarray],
@@ -240,7 +250,7 @@ def _newton(
     domain: Domain,
     settings: SolverSettings,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Phase 1: plain Newton with domain guard and overflow backtracking.
+    """Phase 1: plain Newton with domain guard, overflow backtracking and retreat.
 
     Works on compacted arrays of the still-active elements. Returns the roots (NaN
     where phase 1 gave up) and a mask of elements that converged; the rest are for
@@ -254,8 +264,11 @@ def _newton(
         proposal = x - value / slope
         finite = np.isfinite(value) & np.isfinite(slope)
         back_off = ~finite & np.isfinite(previous)
-        if back_off.any():
+        retreat = ~finite & ~back_off
+        if back_off.any() or retreat.any():
             proposal = np.where(back_off, _midpoint(previous, x), proposal)
+            proposal = np.where(retreat, _retreat(x, domain), proposal)
+            retreat &= proposal != x
         if domain.is_bounded_below:
             below = proposal < domain.lower
             proposal = np.where(below, domain.lower + (x - domain.lower) * 0.1, proposal)
@@ -266,16 +279,17 @@ def _newton(
         usable = np.isfinite(proposal)
         small_step = finite & usable & (np.abs(proposal - x) <= settings.tol * np.abs(proposal))
         converged = root_here | small_step
-        leaving = converged | ~usable | (~finite & ~back_off)
+        keep_previous = back_off | retreat  # the last finite iterate stays the anchor
+        leaving = converged | ~usable | (~finite & ~keep_previous)
         if leaving.any():
             root[index[converged]] = np.where(root_here, x, proposal)[converged]
             staying = ~leaving
             index, x, proposal = index[staying], x[staying], proposal[staying]
-            previous, back_off = previous[staying], back_off[staying]
+            previous, keep_previous = previous[staying], keep_previous[staying]
             params = [p[staying] for p in params]
             if index.size == 0:
                 break
-        previous = np.where(back_off, previous, x)
+        previous = np.where(keep_previous, previous, x)
         x = proposal
     return root, ~np.isnan(root)
 
