@@ -28,14 +28,14 @@ def solve_with(kernels, op, values):
 def test_compiled_and_numpy_paths_agree(problem):
     op = problem.build()
     kernels = numeric_kernels(op.problem)
-    assert kernels.newton is not None
+    assert kernels.compiled is not None
     rng = np.random.default_rng(5)
     values = []
     for symbol in op.params:
         lo, hi = problem.ranges[symbol.name]
         values.append(rng.uniform(lo, hi, 300))
     compiled = solve_with(kernels, op, values)
-    numpy_only = solve_with(dataclasses.replace(kernels, newton=None), op, values)
+    numpy_only = solve_with(dataclasses.replace(kernels, compiled=None), op, values)
     np.testing.assert_array_equal(compiled.status, numpy_only.status)
     np.testing.assert_allclose(compiled.root, numpy_only.root, rtol=1e-14, atol=1e-300)
 
@@ -45,7 +45,7 @@ def test_expressions_numba_cannot_compile_fall_back_to_numpy():
     t = sp.Symbol("t", real=True)
     with pytest.warns(RuntimeWarning, match="numba could not compile"):
         op = make_implicit_op(sp.besselj(0, x) - t, x, t, bracket=(0.0, 2.4))
-        assert numeric_kernels(op.problem).newton is None
+        assert numeric_kernels(op.problem).compiled is None
     ts = np.linspace(0.05, 0.95, 19)
     result = op.solve(ts)
     assert (result.status == SolveStatus.CONVERGED).all()
@@ -57,7 +57,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from catalogue import build_seed
 from implicitop.codegen import numeric_kernels
-newton = numeric_kernels(build_seed().problem).newton
+newton = numeric_kernels(build_seed().problem).compiled.newton
 print(sum(newton.stats.cache_hits.values()),
       sum(newton.stats.cache_misses.values()))
 """
@@ -86,4 +86,4 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
 
 
 def test_seed_op_uses_the_compiled_kernel():
-    assert numeric_kernels(build_seed().problem).newton is not None
+    assert numeric_kernels(build_seed().problem).compiled is not None

@@ -17,7 +17,7 @@ import sympy as sp
 from pytensor.graph.basic import Variable
 from sympytensor.pytensor import PytensorPrinter
 
-from implicitop.numba_kernels import NewtonKernel, compiled_newton
+from implicitop.numba_kernels import CompiledKernels, compiled_kernels
 from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
@@ -48,14 +48,14 @@ class NumericKernels:
         ``(mu, *params) -> (R, dR/dmu)``.
     scale
         ``(mu, *params) -> sum of |terms of R|``.
-    newton
-        The numba-compiled Newton loop (see :mod:`implicitop.numba_kernels`), or
+    compiled
+        The numba-compiled solver phases (see :mod:`implicitop.numba_kernels`), or
         ``None`` where numba cannot compile the residual.
     """
 
     residual_and_slope: ArrayFunction
     scale: ArrayFunction
-    newton: NewtonKernel | None = None
+    compiled: CompiledKernels | None = None
 
 
 @lru_cache(maxsize=256)
@@ -66,7 +66,7 @@ def numeric_kernels(problem: ImplicitProblem) -> NumericKernels:
     return NumericKernels(
         residual_and_slope=lambdify(args, [residual, problem.jacobian[0, 0]]),
         scale=lambdify(args, residual_scale(residual)),
-        newton=compiled_newton(problem),
+        compiled=compiled_kernels(problem),
     )
 
 

@@ -238,7 +238,8 @@ class ImplicitOp(Op):
             kernel = None
             simple = self._settings.bracket is None and not isinstance(self._guesses[0], sp.Basic)
             if self.problem.size == 1 and simple:
-                kernel = numeric_kernels(self.problem).newton
+                compiled = numeric_kernels(self.problem).compiled
+                kernel = compiled.newton if compiled is not None else None
             self._compiled = _CompiledPath.build(self, kernel) if kernel is not None else False
         return self._compiled or None
 

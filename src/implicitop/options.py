@@ -41,7 +41,8 @@ class ImplicitOptions:
     tol
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
-        Iterations per solver phase, at least 1.
+        Iteration limit, at least 1: of the bracketing phase, and of the Newton phase
+        up to :data:`~implicitop.solve.PHASE1_MAXITER`.
     on_failure
         ``"nan"`` (elements without a root give NaN) or ``"raise"``
         (:class:`~implicitop.ImplicitSolveError`).

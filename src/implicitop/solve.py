@@ -10,9 +10,11 @@ two phases:
    given): a scan of the domain for a sign change, then Newton safeguarded by
    bisection inside that bracket, which cannot fail once a sign change is found.
 
-Each phase stops after ``maxiter`` iterations. A root is accepted only if the
-residual there is small compared with the size of the residual's terms, so a pole
-or a jump is never reported as a root.
+Phase 1 stops after ``min(maxiter, PHASE1_MAXITER)`` iterations, phase 2 after
+``maxiter``. A root is accepted only if the residual there is zero to rounding
+(:func:`residual_error`), and a phase 2 result also only if it is no larger than at
+the ends of its bracket, so a pole or a jump is never reported as a root. With numba
+available both phases run as compiled loops (:mod:`implicitop.numba_kernels`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ __all__ = [
 
 _DECADES = np.arange(-300.0, 301.0, 10.0)
 _BRACKET_SCAN_POINTS = 65
+#: Newton from the initial guess converges in a handful of steps inside its basin of
+#: attraction; past this many it is crawling (down an exponential, say) and the
+#: bracketing phase is faster.
+PHASE1_MAXITER = 30
 _MAXITER = int(SolveStatus.MAXITER)  # plain ints: enum look-ups are slow on hot paths
 _CONVERGED = int(SolveStatus.CONVERGED)
 
@@ -128,21 +134,20 @@ def solve(
     status = parameter_status(params, param_domains)
     todo = np.flatnonzero(status == _MAXITER)
     with np.errstate(all="ignore"):
+        compiled = kernels.compiled
         if settings.bracket is None:
             active = [p[todo] for p in params]
-            if kernels.newton is None:
-                x, done = _newton(kernels, active, x0[todo], domain, settings)
+            newton_iterations = min(settings.maxiter, PHASE1_MAXITER)
+            if compiled is None:
+                x, done = _newton(
+                    kernels, active, x0[todo], domain, settings.tol, newton_iterations
+                )
                 root[todo[done]] = x[done]
             else:
-                x, code = kernels.newton(
-                    x0[todo],
-                    *active,
-                    domain.lower,
-                    domain.upper,
-                    settings.tol,
-                    settings.maxiter,
+                x, code = compiled.newton(
+                    x0[todo], *active, domain.lower, domain.upper, settings.tol, newton_iterations,
                     *parameter_bounds(param_domains),
-                )
+                )  # fmt: skip
                 done = code != _MAXITER
                 root[todo[done]], status[todo[done]] = x[done], code[done]
             todo = todo[~done]
@@ -150,10 +155,14 @@ def solve(
         # also be smaller than the residual at the ends of the bracket it came from.
         ceiling = np.full(size, np.inf)
         if todo.size:
-            x, code, ends = _bracketed(
-                kernels, [p[todo] for p in params], x0[todo], domain, settings
-            )
-            root[todo], status[todo], ceiling[todo] = x, code, ends
+            active = [p[todo] for p in params]
+            if compiled is None:
+                x, code, ends = _bracketed(kernels, active, x0[todo], domain, settings)
+                root[todo], status[todo], ceiling[todo] = x, code, ends
+            else:
+                root[todo], status[todo] = compiled.bracketed(
+                    x0[todo], *active, _scan_grid(domain), settings.tol, settings.maxiter
+                )
         candidates = np.flatnonzero((status == _MAXITER) & np.isfinite(root))
         if candidates.size:
             status[candidates] = _accept(
@@ -248,7 +257,8 @@ def _newton(
     params: list[np.ndarray],
     x0: np.ndarray,
     domain: Domain,
-    settings: SolverSettings,
+    tol: float,
+    maxiter: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Phase 1: plain Newton with domain guard, overflow backtracking and retreat.
 
@@ -259,7 +269,7 @@ def _newton(
     root = np.full_like(x0, np.nan)
     index = np.arange(x0.size)
     x, previous = x0.copy(), np.full_like(x0, np.nan)
-    for _ in range(settings.maxiter):
+    for _ in range(maxiter):
         value, slope = _evaluate(kernels, x, params)
         proposal = x - value / slope
         finite = np.isfinite(value) & np.isfinite(slope)
@@ -277,7 +287,7 @@ def _newton(
             proposal = np.where(above, domain.upper - (domain.upper - x) * 0.1, proposal)
         root_here = value == 0
         usable = np.isfinite(proposal)
-        small_step = finite & usable & (np.abs(proposal - x) <= settings.tol * np.abs(proposal))
+        small_step = finite & usable & (np.abs(proposal - x) <= tol * np.abs(proposal))
         converged = root_here | small_step
         keep_previous = back_off | retreat  # the last finite iterate stays the anchor
         leaving = converged | ~usable | (~finite & ~keep_previous)
