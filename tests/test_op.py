@@ -130,3 +130,15 @@ def test_failed_elements_have_nan_gradients(seed):
     gradient = pytensor.function([theta], pytensor.grad(seed(theta).sum(), theta))
     values = gradient(np.array([0.4, np.nan, -1.0]))
     assert np.isfinite(values[0]) and np.isnan(values[1:]).all()
+
+
+def test_compiled_graph_and_solve_agree_bit_for_bit(seed):
+    """perform's one-kernel path and the full solver must give the same bits."""
+    theta = pt.dvector("theta")
+    function = pytensor.function([theta], seed(theta))
+    values = np.concatenate([np.geomspace(1e-5, 1e5, 400), [45.263456176258764, 76879.9197646]])
+    np.testing.assert_array_equal(function(values), seed.solve(values).root)
+    scalar = pt.dscalar("theta")
+    one = pytensor.function([scalar], seed(scalar))
+    for value in values[::40]:
+        assert float(one(value)) == float(seed.solve(value).root)

@@ -105,7 +105,7 @@ class _CompiledPath:
             domain.lower,
             domain.upper,
             op._settings.tol,
-            op._settings.maxiter,
+            op._settings.newton_iterations,
             *parameter_bounds(op._param_domains),
             op.options.on_failure == "raise",
         )

@@ -90,6 +90,11 @@ class SolverSettings:
     maxiter: int = 100
     bracket: tuple[float, float] | None = None
 
+    @property
+    def newton_iterations(self) -> int:
+        """Iterations of the Newton phase: ``maxiter``, at most :data:`PHASE1_MAXITER`."""
+        return min(self.maxiter, PHASE1_MAXITER)
+
 
 @dataclass(frozen=True)
 class SolveResult:
@@ -137,7 +142,7 @@ def solve(
         compiled = kernels.compiled
         if settings.bracket is None:
             active = [p[todo] for p in params]
-            newton_iterations = min(settings.maxiter, PHASE1_MAXITER)
+            newton_iterations = settings.newton_iterations
             if compiled is None:
                 x, done = _newton(
                     kernels, active, x0[todo], domain, settings.tol, newton_iterations
