@@ -30,12 +30,11 @@ from implicitop.solve import (
     solve,
 )
 from implicitop.solve_system import solve_system
+from implicitop.status import CONVERGED, PENDING
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
-_MAXITER = int(SolveStatus.MAXITER)
-_CONVERGED = int(SolveStatus.CONVERGED)
 
 
 def _default_guess(domain: Domain) -> float:
@@ -118,8 +117,8 @@ class _CompiledPath:
             x0, *flat, self.lower, self.upper, self.tol, self.maxiter,
             self.param_lower, self.param_upper,
         )  # fmt: skip
-        unsettled = code == _MAXITER
-        if unsettled.any() or (self.raise_on_failure and (code != _CONVERGED).any()):
+        unsettled = code == PENDING
+        if unsettled.any() or (self.raise_on_failure and (code != CONVERGED).any()):
             return None
         return root.reshape(shape)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from implicitop.codegen import NumericKernels
 from implicitop.problem import Domain
-from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
+from implicitop.status import CONVERGED, PENDING, RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
 __all__ = [
     "RESIDUAL_RTOL",
@@ -46,8 +46,6 @@ _BRACKET_SCAN_POINTS = 65
 #: attraction; past this many it is crawling (down an exponential, say) and the
 #: bracketing phase is faster.
 PHASE1_MAXITER = 30
-_MAXITER = int(SolveStatus.MAXITER)  # plain ints: enum look-ups are slow on hot paths
-_CONVERGED = int(SolveStatus.CONVERGED)
 
 
 class ImplicitSolveError(ArithmeticError):
@@ -137,7 +135,7 @@ def solve(
     size = x0.size
     root = np.full(size, np.nan)
     status = parameter_status(params, param_domains)
-    todo = np.flatnonzero(status == _MAXITER)
+    todo = np.flatnonzero(status == PENDING)
     with np.errstate(all="ignore"):
         compiled = kernels.compiled
         if settings.bracket is None:
@@ -153,7 +151,7 @@ def solve(
                     x0[todo], *active, domain.lower, domain.upper, settings.tol, newton_iterations,
                     *parameter_bounds(param_domains),
                 )  # fmt: skip
-                done = code != _MAXITER
+                done = code != PENDING
                 root[todo[done]], status[todo[done]] = x[done], code[done]
             todo = todo[~done]
         # Newton alone is repelled by poles; bisection is not, so a phase 2 result must
@@ -168,12 +166,12 @@ def solve(
                 root[todo], status[todo] = compiled.bracketed(
                     x0[todo], *active, _scan_grid(domain), settings.tol, settings.maxiter
                 )
-        candidates = np.flatnonzero((status == _MAXITER) & np.isfinite(root))
+        candidates = np.flatnonzero((status == PENDING) & np.isfinite(root))
         if candidates.size:
             status[candidates] = _accept(
                 kernels, root[candidates], [p[candidates] for p in params], ceiling[candidates]
             )
-    root[status != _CONVERGED] = np.nan
+    root[status != CONVERGED] = np.nan
     return SolveResult(root, status)
 
 

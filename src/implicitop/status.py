@@ -4,7 +4,7 @@ import enum
 
 import numpy as np
 
-__all__ = ["RESIDUAL_RTOL", "ULPS_OF_X", "SolveStatus"]
+__all__ = ["CONVERGED", "PENDING", "RESIDUAL_RTOL", "ULPS_OF_X", "SolveStatus"]
 
 #: Relative size of |R| against the magnitude of its terms below which a point is
 #: accepted as a root.
@@ -47,3 +47,8 @@ _REASONS = {
     "(a local minimum of |R| that is not a root, or no root)",
     SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
 }
+
+
+#: Plain-int codes for hot paths, where enum look-ups are slow.
+PENDING = int(SolveStatus.MAXITER)  # not settled (yet): to be solved, or gave up
+CONVERGED = int(SolveStatus.CONVERGED)
