@@ -57,7 +57,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from catalogue import build_seed
 from implicitop.codegen import numeric_kernels
-newton = numeric_kernels(build_seed().problem).compiled.newton
+newton = numeric_kernels(build_seed().problem).compiled.solve
 print(sum(newton.stats.cache_hits.values()),
       sum(newton.stats.cache_misses.values()))
 """

@@ -47,15 +47,16 @@ from numba import njit
 {scale_source}
 
 @njit(cache=True, error_model="numpy")
-def is_root(x, {params_scalar}):
-    value, slope = residual_and_slope(x, {params_scalar})
+def is_root(x, {params}):
+    value, slope = residual_and_slope(x, {params})
     if value == 0.0:
         return True
-    terms = {rtol!r} * scale(x, {params_scalar})
+    terms = {rtol!r} * scale(x, {params})
     rounding = {ulps!r} * abs(x * slope)
     if math.isnan(terms) or math.isnan(rounding):
         return False
     return abs(value) <= max(terms, rounding)
+
 
 @njit(cache=True, error_model="numpy")
 def midpoint(a, b):
@@ -76,127 +77,161 @@ def retreat(x, lower, upper):
 
 
 @njit(cache=True, error_model="numpy")
-def newton(x0, {params}, lower, upper, tol, maxiter, param_lower, param_upper):
+def newton(x, {params}, lower, upper, tol, maxiter):
+    """Phase 1 from x: a root candidate, or NaN where phase 2 must take over."""
+    previous = math.nan
+    for _ in range(maxiter):
+        value, slope = residual_and_slope(x, {params})
+        if value == 0.0:
+            return x
+        if not (math.isfinite(value) and math.isfinite(slope)):
+            if math.isfinite(previous):
+                x = midpoint(previous, x)
+                continue
+            target = retreat(x, lower, upper)
+            if target == x:
+                return math.nan
+            x = target
+            continue
+        proposal = x - value / slope
+        if proposal < lower:
+            proposal = lower + (x - lower) * 0.1
+        if proposal > upper:
+            proposal = upper - (upper - x) * 0.1
+        if not math.isfinite(proposal):
+            return math.nan
+        if abs(proposal - x) <= tol * abs(proposal):
+            return proposal
+        previous = x
+        x = proposal
+    return math.nan
+
+
+@njit(cache=True, error_model="numpy")
+def grid_value(g, grid, values, seen, {params}):
+    if not seen[g]:
+        values[g] = residual_and_slope(grid[g], {params})[0]
+        seen[g] = True
+    return values[g]
+
+
+@njit(cache=True, error_model="numpy")
+def sign_change_ending_at(g, grid, values, seen, {params}):
+    """The bracket closed by grid point g (a zero there, or a sign change from the
+    nearest usable point below it), else NaNs."""
+    value = grid_value(g, grid, values, seen, {params})
+    if value == 0.0:
+        return grid[g], grid[g]
+    if math.isnan(value):
+        return math.nan, math.nan
+    for k in range(g - 1, -1, -1):
+        before = grid_value(k, grid, values, seen, {params})
+        if math.isnan(before) or before == 0.0:
+            continue
+        if (before < 0.0) != (value < 0.0):
+            return grid[k], grid[g]
+        break
+    return math.nan, math.nan
+
+
+@njit(cache=True, error_model="numpy")
+def nearest_bracket(x0, {params}, grid):
+    """The bracket of grid points nearest x0, scanning outwards from it (lower side
+    first at equal distance), so far-away points are evaluated only when needed."""
+    size = grid.shape[0]
+    target = np.searchsorted(grid, x0)
+    values = np.empty(size)
+    seen = np.zeros(size, dtype=np.bool_)
+    for distance in range(size + 1):
+        below, above = target - distance, target + distance
+        if below < 0 and above >= size:
+            break
+        if 0 <= below < size:
+            a, b = sign_change_ending_at(below, grid, values, seen, {params})
+            if not math.isnan(a):
+                return a, b
+        if distance > 0 and above < size:
+            a, b = sign_change_ending_at(above, grid, values, seen, {params})
+            if not math.isnan(a):
+                return a, b
+    return math.nan, math.nan
+
+
+@njit(cache=True, error_model="numpy")
+def bracketed(x0, {params}, grid, tol, maxiter):
+    """Phase 2: root and status code from the bracket nearest x0."""
+    a, b = nearest_bracket(x0, {params}, grid)
+    if math.isnan(a):
+        return math.nan, {no_sign_change_code}
+    if a == b:
+        result = a
+        ceiling = math.inf
+    else:
+        value_a, _ = residual_and_slope(a, {params})
+        value_b, _ = residual_and_slope(b, {params})
+        sign_a = np.sign(value_a)
+        size_a, size_b = abs(value_a), abs(value_b)
+        ceiling = max(size_a, size_b)
+        x = x0 if min(a, b) < x0 < max(a, b) else midpoint(a, b)
+        step_last = abs(b - a)
+        step_before = step_last
+        result = math.nan
+        for _ in range(maxiter):
+            value, slope = residual_and_slope(x, {params})
+            if value == 0.0:
+                result = x
+                break
+            if np.sign(value) == sign_a:
+                a, size_a = x, abs(value)
+            else:
+                b, size_b = x, abs(value)
+            lo, hi = min(a, b), max(a, b)
+            newton_step = x - value / slope
+            bisect = not math.isfinite(newton_step) or newton_step <= lo or newton_step >= hi
+            bisect = bisect or 2 * abs(newton_step - x) > step_before
+            proposal = midpoint(lo, hi) if bisect else newton_step
+            step_before = step_last
+            step_last = abs(proposal - x)
+            if not bisect and abs(newton_step - x) <= tol * abs(newton_step):
+                result = newton_step
+                break
+            if hi - lo <= {ulps!r} * max(abs(lo), abs(hi)):
+                result = a if size_a <= size_b else b
+                break
+            x = proposal
+    if not math.isfinite(result):
+        return math.nan, {maxiter_code}
+    value, _ = residual_and_slope(result, {params})
+    if is_root(result, {params}) and abs(value) <= ceiling:
+        return result, {converged_code}
+    return math.nan, {not_a_root_code}
+
+
+@njit(cache=True, error_model="numpy")
+def solve(x0, {arrays}, lower, upper, tol, newton_iterations, maxiter, param_lower,
+          param_upper, grid):
     root = np.full(x0.shape[0], np.nan)
-    code = np.full(x0.shape[0], {maxiter_code}, dtype=np.int8)
+    code = np.empty(x0.shape[0], dtype=np.int8)
     for i in range(x0.shape[0]):
+        {unpack}
         if not ({params_finite}):
             code[i] = {nonfinite_code}
             continue
         if {params_outside}:
             code[i] = {outside_code}
             continue
-        x = x0[i]
-        previous = np.nan
-        for _ in range(maxiter):
-            value, slope = residual_and_slope(x, {params_at_i})
-            if value == 0.0:
-                root[i] = x
-                break
-            if not (math.isfinite(value) and math.isfinite(slope)):
-                if math.isfinite(previous):
-                    x = midpoint(previous, x)
-                    continue
-                target = retreat(x, lower, upper)
-                if target == x:
-                    break
-                x = target
-                continue
-            proposal = x - value / slope
-            if proposal < lower:
-                proposal = lower + (x - lower) * 0.1
-            if proposal > upper:
-                proposal = upper - (upper - x) * 0.1
-            if not math.isfinite(proposal):
-                break
-            if abs(proposal - x) <= tol * abs(proposal):
-                root[i] = proposal
-                break
-            previous = x
-            x = proposal
-        if math.isfinite(root[i]):
-            if is_root(root[i], {params_at_i}):
-                code[i] = {converged_code}
+        x = newton(x0[i], {params}, lower, upper, tol, newton_iterations)
+        if math.isfinite(x):
+            if is_root(x, {params}):
+                root[i], code[i] = x, {converged_code}
             else:
                 code[i] = {not_a_root_code}
-                root[i] = np.nan
-    return root, code
-
-
-@njit(cache=True, error_model="numpy")
-def bracketed(x0, {params}, grid, tol, maxiter):
-    root = np.full(x0.shape[0], np.nan)
-    code = np.full(x0.shape[0], {no_sign_change_code}, dtype=np.int8)
-    for i in range(x0.shape[0]):
-        target = np.searchsorted(grid, x0[i])
-        best = np.inf
-        a = np.nan
-        b = np.nan
-        last_x = np.nan
-        last_sign = 0.0
-        for g in range(grid.shape[0]):
-            value, _ = residual_and_slope(grid[g], {params_at_i})
-            distance = abs(g - target)
-            sign = np.sign(value)
-            if value == 0.0 and distance < best:
-                a, b, best = grid[g], grid[g], distance
-            elif sign * last_sign < 0 and distance < best:
-                a, b, best = last_x, grid[g], distance
-            if not math.isnan(value) and sign != 0:
-                last_x, last_sign = grid[g], sign
-        if best == np.inf:
             continue
-        code[i] = {maxiter_code}
-        if a == b:
-            result = a
-            ceiling = np.inf
-        else:
-            value_a, _ = residual_and_slope(a, {params_at_i})
-            value_b, _ = residual_and_slope(b, {params_at_i})
-            sign_a = np.sign(value_a)
-            size_a, size_b = abs(value_a), abs(value_b)
-            ceiling = max(size_a, size_b)
-            if min(a, b) < x0[i] < max(a, b):
-                x = x0[i]
-            else:
-                x = midpoint(a, b)
-            step_last = abs(b - a)
-            step_before = step_last
-            result = np.nan
-            for _ in range(maxiter):
-                value, slope = residual_and_slope(x, {params_at_i})
-                if value == 0.0:
-                    result = x
-                    break
-                if np.sign(value) == sign_a:
-                    a, size_a = x, abs(value)
-                else:
-                    b, size_b = x, abs(value)
-                lo, hi = min(a, b), max(a, b)
-                newton = x - value / slope
-                bisect = not math.isfinite(newton) or newton <= lo or newton >= hi
-                bisect = bisect or 2 * abs(newton - x) > step_before
-                proposal = midpoint(lo, hi) if bisect else newton
-                step_before = step_last
-                step_last = abs(proposal - x)
-                if not bisect and abs(newton - x) <= tol * abs(newton):
-                    result = newton
-                    break
-                if hi - lo <= {ulps!r} * max(abs(lo), abs(hi)):
-                    result = a if size_a <= size_b else b
-                    break
-                x = proposal
-        if math.isfinite(result):
-            value, _ = residual_and_slope(result, {params_at_i})
-            if is_root(result, {params_at_i}) and abs(value) <= ceiling:
-                root[i] = result
-                code[i] = {converged_code}
-            else:
-                code[i] = {not_a_root_code}
+        root[i], code[i] = bracketed(x0[i], {params}, grid, tol, maxiter)
     return root, code
 '''
 
-NewtonKernel = Callable[..., np.ndarray]
+SolveKernel = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 def cache_dir() -> Path:
@@ -221,11 +256,11 @@ def _module_source(problem: ImplicitProblem) -> str:
         ),
         scale_source=_source(arguments, residual_scale(residual), "scale"),
         params=", ".join(names),
-        params_scalar=", ".join(f"{n}_value" for n in names),
-        params_at_i=", ".join(f"{n}[i]" for n in names),
-        params_finite=" and ".join(f"math.isfinite({n}[i])" for n in names),
+        arrays=", ".join(f"values{i}" for i in range(len(names))),
+        unpack=f"{', '.join(names)}, = {', '.join(f'values{i}[i]' for i in range(len(names)))},",
+        params_finite=" and ".join(f"math.isfinite({n})" for n in names),
         params_outside=" or ".join(
-            f"{n}[i] < param_lower[{j}] or {n}[i] > param_upper[{j}]" for j, n in enumerate(names)
+            f"{n} < param_lower[{j}] or {n} > param_upper[{j}]" for j, n in enumerate(names)
         ),
         rtol=RESIDUAL_RTOL,
         ulps=ULPS_OF_X,
@@ -259,31 +294,28 @@ def _import(source: str) -> object:
 
 @dataclass(frozen=True)
 class CompiledKernels:
-    """The two compiled phases of the scalar solver.
+    """The compiled scalar solver.
 
-    ``newton(x0, *params, lower, upper, tol, maxiter, param_lower, param_upper)`` is
-    phase 1 on flat float64 arrays (the last two: one bound per parameter). It returns
-    roots and status codes: ``CONVERGED`` for accepted roots, ``NOT_A_ROOT`` where the
-    iteration settled on a point that is not one, the parameter codes of
-    :func:`implicitop.solve.parameter_status`, and ``MAXITER`` (root NaN) where phase 1
-    gave up. ``bracketed(x0, *params, grid, tol, maxiter)`` is phase 2 for those
-    elements: the scan of ``grid`` for the sign change nearest ``x0``, Newton
-    safeguarded by bisection, and the acceptance test with the pole guard.
+    ``solve(x0, *params, lower, upper, tol, newton_iterations, maxiter, param_lower,
+    param_upper, grid)`` runs both phases on flat float64 arrays: ``lower`` and
+    ``upper`` bound the search, ``param_lower`` and ``param_upper`` hold one bound per
+    parameter, and ``grid`` is the scan grid of phase 2 (``newton_iterations=0`` skips
+    phase 1). It returns the roots (NaN where there is none) and the status codes of
+    :class:`~implicitop.status.SolveStatus`, the same as the NumPy solver's.
     """
 
-    newton: NewtonKernel
-    bracketed: NewtonKernel
+    solve: SolveKernel
 
 
 def compiled_kernels(problem: ImplicitProblem) -> CompiledKernels | None:
-    """The problem's compiled solver phases, or ``None`` if numba cannot compile them."""
+    """The problem's compiled solver, or ``None`` if numba cannot compile it."""
     try:
         module = _import(_module_source(problem))
         one = np.ones(1)
         params = [one] * len(problem.params)
         bounds = np.full(len(problem.params), np.inf)
-        module.newton(one, *params, 0.0, 2.0, 1e-12, 1, -bounds, bounds)
-        module.bracketed(one, *params, np.array([0.5, 1.5]), 1e-12, 1)
+        grid = np.array([0.5, 1.5])
+        module.solve(one, *params, 0.0, 2.0, 1e-12, 1, 1, -bounds, bounds, grid)
     except Exception as error:  # numba's typing errors, names math does not have, ...
         warnings.warn(
             f"numba could not compile the residual {problem.residuals[0]} "
@@ -292,4 +324,4 @@ def compiled_kernels(problem: ImplicitProblem) -> CompiledKernels | None:
             stacklevel=2,
         )
         return None
-    return CompiledKernels(module.newton, module.bracketed)
+    return CompiledKernels(module.solve)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -19,18 +18,15 @@ from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
 from implicitop.codegen import lambdify, numeric_kernels, system_kernels, to_pytensor
-from implicitop.numba_kernels import NewtonKernel
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solve import (
     ImplicitSolveError,
     SolveResult,
     SolveStatus,
-    parameter_bounds,
     solve,
 )
 from implicitop.solve_system import solve_system
-from implicitop.status import CONVERGED, PENDING
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
@@ -76,53 +72,6 @@ def _as_float_tensor(value: object, name: str) -> TensorVariable:
     return tensor
 
 
-@dataclass(frozen=True)
-class _CompiledPath:
-    """The common case at the cost of one numba call: every element settles in phase 1.
-
-    Returns ``None`` when some element needs the full solver (a bracket scan, or the
-    reasons for ``on_failure="raise"``).
-    """
-
-    kernel: NewtonKernel
-    x0: float
-    lower: float
-    upper: float
-    tol: float
-    maxiter: int
-    param_lower: np.ndarray
-    param_upper: np.ndarray
-    raise_on_failure: bool
-
-    @classmethod
-    def build(cls, op: ImplicitOp, kernel: NewtonKernel) -> _CompiledPath:
-        (domain,) = op._search_domains
-        (x0,) = op._guesses
-        return cls(
-            kernel,
-            _default_guess(domain) if x0 is None else float(x0),
-            domain.lower,
-            domain.upper,
-            op._settings.tol,
-            op._settings.newton_iterations,
-            *parameter_bounds(op._param_domains),
-            op.options.on_failure == "raise",
-        )
-
-    def __call__(self, inputs: Sequence[np.ndarray]) -> np.ndarray | None:
-        shape = np.shape(inputs[0])
-        flat = [np.ravel(np.asarray(v, dtype=np.float64)) for v in inputs]
-        x0 = np.full(flat[0].shape, self.x0)
-        root, code = self.kernel(
-            x0, *flat, self.lower, self.upper, self.tol, self.maxiter,
-            self.param_lower, self.param_upper,
-        )  # fmt: skip
-        unsettled = code == PENDING
-        if unsettled.any() or (self.raise_on_failure and (code != CONVERGED).any()):
-            return None
-        return root.reshape(shape)
-
-
 class ImplicitOp(Op):
     """A PyTensor Op whose output ``mu`` solves ``R(mu, theta) = 0``.
 
@@ -150,10 +99,10 @@ class ImplicitOp(Op):
         self._param_domains = problem.param_domains
         self._settings = options.solver_settings(problem)
         self._guesses = options.initial_guesses(problem)
-        self._compiled = None  # see _compiled_path; rebuilt after unpickling
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_compiled": None}
+        self._defaults = np.array([_default_guess(d) for d in self._search_domains])
+        constant = [self._defaults[i] if x0 is None else x0 for i, x0 in enumerate(self._guesses)]
+        symbolic = any(isinstance(x0, sp.Basic) for x0 in constant)
+        self._constant_guess = None if symbolic else np.array(constant, dtype=np.float64)
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -215,9 +164,11 @@ class ImplicitOp(Op):
         policy: roots of the broadcast shape (with a trailing axis of length n for
         systems) and one status code per element.
         """
-        arrays = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in values))
+        arrays = [np.asarray(v, dtype=np.float64) for v in values]
+        if len(arrays) > 1:
+            arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
-        flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+        flat = [np.ravel(a) for a in arrays]
         guess = self._initial_guess(flat)
         if self.problem.size == 1:
             (domain,) = self._search_domains
@@ -231,23 +182,15 @@ class ImplicitOp(Op):
         root = result.root.reshape(*shape, self.problem.size)
         return SolveResult(root, result.status.reshape(shape))
 
-    def _compiled_path(self) -> _CompiledPath | None:
-        """The numba kernel alone, for one equation without bracket or symbolic x0."""
-        if self._compiled is None:
-            kernel = None
-            simple = self._settings.bracket is None and not isinstance(self._guesses[0], sp.Basic)
-            if self.problem.size == 1 and simple:
-                compiled = numeric_kernels(self.problem).compiled
-                kernel = compiled.newton if compiled is not None else None
-            self._compiled = _CompiledPath.build(self, kernel) if kernel is not None else False
-        return self._compiled or None
-
     def _initial_guess(self, flat_params: Sequence[np.ndarray]) -> np.ndarray:
         """Initial guesses, shape (m, n)."""
-        length = flat_params[0].shape
+        length = flat_params[0].shape[0]
+        if self._constant_guess is not None:
+            return np.full((length, self.problem.size), self._constant_guess)
         columns = []
-        for domain, x0 in zip(self._search_domains, self._guesses, strict=True):
-            default = _default_guess(domain)
+        for domain, x0, default in zip(
+            self._search_domains, self._guesses, self._defaults, strict=True
+        ):
             if x0 is None:
                 columns.append(np.full(length, default))
             elif isinstance(x0, sp.Basic):
@@ -292,11 +235,6 @@ class ImplicitOp(Op):
         return Apply(self, tensors, outputs)
 
     def perform(self, node: Apply, inputs: list[np.ndarray], outputs: list[list]) -> None:
-        compiled = self._compiled_path()
-        root = compiled(inputs) if compiled is not None else None
-        if root is not None:
-            outputs[0][0] = np.asarray(root, dtype=node.outputs[0].dtype)
-            return
         result = self.solve(*inputs)
         if self.options.on_failure == "raise":
             self._raise_for_failures(inputs, result)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -132,40 +133,31 @@ def solve(
     settings
         Tolerance, iteration limit and bracket.
     """
+    compiled = kernels.compiled
+    if compiled is not None:
+        root, status = compiled.solve(
+            x0, *params, domain.lower, domain.upper, settings.tol, _newton_iterations(settings),
+            settings.maxiter, *parameter_bounds(tuple(param_domains)), scan_grid(domain),
+        )  # fmt: skip
+        return SolveResult(root, status)
     size = x0.size
     root = np.full(size, np.nan)
     status = parameter_status(params, param_domains)
     todo = np.flatnonzero(status == PENDING)
     with np.errstate(all="ignore"):
-        compiled = kernels.compiled
         if settings.bracket is None:
             active = [p[todo] for p in params]
-            newton_iterations = settings.newton_iterations
-            if compiled is None:
-                x, done = _newton(
-                    kernels, active, x0[todo], domain, settings.tol, newton_iterations
-                )
-                root[todo[done]] = x[done]
-            else:
-                x, code = compiled.newton(
-                    x0[todo], *active, domain.lower, domain.upper, settings.tol, newton_iterations,
-                    *parameter_bounds(param_domains),
-                )  # fmt: skip
-                done = code != PENDING
-                root[todo[done]], status[todo[done]] = x[done], code[done]
+            iterations = _newton_iterations(settings)
+            x, done = _newton(kernels, active, x0[todo], domain, settings.tol, iterations)
+            root[todo[done]] = x[done]
             todo = todo[~done]
         # Newton alone is repelled by poles; bisection is not, so a phase 2 result must
         # also be smaller than the residual at the ends of the bracket it came from.
         ceiling = np.full(size, np.inf)
         if todo.size:
             active = [p[todo] for p in params]
-            if compiled is None:
-                x, code, ends = _bracketed(kernels, active, x0[todo], domain, settings)
-                root[todo], status[todo], ceiling[todo] = x, code, ends
-            else:
-                root[todo], status[todo] = compiled.bracketed(
-                    x0[todo], *active, _scan_grid(domain), settings.tol, settings.maxiter
-                )
+            x, code, ends = _bracketed(kernels, active, x0[todo], domain, settings)
+            root[todo], status[todo], ceiling[todo] = x, code, ends
         candidates = np.flatnonzero((status == PENDING) & np.isfinite(root))
         if candidates.size:
             status[candidates] = _accept(
@@ -175,12 +167,18 @@ def solve(
     return SolveResult(root, status)
 
 
-def parameter_bounds(param_domains: Sequence[Domain]) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of the parameters, as two arrays."""
-    return (
-        np.array([d.lower for d in param_domains]),
-        np.array([d.upper for d in param_domains]),
-    )
+def _newton_iterations(settings: SolverSettings) -> int:
+    """Phase 1's iteration count: none when a bracket is given."""
+    return 0 if settings.bracket is not None else settings.newton_iterations
+
+
+@lru_cache(maxsize=64)
+def parameter_bounds(param_domains: tuple[Domain, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the parameters, as two read-only arrays."""
+    bounds = np.array([d.lower for d in param_domains]), np.array([d.upper for d in param_domains])
+    for array in bounds:
+        array.flags.writeable = False
+    return bounds
 
 
 def parameter_status(params: Sequence[np.ndarray], param_domains: Sequence[Domain]) -> np.ndarray:
@@ -307,10 +305,16 @@ def _newton(
     return root, ~np.isnan(root)
 
 
-def _scan_grid(domain: Domain) -> np.ndarray:
-    """Points at which to look for a sign change of the residual in ``domain``."""
-    lo, hi = domain.lower, domain.upper
-    if domain.is_bounded_below and domain.is_bounded_above:
+@lru_cache(maxsize=64)
+def scan_grid(domain: Domain) -> np.ndarray:
+    """Points at which to look for a sign change of the residual in ``domain`` (read-only)."""
+    grid = _grid_points(domain.lower, domain.upper)
+    grid.flags.writeable = False
+    return grid
+
+
+def _grid_points(lo: float, hi: float) -> np.ndarray:
+    if np.isfinite(lo) and np.isfinite(hi):
         if lo > 0 and hi > 100 * lo:
             return np.geomspace(lo, hi, _BRACKET_SCAN_POINTS)
         if hi < 0 and lo < 100 * hi:
@@ -334,7 +338,7 @@ def _find_brackets(
     Returns ``(a, b, found)``; ``a`` and ``b`` are NaN where nothing was found. A grid
     point where the residual is exactly zero is returned as ``a == b``.
     """
-    grid = _scan_grid(domain)
+    grid = scan_grid(domain)
     target = np.searchsorted(grid, x0)
     size = x0.size
     a = np.full(size, np.nan)
