@@ -5,6 +5,7 @@
 samples with NUTS, ADVI and the other samplers.
 """
 
+from implicitop import numba_backend  # noqa: F401  (registers the numba dispatch)
 from implicitop.op import ImplicitOp, make_implicit_op
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem

@@ -24,6 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# PyTensor's numba cache module gives every numba function a random 128-bit uid.
+# Kernels of different problems share function names, and numba's default sequential
+# uids, saved in each kernel's disk cache, can coincide across the processes that
+# compiled them: one process would then link a caller to another problem's kernel.
+import pytensor.link.numba.cache  # noqa: F401
 import sympy as sp
 
 from implicitop.problem import ImplicitProblem, residual_scale

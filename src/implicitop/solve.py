@@ -35,6 +35,7 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "SolverSettings",
+    "compiled_arguments",
     "parameter_bounds",
     "parameter_status",
     "residual_error",
@@ -136,9 +137,8 @@ def solve(
     compiled = kernels.compiled
     if compiled is not None:
         root, status = compiled.solve(
-            x0, *params, domain.lower, domain.upper, settings.tol, _newton_iterations(settings),
-            settings.maxiter, *parameter_bounds(tuple(param_domains)), scan_grid(domain),
-        )  # fmt: skip
+            x0, *params, *compiled_arguments(domain, param_domains, settings)
+        )
         return SolveResult(root, status)
     size = x0.size
     root = np.full(size, np.nan)
@@ -170,6 +170,21 @@ def solve(
 def _newton_iterations(settings: SolverSettings) -> int:
     """Phase 1's iteration count: none when a bracket is given."""
     return 0 if settings.bracket is not None else settings.newton_iterations
+
+
+def compiled_arguments(
+    domain: Domain, param_domains: Sequence[Domain], settings: SolverSettings
+) -> tuple:
+    """The arguments after the parameters of the compiled ``solve`` kernel."""
+    return (
+        domain.lower,
+        domain.upper,
+        settings.tol,
+        _newton_iterations(settings),
+        settings.maxiter,
+        *parameter_bounds(tuple(param_domains)),
+        scan_grid(domain),
+    )
 
 
 @lru_cache(maxsize=64)

@@ -1,0 +1,108 @@
+"""PyTensor's numba backend runs the op natively: same numbers as the C backend."""
+
+import warnings
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+import sympy as sp
+
+from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
+from implicitop import ImplicitSolveError, make_implicit_op
+
+FALLBACK = "Numba will use object mode"
+
+
+def compile_value_and_gradients(op, mode: str, dtype: str = "float64"):
+    inputs = [pt.vector(p.name, dtype=dtype) for p in op.params]
+    output = op(*inputs)
+    gradients = pytensor.grad(output.sum(), inputs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=FALLBACK)
+        return pytensor.function(inputs, [output, *gradients], mode=mode)
+
+
+def sample_points(problem, size: int = 40) -> list[np.ndarray]:
+    rng = np.random.default_rng(17)
+    points = []
+    for symbol in problem.build().params:
+        lo, hi = problem.ranges[symbol.name]
+        if lo > 0 and hi / lo > 100:
+            points.append(np.exp(rng.uniform(np.log(lo), np.log(hi), size)))
+        else:
+            points.append(rng.uniform(lo, hi, size))
+    return points
+
+
+@pytest.mark.parametrize("problem", CATALOGUE, ids=lambda p: p.name)
+def test_numba_mode_equals_the_c_backend_without_object_mode(problem):
+    op = problem.build()
+    numba_function = compile_value_and_gradients(op, "NUMBA")
+    c_function = compile_value_and_gradients(op, "FAST_RUN")
+    points = sample_points(problem)
+    numba_results, c_results = numba_function(*points), c_function(*points)
+    # the same compiled solver with the same settings: the same roots, bit for bit
+    np.testing.assert_array_equal(numba_results[0], c_results[0])
+    for ours, theirs in zip(numba_results[1:], c_results[1:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(
+        numba_results[0], [problem.root(*p) for p in zip(*points, strict=True)], rtol=problem.rtol
+    )
+
+
+def test_numba_mode_scalars_matrices_float32_and_failures():
+    op = build_seed()
+    theta = pt.dscalar("theta")
+    function = compile_value_and_gradients(op, "NUMBA")
+    scalar = pytensor.function([theta], op(theta), mode="NUMBA")
+    assert scalar(0.4) == pytest.approx(seed_root(0.4), rel=1e-14)
+    assert scalar(0.4).shape == ()
+    matrix = pt.dmatrix("m")
+    transposed = pytensor.function([matrix], op(matrix.T), mode="NUMBA")
+    values = np.geomspace(1e-3, 1e3, 6).reshape(2, 3)
+    np.testing.assert_allclose(transposed(values), np.vectorize(seed_root)(values.T), rtol=1e-14)
+    single = compile_value_and_gradients(op, "NUMBA", dtype="float32")
+    root, _ = single(np.array([0.4, 2.0], dtype=np.float32))
+    assert root.dtype == np.float32
+    np.testing.assert_allclose(root, [seed_root(0.4), seed_root(2.0)], rtol=1e-6)
+    root, gradient = function(np.array([0.4, np.nan, -1.0, np.inf]))
+    assert np.isfinite(root[0]) and np.isnan(root[1:]).all() and np.isnan(gradient[1:]).all()
+
+
+def test_numba_mode_raises_the_solve_error_with_reasons():
+    mu, theta = sp.symbols("mu theta", positive=True)
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, on_failure="raise")
+    t = pt.dvector("t")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=FALLBACK)
+        function = pytensor.function([t], op(t), mode="NUMBA")
+    np.testing.assert_allclose(function(np.array([0.4])), [seed_root(0.4)], rtol=1e-14)
+    with pytest.raises(ImplicitSolveError, match=r"theta=-1\.0: a parameter violates"):
+        function(np.array([0.4, -1.0]))
+
+
+def test_numba_mode_honours_symbolic_x0_and_bracket():
+    x = sp.Symbol("x", real=True)
+    a = sp.Symbol("a", positive=True)
+    residual = x**3 - a  # a single real root: the cube root
+    by_guess = make_implicit_op(residual, x, a, x0=a / 3 + 1)
+    by_bracket = make_implicit_op(residual, x, a, bracket=(0.0, 100.0))
+    values = np.geomspace(1e-2, 1e4, 9)
+    for op in (by_guess, by_bracket):
+        numba_function = compile_value_and_gradients(op, "NUMBA")
+        c_function = compile_value_and_gradients(op, "FAST_RUN")
+        np.testing.assert_array_equal(numba_function(values)[0], c_function(values)[0])
+        np.testing.assert_allclose(numba_function(values)[0], np.cbrt(values), rtol=1e-14)
+        np.testing.assert_allclose(numba_function(values)[1], values ** (-2 / 3) / 3, rtol=1e-12)
+
+
+@pytest.mark.parametrize("problem", SYSTEMS[:1], ids=lambda p: p.name)
+def test_systems_run_in_numba_mode_through_object_mode(problem):
+    op = problem.build()
+    inputs = [pt.dvector(p.name) for p in op.params]
+    with pytest.warns(UserWarning, match=FALLBACK):
+        function = pytensor.function(inputs, op(*inputs), mode="NUMBA")
+    points = sample_points(problem, size=5)
+    expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
+    np.testing.assert_allclose(np.stack(function(*points), axis=1), expected, rtol=problem.rtol)
