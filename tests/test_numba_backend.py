@@ -8,31 +8,10 @@ import pytensor.tensor as pt
 import pytest
 import sympy as sp
 
+from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
 from implicitop import ImplicitSolveError, make_implicit_op
-
-FALLBACK = "Numba will use object mode"
-
-
-def compile_value_and_gradients(op, mode: str, dtype: str = "float64"):
-    inputs = [pt.vector(p.name, dtype=dtype) for p in op.params]
-    output = op(*inputs)
-    gradients = pytensor.grad(output.sum(), inputs)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=FALLBACK)
-        return pytensor.function(inputs, [output, *gradients], mode=mode)
-
-
-def sample_points(problem, size: int = 40) -> list[np.ndarray]:
-    rng = np.random.default_rng(17)
-    points = []
-    for symbol in problem.build().params:
-        lo, hi = problem.ranges[symbol.name]
-        if lo > 0 and hi / lo > 100:
-            points.append(np.exp(rng.uniform(np.log(lo), np.log(hi), size)))
-        else:
-            points.append(rng.uniform(lo, hi, size))
-    return points
+from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model
 
 
 @pytest.mark.parametrize("problem", CATALOGUE, ids=lambda p: p.name)
@@ -106,3 +85,19 @@ def test_systems_run_in_numba_mode_through_object_mode(problem):
     points = sample_points(problem, size=5)
     expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
     np.testing.assert_allclose(np.stack(function(*points), axis=1), expected, rtol=problem.rtol)
+
+
+def test_nutpie_samples_the_seed_model_natively():
+    nutpie = pytest.importorskip("nutpie")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=FALLBACK)
+        compiled = nutpie.compile_pymc_model(seed_model(build_seed()))
+    trace = nutpie.sample(
+        compiled, chains=2, tune=500, draws=1000, seed=3, progress_bar=False, cores=2
+    )
+    assert int(trace.sample_stats["diverging"].sum()) == 0
+    mean, mcse = posterior_mean_and_mcse(trace)
+    assert abs(mean - exact_posterior_mean()) < 4 * mcse + 1e-3
+    # mu is the op's output, stored by nutpie: it must solve the seed's equation
+    mu, theta = trace.posterior["mu"].values, trace.posterior["theta"].values
+    np.testing.assert_allclose(mu + mu * np.exp(theta * mu), 1.0, rtol=1e-12)

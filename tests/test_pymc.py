@@ -7,8 +7,7 @@ import pytest
 from scipy import integrate, optimize, stats
 
 from catalogue import build_saturation, build_seed, saturation_gradient, saturation_root, seed_root
-
-OBSERVED = [0.2, 0.21, 0.3]
+from seed_posterior import OBSERVED, seed_model
 
 
 def saturation_model(x, y) -> pm.Model:
@@ -78,20 +77,13 @@ def test_predictions_take_the_shape_of_new_data():
     np.testing.assert_allclose(obs.mean(("chain", "draw")), truth, atol=0.03)
 
 
-def seed_model() -> pm.Model:
-    with pm.Model() as model:
-        theta = pm.HalfNormal("theta", sigma=1)
-        pm.Normal("y", mu=build_seed()(theta), sigma=0.1, observed=OBSERVED)
-    return model
-
-
 def log_posterior(theta: float) -> float:
     mu = seed_root(theta)
     return stats.halfnorm.logpdf(theta) + stats.norm.logpdf(OBSERVED, mu, 0.1).sum()
 
 
 def test_find_map_matches_a_scalar_optimiser():
-    with seed_model():
+    with seed_model(build_seed()):
         estimate = pm.find_MAP(progressbar=False)
     # find_MAP optimises on log(theta) without the Jacobian: the mode of p(theta)
     reference = optimize.minimize_scalar(
@@ -109,7 +101,7 @@ def test_smc_posterior_mean_matches_quadrature():
 
     mass = integrate.quad(density, 0, 12, limit=200)[0]
     mean = integrate.quad(lambda t: t * density(t), 0, 12, limit=200)[0] / mass
-    with seed_model():
+    with seed_model(build_seed()):
         idata = pm.sample_smc(draws=1000, chains=2, cores=1, random_seed=9, progressbar=False)
     samples = idata.posterior["theta"].values.ravel()
     assert samples.mean() == pytest.approx(mean, abs=4 * samples.std() / np.sqrt(400))

@@ -1,18 +1,17 @@
 """The seed page ("Advanced usage of Theano in PyMC3") reproduced with implicitop."""
 
-import arviz as az
 import numpy as np
 import pymc as pm
 import pytest
 import sympy as sp
 from pytensor.gradient import verify_grad
-from scipy import integrate, stats
 
-from catalogue import build_seed, seed_root
+from catalogue import build_seed
 from implicitop.testing import check_implicit_op
 from seed_op import MuFromTheta
+from seed_posterior import exact_posterior_mean as exact_seed_posterior_mean
+from seed_posterior import posterior_mean_and_mcse, seed_model
 
-OBSERVED = [0.2, 0.21, 0.3]
 SEED_DERIVATIVE_TEXT = "-mu**2/(1 + theta*mu + exp(-theta*mu))"
 
 
@@ -21,25 +20,9 @@ def op():
     return build_seed()
 
 
-def seed_model(mu_op) -> pm.Model:
-    with pm.Model() as model:
-        theta = pm.HalfNormal("theta", sigma=1)
-        mu = pm.Deterministic("mu", mu_op(theta))
-        pm.Normal("y", mu=mu, sigma=0.1, observed=OBSERVED)
-    return model
-
-
 @pytest.fixture(scope="module")
 def exact_posterior_mean() -> float:
-    """E[theta | y] by quadrature, with the root from Brent's method."""
-
-    def unnormalised(theta: float) -> float:
-        mu = seed_root(theta)
-        return stats.halfnorm.pdf(theta) * np.prod(stats.norm.pdf(OBSERVED, mu, 0.1))
-
-    mass = integrate.quad(unnormalised, 0, 12, limit=200)[0]
-    first_moment = integrate.quad(lambda t: t * unnormalised(t), 0, 12, limit=200)[0]
-    return first_moment / mass
+    return exact_seed_posterior_mean()
 
 
 def test_derivative_equals_the_seed_formula(op):
@@ -75,11 +58,6 @@ def test_matches_the_hand_written_op_pointwise(op):
         np.testing.assert_allclose(ours(value), reference(value), rtol=1e-9)
 
 
-def _posterior_mean_and_mcse(idata) -> tuple[float, float]:
-    summary = az.summary(idata, var_names=["theta"])
-    return float(summary["mean"].iloc[0]), float(summary["mcse_mean"].iloc[0])
-
-
 def _sample(mu_op, random_seed: int = 11, metropolis: bool = False, **kwargs):
     with seed_model(mu_op):
         step = pm.Metropolis() if metropolis else None
@@ -92,8 +70,8 @@ def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_pos
     ours = _sample(op, draws=600, tune=600)
     reference = _sample(MuFromTheta(), draws=600, tune=600)
     assert int(ours.sample_stats["diverging"].sum()) == 0
-    mean, mcse = _posterior_mean_and_mcse(ours)
-    reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)
+    mean, mcse = posterior_mean_and_mcse(ours)
+    reference_mean, reference_mcse = posterior_mean_and_mcse(reference)
     assert abs(mean - reference_mean) < 4 * np.hypot(mcse, reference_mcse)
     assert abs(mean - exact_posterior_mean) < 4 * mcse + 1e-3
 
@@ -101,8 +79,8 @@ def test_nuts_posterior_matches_the_hand_written_op_and_quadrature(op, exact_pos
 def test_metropolis_posterior_matches_the_hand_written_op_and_quadrature(op, exact_posterior_mean):
     ours = _sample(op, random_seed=5, metropolis=True, draws=2000, tune=500)
     reference = _sample(MuFromTheta(), random_seed=6, metropolis=True, draws=2000, tune=500)
-    mean, mcse = _posterior_mean_and_mcse(ours)
-    reference_mean, reference_mcse = _posterior_mean_and_mcse(reference)
+    mean, mcse = posterior_mean_and_mcse(ours)
+    reference_mean, reference_mcse = posterior_mean_and_mcse(reference)
     assert abs(mean - reference_mean) < 4 * np.hypot(mcse, reference_mcse)
     assert abs(mean - exact_posterior_mean) < 4 * mcse + 1e-3
 

@@ -5,6 +5,8 @@
 samples with NUTS, ADVI and the other samplers.
 """
 
+from importlib.util import find_spec as _find_spec
+
 from implicitop import numba_backend  # noqa: F401  (registers the numba dispatch)
 from implicitop.op import ImplicitOp, make_implicit_op
 from implicitop.options import ImplicitOptions
@@ -22,3 +24,6 @@ __all__ = [
     "make_implicit_op",
 ]
 __version__ = "0.1.0"
+
+if _find_spec("jax") is not None:  # the optional JAX backend: pip install implicitop[jax]
+    from implicitop import jax_backend  # noqa: F401  (registers the JAX dispatch)

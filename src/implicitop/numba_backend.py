@@ -21,7 +21,6 @@ from numba import njit, objmode
 from pytensor.graph.basic import Apply
 from pytensor.link.numba.cache import compile_numba_function_src
 from pytensor.link.numba.dispatch.basic import (
-    default_hash_key_from_props,
     generate_fallback_impl,
     register_funcify_and_cache_key,
 )
@@ -55,22 +54,28 @@ def guess({values}):
     return out
 """
 
+_CHECK = """\
+def check(code, {values}):
+    for status in code:
+        if status != {converged}:
+            with objmode():
+                report(code, {values})
+"""
+
 _DRIVER = """\
 def implicit_op({inputs}):
     shape = {first}.shape
     {flatten}
     x0 = initial_guess({values})
-    # Arrays go in as fresh copies: the kernel called with numba-frozen global arrays
-    # gave wrong phase 2 results inside PyTensor's compiled graph (numba 0.65).
-    root, code = kernel(
-        x0, {values}, lower, upper, tol, newton_iterations, maxiter, param_lower.copy(),
-        param_upper.copy(), grid.copy()
+    root = np.empty(x0.shape[0])
+    code = np.empty(x0.shape[0], dtype=np.int8)
+    kernel(
+        x0.shape[0], x0.ctypes, {pointers}, lower, upper, tol, newton_iterations, maxiter,
+        param_lower.ctypes, param_upper.ctypes, grid.ctypes, grid.shape[0], root.ctypes,
+        code.ctypes,
     )
     if raise_on_failure:
-        for status in code:
-            if status != {converged}:
-                with objmode():
-                    report(code, {values})
+        check(code, {values})
     return root.reshape(shape).astype(output_dtype)
 """
 
@@ -95,13 +100,20 @@ def _guess_function(op: ImplicitOp) -> Callable:
     return njit(compile_numba_function_src(source, "guess", environment))
 
 
-def _reporter(op: ImplicitOp) -> Callable:
-    """Raise the op's :class:`~implicitop.solve.ImplicitSolveError` for these codes."""
+def _failure_check(op: ImplicitOp, values: str) -> Callable:
+    """A compiled ``(codes, *flat params)`` that raises the op's
+    :class:`~implicitop.solve.ImplicitSolveError` in object mode if any code is a failure.
+
+    It is a function of its own: object mode pickles its function's globals, and the
+    driver's include the kernel's C handle, which cannot be pickled.
+    """
 
     def report(code: np.ndarray, *values: np.ndarray) -> None:
         op._raise_for_failures(values, SolveResult(np.full(code.shape, np.nan), code))
 
-    return report
+    source = _CHECK.format(values=values, converged=CONVERGED)
+    environment = {"objmode": objmode, "report": report}
+    return njit(compile_numba_function_src(source, "check", environment))
 
 
 @register_funcify_and_cache_key(ImplicitOp)
@@ -122,29 +134,21 @@ def numba_funcify_implicit_op(
             f"{v} = np.ravel({p}).astype(np.float64)" for p, v in zip(inputs, values, strict=True)
         ),
         values=", ".join(values),
-        converged=CONVERGED,
+        pointers=", ".join(f"{v}.ctypes" for v in values),
     )
     raise_on_failure = op.options.on_failure == "raise"
     environment = {
         "np": np,
-        "objmode": objmode,
-        "kernel": compiled.solve,
+        "kernel": compiled.solve_into,
         **dict(
             zip(_SETTINGS, compiled_arguments(domain, op._param_domains, op._settings), strict=True)
         ),
         "initial_guess": _guess_function(op),
         "raise_on_failure": raise_on_failure,
-        "report": _reporter(op),
+        "check": _failure_check(op, ", ".join(values)),
         "output_dtype": np.dtype(node.outputs[0].dtype),
     }
-    # The object-mode error report and the symbolic guess are not cacheable on disk.
-    cacheable = not raise_on_failure and not isinstance(op._guesses[0], sp.Basic)
-    key = (
-        default_hash_key_from_props(
-            op, driver=source, kernel=compiled.solve.__module__, dtype=node.outputs[0].dtype
-        )
-        if cacheable
-        else None
-    )
-    driver = compile_numba_function_src(source, "implicit_op", environment, cache_key=key)
-    return njit(driver), key
+    # The kernel is called through its C address, which numba does not store on disk:
+    # no cache key, so PyTensor compiles graphs with this op anew in each process.
+    driver = compile_numba_function_src(source, "implicit_op", environment)
+    return njit(driver), None

@@ -43,7 +43,7 @@ import math
 from math import *  # noqa: F403  (the generated expressions use math's names)
 
 import numpy as np
-from numba import njit
+from numba import carray, cfunc, njit
 
 
 @njit(cache=True, error_model="numpy")
@@ -235,6 +235,24 @@ def solve(x0, {arrays}, lower, upper, tol, newton_iterations, maxiter, param_low
             continue
         root[i], code[i] = bracketed(x0[i], {params}, grid, tol, maxiter)
     return root, code
+
+
+@cfunc(
+    "void(intp, CPointer(float64), {pointer_params}, float64, float64, float64, int64, int64, "
+    "CPointer(float64), CPointer(float64), CPointer(float64), intp, CPointer(float64), "
+    "CPointer(int8))",
+    cache=True,
+    error_model="numpy",
+)
+def solve_into(size, x0, {arrays}, lower, upper, tol, newton_iterations, maxiter, param_lower,
+               param_upper, grid, grid_size, root_out, code_out):
+    root, code = solve(
+        carray(x0, (size,)), {carrays}, lower, upper, tol, newton_iterations, maxiter,
+        carray(param_lower, ({count},)), carray(param_upper, ({count},)),
+        carray(grid, (grid_size,)),
+    )
+    carray(root_out, (size,))[:] = root
+    carray(code_out, (size,))[:] = code
 '''
 
 SolveKernel = Callable[..., tuple[np.ndarray, np.ndarray]]
@@ -263,6 +281,9 @@ def _module_source(problem: ImplicitProblem) -> str:
         scale_source=_source(arguments, residual_scale(residual), "scale"),
         params=", ".join(names),
         arrays=", ".join(f"values{i}" for i in range(len(names))),
+        pointer_params=", ".join("CPointer(float64)" for _ in names),
+        carrays=", ".join(f"carray(values{i}, (size,))" for i in range(len(names))),
+        count=len(names),
         unpack=f"{', '.join(names)}, = {', '.join(f'values{i}[i]' for i in range(len(names)))},",
         params_finite=" and ".join(f"math.isfinite({n})" for n in names),
         params_outside=" or ".join(
@@ -308,9 +329,17 @@ class CompiledKernels:
     parameter, and ``grid`` is the scan grid of phase 2 (``newton_iterations=0`` skips
     phase 1). It returns the roots (NaN where there is none) and the status codes of
     :class:`~implicitop.status.SolveStatus`, the same as the NumPy solver's.
+
+    ``solve_into`` is the same solver as a C function (a ctypes handle), for callers
+    compiled with fast-math flags (PyTensor's numba backend): taking the address keeps
+    LLVM from inlining the solver into them, where approximate ``exp`` turns overflow
+    into NaN. Arguments: ``(size, x0, *params, lower, upper, tol, newton_iterations,
+    maxiter, param_lower, param_upper, grid, grid_size, root_out, code_out)``, arrays
+    as pointers.
     """
 
     solve: SolveKernel
+    solve_into: object
 
 
 def compiled_kernels(problem: ImplicitProblem) -> CompiledKernels | None:
@@ -330,4 +359,4 @@ def compiled_kernels(problem: ImplicitProblem) -> CompiledKernels | None:
             stacklevel=2,
         )
         return None
-    return CompiledKernels(module.solve)
+    return CompiledKernels(module.solve, module.solve_into.ctypes)

@@ -1,0 +1,92 @@
+"""PyTensor's JAX backend runs the op as traced JAX code; numpyro samples with it."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+import sympy as sp
+
+jax = pytest.importorskip("jax")
+
+from backends import compile_value_and_gradients, sample_points  # noqa: E402
+from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_derivative, seed_root  # noqa: E402
+from implicitop import make_implicit_op  # noqa: E402
+from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
+
+
+@pytest.mark.parametrize("problem", CATALOGUE, ids=lambda p: p.name)
+def test_jax_mode_matches_the_c_backend(problem):
+    op = problem.build()
+    jax_results = compile_value_and_gradients(op, "JAX")(*sample_points(problem))
+    c_results = compile_value_and_gradients(op, "FAST_RUN")(*sample_points(problem))
+    np.testing.assert_allclose(jax_results[0], c_results[0], rtol=1e-13)
+    for ours, theirs in zip(jax_results[1:], c_results[1:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_jax_autodiff_uses_the_implicit_derivative():
+    """numpyro differentiates with jax.grad, not with the op's PyTensor gradient."""
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    theta = pt.dvector("theta")
+    op = build_seed()
+    function = jax_funcify(FunctionGraph([theta], [op(theta).sum()]))
+    values = np.geomspace(1e-3, 1e3, 13)
+    gradient = jax.grad(lambda t: function(t)[0])(values)
+    np.testing.assert_allclose(gradient, [seed_derivative(t) for t in values], rtol=1e-12)
+    hessian_diagonal = jax.vmap(jax.grad(jax.grad(lambda t: function(t[None])[0])))(values)
+    step = 1e-5 * values
+    central = (
+        np.array([seed_derivative(t) for t in values + step])
+        - np.array([seed_derivative(t) for t in values - step])
+    ) / (2 * step)
+    np.testing.assert_allclose(hessian_diagonal, central, rtol=1e-6)
+
+
+def test_jax_mode_failures_scalars_guesses_and_brackets():
+    op = build_seed()
+    theta = pt.dscalar("theta")
+    scalar = pytensor.function([theta], op(theta), mode="JAX")
+    assert float(scalar(0.4)) == pytest.approx(seed_root(0.4), rel=1e-14)
+    vector = pt.dvector("v")
+    roots = pytensor.function([vector], op(vector), mode="JAX")(
+        np.array([0.4, np.nan, -1.0, np.inf, 1e5])
+    )
+    roots = np.asarray(roots)
+    assert np.isnan(roots[1:4]).all()
+    np.testing.assert_allclose(roots[[0, 4]], [seed_root(0.4), seed_root(1e5)], rtol=1e-13)
+    x = sp.Symbol("x", real=True)
+    a = sp.Symbol("a", positive=True)
+    values = np.geomspace(1e-2, 1e4, 9)
+    for options in ({"x0": a / 3 + 1}, {"bracket": (0.0, 100.0)}):
+        cube_root = make_implicit_op(x**3 - a, x, a, **options)
+        function = pytensor.function([vector], cube_root(vector), mode="JAX")
+        expected = np.where(values <= 1e6, np.cbrt(values), np.nan)
+        np.testing.assert_allclose(function(values), expected, rtol=1e-14)
+
+
+def test_what_jax_does_not_cover_is_refused_clearly():
+    mu, theta = sp.symbols("mu theta", positive=True)
+    raising = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, on_failure="raise")
+    vector = pt.dvector("v")
+    with pytest.raises(NotImplementedError, match="on_failure='raise' cannot be traced"):
+        pytensor.function([vector], raising(vector), mode="JAX")
+    system = SYSTEMS[0].build()
+    inputs = [pt.dvector(p.name) for p in system.params]
+    with pytest.raises(NotImplementedError, match="systems of equations"):
+        pytensor.function(inputs, system(*inputs), mode="JAX")
+
+
+def test_numpyro_samples_the_seed_model():
+    pytest.importorskip("numpyro")
+    import pymc as pm
+
+    with seed_model(build_seed()):
+        idata = pm.sample(
+            nuts_sampler="numpyro", chains=2, tune=500, draws=1000, random_seed=4,
+            progressbar=False, nuts_sampler_kwargs={"chain_method": "sequential"},
+        )  # fmt: skip
+    assert int(idata.sample_stats["diverging"].sum()) == 0
+    mean, mcse = posterior_mean_and_mcse(idata)
+    assert abs(mean - exact_posterior_mean()) < 4 * mcse + 1e-3
