@@ -111,6 +111,56 @@ def sampling_rows(draws: int) -> list[Row]:
     return [Row(label, "s", ours, "seed_op", seconds(MU_OF_THETA["seed_op"]))]
 
 
+def _timed_or_none(function: Callable[[], float]) -> float | None:
+    """The baseline's time, or ``None`` where the baseline cannot run at all."""
+    try:
+        return function()
+    except Exception as error:  # the table says n/a; stderr says why
+        print(f"    baseline failed: {type(error).__name__}: {error}"[:200], file=sys.stderr)
+        return None
+
+
+def fast_sampler_rows(draws: int) -> list[Row]:
+    """nutpie (numba) and numpyro (JAX), where installed: compile + sample, in seconds."""
+    rows = []
+    label = f"2 x ({draws} tune + {draws} draws), compile included"
+    try:
+        import nutpie
+    except ImportError:
+        nutpie = None
+    if nutpie is not None:
+
+        def nutpie_seconds(mu_of_theta) -> float:
+            start = time.perf_counter()
+            compiled = nutpie.compile_pymc_model(seed_model(mu_of_theta))
+            nutpie.sample(
+                compiled, chains=2, tune=draws, draws=draws, cores=1, seed=1, progress_bar=False
+            )
+            return time.perf_counter() - start
+
+        ours = nutpie_seconds(seed_op())
+        theirs = _timed_or_none(lambda: nutpie_seconds(MU_OF_THETA["seed_op"]))
+        rows.append(Row(f"seed nutpie {label}", "s", ours, "seed_op (object mode)", theirs))
+    try:
+        import numpyro  # noqa: F401
+    except ImportError:
+        return rows
+
+    def numpyro_seconds(mu_of_theta) -> float:
+        with seed_model(mu_of_theta):
+            start = time.perf_counter()
+            pm.sample(
+                draws=draws, tune=draws, chains=2, nuts_sampler="numpyro", random_seed=1,
+                progressbar=False, nuts_sampler_kwargs={"chain_method": "sequential"},
+            )  # fmt: skip
+            return time.perf_counter() - start
+
+    ours = numpyro_seconds(seed_op())
+    theirs = _timed_or_none(lambda: numpyro_seconds(MU_OF_THETA["seed_op"]))
+    rows.append(Row(f"seed numpyro {label}", "s", ours, "seed_op (no JAX conversion)", theirs))
+    return rows
+
+
 def batch_rows(size: int, loop_size: int) -> list[Row]:
     rng = np.random.default_rng(0)
     thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), size))
@@ -201,13 +251,6 @@ def equilibrium() -> object:
     return make_implicit_op(residuals, [a, b, c], [k1, k2, total])
 
 
-def backend_rows() -> list[Row]:
-    try:
-        return logp_dlogp_rows("NUMBA")
-    except Exception as error:  # report, do not hide: the row says what failed
-        return [Row(f"numba backend: {type(error).__name__}: {error}"[:90], "-", np.nan, "-", None)]
-
-
 def print_table(rows: list[Row]) -> None:
     header = f"| {'task':<58} | {'implicitop':>12} | {'baseline':<34} | {'baseline':>12} | ratio |"
     print(header)
@@ -229,8 +272,9 @@ def main() -> None:
     size, systems, draws = (10**4, 10**3, 100) if args.quick else (10**6, 10**5, 1000)
     steps = [
         ("logp+dlogp, default backend", lambda: logp_dlogp_rows(None)),
-        ("logp+dlogp, numba backend", backend_rows),
+        ("logp+dlogp, numba backend", lambda: logp_dlogp_rows("NUMBA")),
         ("NUTS sampling", lambda: sampling_rows(draws)),
+        ("nutpie and numpyro", lambda: fast_sampler_rows(draws)),
         ("batched roots", lambda: batch_rows(size, 2000)),
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", build_rows),

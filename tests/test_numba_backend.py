@@ -76,15 +76,27 @@ def test_numba_mode_honours_symbolic_x0_and_bracket():
         np.testing.assert_allclose(numba_function(values)[1], values ** (-2 / 3) / 3, rtol=1e-12)
 
 
-@pytest.mark.parametrize("problem", SYSTEMS[:1], ids=lambda p: p.name)
-def test_systems_run_in_numba_mode_through_object_mode(problem):
+@pytest.mark.parametrize("problem", SYSTEMS, ids=lambda p: p.name)
+def test_systems_run_natively_in_numba_mode(problem):
     op = problem.build()
-    inputs = [pt.dvector(p.name) for p in op.params]
-    with pytest.warns(UserWarning, match=FALLBACK):
-        function = pytensor.function(inputs, op(*inputs), mode="NUMBA")
-    points = sample_points(problem, size=5)
+
+    def compile_for(mode: str):
+        inputs = [pt.dvector(p.name) for p in op.params]
+        outputs = op(*inputs)
+        gradients = pytensor.grad(pt.add(*(o.sum() for o in outputs)), inputs)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=FALLBACK)
+            return pytensor.function(inputs, [*outputs, *gradients], mode=mode)
+
+    points = sample_points(problem, size=30)
+    numba_results, c_results = compile_for("NUMBA")(*points), compile_for("FAST_RUN")(*points)
+    n = op.problem.size
+    for ours, theirs in zip(numba_results[:n], c_results[:n], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    for ours, theirs in zip(numba_results[n:], c_results[n:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
-    np.testing.assert_allclose(np.stack(function(*points), axis=1), expected, rtol=problem.rtol)
+    np.testing.assert_allclose(np.stack(numba_results[:n], axis=1), expected, rtol=problem.rtol)
 
 
 def test_nutpie_samples_the_seed_model_natively():

@@ -18,6 +18,7 @@ from pytensor.graph.basic import Variable
 from sympytensor.pytensor import PytensorPrinter
 
 from implicitop.numba_kernels import CompiledKernels, compiled_kernels
+from implicitop.numba_systems import CompiledSystemKernels, compiled_system_kernels
 from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
@@ -83,10 +84,14 @@ class SystemKernels:
         (m, n, n).
     scales
         Returns the size of each residual's terms, shape (m, n).
+    compiled
+        The numba-compiled solver (see :mod:`implicitop.numba_systems`), or ``None``
+        where numba cannot compile the expressions.
     """
 
     residuals_and_jacobian: ArrayFunction
     scales: ArrayFunction
+    compiled: CompiledSystemKernels | None = None
 
 
 def _stacked(function: ArrayFunction, shape: tuple[int, ...]) -> ArrayFunction:
@@ -123,7 +128,7 @@ def system_kernels(problem: ImplicitProblem) -> SystemKernels:
     def residuals_and_jacobian(*values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return residuals(*values), jacobian(*values)
 
-    return SystemKernels(residuals_and_jacobian, scales)
+    return SystemKernels(residuals_and_jacobian, scales, compiled_system_kernels(problem))
 
 
 _EXTRA_PYTENSOR_FUNCTIONS: Mapping[type, Callable[..., Variable]] = {

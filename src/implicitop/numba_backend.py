@@ -7,8 +7,9 @@ loop. Results are the same numbers as the default backend's: both run the same
 kernel with the same settings. With ``on_failure="raise"`` the error is built in
 object mode, only once a failure has happened.
 
-Ops the kernels do not cover (systems of equations, residuals numba cannot compile)
-keep PyTensor's object-mode fallback, which warns that it is used.
+Systems of equations run the same way through :mod:`implicitop.numba_systems`. Ops
+the kernels do not cover (expressions numba cannot compile, systems with a symbolic
+``x0``) keep PyTensor's object-mode fallback, which warns that it is used.
 """
 
 from __future__ import annotations
@@ -25,23 +26,24 @@ from pytensor.link.numba.dispatch.basic import (
     register_funcify_and_cache_key,
 )
 
-from implicitop.codegen import numeric_kernels
+from implicitop.codegen import numeric_kernels, system_kernels
 from implicitop.op import ImplicitOp
 from implicitop.solve import SolveResult, compiled_arguments
+from implicitop.solve_system import compiled_system_arguments
 from implicitop.status import CONVERGED
 
 __all__ = ["numba_funcify_implicit_op"]
 
-#: Names of the kernel's trailing arguments (see ``implicitop.solve.compiled_arguments``).
-_SETTINGS = (
-    "lower",
-    "upper",
-    "tol",
-    "newton_iterations",
-    "maxiter",
-    "param_lower",
-    "param_upper",
-    "grid",
+#: The kernels' arguments after the parameters, by name: ``compiled_arguments`` and
+#: ``compiled_system_arguments`` in this order, then how the driver passes them.
+_SCALAR_SETTINGS = (
+    ("lower", "upper", "tol", "newton_iterations", "maxiter", "param_lower", "param_upper", "grid"),
+    "lower, upper, tol, newton_iterations, maxiter, param_lower.ctypes, param_upper.ctypes, "
+    "grid.ctypes, grid.shape[0]",
+)
+_SYSTEM_SETTINGS = (
+    ("lower", "upper", "tol", "maxiter", "param_lower", "param_upper"),
+    "lower.ctypes, upper.ctypes, tol, maxiter, param_lower.ctypes, param_upper.ctypes",
 )
 
 _GUESS = """\
@@ -66,22 +68,30 @@ _DRIVER = """\
 def implicit_op({inputs}):
     shape = {first}.shape
     {flatten}
+    size = values0.shape[0]
     x0 = initial_guess({values})
-    root = np.empty(x0.shape[0])
-    code = np.empty(x0.shape[0], dtype=np.int8)
-    kernel(
-        x0.shape[0], x0.ctypes, {pointers}, lower, upper, tol, newton_iterations, maxiter,
-        param_lower.ctypes, param_upper.ctypes, grid.ctypes, grid.shape[0], root.ctypes,
-        code.ctypes,
-    )
+    root = np.empty({root_shape})
+    code = np.empty(size, dtype=np.int8)
+    kernel(size, x0.ctypes, {pointers}, {settings}, root.ctypes, code.ctypes)
     if raise_on_failure:
         check(code, {values})
-    return root.reshape(shape).astype(output_dtype)
+    return {outputs}
 """
 
 
 def _guess_function(op: ImplicitOp) -> Callable:
-    """A compiled ``(*flat params) -> x0``, as the op's ``_initial_guess`` computes it."""
+    """A compiled ``(*flat params) -> x0``, as the op's ``_initial_guess`` computes it:
+    shape (m,) for one equation, (m, n) for a system (constant guesses only)."""
+    if op.problem.size > 1:
+        row = op._constant_guess
+
+        def rows(*values: np.ndarray) -> np.ndarray:
+            out = np.empty((values[0].shape[0], row.shape[0]))
+            for j in range(row.shape[0]):
+                out[:, j] = row[j]
+            return out
+
+        return njit(rows)
     (domain,) = op._search_domains
     (x0,) = op._guesses
     (default,) = op._defaults
@@ -116,17 +126,45 @@ def _failure_check(op: ImplicitOp, values: str) -> Callable:
     return njit(compile_numba_function_src(source, "check", environment))
 
 
+def _kernel_and_settings(op: ImplicitOp) -> tuple[object, dict, str] | None:
+    """The C solver, its settings by name and how the driver passes them; ``None``
+    where there is no compiled solver (or a system has a symbolic guess)."""
+    if op.problem.size == 1:
+        compiled = numeric_kernels(op.problem).compiled
+        (domain,) = op._search_domains
+        arguments = compiled_arguments(domain, op._param_domains, op._settings)
+        names, passing = _SCALAR_SETTINGS
+    else:
+        compiled = system_kernels(op.problem).compiled
+        if op._constant_guess is None:
+            return None
+        arguments = compiled_system_arguments(op._search_domains, op._param_domains, op._settings)
+        names, passing = _SYSTEM_SETTINGS
+    if compiled is None:
+        return None
+    return compiled.solve_into, dict(zip(names, arguments, strict=True)), passing
+
+
 @register_funcify_and_cache_key(ImplicitOp)
 def numba_funcify_implicit_op(
     op: ImplicitOp, node: Apply | None = None, **kwargs: object
 ) -> tuple[Callable, str | None]:
     """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it."""
-    compiled = numeric_kernels(op.problem).compiled if op.problem.size == 1 else None
-    if compiled is None:
+    found = _kernel_and_settings(op)
+    if found is None:
         return generate_fallback_impl(op, node, **kwargs), None
-    (domain,) = op._search_domains
+    kernel, settings, passing = found
+    n = op.problem.size
     inputs = [f"p{i}" for i in range(len(op.params))]
     values = [f"values{i}" for i in range(len(op.params))]
+    if n == 1:
+        outputs = "root.reshape(shape).astype(output_dtype)"
+    else:
+        columns = [
+            f"np.ascontiguousarray(root[:, {j}]).reshape(shape).astype(output_dtype)"
+            for j in range(n)
+        ]
+        outputs = "(" + ", ".join(columns) + ")"
     source = _DRIVER.format(
         inputs=", ".join(inputs),
         first=inputs[0],
@@ -134,17 +172,17 @@ def numba_funcify_implicit_op(
             f"{v} = np.ravel({p}).astype(np.float64)" for p, v in zip(inputs, values, strict=True)
         ),
         values=", ".join(values),
+        root_shape="size" if n == 1 else f"(size, {n})",
         pointers=", ".join(f"{v}.ctypes" for v in values),
+        settings=passing,
+        outputs=outputs,
     )
-    raise_on_failure = op.options.on_failure == "raise"
     environment = {
         "np": np,
-        "kernel": compiled.solve_into,
-        **dict(
-            zip(_SETTINGS, compiled_arguments(domain, op._param_domains, op._settings), strict=True)
-        ),
+        "kernel": kernel,
+        **settings,
         "initial_guess": _guess_function(op),
-        "raise_on_failure": raise_on_failure,
+        "raise_on_failure": op.options.on_failure == "raise",
         "check": _failure_check(op, ", ".join(values)),
         "output_dtype": np.dtype(node.outputs[0].dtype),
     }

@@ -16,14 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from implicitop.codegen import SystemKernels
+from implicitop.numba_systems import ARMIJO, MAX_HALVINGS
 from implicitop.problem import Domain
-from implicitop.solve import SolveResult, SolverSettings, parameter_status
+from implicitop.solve import SolveResult, SolverSettings, parameter_bounds, parameter_status
 from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
-__all__ = ["solve_system", "system_residual_error"]
-
-_MAX_HALVINGS = 40
-_ARMIJO = 1e-4
+__all__ = ["compiled_system_arguments", "solve_system", "system_residual_error"]
 
 
 def _columns(x: np.ndarray) -> list[np.ndarray]:
@@ -101,14 +99,14 @@ def _line_search(
     new_values = np.full_like(x, np.nan)
     new_jacobian = np.full((*x.shape, x.shape[1]), np.nan)
     pending = np.arange(x.shape[0])
-    for _ in range(_MAX_HALVINGS):
+    for _ in range(MAX_HALVINGS):
         if pending.size == 0:
             break
         trial = _move(x[pending], step[pending], alpha[pending], *bounds)
         values, jacobian = _evaluate(kernels, trial, [p[pending] for p in params])
         trial_merit = 0.5 * (values**2).sum(axis=1)
         ok = np.isfinite(jacobian).all(axis=(1, 2)) & np.isfinite(trial_merit)
-        ok &= trial_merit <= (1 - 2 * _ARMIJO * alpha[pending]) * merit[pending]
+        ok &= trial_merit <= (1 - 2 * ARMIJO * alpha[pending]) * merit[pending]
         done = pending[ok]
         accepted[done] = True
         new_x[done], new_values[done], new_jacobian[done] = trial[ok], values[ok], jacobian[ok]
@@ -164,6 +162,14 @@ def _damped_newton(
     return root, status
 
 
+def compiled_system_arguments(
+    domains: Sequence[Domain], param_domains: Sequence[Domain], settings: SolverSettings
+) -> tuple:
+    """The arguments after the parameters of the compiled system ``solve`` kernel."""
+    lower, upper = parameter_bounds(tuple(domains))
+    return (lower, upper, settings.tol, settings.maxiter, *parameter_bounds(tuple(param_domains)))
+
+
 def solve_system(
     kernels: SystemKernels,
     params: Sequence[np.ndarray],
@@ -194,6 +200,11 @@ def solve_system(
     SolveResult
         Roots of shape (m, n) (NaN rows where no root was found) and statuses (m,).
     """
+    if kernels.compiled is not None:
+        root, status = kernels.compiled.solve(
+            x0, *params, *compiled_system_arguments(domains, param_domains, settings)
+        )
+        return SolveResult(root, status)
     root = np.full_like(x0, np.nan)
     status = parameter_status(params, param_domains)
     todo = np.flatnonzero(status == SolveStatus.MAXITER)
