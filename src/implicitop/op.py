@@ -17,7 +17,14 @@ from pytensor.tensor.extra_ops import broadcast_arrays
 from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
-from implicitop.codegen import lambdify, numeric_kernels, system_kernels, to_pytensor
+from implicitop.codegen import (
+    NumericKernels,
+    SystemKernels,
+    lambdify,
+    numeric_kernels,
+    system_kernels,
+    to_pytensor,
+)
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solve import (
@@ -103,6 +110,18 @@ class ImplicitOp(Op):
         constant = [self._defaults[i] if x0 is None else x0 for i, x0 in enumerate(self._guesses)]
         symbolic = any(isinstance(x0, sp.Basic) for x0 in constant)
         self._constant_guess = None if symbolic else np.array(constant, dtype=np.float64)
+        self._kernel_handle = None  # see _kernels; rebuilt after unpickling
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_kernel_handle": None}
+
+    def _kernels(self) -> NumericKernels | SystemKernels:
+        """The problem's numeric kernels, held by the op: looking them up in the
+        per-problem cache compares SymPy expressions, which costs more than a solve."""
+        if self._kernel_handle is None:
+            build = numeric_kernels if self.problem.size == 1 else system_kernels
+            self._kernel_handle = build(self.problem)
+        return self._kernel_handle
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -172,10 +191,10 @@ class ImplicitOp(Op):
         guess = self._initial_guess(flat)
         if self.problem.size == 1:
             (domain,) = self._search_domains
-            kernels = numeric_kernels(self.problem)
+            kernels = self._kernels()
             result = solve(kernels, flat, guess[:, 0], domain, self._param_domains, self._settings)
             return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
-        kernels = system_kernels(self.problem)
+        kernels = self._kernels()
         result = solve_system(
             kernels, flat, guess, self._search_domains, self._param_domains, self._settings
         )

@@ -137,7 +137,7 @@ def solve(
     compiled = kernels.compiled
     if compiled is not None:
         root, status = compiled.solve(
-            x0, *params, *compiled_arguments(domain, param_domains, settings)
+            x0, *params, *compiled_arguments(domain, tuple(param_domains), settings)
         )
         return SolveResult(root, status)
     size = x0.size
@@ -172,17 +172,18 @@ def _newton_iterations(settings: SolverSettings) -> int:
     return 0 if settings.bracket is not None else settings.newton_iterations
 
 
+@lru_cache(maxsize=256)
 def compiled_arguments(
-    domain: Domain, param_domains: Sequence[Domain], settings: SolverSettings
+    domain: Domain, param_domains: tuple[Domain, ...], settings: SolverSettings
 ) -> tuple:
-    """The arguments after the parameters of the compiled ``solve`` kernel."""
+    """The arguments after the parameters of the compiled ``solve`` kernel (cached)."""
     return (
         domain.lower,
         domain.upper,
         settings.tol,
         _newton_iterations(settings),
         settings.maxiter,
-        *parameter_bounds(tuple(param_domains)),
+        *parameter_bounds(param_domains),
         scan_grid(domain),
     )
 
