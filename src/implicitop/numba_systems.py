@@ -10,14 +10,12 @@ when numba cannot compile the expressions; the NumPy solver is then used.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from implicitop.numba_kernels import SolveKernel, function_source, load_module
+from implicitop.numba_kernels import SolveKernel, compile_module, function_source, template_fields
 from implicitop.problem import ImplicitProblem, residual_scale
-from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
 __all__ = ["CompiledSystemKernels", "compiled_system_kernels"]
 
@@ -110,11 +108,11 @@ def damped_newton(x0, {params}, lower, upper, tol, maxiter):
                 singular = not all_finite(step)
         small_step = np.all(np.abs(step) <= tol * np.abs(x))
         if finite and (merit == 0 or (not singular and small_step)):
-            return x, {pending}
+            return x, {maxiter_code}
         if not finite:
-            return np.full(N, np.nan), {nonfinite_residual}
+            return np.full(N, np.nan), {nonfinite_residual_code}
         if singular:
-            return np.full(N, np.nan), {singular_jacobian}
+            return np.full(N, np.nan), {singular_jacobian_code}
         alpha = 1.0
         accepted = False
         for _ in range({halvings}):
@@ -130,9 +128,9 @@ def damped_newton(x0, {params}, lower, upper, tol, maxiter):
                 break
             alpha /= 2
         if not accepted:
-            return np.full(N, np.nan), {no_progress}
+            return np.full(N, np.nan), {no_progress_code}
         if np.all(np.abs(trial - x) <= tol * np.abs(trial)):
-            return trial.copy(), {pending}
+            return trial.copy(), {maxiter_code}
         x[:] = trial
         values[:] = trial_values
         jacobian[:] = trial_jacobian
@@ -149,14 +147,14 @@ def solve(x0, {arrays}, lower, upper, tol, maxiter, param_lower, param_upper):
     for i in range(size):
         {unpack}
         if not ({params_finite}):
-            code[i] = {nonfinite_code}
+            code[i] = {nonfinite_parameter_code}
             continue
         if {params_outside}:
-            code[i] = {outside_code}
+            code[i] = {parameter_outside_domain_code}
             continue
         candidate, status = damped_newton(x0[i], {params}, lower, upper, tol, maxiter)
         code[i] = status
-        if status != {pending}:
+        if status != {maxiter_code}:
             continue
         if residual_error(candidate, {params}, values, jacobian) <= 1:
             root[i] = candidate
@@ -185,7 +183,6 @@ def solve_into(size, x0, {arrays}, lower, upper, tol, maxiter, param_lower, para
 
 def _module_source(problem: ImplicitProblem) -> str:
     n = problem.size
-    names = [f"p{i}" for i in range(len(problem.params))]
     unknowns = [f"x[{j}]" for j in range(n)]
     arguments = [*problem.unknowns, *problem.params]
     flat = [*problem.residuals, *problem.jacobian]
@@ -201,29 +198,9 @@ def _module_source(problem: ImplicitProblem) -> str:
         fill="\n".join(fill),
         sizes=", ".join(f"sizes[{i}]" for i in range(n)),
         unknowns=", ".join(unknowns),
-        params=", ".join(names),
-        arrays=", ".join(f"values{i}" for i in range(len(names))),
-        unpack=f"{', '.join(names)}, = {', '.join(f'values{i}[i]' for i in range(len(names)))},",
-        params_finite=" and ".join(f"math.isfinite({p})" for p in names),
-        params_outside=" or ".join(
-            f"{p} < param_lower[{j}] or {p} > param_upper[{j}]" for j, p in enumerate(names)
-        ),
-        pointer_params=", ".join("CPointer(float64)" for _ in names),
-        carrays=", ".join(f"carray(values{i}, (size,))" for i in range(len(names))),
-        count=len(names),
-        rtol=RESIDUAL_RTOL,
-        ulps=ULPS_OF_X,
         halvings=MAX_HALVINGS,
         armijo=ARMIJO,
-        pending=int(SolveStatus.MAXITER),
-        maxiter_code=int(SolveStatus.MAXITER),
-        converged_code=int(SolveStatus.CONVERGED),
-        not_a_root_code=int(SolveStatus.NOT_A_ROOT),
-        nonfinite_code=int(SolveStatus.NONFINITE_PARAMETER),
-        outside_code=int(SolveStatus.PARAMETER_OUTSIDE_DOMAIN),
-        nonfinite_residual=int(SolveStatus.NONFINITE_RESIDUAL),
-        singular_jacobian=int(SolveStatus.SINGULAR_JACOBIAN),
-        no_progress=int(SolveStatus.NO_PROGRESS),
+        **template_fields(len(problem.params)),
     )
 
 
@@ -246,20 +223,16 @@ class CompiledSystemKernels:
 
 def compiled_system_kernels(problem: ImplicitProblem) -> CompiledSystemKernels | None:
     """The system's compiled solver, or ``None`` if numba cannot compile it."""
-    try:
-        module = load_module(_module_source(problem))
-        one = np.ones(1)
+    one = np.ones(1)
+    bounds = np.full(len(problem.params), np.inf)
+    unknown_bounds = np.full(problem.size, np.inf)
+
+    def warm_up(module: object) -> None:
         params = [one] * len(problem.params)
-        bounds = np.full(len(problem.params), np.inf)
-        unknown_bounds = np.full(problem.size, np.inf)
         guess = np.ones((1, problem.size))
         module.solve(guess, *params, -unknown_bounds, unknown_bounds, 1e-12, 1, -bounds, bounds)
-    except Exception as error:  # numba's typing errors, names math does not have, ...
-        warnings.warn(
-            f"numba could not compile the system {problem.residuals} "
-            f"({type(error).__name__}); using the NumPy solver instead",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+
+    module = compile_module(_module_source(problem), warm_up, f"the system {problem.residuals}")
+    if module is None:
         return None
     return CompiledSystemKernels(module.solve, module.solve_into.ctypes)
