@@ -227,13 +227,7 @@ def solve(x0, {arrays}, lower, upper, tol, newton_iterations, maxiter, param_low
     root = np.full(x0.shape[0], np.nan)
     code = np.empty(x0.shape[0], dtype=np.int8)
     for i in range(x0.shape[0]):
-        {unpack}
-        if not ({params_finite}):
-            code[i] = {nonfinite_parameter_code}
-            continue
-        if {params_outside}:
-            code[i] = {parameter_outside_domain_code}
-            continue
+        {element_prelude}
         x = newton(x0[i], {params}, lower, upper, tol, newton_iterations)
         if math.isfinite(x):
             if is_root(x, {params}):
@@ -278,6 +272,18 @@ def function_source(arguments: list[sp.Symbol], expression: object, name: str) -
     return inspect.getsource(lambdified).replace("def _lambdifygenerated(", f"def {name}(", 1)
 
 
+#: The start of the per-element loop of the generated solvers: read element i's
+#: parameters and settle those that are not finite or outside their domain.
+_ELEMENT_PRELUDE = """\
+{unpack}
+        if not ({finite}):
+            code[i] = {nonfinite}
+            continue
+        if {outside}:
+            code[i] = {out_of_domain}
+            continue"""
+
+
 def template_fields(count: int) -> dict[str, object]:
     """Fields shared by the generated solver modules, for ``count`` parameters: their
     names as scalars (``p0``), arrays (``values0``), C pointers and C arrays, the
@@ -290,13 +296,17 @@ def template_fields(count: int) -> dict[str, object]:
         "pointer_params": ", ".join("CPointer(float64)" for _ in names),
         "carrays": ", ".join(f"carray({a}, (size,))" for a in arrays),
         "count": count,
-        "unpack": f"{', '.join(names)}, = {', '.join(f'{a}[i]' for a in arrays)},",
-        "params_finite": " and ".join(f"math.isfinite({n})" for n in names),
-        "params_outside": " or ".join(
-            f"{n} < param_lower[{j}] or {n} > param_upper[{j}]" for j, n in enumerate(names)
-        ),
         "rtol": RESIDUAL_RTOL,
         "ulps": ULPS_OF_X,
+        "element_prelude": _ELEMENT_PRELUDE.format(
+            unpack=f"{', '.join(names)}, = {', '.join(f'{a}[i]' for a in arrays)},",
+            finite=" and ".join(f"math.isfinite({n})" for n in names),
+            outside=" or ".join(
+                f"{n} < param_lower[{j}] or {n} > param_upper[{j}]" for j, n in enumerate(names)
+            ),
+            nonfinite=int(SolveStatus.NONFINITE_PARAMETER),
+            out_of_domain=int(SolveStatus.PARAMETER_OUTSIDE_DOMAIN),
+        ),
         **{f"{status.name.lower()}_code": int(status) for status in SolveStatus},
     }
 

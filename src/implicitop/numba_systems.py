@@ -145,13 +145,7 @@ def solve(x0, {arrays}, lower, upper, tol, maxiter, param_lower, param_upper):
     values = np.empty(N)
     jacobian = np.empty((N, N))
     for i in range(size):
-        {unpack}
-        if not ({params_finite}):
-            code[i] = {nonfinite_parameter_code}
-            continue
-        if {params_outside}:
-            code[i] = {parameter_outside_domain_code}
-            continue
+        {element_prelude}
         candidate, status = damped_newton(x0[i], {params}, lower, upper, tol, maxiter)
         code[i] = status
         if status != {maxiter_code}:
