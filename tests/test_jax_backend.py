@@ -67,15 +67,39 @@ def test_jax_mode_failures_scalars_guesses_and_brackets():
 
 
 def test_what_jax_does_not_cover_is_refused_clearly():
+    vector = pt.dvector("v")
     mu, theta = sp.symbols("mu theta", positive=True)
     raising = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, on_failure="raise")
-    vector = pt.dvector("v")
     with pytest.raises(NotImplementedError, match="on_failure='raise' cannot be traced"):
         pytensor.function([vector], raising(vector), mode="JAX")
-    system = SYSTEMS[0].build()
-    inputs = [pt.dvector(p.name) for p in system.params]
-    with pytest.raises(NotImplementedError, match="systems of equations"):
-        pytensor.function(inputs, system(*inputs), mode="JAX")
+    x, y = sp.symbols("x y", positive=True)
+    symbolic_guess = make_implicit_op([x - y, x + y - theta], [x, y], theta, x0=(theta, theta))
+    with pytest.raises(NotImplementedError, match="symbolic x0 for a system"):
+        pytensor.function([vector], symbolic_guess(vector), mode="JAX")
+
+
+@pytest.mark.parametrize("problem", SYSTEMS, ids=lambda p: p.name)
+def test_systems_in_jax_match_the_c_backend_and_jax_grad(problem):
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    op = problem.build()
+    inputs = [pt.dvector(p.name) for p in op.params]
+    total = pt.add(*(output.sum() for output in op(*inputs)))
+    outputs = [*op(*inputs), *pytensor.grad(total, inputs)]
+    points = sample_points(problem, size=30)
+    jax_results = pytensor.function(inputs, outputs, mode="JAX")(*points)
+    c_results = pytensor.function(inputs, outputs)(*points)
+    for ours, theirs in zip(jax_results, c_results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    n = op.problem.size
+    expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
+    np.testing.assert_allclose(np.stack(jax_results[:n], axis=1), expected, rtol=problem.rtol)
+    function = jax_funcify(FunctionGraph(inputs, [total]))
+    arguments = tuple(range(len(inputs)))
+    gradients = jax.grad(lambda *values: function(*values)[0], argnums=arguments)(*points)
+    for ours, theirs in zip(gradients, c_results[n:], strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
 def test_numpyro_samples_the_seed_model():

@@ -10,8 +10,10 @@ overflow back-off, then, where that fails, the sign change of the scan grid near
 the guess and Newton safeguarded by bisection, and the same acceptance test. Roots
 agree with the other backends to rounding. Elements without a root give NaN.
 
-Not covered: systems of equations, and ``on_failure="raise"`` (a traced function
-cannot raise on values); both raise ``NotImplementedError`` when the graph is compiled.
+Systems of equations run the damped Newton of :mod:`implicitop.jax_systems`. Not
+covered: ``on_failure="raise"`` (a traced function cannot raise on values) and
+symbolic ``x0`` for systems; both raise ``NotImplementedError`` when the graph is
+compiled.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pytensor.graph.fg import FunctionGraph
 from pytensor.link.jax.dispatch import jax_funcify
 
 from implicitop.codegen import to_pytensor
+from implicitop.jax_systems import SystemElementSolver, system_tangents
 from implicitop.op import ImplicitOp
 from implicitop.problem import residual_scale
 from implicitop.solve import compiled_arguments
@@ -217,16 +220,13 @@ def _guess(op: ImplicitOp) -> Callable[..., jax.Array]:
 @jax_funcify.register(ImplicitOp)
 def jax_funcify_implicit_op(op: ImplicitOp, node=None, **kwargs: object) -> Callable:
     """The JAX implementation of ``op``."""
-    if op.problem.size > 1:
-        raise NotImplementedError(
-            f"{op}: systems of equations have no JAX implementation yet; use the default "
-            "or NUMBA backend"
-        )
     if op.options.on_failure == "raise":
         raise NotImplementedError(
             f"{op}: on_failure='raise' cannot be traced by JAX; build the op with "
             "on_failure='nan' and check op.converged(...) instead"
         )
+    if op.problem.size > 1:
+        return _system_implementation(op, node)
     solver = jax.vmap(_ElementSolver(op))
     guess = _guess(op)
     derivatives = jax.vmap(
@@ -251,5 +251,35 @@ def jax_funcify_implicit_op(op: ImplicitOp, node=None, **kwargs: object) -> Call
         shape = jnp.shape(inputs[0])
         flat = [jnp.ravel(jnp.asarray(v, dtype=jnp.float64)) for v in inputs]
         return roots(*flat).reshape(shape).astype(dtype)
+
+    return implicit_op
+
+
+def _system_implementation(op: ImplicitOp, node) -> Callable:
+    """The JAX implementation of a system's op: a tuple of n outputs."""
+    if op._constant_guess is None:
+        raise NotImplementedError(
+            f"{op}: a symbolic x0 for a system has no JAX implementation; give numbers"
+        )
+    solver = jax.vmap(SystemElementSolver(op, _jax_function))
+    tangents_of = system_tangents(op, _jax_function)
+    start = jnp.asarray(op._constant_guess)
+
+    @jax.custom_jvp
+    def roots(*flat: jax.Array) -> jax.Array:
+        return solver(jnp.broadcast_to(start, (flat[0].shape[0], start.shape[0])), *flat)
+
+    @roots.defjvp
+    def roots_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
+        root = roots(*primals)
+        return root, tangents_of(root, primals, tangents)
+
+    dtype = node.outputs[0].dtype
+
+    def implicit_op(*inputs: jax.Array) -> tuple[jax.Array, ...]:
+        shape = jnp.shape(inputs[0])
+        flat = [jnp.ravel(jnp.asarray(v, dtype=jnp.float64)) for v in inputs]
+        root = roots(*flat)
+        return tuple(root[:, j].reshape(shape).astype(dtype) for j in range(root.shape[1]))
 
     return implicit_op

@@ -1,0 +1,156 @@
+"""Systems of equations in JAX: the damped Newton of :mod:`implicitop.solve_system`.
+
+One element at a time with ``jax.lax`` loops, mapped over the batch with ``jax.vmap``:
+Newton steps from ``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``,
+log-coordinate moves towards bounds, and the same acceptance test. Used by
+:mod:`implicitop.jax_backend`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import sympy as sp
+
+from implicitop.numba_systems import ARMIJO, MAX_HALVINGS
+from implicitop.op import ImplicitOp
+from implicitop.problem import residual_scale
+from implicitop.solve_system import compiled_system_arguments
+from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X
+
+__all__ = ["SystemElementSolver", "system_tangents"]
+
+
+class SystemElementSolver:
+    """``(x0 of shape (n,), *params) -> root (n,)``, NaN where there is none.
+
+    Parameters
+    ----------
+    op
+        A system's op.
+    compile_expressions
+        Turns SymPy expressions of the given symbols into a JAX function returning
+        one scalar per expression.
+    """
+
+    def __init__(self, op: ImplicitOp, compile_expressions: Callable):
+        problem = op.problem
+        self.n = problem.size
+        expressions = [
+            *problem.residuals,
+            *problem.jacobian,
+            *(residual_scale(r) for r in problem.residuals),
+        ]
+        self._evaluate = compile_expressions(expressions, [*problem.unknowns, *problem.params])
+        lower, upper, self.tol, self.maxiter, param_lower, param_upper = compiled_system_arguments(
+            op._search_domains, op._param_domains, op._settings
+        )
+        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
+        self.param_lower, self.param_upper = jnp.asarray(param_lower), jnp.asarray(param_upper)
+
+    def evaluate(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """Residuals (n,), Jacobian (n, n) and the size of each residual's terms (n,)."""
+        n = self.n
+        out = self._evaluate(*(x[j] for j in range(n)), *params)
+        values = jnp.stack(out[:n])
+        jacobian = jnp.stack(out[n : n + n * n]).reshape(n, n)
+        return values, jacobian, jnp.stack(out[n + n * n :])
+
+    def move(self, x: jax.Array, step: jax.Array, alpha: jax.Array) -> jax.Array:
+        scaled = alpha * step
+        lower, upper = self.lower, self.upper
+        towards_lower = lower + (x - lower) * jnp.exp(scaled / (x - lower))
+        towards_upper = upper - (upper - x) * jnp.exp(-scaled / (upper - x))
+        moved = jnp.where(jnp.isfinite(lower) & (scaled < 0), towards_lower, x + scaled)
+        return jnp.where(jnp.isfinite(upper) & (scaled > 0), towards_upper, moved)
+
+    def line_search(self, x, step, merit, params) -> tuple[jax.Array, ...]:
+        """Halve the step until ``|R|^2/2`` falls enough: ``(accepted, trial, R, J)``."""
+
+        def body(state):
+            halvings, alpha, _, _, _, _ = state
+            trial = self.move(x, step, alpha)
+            values, jacobian, _ = self.evaluate(trial, params)
+            trial_merit = 0.5 * jnp.sum(values**2)
+            accepted = jnp.all(jnp.isfinite(jacobian)) & jnp.isfinite(trial_merit)
+            accepted &= trial_merit <= (1 - 2 * ARMIJO * alpha) * merit
+            next_alpha = jnp.where(accepted, alpha, alpha / 2)
+            return halvings + 1, next_alpha, accepted, trial, values, jacobian
+
+        def running(state):
+            return (state[0] < MAX_HALVINGS) & ~state[2]
+
+        nan = jnp.full(self.n, jnp.nan)
+        start = (0, jnp.array(1.0), jnp.array(False), x, nan, jnp.full((self.n, self.n), jnp.nan))
+        _, _, accepted, trial, values, jacobian = jax.lax.while_loop(running, body, start)
+        return accepted, trial, values, jacobian
+
+    def newton_step(self, values, jacobian, x) -> tuple[jax.Array, jax.Array, jax.Array]:
+        """``-J^-1 R``, whether ``J`` is unusable, and whether R and J are finite."""
+        finite = jnp.all(jnp.isfinite(values)) & jnp.all(jnp.isfinite(jacobian))
+        usable = jnp.where(finite, jacobian, jnp.eye(self.n))
+        determinant = jnp.linalg.det(usable)
+        singular = ~jnp.isfinite(determinant) | (determinant == 0)
+        safe = jnp.where(singular, jnp.eye(self.n), usable)
+        step = -jnp.linalg.solve(safe, jnp.where(finite, values, 0.0))
+        return step, singular | ~jnp.all(jnp.isfinite(step)), finite
+
+    def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:
+        tol = self.tol
+
+        def body(state):
+            k, x, values, jacobian, result, _ = state
+            step, singular, finite = self.newton_step(values, jacobian, x)
+            merit = 0.5 * jnp.sum(values**2)
+            small_step = jnp.all(jnp.abs(step) <= tol * jnp.abs(x))
+            at_root = finite & ((merit == 0) | (~singular & small_step))
+            searching = finite & ~singular & ~at_root
+            accepted, trial, trial_values, trial_jacobian = self.line_search(
+                x, jnp.where(searching, step, 0.0), merit, params
+            )
+            accepted &= searching
+            small_move = jnp.all(jnp.abs(trial - x) <= tol * jnp.abs(trial))
+            finished = accepted & small_move
+            failed = ~at_root & ~finished & (~finite | singular | (searching & ~accepted))
+            result = jnp.where(at_root, x, jnp.where(finished, trial, result))
+            return (
+                k + 1,
+                jnp.where(accepted, trial, x),
+                jnp.where(accepted, trial_values, values),
+                jnp.where(accepted, trial_jacobian, jacobian),
+                result,
+                at_root | finished | failed,
+            )
+
+        def running(state):
+            return (state[0] < self.maxiter) & ~state[-1]
+
+        values, jacobian, _ = self.evaluate(x0, params)
+        start = (0, x0, values, jacobian, jnp.full(self.n, jnp.nan), jnp.array(False))
+        root = jax.lax.while_loop(running, body, start)[4]
+        values, jacobian, scales = self.evaluate(root, params)
+        rounding = jnp.sum(jnp.abs(jacobian * root[None, :]), axis=1)
+        allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
+        accepted = jnp.all((values == 0) | (jnp.abs(values) <= allowed))
+        inputs = jnp.stack(params)
+        accepted &= jnp.all(jnp.isfinite(inputs))
+        accepted &= jnp.all((inputs >= self.param_lower) & (inputs <= self.param_upper))
+        return jnp.where(accepted, root, jnp.nan)
+
+
+def system_tangents(op: ImplicitOp, compile_expressions: Callable) -> Callable:
+    """``(roots (m, n), params, tangents) -> du (m, n)``: ``-J_u^-1 (J_theta dtheta)``."""
+    problem = op.problem
+    n, k = problem.size, len(problem.params)
+    expressions: list[sp.Expr] = [*problem.jacobian, *problem.param_jacobian]
+    evaluate = compile_expressions(expressions, [*problem.unknowns, *problem.params])
+
+    def one(root: jax.Array, params: tuple, tangents: tuple) -> jax.Array:
+        out = evaluate(*(root[j] for j in range(n)), *params)
+        jacobian = jnp.stack(out[: n * n]).reshape(n, n)
+        param_jacobian = jnp.stack(out[n * n :]).reshape(n, k)
+        return -jnp.linalg.solve(jacobian, param_jacobian @ jnp.stack(tangents))
+
+    return jax.vmap(one)
