@@ -45,7 +45,8 @@ class ImplicitOptions:
         up to :data:`~implicitop.solve.PHASE1_MAXITER`.
     on_failure
         ``"nan"`` (elements without a root give NaN) or ``"raise"``
-        (:class:`~implicitop.ImplicitSolveError`).
+        (:class:`~implicitop.ImplicitSolveError`). PyTensor's JAX backend supports
+        ``"nan"`` only: traced code cannot raise on values.
     """
 
     x0: float | sp.Expr | tuple[float | sp.Expr | None, ...] | None = None
