@@ -1,12 +1,8 @@
 """``benchmarks/run.py --quick`` runs after the test install and prints every row."""
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+from scripts import ROOT, run_script
 
 ROWS = [
     "seed logp+dlogp per call (default backend)",
@@ -22,16 +18,8 @@ ROWS = [
 
 
 def test_the_benchmark_table_is_complete():
-    completed = subprocess.run(
-        [sys.executable, str(RUN), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    lines = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    output = run_script(ROOT / "benchmarks" / "run.py", "--quick", timeout=1200)
+    lines = [line for line in output.splitlines() if line.startswith("| ")]
     for row in ROWS:
         assert any(row in line for line in lines), f"missing row {row!r}"
     # every measured row gives a positive number for implicitop

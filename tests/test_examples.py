@@ -1,24 +1,10 @@
 """The examples run end to end (with few draws) and print what they show."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from scripts import ROOT, run_script
 
 
 def run_example(name: str, *args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed.stdout
+    return run_script(ROOT / "examples" / name, *args)
 
 
 def test_seed_root_model_example(tmp_path):
