@@ -201,12 +201,12 @@ class _ElementSolver:
 
 def _guess(op: ImplicitOp) -> Callable[..., jax.Array]:
     """The initial guess for flat parameter arrays, as ``ImplicitOp._initial_guess``."""
+    if op._constant_guess is not None:
+        start = float(op._constant_guess[0])
+        return lambda *values: jnp.full(values[0].shape, start)
     (domain,) = op._search_domains
     (x0,) = op._guesses
     (default,) = op._defaults
-    if not isinstance(x0, sp.Basic):
-        start = default if x0 is None else float(x0)
-        return lambda *values: jnp.full(values[0].shape, start)
     formula = jax.vmap(_jax_function([x0], list(op.params)))
 
     def guess(*values: jax.Array) -> jax.Array:

@@ -26,7 +26,6 @@ from pytensor.link.numba.dispatch.basic import (
     register_funcify_and_cache_key,
 )
 
-from implicitop.codegen import numeric_kernels, system_kernels
 from implicitop.op import ImplicitOp
 from implicitop.solve import SolveResult, compiled_arguments
 from implicitop.solve_system import compiled_system_arguments
@@ -81,9 +80,10 @@ def implicit_op({inputs}):
 
 def _guess_function(op: ImplicitOp) -> Callable:
     """A compiled ``(*flat params) -> x0``, as the op's ``_initial_guess`` computes it:
-    shape (m,) for one equation, (m, n) for a system (constant guesses only)."""
-    if op.problem.size > 1:
-        row = op._constant_guess
+    one row of n guesses per element (a symbolic guess, one equation only: shape (m,)).
+    The kernels take x0 by address, so (m, 1) and (m,) are the same to them."""
+    row = op._constant_guess
+    if row is not None:
 
         def rows(*values: np.ndarray) -> np.ndarray:
             out = np.empty((values[0].shape[0], row.shape[0]))
@@ -95,9 +95,6 @@ def _guess_function(op: ImplicitOp) -> Callable:
     (domain,) = op._search_domains
     (x0,) = op._guesses
     (default,) = op._defaults
-    if not isinstance(x0, sp.Basic):
-        start = default if x0 is None else float(x0)
-        return njit(lambda *values: np.full(values[0].shape[0], start))
     names = [f"v{i}" for i in range(len(op.params))]
     source = _GUESS.format(values=", ".join(names), at_i=", ".join(f"{v}[i]" for v in names))
     environment = {
@@ -129,13 +126,12 @@ def _failure_check(op: ImplicitOp, values: str) -> Callable:
 def _kernel_and_settings(op: ImplicitOp) -> tuple[object, dict, str] | None:
     """The C solver, its settings by name and how the driver passes them; ``None``
     where there is no compiled solver (or a system has a symbolic guess)."""
+    compiled = op._kernels().compiled
     if op.problem.size == 1:
-        compiled = numeric_kernels(op.problem).compiled
         (domain,) = op._search_domains
         arguments = compiled_arguments(domain, op._param_domains, op._settings)
         names, passing = _SCALAR_SETTINGS
     else:
-        compiled = system_kernels(op.problem).compiled
         if op._constant_guess is None:
             return None
         arguments = compiled_system_arguments(op._search_domains, op._param_domains, op._settings)

@@ -42,6 +42,7 @@ __all__ = [
     "compiled_kernels",
     "function_source",
     "load_module",
+    "read_only",
     "template_fields",
 ]
 
@@ -384,14 +385,23 @@ class CompiledKernels:
     solve_into: object
 
 
+def read_only(values: object) -> np.ndarray:
+    """A read-only float64 array, the type of the cached bounds and grids the solvers
+    are called with (numba compiles a separate version for writable arrays)."""
+    array = np.array(values, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
 def compiled_kernels(problem: ImplicitProblem) -> CompiledKernels | None:
     """The problem's compiled solver, or ``None`` if numba cannot compile it."""
     one = np.ones(1)
-    bounds = np.full(len(problem.params), np.inf)
+    bounds = [np.inf] * len(problem.params)
 
     def warm_up(module: object) -> None:
         params = [one] * len(problem.params)
-        module.solve(one, *params, 0.0, 2.0, 1e-12, 1, 1, -bounds, bounds, np.array([0.5, 1.5]))
+        lower, upper = read_only(np.negative(bounds)), read_only(bounds)
+        module.solve(one, *params, 0.0, 2.0, 1e-12, 1, 1, lower, upper, read_only([0.5, 1.5]))
 
     module = compile_module(
         _module_source(problem), warm_up, f"the residual {problem.residuals[0]}"

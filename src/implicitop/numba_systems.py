@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from implicitop.numba_kernels import SolveKernel, compile_module, function_source, template_fields
+from implicitop.numba_kernels import (
+    SolveKernel,
+    compile_module,
+    function_source,
+    read_only,
+    template_fields,
+)
 from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = ["CompiledSystemKernels", "compiled_system_kernels"]
@@ -218,13 +224,16 @@ class CompiledSystemKernels:
 def compiled_system_kernels(problem: ImplicitProblem) -> CompiledSystemKernels | None:
     """The system's compiled solver, or ``None`` if numba cannot compile it."""
     one = np.ones(1)
-    bounds = np.full(len(problem.params), np.inf)
-    unknown_bounds = np.full(problem.size, np.inf)
+    bounds = [np.inf] * len(problem.params)
+    unknown_bounds = [np.inf] * problem.size
 
     def warm_up(module: object) -> None:
         params = [one] * len(problem.params)
         guess = np.ones((1, problem.size))
-        module.solve(guess, *params, -unknown_bounds, unknown_bounds, 1e-12, 1, -bounds, bounds)
+        module.solve(
+            guess, *params, read_only(np.negative(unknown_bounds)), read_only(unknown_bounds),
+            1e-12, 1, read_only(np.negative(bounds)), read_only(bounds),
+        )  # fmt: skip
 
     module = compile_module(_module_source(problem), warm_up, f"the system {problem.residuals}")
     if module is None:

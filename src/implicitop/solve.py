@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from implicitop.codegen import NumericKernels
+from implicitop.numba_kernels import read_only
 from implicitop.problem import Domain
 from implicitop.status import CONVERGED, PENDING, RESIDUAL_RTOL, ULPS_OF_X, SolveStatus
 
@@ -191,10 +192,7 @@ def compiled_arguments(
 @lru_cache(maxsize=64)
 def parameter_bounds(param_domains: tuple[Domain, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the parameters, as two read-only arrays."""
-    bounds = np.array([d.lower for d in param_domains]), np.array([d.upper for d in param_domains])
-    for array in bounds:
-        array.flags.writeable = False
-    return bounds
+    return read_only([d.lower for d in param_domains]), read_only([d.upper for d in param_domains])
 
 
 def parameter_status(params: Sequence[np.ndarray], param_domains: Sequence[Domain]) -> np.ndarray:
@@ -324,9 +322,7 @@ def _newton(
 @lru_cache(maxsize=64)
 def scan_grid(domain: Domain) -> np.ndarray:
     """Points at which to look for a sign change of the residual in ``domain`` (read-only)."""
-    grid = _grid_points(domain.lower, domain.upper)
-    grid.flags.writeable = False
-    return grid
+    return read_only(_grid_points(domain.lower, domain.upper))
 
 
 def _grid_points(lo: float, hi: float) -> np.ndarray:
