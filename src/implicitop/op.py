@@ -189,12 +189,11 @@ class ImplicitOp(Op):
         shape = arrays[0].shape
         flat = [np.ravel(a) for a in arrays]
         guess = self._initial_guess(flat)
+        kernels = self._kernels()
         if self.problem.size == 1:
             (domain,) = self._search_domains
-            kernels = self._kernels()
             result = solve(kernels, flat, guess[:, 0], domain, self._param_domains, self._settings)
             return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
-        kernels = self._kernels()
         result = solve_system(
             kernels, flat, guess, self._search_domains, self._param_domains, self._settings
         )
