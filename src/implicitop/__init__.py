@@ -1,17 +1,19 @@
-"""implicitop: differentiable PyTensor ops for implicitly defined quantities.
+"""implicitop: differentiable ops for implicitly defined quantities.
 
 ``make_implicit_op(R, mu, theta)`` takes a SymPy residual ``R(mu, theta)``, derives
 ``dmu/dtheta`` by the implicit function theorem and returns a PyTensor Op that PyMC
 samples with NUTS, ADVI and the other samplers.
+
+The package is layered: :mod:`implicitop.problem` (SymPy) and :mod:`implicitop.solvers`
+(the numeric solve) import no framework; :mod:`implicitop.pytensor` holds the Op and
+its numba and JAX dispatch, imported when one of its names is first used here.
 """
 
-from importlib.util import find_spec as _find_spec
+from importlib import import_module
 
-from implicitop import numba_backend  # noqa: F401  (registers the numba dispatch)
-from implicitop.op import ImplicitOp, make_implicit_op
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solve import ImplicitSolveError, SolveResult, SolveStatus
+from implicitop.solvers import ImplicitSolveError, SolveResult, SolveStatus, solve
 
 __all__ = [
     "Domain",
@@ -22,8 +24,18 @@ __all__ = [
     "SolveResult",
     "SolveStatus",
     "make_implicit_op",
+    "solve",
 ]
 __version__ = "0.1.0"
 
-if _find_spec("jax") is not None:  # the optional JAX backend: pip install implicitop[jax]
-    from implicitop import jax_backend  # noqa: F401  (registers the JAX dispatch)
+_PYTENSOR_NAMES = ("ImplicitOp", "make_implicit_op")
+
+
+def __getattr__(name: str) -> object:
+    if name in _PYTENSOR_NAMES:
+        return getattr(import_module("implicitop.pytensor"), name)
+    raise AttributeError(f"module 'implicitop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,174 +1,99 @@
-"""Code generation: SymPy expressions to numeric callables and to PyTensor graphs.
+"""Code generation: SymPy expressions to the per-problem functions the solvers call.
 
-Numeric kernels are generated once per problem with :func:`sympy.lambdify` (common
-subexpressions shared through ``cse=True``) and work on whole arrays at once.
-Graphs are printed with sympytensor's printer, bound to the op's own variables.
+The solver algorithms (:mod:`implicitop.solvers`) call a few functions of one
+element by name (:mod:`implicitop.solvers.interface`): the residual and its slope (or
+the residuals and their Jacobian), the size of the residuals' terms and the initial
+guess. This module writes them for one problem with :func:`sympy.lambdify` (common
+subexpressions shared through ``cse=True``): as Python source over ``math`` for
+numba to compile, or as callables over SciPy and NumPy for the plain-Python solver.
+Every function takes ``(x, p)`` or ``(u, p)``: the unknown (an array for systems)
+and the array of the element's parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+import inspect
+from collections.abc import Callable, Sequence
 
-import numpy as np
-import pytensor.tensor as pt
 import sympy as sp
-from pytensor.graph.basic import Variable
-from sympytensor.pytensor import PytensorPrinter
 
-from implicitop.numba_kernels import CompiledKernels, compiled_kernels
-from implicitop.numba_systems import CompiledSystemKernels, compiled_system_kernels
 from implicitop.problem import ImplicitProblem, residual_scale
 
-__all__ = [
-    "NumericKernels",
-    "SystemKernels",
-    "numeric_kernels",
-    "system_kernels",
-    "to_pytensor",
-]
+__all__ = ["ElementFunctions", "Guess", "element_functions", "element_source"]
 
-_LAMBDIFY_MODULES = ("scipy", "numpy")
+#: One initial guess per unknown: a number, an expression in the parameters, or None.
+Guess = tuple[float | sp.Expr | None, ...]
 
-ArrayFunction = Callable[..., np.ndarray]
+ElementFunctions = dict[str, Callable[..., tuple[float, ...]]]
 
-
-def lambdify(args: list[sp.Symbol], expr: sp.Expr | list[sp.Expr]) -> ArrayFunction:
-    """Vectorised numeric function of ``args`` (SciPy for special functions)."""
-    return sp.lambdify(args, expr, modules=list(_LAMBDIFY_MODULES), cse=True)
+_UNKNOWNS = sp.IndexedBase("u")
+_PARAMS = sp.IndexedBase("p")
+_UNKNOWN = sp.Symbol("x")
 
 
-@dataclass(frozen=True)
-class NumericKernels:
-    """Array functions generated for one problem.
-
-    Attributes
-    ----------
-    residual_and_slope
-        ``(mu, *params) -> (R, dR/dmu)``.
-    scale
-        ``(mu, *params) -> sum of |terms of R|``.
-    compiled
-        The numba-compiled solver phases (see :mod:`implicitop.numba_kernels`), or
-        ``None`` where numba cannot compile the residual.
-    """
-
-    residual_and_slope: ArrayFunction
-    scale: ArrayFunction
-    compiled: CompiledKernels | None = None
-
-
-@lru_cache(maxsize=256)
-def numeric_kernels(problem: ImplicitProblem) -> NumericKernels:
-    """Generate (once per problem) the kernels the scalar solver calls."""
-    args = [*problem.unknowns, *problem.params]
-    (residual,) = problem.residuals
-    return NumericKernels(
-        residual_and_slope=lambdify(args, [residual, problem.jacobian[0, 0]]),
-        scale=lambdify(args, residual_scale(residual)),
-        compiled=compiled_kernels(problem),
-    )
-
-
-@dataclass(frozen=True)
-class SystemKernels:
-    """Array functions generated for a system of n equations.
-
-    Every function takes ``(u_1, ..., u_n, *params)`` as flat arrays of one length m.
-
-    Attributes
-    ----------
-    residuals_and_jacobian
-        Returns ``(R, J)`` with ``R`` of shape (m, n) and ``J = dR/du`` of shape
-        (m, n, n).
-    scales
-        Returns the size of each residual's terms, shape (m, n).
-    compiled
-        The numba-compiled solver (see :mod:`implicitop.numba_systems`), or ``None``
-        where numba cannot compile the expressions.
-    """
-
-    residuals_and_jacobian: ArrayFunction
-    scales: ArrayFunction
-    compiled: CompiledSystemKernels | None = None
-
-
-def _stacked(function: ArrayFunction, shape: tuple[int, ...]) -> ArrayFunction:
-    """Wrap ``function`` (nested lists of arrays or numbers) to return one array.
-
-    The lists' nesting becomes the trailing axes, after the broadcast element axis.
-    """
-
-    def stacked(*args: np.ndarray) -> np.ndarray:
-        length = np.shape(args[0])
-        columns = [np.broadcast_to(v, length) for v in _flatten(function(*args))]
-        return np.stack(columns, axis=-1).reshape(*length, *shape)
-
-    return stacked
-
-
-def _flatten(nested: object) -> Iterator[object]:
-    if isinstance(nested, list | tuple):
-        for item in nested:
-            yield from _flatten(item)
+def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.Expr, ...]]:
+    """The functions' names and the expressions they return, in the element variables
+    ``x`` (or ``u[j]``) and ``p[j]``."""
+    element = {theta: _PARAMS[j] for j, theta in enumerate(problem.params)}
+    starts = tuple(sp.nan if g is None else sp.sympify(g) for g in guess)
+    if problem.size == 1:
+        (residual,) = problem.residuals
+        element[problem.unknowns[0]] = _UNKNOWN
+        functions = {
+            "residual_and_slope": (residual, problem.jacobian[0, 0]),
+            "scale": (residual_scale(residual),),
+        }
     else:
-        yield nested
+        element |= {u: _UNKNOWNS[j] for j, u in enumerate(problem.unknowns)}
+        functions = {
+            "residuals_and_jacobian": (*problem.residuals, *problem.jacobian),
+            "scales": tuple(residual_scale(r) for r in problem.residuals),
+        }
+    functions["guess"] = starts
+    return {
+        name: tuple(_floating(expr.xreplace(element)) for expr in exprs)
+        for name, exprs in functions.items()
+    }
 
 
-@lru_cache(maxsize=256)
-def system_kernels(problem: ImplicitProblem) -> SystemKernels:
-    """Generate (once per problem) the kernels the system solver calls."""
-    args = [*problem.unknowns, *problem.params]
-    n = problem.size
-    residuals = _stacked(lambdify(args, list(problem.residuals)), (n,))
-    jacobian = _stacked(lambdify(args, problem.jacobian.tolist()), (n, n))
-    scales = _stacked(lambdify(args, [residual_scale(r) for r in problem.residuals]), (n,))
-
-    def residuals_and_jacobian(*values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return residuals(*values), jacobian(*values)
-
-    return SystemKernels(residuals_and_jacobian, scales, compiled_system_kernels(problem))
+def _floating(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with number values as floats, so that the functions return tuples of
+    floats only (numba indexes those at run time, not tuples mixing ints and floats)."""
+    if expr.is_Number:
+        return sp.Float(expr)
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*((_floating(value), condition) for value, condition in expr.args))
+    return expr
 
 
-_EXTRA_PYTENSOR_FUNCTIONS: Mapping[type, Callable[..., Variable]] = {
-    sp.erfc: pt.erfc,
-    sp.erfinv: pt.erfinv,
-    sp.erfcinv: pt.erfcinv,
-    sp.digamma: pt.psi,
-    sp.polygamma: pt.polygamma,
-    sp.besselj: pt.jv,
-    sp.besseli: pt.iv,
-    sp.cot: lambda x: 1 / pt.tan(x),
-    sp.sec: lambda x: 1 / pt.cos(x),
-    sp.csc: lambda x: 1 / pt.sin(x),
-    sp.sign: pt.sign,
-}
+def _arguments(problem: ImplicitProblem, name: str) -> list[sp.Basic]:
+    if name == "guess":
+        return [_PARAMS]
+    return [_UNKNOWN if problem.size == 1 else _UNKNOWNS, _PARAMS]
 
 
-class _BoundPrinter(PytensorPrinter):
-    """sympytensor's printer with symbols bound to given PyTensor variables."""
-
-    def __init__(self, bindings: Mapping[sp.Symbol, Variable]):
-        super().__init__(cache={}, settings={})
-        self._bindings = bindings
-
-    def _print_Symbol(self, symbol: sp.Symbol, **kwargs) -> Variable:
-        return self._bindings[symbol]
-
-    def _print_Basic(self, expr: sp.Basic, **kwargs) -> Variable:
-        function = _EXTRA_PYTENSOR_FUNCTIONS.get(type(expr))
-        if function is None:
-            return super()._print_Basic(expr, **kwargs)
-        return function(*(self._print(arg, **kwargs) for arg in expr.args))
+def _returned(name: str, exprs: Sequence[sp.Expr]) -> sp.Expr | tuple[sp.Expr, ...]:
+    """One equation's scale is returned as a float, everything else as a tuple."""
+    return exprs[0] if name == "scale" else tuple(exprs)
 
 
-def to_pytensor(expr: sp.Expr, bindings: Mapping[sp.Symbol, Variable]) -> Variable:
-    """Print ``expr`` as a PyTensor graph whose symbols are the bound variables.
+def element_source(problem: ImplicitProblem, guess: Guess) -> str:
+    """Python source (over ``math``) defining the problem's element functions."""
+    definitions = []
+    for name, exprs in _expressions(problem, guess).items():
+        function = sp.lambdify(
+            _arguments(problem, name), _returned(name, exprs), modules="math", cse=True
+        )
+        source = inspect.getsource(function)
+        definitions.append(source.replace("def _lambdifygenerated(", f"def {name}(", 1))
+    return "\n\n".join(definitions)
 
-    Raises
-    ------
-    NotImplementedError
-        If the expression uses a function PyTensor has no counterpart for.
-    """
-    return pt.as_tensor_variable(_BoundPrinter(bindings).doprint(expr))
+
+def element_functions(problem: ImplicitProblem, guess: Guess) -> ElementFunctions:
+    """The problem's element functions as callables over SciPy and NumPy."""
+    return {
+        name: sp.lambdify(
+            _arguments(problem, name), _returned(name, exprs), modules=["scipy", "numpy"], cse=True
+        )
+        for name, exprs in _expressions(problem, guess).items()
+    }

@@ -10,7 +10,6 @@ from typing import Literal
 import sympy as sp
 
 from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solve import SolverSettings
 
 __all__ = ["FAILURE_POLICIES", "ImplicitOptions"]
 
@@ -42,7 +41,7 @@ class ImplicitOptions:
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
         Iteration limit, at least 1: of the bracketing phase, and of the Newton phase
-        up to :data:`~implicitop.solve.PHASE1_MAXITER`.
+        up to :data:`~implicitop.solvers.scalar.PHASE1_MAXITER`.
     on_failure
         ``"nan"`` (elements without a root give NaN) or ``"raise"``
         (:class:`~implicitop.ImplicitSolveError`). PyTensor's JAX backend supports
@@ -125,14 +124,6 @@ class ImplicitOptions:
                 "(from its assumptions)"
             )
         return (cut,)
-
-    def solver_settings(self, problem: ImplicitProblem) -> SolverSettings:
-        """The numbers the solver needs."""
-        bracket = None
-        if self.bracket is not None:
-            (domain,) = self.search_domains(problem)
-            bracket = (domain.lower, domain.upper)
-        return SolverSettings(tol=float(self.tol), maxiter=self.maxiter, bracket=bracket)
 
 
 def _check_guess(

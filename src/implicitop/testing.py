@@ -27,11 +27,9 @@ from hypothesis import strategies as st
 from pytensor.compile.mode import Mode
 from pytensor.gradient import verify_grad
 
-from implicitop.codegen import numeric_kernels, system_kernels
-from implicitop.op import ImplicitOp
 from implicitop.problem import Domain
-from implicitop.solve import SolveStatus, residual_error
-from implicitop.solve_system import system_residual_error
+from implicitop.pytensor.op import ImplicitOp
+from implicitop.solvers import SolveStatus
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -141,24 +139,6 @@ def _roots(op: ImplicitOp, point: Sequence[float]) -> tuple[np.ndarray, SolveSta
     return np.atleast_1d(result.root), SolveStatus(int(result.status))
 
 
-def _residual_pieces(
-    op: ImplicitOp, root: np.ndarray, point: Sequence[float]
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Residual error, Jacobian ``dR/du`` (n, n) and term sizes (n,) at the root."""
-    args = [np.array([v]) for v in point]
-    if op.problem.size == 1:
-        kernels = numeric_kernels(op.problem)
-        _, slope = kernels.residual_and_slope(root, *args)
-        scales = np.broadcast_to(kernels.scale(root, *args), (1,))
-        error = residual_error(kernels, root, args)
-        return float(error[0]), np.reshape(slope, (1, 1)), scales
-    kernels = system_kernels(op.problem)
-    columns = list(root[None, :].T)
-    _, jacobian = kernels.residuals_and_jacobian(*columns, *args)
-    error = system_residual_error(kernels, root[None, :], args)
-    return float(error[0]), jacobian[0], kernels.scales(*columns, *args)[0]
-
-
 def _root_noise(jacobian: np.ndarray, scales: np.ndarray, root: np.ndarray) -> np.ndarray:
     """How far rounding can move each root: ``eps * (|u| + |J^-1| |terms|)`` + a subnormal."""
     with np.errstate(all="ignore"):
@@ -229,7 +209,7 @@ def check_point(
     names = ", ".join(f"{p}={v!r}" for p, v in zip(op.params, point, strict=True))
     root, status = _roots(op, point)
     assert status == SolveStatus.CONVERGED, f"no root at {names}: {status.reason}"
-    error, jacobian, scales = _residual_pieces(op, root, point)
+    error, jacobian, scales = op.solver.measure_root(root, point)
     assert error <= 1, (
         f"residual at the root {root} for {names} is {error:.3g} times "
         "the rounding error it may carry"

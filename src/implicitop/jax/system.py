@@ -1,26 +1,20 @@
-"""Systems of equations in JAX: the damped Newton of :mod:`implicitop.solve_system`.
+"""The damped Newton of :mod:`implicitop.solvers.system`, traced with ``jax.lax``.
 
-One element at a time with ``jax.lax`` loops, mapped over the batch with ``jax.vmap``:
-Newton steps from ``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``,
-log-coordinate moves towards bounds, and the same acceptance test. Used by
-:mod:`implicitop.jax_backend`.
+One element at a time (``jax.vmap`` maps it over a batch): Newton steps from
+``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``, log-coordinate moves
+towards bounds, and the same acceptance test, with the core's constants and settings.
 """
-
-from __future__ import annotations
-
-from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import sympy as sp
 
-from implicitop.numba_systems import ARMIJO, MAX_HALVINGS
-from implicitop.op import ImplicitOp
+from implicitop.jax.scalar import CompileExpressions
 from implicitop.problem import residual_scale
-from implicitop.solve_system import compiled_system_arguments
-from implicitop.status import RESIDUAL_RTOL, ULPS_OF_X
+from implicitop.solvers import Solver
+from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
+from implicitop.solvers.system import ARMIJO, MAX_HALVINGS
 
-__all__ = ["SystemElementSolver", "system_tangents"]
+__all__ = ["SystemElementSolver"]
 
 
 class SystemElementSolver:
@@ -28,15 +22,15 @@ class SystemElementSolver:
 
     Parameters
     ----------
-    op
-        A system's op.
+    solver
+        The core solver of a system: settings and domains.
     compile_expressions
         Turns SymPy expressions of the given symbols into a JAX function returning
         one scalar per expression.
     """
 
-    def __init__(self, op: ImplicitOp, compile_expressions: Callable):
-        problem = op.problem
+    def __init__(self, solver: Solver, compile_expressions: CompileExpressions):
+        problem = solver.problem
         self.n = problem.size
         expressions = [
             *problem.residuals,
@@ -44,9 +38,7 @@ class SystemElementSolver:
             *(residual_scale(r) for r in problem.residuals),
         ]
         self._evaluate = compile_expressions(expressions, [*problem.unknowns, *problem.params])
-        lower, upper, self.tol, self.maxiter, param_lower, param_upper = compiled_system_arguments(
-            op._search_domains, op._param_domains, op._settings
-        )
+        (param_lower, param_upper, lower, upper, _, _, self.tol, _, self.maxiter) = solver.arguments
         self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
         self.param_lower, self.param_upper = jnp.asarray(param_lower), jnp.asarray(param_upper)
 
@@ -138,19 +130,3 @@ class SystemElementSolver:
         accepted &= jnp.all(jnp.isfinite(inputs))
         accepted &= jnp.all((inputs >= self.param_lower) & (inputs <= self.param_upper))
         return jnp.where(accepted, root, jnp.nan)
-
-
-def system_tangents(op: ImplicitOp, compile_expressions: Callable) -> Callable:
-    """``(roots (m, n), params, tangents) -> du (m, n)``: ``-J_u^-1 (J_theta dtheta)``."""
-    problem = op.problem
-    n, k = problem.size, len(problem.params)
-    expressions: list[sp.Expr] = [*problem.jacobian, *problem.param_jacobian]
-    evaluate = compile_expressions(expressions, [*problem.unknowns, *problem.params])
-
-    def one(root: jax.Array, params: tuple, tangents: tuple) -> jax.Array:
-        out = evaluate(*(root[j] for j in range(n)), *params)
-        jacobian = jnp.stack(out[: n * n]).reshape(n, n)
-        param_jacobian = jnp.stack(out[n * n :]).reshape(n, k)
-        return -jnp.linalg.solve(jacobian, param_jacobian @ jnp.stack(tangents))
-
-    return jax.vmap(one)

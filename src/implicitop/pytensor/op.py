@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 import pytensor
@@ -17,45 +16,14 @@ from pytensor.tensor.extra_ops import broadcast_arrays
 from pytensor.tensor.type import TensorType
 from pytensor.tensor.variable import TensorVariable
 
-from implicitop.codegen import (
-    NumericKernels,
-    SystemKernels,
-    lambdify,
-    numeric_kernels,
-    system_kernels,
-    to_pytensor,
-)
 from implicitop.options import ImplicitOptions
-from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solve import (
-    ImplicitSolveError,
-    SolveResult,
-    SolveStatus,
-    solve,
-)
-from implicitop.solve_system import solve_system
+from implicitop.problem import ImplicitProblem
+from implicitop.pytensor.printing import printable_functions, to_pytensor
+from implicitop.solvers import Solver, SolveResult
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
-
-
-def _default_guess(domain: Domain) -> float:
-    """A start inside ``domain``: its middle, or 1 step in from a single bound."""
-    if domain.is_bounded_below and domain.is_bounded_above:
-        if domain.lower > 0 and domain.upper > 4 * domain.lower:
-            return float(np.sqrt(domain.lower) * np.sqrt(domain.upper))
-        return domain.lower / 2 + domain.upper / 2
-    if domain.is_bounded_below:
-        return max(domain.lower + 1.0, 1.0) if domain.lower >= 0 else domain.lower + 1.0
-    if domain.is_bounded_above:
-        return min(domain.upper - 1.0, -1.0) if domain.upper <= 0 else domain.upper - 1.0
-    return 0.0
-
-
-@lru_cache(maxsize=256)
-def _guess_function(params: tuple[sp.Symbol, ...], x0: sp.Expr):
-    return lambdify(list(params), x0)
 
 
 def _as_float_tensor(value: object, name: str) -> TensorVariable:
@@ -101,27 +69,7 @@ class ImplicitOp(Op):
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
         self.problem = problem
         self.options = options
-        # read off SymPy assumptions once, not on every call
-        self._search_domains = options.search_domains(problem)
-        self._param_domains = problem.param_domains
-        self._settings = options.solver_settings(problem)
-        self._guesses = options.initial_guesses(problem)
-        self._defaults = np.array([_default_guess(d) for d in self._search_domains])
-        constant = [self._defaults[i] if x0 is None else x0 for i, x0 in enumerate(self._guesses)]
-        symbolic = any(isinstance(x0, sp.Basic) for x0 in constant)
-        self._constant_guess = None if symbolic else np.array(constant, dtype=np.float64)
-        self._kernel_handle = None  # see _kernels; rebuilt after unpickling
-
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_kernel_handle": None}
-
-    def _kernels(self) -> NumericKernels | SystemKernels:
-        """The problem's numeric kernels, held by the op: looking them up in the
-        per-problem cache compares SymPy expressions, which costs more than a solve."""
-        if self._kernel_handle is None:
-            build = numeric_kernels if self.problem.size == 1 else system_kernels
-            self._kernel_handle = build(self.problem)
-        return self._kernel_handle
+        self.solver = Solver(problem, options)
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -179,61 +127,11 @@ class ImplicitOp(Op):
     def solve(self, *values: np.ndarray | float) -> SolveResult:
         """Solve for every element of the broadcast parameter values.
 
-        Returns the :class:`~implicitop.solve.SolveResult` whatever the failure
+        Returns the :class:`~implicitop.solvers.SolveResult` whatever the failure
         policy: roots of the broadcast shape (with a trailing axis of length n for
         systems) and one status code per element.
         """
-        arrays = [np.asarray(v, dtype=np.float64) for v in values]
-        if len(arrays) > 1:
-            arrays = np.broadcast_arrays(*arrays)
-        shape = arrays[0].shape
-        flat = [np.ravel(a) for a in arrays]
-        guess = self._initial_guess(flat)
-        kernels = self._kernels()
-        if self.problem.size == 1:
-            (domain,) = self._search_domains
-            result = solve(kernels, flat, guess[:, 0], domain, self._param_domains, self._settings)
-            return SolveResult(result.root.reshape(shape), result.status.reshape(shape))
-        result = solve_system(
-            kernels, flat, guess, self._search_domains, self._param_domains, self._settings
-        )
-        root = result.root.reshape(*shape, self.problem.size)
-        return SolveResult(root, result.status.reshape(shape))
-
-    def _initial_guess(self, flat_params: Sequence[np.ndarray]) -> np.ndarray:
-        """Initial guesses, shape (m, n)."""
-        length = flat_params[0].shape[0]
-        if self._constant_guess is not None:
-            return np.full((length, self.problem.size), self._constant_guess)
-        columns = []
-        for domain, x0, default in zip(
-            self._search_domains, self._guesses, self._defaults, strict=True
-        ):
-            if x0 is None:
-                columns.append(np.full(length, default))
-            elif isinstance(x0, sp.Basic):
-                with np.errstate(all="ignore"):
-                    guess = _guess_function(self.params, x0)(*flat_params)
-                guess = np.broadcast_to(np.asarray(guess, dtype=np.float64), length)
-                usable = np.isfinite(guess) & (guess >= domain.lower) & (guess <= domain.upper)
-                columns.append(np.where(usable, guess, default))
-            else:
-                columns.append(np.full(length, float(x0)))
-        return np.stack(columns, axis=1)
-
-    def _raise_for_failures(self, values: Sequence[np.ndarray], result: SolveResult) -> None:
-        failed = np.flatnonzero(~result.converged.reshape(-1))
-        if failed.size == 0:
-            return
-        flat = [np.broadcast_to(v, result.status.shape).reshape(-1) for v in values]
-        failures = [
-            (
-                {p.name: float(v[i]) for p, v in zip(self.params, flat, strict=True)},
-                SolveStatus(int(result.status.reshape(-1)[i])).reason,
-            )
-            for i in failed
-        ]
-        raise ImplicitSolveError.from_failures(failures, result.status.size)
+        return self.solver.solve(*values)
 
     # -- the Op interface -------------------------------------------------------------
     def make_node(self, *inputs: object) -> Apply:
@@ -253,9 +151,9 @@ class ImplicitOp(Op):
         return Apply(self, tensors, outputs)
 
     def perform(self, node: Apply, inputs: list[np.ndarray], outputs: list[list]) -> None:
-        result = self.solve(*inputs)
+        result = self.solver.solve(*inputs)
         if self.options.on_failure == "raise":
-            self._raise_for_failures(inputs, result)
+            self.solver.raise_for_failures(inputs, result.status)
         dtype = node.outputs[0].dtype
         if self.problem.size == 1:
             outputs[0][0] = np.asarray(result.root, dtype=dtype)
@@ -370,7 +268,14 @@ def _check_gradient_printable(problem: ImplicitProblem) -> None:
     for expression in expressions:
         try:
             to_pytensor(expression, scalars)
-        except NotImplementedError as error:
+        except NotImplementedError:
+            missing = sorted(
+                {type(call).__name__ for call in expression.atoms(sp.Function)}
+                - set(printable_functions())
+            )
             raise ValueError(
-                f"the derivative {expression} uses a function PyTensor cannot express: {error}"
+                f"the derivative {expression} uses {', '.join(missing) or 'a function'}, "
+                "which PyTensor cannot express, so the gradient cannot be built. "
+                "Rewrite the residual without it, or make its value another unknown of a "
+                "system (w = LambertW(x) is the root of w*exp(w) - x)."
             ) from None

@@ -72,10 +72,18 @@ def test_what_jax_does_not_cover_is_refused_clearly():
     raising = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, on_failure="raise")
     with pytest.raises(NotImplementedError, match="on_failure='raise' cannot be traced"):
         pytensor.function([vector], raising(vector), mode="JAX")
+
+
+def test_systems_with_a_symbolic_guess_run_in_jax():
+    vector = pt.dvector("v")
+    theta = sp.Symbol("theta", positive=True)
     x, y = sp.symbols("x y", positive=True)
-    symbolic_guess = make_implicit_op([x - y, x + y - theta], [x, y], theta, x0=(theta, theta))
-    with pytest.raises(NotImplementedError, match="symbolic x0 for a system"):
-        pytensor.function([vector], symbolic_guess(vector), mode="JAX")
+    # x = y = theta / 2; the guess (theta, theta) is outside the domain for no theta
+    op = make_implicit_op([x - y, x + y - theta], [x, y], theta, x0=(theta, theta))
+    values = np.array([0.5, 3.0, 1e4])
+    for mode in ("JAX", None):
+        roots = pytensor.function([vector], op(vector), mode=mode)(values)
+        np.testing.assert_allclose(roots, [values / 2, values / 2], rtol=1e-14)
 
 
 @pytest.mark.parametrize("problem", SYSTEMS, ids=lambda p: p.name)

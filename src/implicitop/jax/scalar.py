@@ -1,0 +1,178 @@
+"""The one-equation solver of :mod:`implicitop.solvers.scalar`, traced with ``jax.lax``.
+
+JAX cannot run the compiled solver inside a traced function, so the same two phases
+are written here once more in traced form, for one element (``jax.vmap`` maps it
+over a batch): Newton from the starting point with domain guard and overflow
+back-off, then, where that fails, the sign change of the scan grid nearest the
+start and Newton safeguarded by bisection, with the same acceptance test. Constants,
+thresholds, settings and the scan grid come from the core; the tests check that
+roots agree with the compiled solver to rounding.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from implicitop.problem import residual_scale
+from implicitop.solvers import Solver
+from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
+
+__all__ = ["ScalarElementSolver"]
+
+#: ``(expressions, symbols) -> f(*scalars) -> tuple of one scalar per expression``.
+CompileExpressions = Callable[[list, list], Callable[..., tuple[jax.Array, ...]]]
+
+
+def _midpoint(a: jax.Array, b: jax.Array) -> jax.Array:
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    small, large = jnp.minimum(jnp.abs(lo), jnp.abs(hi)), jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+    wide = ((lo > 0) | (hi < 0)) & (large > 4 * small)
+    return jnp.where(wide, jnp.copysign(jnp.sqrt(small) * jnp.sqrt(large), hi), lo / 2 + hi / 2)
+
+
+def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:
+    if np.isfinite(lower):
+        return lower + (x - lower) * 0.1
+    if np.isfinite(upper):
+        return upper - (upper - x) * 0.1
+    return x * 0.1
+
+
+class ScalarElementSolver:
+    """``(x0 of shape (1,), *params) -> root (1,)``, NaN where there is none.
+
+    Parameters
+    ----------
+    solver
+        The core solver of a one-equation problem: settings, domains and grid.
+    compile_expressions
+        Turns SymPy expressions of the given symbols into a JAX function.
+    """
+
+    def __init__(self, solver: Solver, compile_expressions: CompileExpressions):
+        problem = solver.problem
+        (residual,) = problem.residuals
+        self._evaluate = compile_expressions(
+            [residual, problem.jacobian[0, 0], residual_scale(residual)],
+            [*problem.unknowns, *problem.params],
+        )
+        (param_lower, param_upper, lower, upper, _, grid, tol, newton_iterations, maxiter) = (
+            solver.arguments
+        )
+        self.lower, self.upper = float(lower[0]), float(upper[0])
+        self.tol, self.newton_iterations, self.maxiter = tol, newton_iterations, maxiter
+        self.param_lower, self.param_upper = jnp.asarray(param_lower), jnp.asarray(param_upper)
+        self.grid = jnp.asarray(grid)
+
+    def value_and_slope(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array]:
+        value, slope, _ = self._evaluate(x, *params)
+        return value, slope
+
+    def is_root(self, x: jax.Array, params: tuple) -> jax.Array:
+        value, slope, scale = self._evaluate(x, *params)
+        allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
+        return (value == 0) | (jnp.abs(value) <= allowed)
+
+    def newton(self, x0: jax.Array, params: tuple) -> jax.Array:
+        """Phase 1: a root candidate, or NaN where phase 2 must take over."""
+        lower, upper, tol = self.lower, self.upper, self.tol
+
+        def step(state):
+            k, x, previous, result, _ = state
+            value, slope = self.value_and_slope(x, params)
+            finite = jnp.isfinite(value) & jnp.isfinite(slope)
+            target = _retreat(x, lower, upper)
+            proposal = x - value / slope
+            proposal = jnp.where(proposal < lower, lower + (x - lower) * 0.1, proposal)
+            proposal = jnp.where(proposal > upper, upper - (upper - x) * 0.1, proposal)
+            small = jnp.abs(proposal - x) <= tol * jnp.abs(proposal)
+            back_off = ~finite & jnp.isfinite(previous)
+            stuck = ~finite & ~back_off & (target == x)
+            lost = finite & ~jnp.isfinite(proposal)
+            found = (value == 0) | (finite & jnp.isfinite(proposal) & small)
+            result = jnp.where(value == 0, x, jnp.where(found, proposal, result))
+            moved = jnp.where(finite, proposal, jnp.where(back_off, _midpoint(previous, x), target))
+            previous = jnp.where(finite, x, previous)
+            return k + 1, moved, previous, result, found | stuck | lost
+
+        def running(state):
+            k, *_, done = state
+            return (k < self.newton_iterations) & ~done
+
+        nan = jnp.array(jnp.nan)
+        state = (0, x0, nan, nan, jnp.array(False))
+        return jax.lax.while_loop(running, step, state)[3]
+
+    def nearest_bracket(self, x0: jax.Array, params: tuple) -> tuple[jax.Array, ...]:
+        """The sign change (or zero) of the scan grid nearest ``x0``: ``(a, b, found)``."""
+        grid = self.grid
+        values, _ = jax.vmap(lambda g: self.value_and_slope(g, params))(grid)
+        index = jnp.arange(grid.shape[0])
+        known = ~jnp.isnan(values) & (values != 0)
+        last_known = jax.lax.cummax(jnp.where(known, index, -1))
+        before = jnp.concatenate([jnp.array([-1]), last_known[:-1]])
+        change = (before >= 0) & (jnp.sign(values) * jnp.sign(values[before]) < 0)
+        exact = values == 0
+        candidate = change | exact
+        target = jnp.searchsorted(grid, x0)
+        distance = jnp.where(candidate, jnp.abs(index - target), grid.shape[0] + 1)
+        best = jnp.argmin(distance)  # the first of equals: the lower side, as the scan
+        a = jnp.where(exact[best], grid[best], grid[before[best]])
+        return a, grid[best], candidate[best]
+
+    def bracketed(self, x0: jax.Array, params: tuple) -> jax.Array:
+        """Phase 2: a root, NaN where none is accepted."""
+        a, b, found = self.nearest_bracket(x0, params)
+        value_a, _ = self.value_and_slope(a, params)
+        value_b, _ = self.value_and_slope(b, params)
+        sign_a = jnp.sign(value_a)
+        ceiling = jnp.where(a == b, jnp.inf, jnp.maximum(jnp.abs(value_a), jnp.abs(value_b)))
+        inside = (jnp.minimum(a, b) < x0) & (x0 < jnp.maximum(a, b))
+        start = jnp.where(inside, x0, _midpoint(a, b))
+        tol = self.tol
+
+        def step(state):
+            k, x, a, b, size_a, size_b, step_last, step_before, result, _ = state
+            value, slope = self.value_and_slope(x, params)
+            same = jnp.sign(value) == sign_a
+            a, size_a = jnp.where(same, x, a), jnp.where(same, jnp.abs(value), size_a)
+            b, size_b = jnp.where(same, b, x), jnp.where(same, size_b, jnp.abs(value))
+            lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+            newton = x - value / slope
+            bisect = ~jnp.isfinite(newton) | (newton <= lo) | (newton >= hi)
+            bisect |= 2 * jnp.abs(newton - x) > step_before
+            proposal = jnp.where(bisect, _midpoint(lo, hi), newton)
+            newton_done = ~bisect & (jnp.abs(newton - x) <= tol * jnp.abs(newton))
+            closed = hi - lo <= ULPS_OF_X * jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+            best_end = jnp.where(size_a <= size_b, a, b)
+            outcome = jnp.where(value == 0, x, jnp.where(newton_done, newton, best_end))
+            finished = (value == 0) | newton_done | closed
+            result = jnp.where(finished, outcome, result)
+            step_before, step_last = step_last, jnp.abs(proposal - x)
+            return (k + 1, proposal, a, b, size_a, size_b, step_last, step_before, result, finished)
+
+        def running(state):
+            return (state[0] < self.maxiter) & ~state[-1]
+
+        width = jnp.abs(b - a)
+        state = (
+            0, start, a, b, jnp.abs(value_a), jnp.abs(value_b), width, width,
+            jnp.where(a == b, a, jnp.nan), ~found | (a == b),
+        )  # fmt: skip
+        result = jax.lax.while_loop(running, step, state)[-2]
+        value, _ = self.value_and_slope(result, params)
+        accepted = found & self.is_root(result, params) & (jnp.abs(value) <= ceiling)
+        return jnp.where(accepted, result, jnp.nan)
+
+    def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:
+        (start,) = x0
+        values = jnp.stack(params)
+        usable = jnp.all(jnp.isfinite(values))
+        usable &= jnp.all((values >= self.param_lower) & (values <= self.param_upper))
+        candidate = self.newton(start, params)
+        settled = jnp.isfinite(candidate)
+        phase_1 = jnp.where(self.is_root(candidate, params), candidate, jnp.nan)
+        root = jax.lax.cond(settled, lambda: phase_1, lambda: self.bracketed(start, params))
+        return jnp.where(usable, root, jnp.nan)[None]

@@ -1,0 +1,116 @@
+"""PyTensor's numba backend runs :class:`~implicitop.pytensor.op.ImplicitOp` natively.
+
+``pytensor.function(..., mode="NUMBA")`` and samplers that compile through it, such
+as nutpie, call the op's compiled solver (:mod:`implicitop.solvers.compiled`) from
+inside the numba-compiled graph, with no object-mode fallback and no Python in the
+loop. Results are the same numbers as the default backend's: both run the same
+kernel with the same settings. With ``on_failure="raise"`` the error is built in
+object mode, only once a failure has happened. Ops whose residual numba cannot
+compile keep PyTensor's object-mode fallback, which warns that it is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numba import literal_unroll, njit, objmode
+from pytensor.graph.basic import Apply
+from pytensor.link.numba.dispatch.basic import (
+    generate_fallback_impl,
+    register_funcify_and_cache_key,
+)
+
+from implicitop.pytensor.op import ImplicitOp
+from implicitop.solvers.status import CONVERGED
+
+__all__ = ["numba_funcify_implicit_op"]
+
+
+@njit
+def _parameter_rows(inputs: tuple) -> np.ndarray:
+    """The inputs (broadcast arrays of any layout and float dtype) as rows (m, k)."""
+    size = np.ravel(inputs[0]).shape[0]
+    rows = np.empty((size, len(inputs)))
+    j = 0
+    for values in literal_unroll(inputs):
+        rows[:, j] = np.ravel(values).astype(np.float64)
+        j += 1
+    return rows
+
+
+def _outputs(n: int, dtype: np.dtype) -> Callable:
+    """A compiled ``(root (m, n), shape) -> u`` (one equation) or ``(u_1, ..., u_n)``,
+    each of ``shape`` and ``dtype``."""
+
+    def column(j: int) -> Callable:
+        return njit(
+            lambda root, shape: np.ascontiguousarray(root[:, j]).reshape(shape).astype(dtype)
+        )
+
+    def append(first: Callable, j: int) -> Callable:
+        last = column(j)
+        return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
+
+    if n == 1:
+        return column(0)
+    outputs = njit(lambda root, shape: ())
+    for j in range(n):
+        outputs = append(outputs, j)
+    return outputs
+
+
+def _failure_check(op: ImplicitOp) -> Callable:
+    """A compiled ``(codes, rows)`` that raises the op's
+    :class:`~implicitop.solvers.ImplicitSolveError` in object mode if any code is a
+    failure (object mode is entered only then)."""
+
+    def report(code: np.ndarray, rows: np.ndarray) -> None:
+        op.solver.raise_for_failures(list(rows.T), code)
+
+    @njit
+    def check(code: np.ndarray, rows: np.ndarray) -> None:
+        for status in code:
+            if status != CONVERGED:
+                with objmode():
+                    report(code, rows)
+
+    return check
+
+
+@register_funcify_and_cache_key(ImplicitOp)
+def numba_funcify_implicit_op(
+    op: ImplicitOp, node: Apply | None = None, **kwargs: object
+) -> tuple[Callable, str | None]:
+    """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it."""
+    kernels = op.solver.kernels
+    if not kernels.compiled:
+        return generate_fallback_impl(op, node, **kwargs), None
+    solve = kernels.c_solve
+    n, k = op.problem.size, len(op.params)
+    (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
+        op.solver.arguments
+    )
+    raise_on_failure = op.options.on_failure == "raise"
+    check = _failure_check(op)
+    outputs = _outputs(n, np.dtype(node.outputs[0].dtype))
+
+    @njit
+    def implicit_op(*inputs):
+        shape = inputs[0].shape
+        rows = _parameter_rows(inputs)
+        size = rows.shape[0]
+        root = np.empty((size, n))
+        code = np.empty(size, dtype=np.int8)
+        solve(
+            size, n, k, rows.ctypes, param_lower.ctypes, param_upper.ctypes, lower.ctypes,
+            upper.ctypes, defaults.ctypes, grid.ctypes, grid.shape[0], tol, newton_iterations,
+            maxiter, root.ctypes, code.ctypes,
+        )  # fmt: skip
+        if raise_on_failure:
+            check(code, rows)
+        return outputs(root, shape)
+
+    # The kernel is called through its C address, which numba does not store on disk:
+    # no cache key, so PyTensor compiles graphs with this op anew in each process.
+    return implicit_op, None

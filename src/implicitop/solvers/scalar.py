@@ -1,0 +1,258 @@
+"""The safeguarded Newton solver for one equation in one unknown, one element at a time.
+
+The solve runs in two phases:
+
+1. Newton's method from the starting point, kept inside the unknown's domain and
+   backing off when the residual overflows (at most ``newton_iterations`` steps,
+   none when a bracket is given).
+2. If phase 1 did not settle: the sign change of the scan grid nearest the starting
+   point, found by scanning outwards from it, then Newton safeguarded by bisection
+   inside that bracket, which cannot fail once a sign change is found (at most
+   ``maxiter`` steps).
+
+A root is accepted only if the residual there is zero to rounding
+(:func:`residual_error`), and a phase 2 result also only if it is no larger than at
+the ends of its bracket, so a pole or a jump is never reported as a root.
+
+This is ordinary Python: numba compiles it per problem, and it runs as it is where
+numba cannot compile a residual (see :mod:`~implicitop.solvers.compiled`).
+"""
+
+import math
+
+import numpy as np
+
+from implicitop.solvers.interface import residual_and_slope, scale
+from implicitop.solvers.status import (
+    CONVERGED,
+    MAXITER,
+    NO_SIGN_CHANGE,
+    NOT_A_ROOT,
+    RESIDUAL_RTOL,
+    ULPS_OF_X,
+)
+
+__all__ = [
+    "PHASE1_MAXITER",
+    "bracketed",
+    "measure_root",
+    "midpoint",
+    "nearest_bracket",
+    "newton",
+    "residual_error",
+    "retreat",
+    "solve_element",
+]
+
+#: Newton from the starting point converges in a handful of steps inside its basin of
+#: attraction; past this many it is crawling (down an exponential, say) and the
+#: bracketing phase is faster.
+PHASE1_MAXITER = 30
+
+
+def residual_error(x: float, p: np.ndarray) -> float:
+    """``|R(x, p)|`` over the rounding error it may carry at a root (NaN if unknown).
+
+    That rounding is the larger of :data:`RESIDUAL_RTOL` times the size of the
+    residual's terms and the change of ``R`` within a few ulps of ``x``. A computed
+    root gives at most 1; a point away from any root gives far more.
+    """
+    value, slope = residual_and_slope(x, p)
+    if value == 0.0:
+        return 0.0
+    terms = RESIDUAL_RTOL * scale(x, p)
+    rounding = ULPS_OF_X * abs(x * slope)
+    if math.isnan(terms) or math.isnan(rounding):
+        return math.nan
+    return abs(value) / max(terms, rounding)
+
+
+def is_root(x: float, p: np.ndarray) -> bool:
+    """Whether the residual at ``x`` is zero to rounding."""
+    return residual_error(x, p) <= 1.0
+
+
+def midpoint(a: float, b: float) -> float:
+    """Bisection point: geometric for wide same-signed brackets, else arithmetic."""
+    lo, hi = min(a, b), max(a, b)
+    small, large = min(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+    if (lo > 0 or hi < 0) and large > 4 * small:
+        return math.copysign(math.sqrt(small) * math.sqrt(large), hi)
+    return lo / 2 + hi / 2
+
+
+def retreat(x: float, lower: float, upper: float) -> float:
+    """Where to go when R overflows at the very first iterate: a tenth of the way to
+    the domain's bound (lower first), or towards zero in an unbounded domain."""
+    if lower > -math.inf:
+        return lower + (x - lower) * 0.1
+    if upper < math.inf:
+        return upper - (upper - x) * 0.1
+    return x * 0.1
+
+
+def newton(x: float, p: np.ndarray, lower: float, upper: float, tol: float, maxiter: int) -> float:
+    """Phase 1 from ``x``: a root candidate, or NaN where phase 2 must take over."""
+    previous = math.nan
+    for _ in range(maxiter):
+        value, slope = residual_and_slope(x, p)
+        if value == 0.0:
+            return x
+        if not (math.isfinite(value) and math.isfinite(slope)):
+            if math.isfinite(previous):
+                x = midpoint(previous, x)
+                continue
+            target = retreat(x, lower, upper)
+            if target == x:
+                return math.nan
+            x = target
+            continue
+        proposal = x - value / slope
+        if proposal < lower:
+            proposal = lower + (x - lower) * 0.1
+        if proposal > upper:
+            proposal = upper - (upper - x) * 0.1
+        if not math.isfinite(proposal):
+            return math.nan
+        if abs(proposal - x) <= tol * abs(proposal):
+            return proposal
+        previous = x
+        x = proposal
+    return math.nan
+
+
+def grid_value(
+    g: int, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, p: np.ndarray
+) -> float:
+    """The residual at grid point ``g``, evaluated once."""
+    if not seen[g]:
+        values[g] = residual_and_slope(grid[g], p)[0]
+        seen[g] = True
+    return values[g]
+
+
+def sign_change_ending_at(
+    g: int, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, p: np.ndarray
+) -> tuple[float, float]:
+    """The bracket closed by grid point ``g`` (a zero there, or a sign change from the
+    nearest usable point below it), else NaNs."""
+    value = grid_value(g, grid, values, seen, p)
+    if value == 0.0:
+        return grid[g], grid[g]
+    if math.isnan(value):
+        return math.nan, math.nan
+    for k in range(g - 1, -1, -1):
+        before = grid_value(k, grid, values, seen, p)
+        if math.isnan(before) or before == 0.0:
+            continue
+        if (before < 0.0) != (value < 0.0):
+            return grid[k], grid[g]
+        break
+    return math.nan, math.nan
+
+
+def nearest_bracket(x0: float, p: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
+    """The bracket of grid points nearest ``x0``, scanning outwards from it (lower side
+    first at equal distance), so far-away points are evaluated only when needed."""
+    size = grid.shape[0]
+    target = np.searchsorted(grid, x0)
+    values = np.empty(size)
+    seen = np.zeros(size, dtype=np.bool_)
+    for distance in range(size + 1):
+        below, above = target - distance, target + distance
+        if below < 0 and above >= size:
+            break
+        if 0 <= below < size:
+            a, b = sign_change_ending_at(below, grid, values, seen, p)
+            if not math.isnan(a):
+                return a, b
+        if distance > 0 and above < size:
+            a, b = sign_change_ending_at(above, grid, values, seen, p)
+            if not math.isnan(a):
+                return a, b
+    return math.nan, math.nan
+
+
+def bracketed(
+    x0: float, p: np.ndarray, grid: np.ndarray, tol: float, maxiter: int
+) -> tuple[float, int]:
+    """Phase 2: root (NaN where none) and status code from the bracket nearest ``x0``.
+
+    Newton is taken only while its steps shrink fast: the proposed step must be less
+    than half the step before last (as in Numerical Recipes' ``rtsafe``).
+    """
+    a, b = nearest_bracket(x0, p, grid)
+    if math.isnan(a):
+        return math.nan, NO_SIGN_CHANGE
+    if a == b:
+        result = a
+        ceiling = math.inf
+    else:
+        value_a, _ = residual_and_slope(a, p)
+        value_b, _ = residual_and_slope(b, p)
+        sign_a = np.sign(value_a)
+        size_a, size_b = abs(value_a), abs(value_b)
+        # Newton alone is repelled by poles; bisection is not, so the result must also
+        # be smaller than the residual at the ends of the bracket it came from.
+        ceiling = max(size_a, size_b)
+        x = x0 if min(a, b) < x0 < max(a, b) else midpoint(a, b)
+        step_last = abs(b - a)
+        step_before = step_last
+        result = math.nan
+        for _ in range(maxiter):
+            value, slope = residual_and_slope(x, p)
+            if value == 0.0:
+                result = x
+                break
+            if np.sign(value) == sign_a:
+                a, size_a = x, abs(value)
+            else:
+                b, size_b = x, abs(value)
+            lo, hi = min(a, b), max(a, b)
+            newton_step = x - value / slope
+            bisect = not math.isfinite(newton_step) or newton_step <= lo or newton_step >= hi
+            bisect = bisect or 2 * abs(newton_step - x) > step_before
+            proposal = midpoint(lo, hi) if bisect else newton_step
+            step_before = step_last
+            step_last = abs(proposal - x)
+            if not bisect and abs(newton_step - x) <= tol * abs(newton_step):
+                result = newton_step
+                break
+            if hi - lo <= ULPS_OF_X * max(abs(lo), abs(hi)):
+                result = a if size_a <= size_b else b
+                break
+            x = proposal
+    if not math.isfinite(result):
+        return math.nan, MAXITER
+    value, _ = residual_and_slope(result, p)
+    if is_root(result, p) and abs(value) <= ceiling:
+        return result, CONVERGED
+    return math.nan, NOT_A_ROOT
+
+
+def solve_element(
+    x0: np.ndarray,
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    grid: np.ndarray,
+    tol: float,
+    newton_iterations: int,
+    maxiter: int,
+    root: np.ndarray,
+) -> int:
+    """Both phases for one element (see :func:`implicitop.solvers.batch.solve_element`)."""
+    x = newton(x0[0], p, lower[0], upper[0], tol, newton_iterations)
+    if math.isfinite(x):
+        if is_root(x, p):
+            root[0] = x
+            return CONVERGED
+        return NOT_A_ROOT
+    root[0], status = bracketed(x0[0], p, grid, tol, maxiter)
+    return status
+
+
+def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """At ``u`` (1,): :func:`residual_error`, ``dR/du`` (1, 1) and the size of R's terms (1,)."""
+    _, slope = residual_and_slope(u[0], p)
+    return residual_error(u[0], p), np.full((1, 1), slope), np.full(1, scale(u[0], p))

@@ -1,0 +1,214 @@
+"""Solving a problem for arrays of parameter values, with no framework involved.
+
+:class:`Solver` holds what the numeric solve of one problem needs — the search
+domains, settings, initial guesses and the compiled kernels — and solves for every
+element of broadcast parameter arrays. Framework ops (PyTensor, JAX) are thin glue
+around it. :func:`solve` is the one-call form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from implicitop.options import ImplicitOptions
+from implicitop.problem import Domain, ImplicitProblem
+from implicitop.solvers.compiled import ProblemKernels, problem_kernels, read_only
+from implicitop.solvers.scalar import PHASE1_MAXITER
+from implicitop.solvers.status import ImplicitSolveError, SolveStatus
+
+__all__ = ["SolveResult", "Solver", "default_guess", "scan_grid", "solve"]
+
+_DECADES = np.arange(-300.0, 301.0, 10.0)
+_BRACKET_SCAN_POINTS = 65
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Roots and per-element status codes (see :class:`SolveStatus`).
+
+    For systems ``root`` has a trailing axis of length n.
+    """
+
+    root: np.ndarray
+    status: np.ndarray
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Boolean mask of elements with a root."""
+        return self.status == SolveStatus.CONVERGED
+
+
+def default_guess(domain: Domain) -> float:
+    """A start inside ``domain``: its middle, or one step in from a single bound."""
+    if domain.is_bounded_below and domain.is_bounded_above:
+        if domain.lower > 0 and domain.upper > 4 * domain.lower:
+            return float(np.sqrt(domain.lower) * np.sqrt(domain.upper))
+        return domain.lower / 2 + domain.upper / 2
+    if domain.is_bounded_below:
+        return max(domain.lower + 1.0, 1.0) if domain.lower >= 0 else domain.lower + 1.0
+    if domain.is_bounded_above:
+        return min(domain.upper - 1.0, -1.0) if domain.upper <= 0 else domain.upper - 1.0
+    return 0.0
+
+
+def scan_grid(domain: Domain) -> np.ndarray:
+    """Points at which the one-equation solver looks for a sign change in ``domain``:
+    geometric over wide same-signed intervals, decades over unbounded ones."""
+    lo, hi = domain.lower, domain.upper
+    if np.isfinite(lo) and np.isfinite(hi):
+        if lo > 0 and hi > 100 * lo:
+            return read_only(np.geomspace(lo, hi, _BRACKET_SCAN_POINTS))
+        if hi < 0 and lo < 100 * hi:
+            return read_only(-np.geomspace(-lo, -hi, _BRACKET_SCAN_POINTS))
+        return read_only(np.linspace(lo, hi, _BRACKET_SCAN_POINTS))
+    magnitudes = 10.0**_DECADES
+    grid = np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+    grid = grid[(grid > lo) & (grid < hi)]
+    ends = [v for v in (lo, hi) if np.isfinite(v)]
+    return read_only(np.unique(np.concatenate([grid, ends])))
+
+
+class Solver:
+    """The numeric solve of one problem with its options.
+
+    Parameters
+    ----------
+    problem
+        The validated symbolic problem.
+    options
+        How roots are found.
+
+    Attributes
+    ----------
+    search_domains, param_domains
+        Where each unknown is searched (cut to the bracket) and where each parameter
+        may lie.
+    arguments
+        The settings passed to :func:`implicitop.solvers.batch.solve` after the
+        parameters: ``(param_lower, param_upper, lower, upper, defaults, grid, tol,
+        newton_iterations, maxiter)``.
+    """
+
+    def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
+        self.problem = problem
+        self.options = options
+        self.search_domains = options.search_domains(problem)
+        self.param_domains = problem.param_domains
+        self.guesses = options.initial_guesses(problem)
+        (first_domain, *_) = self.search_domains
+        newton_iterations = (
+            0 if options.bracket is not None else min(options.maxiter, PHASE1_MAXITER)
+        )
+        self.arguments = (
+            read_only([d.lower for d in self.param_domains]),
+            read_only([d.upper for d in self.param_domains]),
+            read_only([d.lower for d in self.search_domains]),
+            read_only([d.upper for d in self.search_domains]),
+            read_only([default_guess(d) for d in self.search_domains]),
+            scan_grid(first_domain),
+            float(options.tol),
+            newton_iterations,
+            options.maxiter,
+        )
+
+    def __getstate__(self) -> dict:
+        # compiled kernels are rebuilt (from the disk cache) after unpickling
+        return {key: value for key, value in self.__dict__.items() if key != "kernels"}
+
+    @cached_property
+    def kernels(self) -> ProblemKernels:
+        """The problem's compiled solver (held: looking it up compares SymPy trees)."""
+        return problem_kernels(self.problem, self.guesses)
+
+    def solve_flat(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Roots (m, n) and status codes (m,) for parameter rows ``params`` (m, k)."""
+        size = params.shape[0]
+        root = np.empty((size, self.problem.size))
+        code = np.empty(size, dtype=np.int8)
+        with np.errstate(all="ignore"):
+            self.kernels.solve(params, *self.arguments, root, code)
+        return root, code
+
+    def solve(self, *values: np.ndarray | float) -> SolveResult:
+        """Solve for every element of the broadcast parameter values (one per parameter).
+
+        Returns roots of the broadcast shape (with a trailing axis of length n for
+        systems) and one status code per element.
+        """
+        if len(values) != len(self.problem.params):
+            raise TypeError(
+                f"expected {len(self.problem.params)} parameter value(s), got {len(values)}"
+            )
+        arrays = [np.asarray(v, dtype=np.float64) for v in values]
+        if len(arrays) > 1:
+            arrays = np.broadcast_arrays(*arrays)
+        shape = arrays[0].shape
+        root, code = self.solve_flat(parameter_rows(arrays))
+        if self.problem.size == 1:
+            return SolveResult(root.reshape(shape), code.reshape(shape))
+        return SolveResult(root.reshape(*shape, self.problem.size), code.reshape(shape))
+
+    def raise_for_failures(self, values: Sequence[np.ndarray], status: np.ndarray) -> None:
+        """Raise :class:`ImplicitSolveError` naming the parameter values of every element
+        whose ``status`` is not converged."""
+        flat_status = np.reshape(status, -1)
+        failed = np.flatnonzero(flat_status != SolveStatus.CONVERGED)
+        if failed.size == 0:
+            return
+        flat = [np.broadcast_to(v, np.shape(status)).reshape(-1) for v in values]
+        names = [p.name for p in self.problem.params]
+        failures = [
+            (
+                {name: float(v[i]) for name, v in zip(names, flat, strict=True)},
+                SolveStatus(int(flat_status[i])).reason,
+            )
+            for i in failed
+        ]
+        raise ImplicitSolveError.from_failures(failures, flat_status.size)
+
+    def measure_root(
+        self, root: np.ndarray, point: Sequence[float]
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """At ``root`` (n,) for parameters ``point``: ``|R|`` over the rounding it may
+        carry (at most 1 at a computed root), ``dR/du`` (n, n) and the size of each
+        residual's terms (n,)."""
+        with np.errstate(all="ignore"):
+            return self.kernels.module.measure_root(
+                np.array(root, dtype=np.float64).reshape(-1), np.array(point, dtype=np.float64)
+            )
+
+
+def parameter_rows(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """One C-contiguous float64 row of parameter values per element, shape (m, k)."""
+    if len(arrays) == 1:
+        return np.ascontiguousarray(arrays[0], dtype=np.float64).reshape(-1, 1)
+    return np.stack([np.ravel(a) for a in arrays], axis=1).astype(np.float64, copy=False)
+
+
+def solve(problem: ImplicitProblem, *values: np.ndarray | float, **options: object) -> SolveResult:
+    """Solve ``problem`` for every element of the broadcast parameter ``values``.
+
+    Parameters
+    ----------
+    problem
+        Built with :meth:`ImplicitProblem.build`.
+    *values
+        One number or array per parameter, broadcast against each other.
+    **options
+        ``x0``, ``bracket``, ``tol``, ``maxiter`` (see
+        :class:`~implicitop.options.ImplicitOptions`).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop.problem import ImplicitProblem
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> problem = ImplicitProblem.build(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> float(solve(problem, 0.4).root)  # doctest: +ELLIPSIS
+    0.4546...
+    """
+    return Solver(problem, ImplicitOptions.build(problem, **options)).solve(*values)

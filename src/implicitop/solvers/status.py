@@ -1,0 +1,111 @@
+"""Outcomes of a solve, the thresholds that decide them, and the error that reports them.
+
+Every solver (compiled, plain Python and traced JAX) takes its acceptance thresholds
+and status codes from here.
+"""
+
+import enum
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "CONVERGED",
+    "MAXITER",
+    "NONFINITE_PARAMETER",
+    "NONFINITE_RESIDUAL",
+    "NOT_A_ROOT",
+    "NO_PROGRESS",
+    "NO_SIGN_CHANGE",
+    "PARAMETER_OUTSIDE_DOMAIN",
+    "RESIDUAL_RTOL",
+    "SINGULAR_JACOBIAN",
+    "ULPS_OF_X",
+    "ImplicitSolveError",
+    "SolveStatus",
+]
+
+#: Relative size of |R| against the magnitude of its terms below which a point is
+#: accepted as a root.
+RESIDUAL_RTOL = 1e-8
+
+#: Rounding of the unknown itself: a root is also accepted where |R| is within the
+#: change of R over this many relative ulps of the unknown.
+ULPS_OF_X = 8 * float(np.finfo(float).eps)
+
+# Plain-int codes, for compiled code and hot paths, where enum look-ups are slow.
+CONVERGED = 0
+NONFINITE_PARAMETER = 1
+PARAMETER_OUTSIDE_DOMAIN = 2
+NO_SIGN_CHANGE = 3
+MAXITER = 4  # also "not settled yet" while an element is being solved
+NOT_A_ROOT = 5
+SINGULAR_JACOBIAN = 6
+NO_PROGRESS = 7
+NONFINITE_RESIDUAL = 8
+
+
+class SolveStatus(enum.IntEnum):
+    """Outcome of the solve for one element."""
+
+    CONVERGED = CONVERGED
+    NONFINITE_PARAMETER = NONFINITE_PARAMETER
+    PARAMETER_OUTSIDE_DOMAIN = PARAMETER_OUTSIDE_DOMAIN
+    NO_SIGN_CHANGE = NO_SIGN_CHANGE
+    MAXITER = MAXITER
+    NOT_A_ROOT = NOT_A_ROOT
+    SINGULAR_JACOBIAN = SINGULAR_JACOBIAN
+    NO_PROGRESS = NO_PROGRESS
+    NONFINITE_RESIDUAL = NONFINITE_RESIDUAL
+
+    @property
+    def reason(self) -> str:
+        """A sentence a user can read."""
+        return _REASONS[self]
+
+
+_REASONS = {
+    SolveStatus.CONVERGED: "converged",
+    SolveStatus.NONFINITE_PARAMETER: "a parameter is NaN or infinite",
+    SolveStatus.PARAMETER_OUTSIDE_DOMAIN: "a parameter violates its SymPy assumptions",
+    SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
+    SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
+    SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
+    "(a pole or a jump of the residual)",
+    SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
+    SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
+    "(a local minimum of |R| that is not a root, or no root)",
+    SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
+}
+
+
+class ImplicitSolveError(ArithmeticError):
+    """Raised with ``on_failure="raise"`` when some elements have no root.
+
+    The message lists the offending parameter values and the reason for each.
+
+    Attributes
+    ----------
+    failures
+        One ``(parameter values, reason)`` pair per failed element (empty when the
+        error was re-raised by PyTensor with its node details appended).
+    """
+
+    def __init__(self, message: str, failures: Sequence[tuple[dict[str, float], str]] = ()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+    @classmethod
+    def from_failures(
+        cls, failures: Sequence[tuple[dict[str, float], str]], total: int
+    ) -> "ImplicitSolveError":
+        """The error for ``failures`` out of ``total`` elements."""
+        shown = "\n".join(
+            f"  {', '.join(f'{k}={v!r}' for k, v in values.items())}: {reason}"
+            for values, reason in failures[:10]
+        )
+        more = f"\n  ... and {len(failures) - 10} more" if len(failures) > 10 else ""
+        message = (
+            f"the root could not be found for {len(failures)} of {total} element(s):\n{shown}{more}"
+        )
+        return cls(message, failures)
