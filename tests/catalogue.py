@@ -143,6 +143,92 @@ def equilibrium_root(k1: float, k2: float, total: float) -> np.ndarray:
     return solution.x
 
 
+#: The tax schedule: a rate of r1 up to gross income G0, r2 above it.
+TAX_THRESHOLD = 50
+
+
+def net_income_piecewise(gross: sp.Symbol, r1: sp.Symbol, r2: sp.Symbol) -> sp.Expr:
+    tax = sp.Piecewise(
+        (r1 * gross, gross <= TAX_THRESHOLD),
+        (r1 * TAX_THRESHOLD + r2 * (gross - TAX_THRESHOLD), True),
+    )
+    return gross - tax
+
+
+def net_income_min_max(gross: sp.Symbol, r1: sp.Symbol, r2: sp.Symbol) -> sp.Expr:
+    over = sp.Max(gross - TAX_THRESHOLD, 0)
+    return gross - r1 * sp.Min(gross, TAX_THRESHOLD) - r2 * over
+
+
+def tax_schedule_builder(net_income: Callable[..., sp.Expr]) -> Callable[[], ImplicitOp]:
+    """The gross income that leaves net income ``n`` after a two-rate income tax."""
+
+    def build() -> ImplicitOp:
+        gross, n, r1, r2 = sp.symbols("g n r1 r2", positive=True)
+        return make_implicit_op(net_income(gross, r1, r2) - n, gross, [n, r1, r2])
+
+    return build
+
+
+def tax_schedule_root(n: float, r1: float, r2: float) -> float:
+    """Gross income by hand: below the kink n / (1 - r1), above it the second rate."""
+    kink = TAX_THRESHOLD * (1 - r1)
+    if n <= kink:
+        return n / (1 - r1)
+    return TAX_THRESHOLD + (n - kink) / (1 - r2)
+
+
+def tax_schedule_gradient(n: float, r1: float, r2: float) -> tuple[float, float, float]:
+    """(dg/dn, dg/dr1, dg/dr2) by hand, branch by branch."""
+    kink = TAX_THRESHOLD * (1 - r1)
+    if n <= kink:
+        return 1 / (1 - r1), n / (1 - r1) ** 2, 0.0
+    return 1 / (1 - r2), TAX_THRESHOLD / (1 - r2), (n - kink) / (1 - r2) ** 2
+
+
+#: Where the asymmetric response bends (a value no float drawn from a range hits).
+BEND = np.pi
+
+
+def build_asymmetric_response() -> ImplicitOp:
+    """x + a |x - pi| = y: a response with different slopes on either side of pi."""
+    x, a, y = sp.symbols("x a y", real=True)
+    return make_implicit_op(x + a * sp.Abs(x - sp.pi) - y, x, [a, y])
+
+
+def asymmetric_response_root(a: float, y: float) -> float:
+    """x = pi + (y - pi) / (1 + a) above the bend, pi + (y - pi) / (1 - a) below."""
+    side = 1.0 if y >= BEND else -1.0
+    return BEND + (y - BEND) / (1 + a * side)
+
+
+def asymmetric_response_gradient(a: float, y: float) -> tuple[float, float]:
+    """(dx/da, dx/dy) = (-s (y - pi) / (1 + a s)^2, 1 / (1 + a s)), s the side of pi."""
+    side = 1.0 if y >= BEND else -1.0
+    return -side * (y - BEND) / (1 + a * side) ** 2, 1 / (1 + a * side)
+
+
+def build_von_mises_concentration() -> ImplicitOp:
+    """The von Mises concentration kappa with mean resultant length I1/I0(kappa) = r."""
+    kappa, r = sp.symbols("kappa r", positive=True)
+    return make_implicit_op(sp.besseli(1, kappa) / sp.besseli(0, kappa) - r, kappa, r)
+
+
+def von_mises_concentration(r: float) -> float:
+    """kappa by Brent's method on the exponentially scaled ratio i1e / i0e."""
+
+    def ratio(kappa: float) -> float:
+        return special.i1e(kappa) / special.i0e(kappa) - r
+
+    return optimize.brentq(ratio, 1e-12, 1e4, xtol=1e-300, rtol=8.9e-16)
+
+
+def von_mises_gradient(r: float) -> tuple[float]:
+    """dkappa/dr = 1 / A'(kappa) with A' = 1 - A / kappa - A^2 (a Bessel identity)."""
+    kappa = von_mises_concentration(r)
+    return (1 / (1 - r / kappa - r**2),)
+
+
 SYSTEMS: tuple[CatalogueProblem, ...] = (
     CatalogueProblem(
         "circle_line",
@@ -212,5 +298,40 @@ CATALOGUE: tuple[CatalogueProblem, ...] = (
         kepler_root,
         kepler_gradient,
         rtol=1e-9,
+    ),
+    CatalogueProblem(
+        "tax_schedule_piecewise",
+        tax_schedule_builder(net_income_piecewise),
+        {"n": (1.0, 100.0), "r1": (0.1, 0.25), "r2": (0.3, 0.6)},
+        tax_schedule_root,
+        tax_schedule_gradient,
+    ),
+    CatalogueProblem(
+        "tax_schedule_min_max",
+        tax_schedule_builder(net_income_min_max),
+        {"n": (1.0, 100.0), "r1": (0.1, 0.25), "r2": (0.3, 0.6)},
+        tax_schedule_root,
+        tax_schedule_gradient,
+    ),
+    CatalogueProblem(
+        "asymmetric_response",
+        build_asymmetric_response,
+        {"a": (-0.5, 0.5), "y": (2.0, 10.0)},
+        asymmetric_response_root,
+        asymmetric_response_gradient,
+    ),
+)
+
+#: Problems whose residual uses a function numba cannot compile (here ``besseli``):
+#: their values run as plain Python over SciPy, their gradients in PyTensor.
+PLAIN_PYTHON_CATALOGUE: tuple[CatalogueProblem, ...] = (
+    CatalogueProblem(
+        "von_mises_concentration",
+        build_von_mises_concentration,
+        {"r": (0.01, 0.99)},
+        von_mises_concentration,
+        von_mises_gradient,
+        rtol=1e-9,
+        gradient_atol=1e-9,
     ),
 )

@@ -56,6 +56,36 @@ def test_overflowing_residual_without_root_gives_nan():
     assert result.root[1] == pytest.approx(np.log(5.0), rel=1e-14)
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        sp.Piecewise((0, x < 1), (1, True)),
+        sp.Heaviside(x - 1, 1),
+        (sp.sign(x - 1) + 1) / 2,
+    ],
+    ids=["piecewise", "heaviside", "sign"],
+)
+def test_a_jump_across_zero_is_not_reported_as_a_root(step):
+    # x + step(x - 1) = t jumps from 1 to 2 at x = 1: no root for t in (1, 2)
+    op = make_implicit_op(x + step - t, x, t)
+    result = op.solve(np.array([1.25, 1.75, 0.5, 3.0]))
+    assert list(result.status[:2]) == [SolveStatus.NOT_A_ROOT] * 2
+    assert np.isnan(result.root[:2]).all()
+    np.testing.assert_allclose(result.root[2:], [0.5, 2.0], rtol=1e-15)
+
+
+def test_kinks_solve_and_differentiate_on_either_side():
+    # a kinked dose response: slope 2 below x = 1, slope 1/2 above it
+    response = sp.Piecewise((2 * x, x <= 1), (2 + (x - 1) / 2, True))
+    op = make_implicit_op(response - t, x, t)
+    values = pt.dvector("t")
+    root = op(values)
+    function = pytensor.function([values], [root, pytensor.grad(root.sum(), values)])
+    roots, slopes = function(np.array([0.5, 1.999, 2.001, 4.0]))
+    np.testing.assert_allclose(roots, [0.25, 0.9995, 1.002, 5.0], rtol=1e-14)
+    np.testing.assert_array_equal(slopes, [0.5, 0.5, 2.0, 2.0])
+
+
 def test_converged_flags_mark_failed_elements():
     op = make_implicit_op(x**2 + 1 - t, x, t)
     values = pt.dvector("t")

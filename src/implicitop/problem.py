@@ -66,7 +66,6 @@ _UNSUPPORTED_NODES: tuple[tuple[type, str], ...] = (
     (sp.Derivative, "an unevaluated Derivative"),
     (sp.Sum, "an unevaluated Sum"),
     (sp.Product, "an unevaluated Product"),
-    (sp.Piecewise, "a Piecewise expression"),
 )
 
 
@@ -133,7 +132,15 @@ def residual_scale(expr: sp.Expr) -> sp.Expr:
         return sp.Mul(*(residual_scale(factor) for factor in expr.args))
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
         return residual_scale(expr.base) ** expr.exp
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*((residual_scale(value), cond) for value, cond in expr.args))
     return sp.Abs(expr)
+
+
+def _off_jumps(expr: sp.Expr) -> sp.Expr:
+    """``expr`` away from the jumps of its step functions: ``DiracDelta`` (from
+    differentiating ``Heaviside`` or ``sign``) is zero there."""
+    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
 
 
 def _shortest(expr: sp.Expr) -> sp.Expr:
@@ -236,15 +243,16 @@ class ImplicitProblem:
 
     def __post_init__(self) -> None:
         residuals = sp.Matrix(self.residuals)
-        jacobian = residuals.jacobian(self.unknowns)
+        jacobian = residuals.jacobian(self.unknowns).applyfunc(_off_jumps)
         self._check_not_singular(jacobian)
         object.__setattr__(self, "jacobian", jacobian)
-        object.__setattr__(self, "param_jacobian", residuals.jacobian(self.params))
+        param_jacobian = residuals.jacobian(self.params).applyfunc(_off_jumps)
+        object.__setattr__(self, "param_jacobian", param_jacobian)
         derivatives = ()
         if self.size == 1:
             slope = jacobian[0, 0]
             derivatives = tuple(
-                _shortest(-self.residuals[0].diff(theta) / slope) for theta in self.params
+                _shortest(-param_jacobian[0, k] / slope) for k in range(len(self.params))
             )
         object.__setattr__(self, "derivatives", derivatives)
 
