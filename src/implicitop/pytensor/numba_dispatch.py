@@ -30,11 +30,14 @@ __all__ = ["numba_funcify_implicit_op"]
 @njit
 def _parameter_rows(inputs: tuple) -> np.ndarray:
     """The inputs (broadcast arrays of any layout and float dtype) as rows (m, k)."""
-    size = np.ravel(inputs[0]).shape[0]
+    size = inputs[0].size
     rows = np.empty((size, len(inputs)))
     j = 0
     for values in literal_unroll(inputs):
-        rows[:, j] = np.ravel(values).astype(np.float64)
+        # element by element: a slice assignment here takes seconds to compile
+        flat = np.ravel(values)
+        for i in range(size):
+            rows[i, j] = flat[i]
         j += 1
     return rows
 
@@ -53,7 +56,7 @@ def _outputs(n: int, dtype: np.dtype) -> Callable:
         return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
 
     if n == 1:
-        return column(0)
+        return njit(lambda root, shape: root.reshape(shape).astype(dtype))
     outputs = njit(lambda root, shape: ())
     for j in range(n):
         outputs = append(outputs, j)
