@@ -47,7 +47,7 @@ def test_the_generated_module_runs_the_algorithm_modules_source(problem):
     generated = open(kernels.module.__file__).read()
     algorithm = scalar if problem in CATALOGUE else system
     assert inspect.getsource(algorithm) in generated
-    assert "def solve_element(" in inspect.getsource(algorithm)
+    assert "def solve_block(" in inspect.getsource(algorithm)
 
 
 def test_expressions_numba_cannot_compile_run_as_plain_python_with_a_reason():

@@ -1,11 +1,11 @@
 """The loop over elements that both algorithms share, and its C entry point.
 
 Every element is an independent root problem: its parameters are checked, its
-starting point is chosen, and the algorithm's ``solve_element`` (one equation:
+starting point is chosen, and the algorithm's ``solve_block`` (one equation:
 :mod:`~implicitop.solvers.scalar`; systems: :mod:`~implicitop.solvers.system`)
-solves it. This module's source opens each problem's generated module (see
-:mod:`~implicitop.solvers.compiled`); the algorithm's source follows it and defines
-``solve_element``, the problem's functions follow that.
+solves it, :data:`BLOCK` elements at a time. This module's source opens each
+problem's generated module (see :mod:`~implicitop.solvers.compiled`); the algorithm's
+source follows it and defines ``solve_block``, the problem's functions follow that.
 
 Arrays: ``params`` (m, k), one row per element; ``lower``, ``upper``, ``defaults``
 (n,), the search domain and fallback start of each unknown; ``param_lower``,
@@ -21,12 +21,22 @@ from numba import carray
 from implicitop.solvers.interface import guess
 from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
 
-__all__ = ["C_SIGNATURE", "parameter_status", "solve", "solve_element", "solve_from_pointers"]
+__all__ = [
+    "BLOCK",
+    "C_SIGNATURE",
+    "parameter_status",
+    "solve",
+    "solve_block",
+    "solve_from_pointers",
+]
+
+#: Elements solved together: enough independent work for the processor to overlap.
+BLOCK = 64
 
 
-def solve_element(
+def solve_block(
     x0: np.ndarray,
-    p: np.ndarray,
+    params: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
     grid: np.ndarray,
@@ -34,12 +44,14 @@ def solve_element(
     newton_iterations: int,
     maxiter: int,
     root: np.ndarray,
-) -> int:
-    """Solve one element from ``x0`` into ``root`` (n,); return its status code.
+    code: np.ndarray,
+) -> None:
+    """Solve the rows of ``params`` (b, k) whose ``code`` is ``MAXITER`` from their
+    starting points ``x0`` (b, n): roots into ``root`` (b, n), status codes into ``code``.
 
     Each algorithm module defines its own; this one only states the contract.
     """
-    raise NotImplementedError("solve_element is defined by the algorithm modules")
+    raise NotImplementedError("solve_block is defined by the algorithm modules")
 
 
 def parameter_status(p: np.ndarray, param_lower: np.ndarray, param_upper: np.ndarray) -> int:
@@ -81,15 +93,19 @@ def solve(
 ) -> None:
     """Solve every row of ``params``: roots into ``root`` (NaN where none), status
     codes into ``code``."""
-    x0 = np.empty(lower.shape[0])
-    for i in range(params.shape[0]):
-        p = params[i]
-        root[i, :] = math.nan
-        code[i] = parameter_status(p, param_lower, param_upper)
-        if code[i] != MAXITER:
-            continue
-        starting_point(p, lower, upper, defaults, x0)
-        code[i] = solve_element(x0, p, lower, upper, grid, tol, newton_iterations, maxiter, root[i])
+    size = params.shape[0]
+    x0 = np.empty((BLOCK, lower.shape[0]))
+    for start in range(0, size, BLOCK):
+        stop = min(start + BLOCK, size)
+        for i in range(start, stop):
+            root[i, :] = math.nan
+            code[i] = parameter_status(params[i], param_lower, param_upper)
+            if code[i] == MAXITER:
+                starting_point(params[i], lower, upper, defaults, x0[i - start])
+        solve_block(
+            x0[: stop - start], params[start:stop], lower, upper, grid, tol, newton_iterations,
+            maxiter, root[start:stop], code[start:stop],
+        )  # fmt: skip
 
 
 #: The numba signature of :func:`solve_from_pointers`.

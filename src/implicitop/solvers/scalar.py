@@ -33,15 +33,19 @@ from implicitop.solvers.status import (
 )
 
 __all__ = [
+    "GAVE_UP",
     "PHASE1_MAXITER",
+    "RUNNING",
+    "SETTLED",
     "bracketed",
+    "finish",
     "measure_root",
     "midpoint",
     "nearest_bracket",
-    "newton",
+    "newton_step",
     "residual_error",
     "retreat",
-    "solve_element",
+    "solve_block",
 ]
 
 #: Newton from the starting point converges in a handful of steps inside its basin of
@@ -91,34 +95,36 @@ def retreat(x: float, lower: float, upper: float) -> float:
     return x * 0.1
 
 
-def newton(x: float, p: np.ndarray, lower: float, upper: float, tol: float, maxiter: int) -> float:
-    """Phase 1 from ``x``: a root candidate, or NaN where phase 2 must take over."""
-    previous = math.nan
-    for _ in range(maxiter):
-        value, slope = residual_and_slope(x, p)
-        if value == 0.0:
-            return x
-        if not (math.isfinite(value) and math.isfinite(slope)):
-            if math.isfinite(previous):
-                x = midpoint(previous, x)
-                continue
-            target = retreat(x, lower, upper)
-            if target == x:
-                return math.nan
-            x = target
-            continue
-        proposal = x - value / slope
-        if proposal < lower:
-            proposal = lower + (x - lower) * 0.1
-        if proposal > upper:
-            proposal = upper - (upper - x) * 0.1
-        if not math.isfinite(proposal):
-            return math.nan
-        if abs(proposal - x) <= tol * abs(proposal):
-            return proposal
-        previous = x
-        x = proposal
-    return math.nan
+#: What a Newton step leaves behind: keep iterating, a root candidate, or hand over to
+#: the bracketing phase.
+RUNNING, SETTLED, GAVE_UP = 0, 1, 2
+
+
+def newton_step(
+    x: float, previous: float, p: np.ndarray, lower: float, upper: float, tol: float
+) -> tuple[float, float, int]:
+    """One step of phase 1 from ``x`` (``previous``: the iterate before it, NaN at
+    first): the next iterate, the new ``previous`` and whether to go on
+    (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2 must take
+    over (:data:`GAVE_UP`)."""
+    value, slope = residual_and_slope(x, p)
+    if value == 0.0:
+        return x, previous, SETTLED
+    if not (math.isfinite(value) and math.isfinite(slope)):
+        if math.isfinite(previous):
+            return midpoint(previous, x), previous, RUNNING
+        target = retreat(x, lower, upper)
+        return target, previous, GAVE_UP if target == x else RUNNING
+    proposal = x - value / slope
+    if proposal < lower:
+        proposal = lower + (x - lower) * 0.1
+    if proposal > upper:
+        proposal = upper - (upper - x) * 0.1
+    if not math.isfinite(proposal):
+        return x, previous, GAVE_UP
+    if abs(proposal - x) <= tol * abs(proposal):
+        return proposal, x, SETTLED
+    return proposal, x, RUNNING
 
 
 def grid_value(
@@ -230,9 +236,21 @@ def bracketed(
     return math.nan, NOT_A_ROOT
 
 
-def solve_element(
+def finish(
+    x0: float, x: float, outcome: int, p: np.ndarray, grid: np.ndarray, tol: float, maxiter: int
+) -> tuple[float, int]:
+    """Root (NaN where none) and status once phase 1 has ended with ``outcome`` at ``x``:
+    a settled candidate is checked, anything else goes to phase 2 from ``x0``."""
+    if outcome == SETTLED:
+        if is_root(x, p):
+            return x, CONVERGED
+        return math.nan, NOT_A_ROOT
+    return bracketed(x0, p, grid, tol, maxiter)
+
+
+def solve_block(
     x0: np.ndarray,
-    p: np.ndarray,
+    params: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
     grid: np.ndarray,
@@ -240,16 +258,40 @@ def solve_element(
     newton_iterations: int,
     maxiter: int,
     root: np.ndarray,
-) -> int:
-    """Both phases for one element (see :func:`implicitop.solvers.batch.solve_element`)."""
-    x = newton(x0[0], p, lower[0], upper[0], tol, newton_iterations)
-    if math.isfinite(x):
-        if is_root(x, p):
-            root[0] = x
-            return CONVERGED
-        return NOT_A_ROOT
-    root[0], status = bracketed(x0[0], p, grid, tol, maxiter)
-    return status
+    code: np.ndarray,
+) -> None:
+    """Both phases for the block's elements still to be solved (see
+    :func:`implicitop.solvers.batch.solve_block`).
+
+    Phase 1 runs in lock-step: each round takes one Newton step of every element still
+    iterating, so the processor overlaps the independent evaluations of several
+    elements instead of waiting on one element's chain of dependent steps. Every
+    element takes the same steps as it would alone: the same result.
+    """
+    size = params.shape[0]
+    x = np.empty(size)
+    previous = np.full(size, math.nan)
+    outcome = np.full(size, SETTLED, dtype=np.int8)
+    running = 0
+    for i in range(size):
+        x[i] = x0[i, 0]
+        if code[i] == MAXITER:
+            outcome[i] = RUNNING
+            running += 1
+    for _ in range(newton_iterations):
+        if running == 0:
+            break
+        for i in range(size):
+            if outcome[i] == RUNNING:
+                x[i], previous[i], outcome[i] = newton_step(
+                    x[i], previous[i], params[i], lower[0], upper[0], tol
+                )
+                if outcome[i] != RUNNING:
+                    running -= 1
+    for i in range(size):
+        if code[i] == MAXITER:
+            ended = GAVE_UP if outcome[i] == RUNNING else outcome[i]
+            root[i, 0], code[i] = finish(x0[i, 0], x[i], ended, params[i], grid, tol, maxiter)
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

@@ -34,6 +34,7 @@ __all__ = [
     "measure_root",
     "move",
     "residual_error",
+    "solve_block",
     "solve_element",
 ]
 
@@ -173,8 +174,8 @@ def solve_element(
     maxiter: int,
     root: np.ndarray,
 ) -> int:
-    """Damped Newton for one element (see :func:`implicitop.solvers.batch.solve_element`;
-    ``grid`` and ``newton_iterations`` belong to the one-equation solver)."""
+    """Damped Newton for one element from ``x0`` (n,), root into ``root`` (n,); the
+    status (``grid`` and ``newton_iterations`` belong to the one-equation solver)."""
     candidate, status = damped_newton(x0, p, lower, upper, tol, maxiter)
     if status != MAXITER or not all_finite(candidate):
         return status
@@ -183,6 +184,27 @@ def solve_element(
         root[:] = candidate
         return CONVERGED
     return NOT_A_ROOT
+
+
+def solve_block(
+    x0: np.ndarray,
+    params: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    grid: np.ndarray,
+    tol: float,
+    newton_iterations: int,
+    maxiter: int,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> None:
+    """The block's elements still to be solved, one after the other (see
+    :func:`implicitop.solvers.batch.solve_block`)."""
+    for i in range(params.shape[0]):
+        if code[i] == MAXITER:
+            code[i] = solve_element(
+                x0[i], params[i], lower, upper, grid, tol, newton_iterations, maxiter, root[i]
+            )
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
