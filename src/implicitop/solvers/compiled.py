@@ -42,7 +42,7 @@ from implicitop.solvers import batch, interface, scalar, status, system
 
 __all__ = ["ProblemKernels", "cache_dir", "plain_kernels", "problem_kernels", "read_only"]
 
-_JIT_OPTIONS = {"cache": True, "error_model": "numpy"}
+_JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 #: Compiled into their callers: the problem's functions and the small functions the
 #: algorithms call once per iteration and element. As separate functions their call
 #: overhead cost more than their arithmetic (the solve took twice as long).

@@ -16,7 +16,9 @@ import numpy as np
 
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
+from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.compiled import ProblemKernels, problem_kernels, read_only
+from implicitop.solvers.parallel import run_in_parts
 from implicitop.solvers.scalar import PHASE1_MAXITER
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
 
@@ -129,8 +131,16 @@ class Solver:
         size = params.shape[0]
         root = np.empty((size, self.problem.size))
         code = np.empty(size, dtype=np.int8)
+        solve, arguments = self.kernels.solve, self.arguments
+
+        def solve_part(start: int, stop: int) -> None:
+            solve(params[start:stop], *arguments, root[start:stop], code[start:stop])
+
         with np.errstate(all="ignore"):
-            self.kernels.solve(params, *self.arguments, root, code)
+            if self.kernels.compiled:
+                run_in_parts(solve_part, size, BLOCK)
+            else:  # plain Python holds the GIL: threads would only take turns
+                solve_part(0, size)
         return root, code
 
     def solve(self, *values: np.ndarray | float) -> SolveResult:

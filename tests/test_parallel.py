@@ -1,0 +1,80 @@
+"""Large batches run on several threads with the same results as one."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from catalogue import SYSTEMS, build_seed, seed_root
+from implicitop.solvers import parallel
+from implicitop.solvers.batch import BLOCK
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_parts_cover_the_range_once_on_block_boundaries(size, threads):
+    ranges = parallel.parts(size, threads, BLOCK) if size else []
+    covered = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else []
+    np.testing.assert_array_equal(covered, np.arange(size))
+    assert all(a % BLOCK == 0 for a, _ in ranges)
+    assert len(ranges) <= threads
+    assert len(ranges) <= 1 or min(b - a for a, b in ranges) >= parallel.MIN_PART // 2
+
+
+def solve_with_threads(monkeypatch, threads: int, solve):
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", str(threads))
+    return solve()
+
+
+def test_results_do_not_depend_on_the_thread_count(monkeypatch):
+    op = build_seed()
+    rng = np.random.default_rng(5)
+    # log-uniform thetas: both solver phases, plus elements that fail
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 50_000))
+    thetas[::997] = np.nan
+    results = [
+        solve_with_threads(monkeypatch, threads, lambda: op.solve(thetas)) for threads in (1, 2, 3)
+    ]
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.root, results[0].root)
+        np.testing.assert_array_equal(other.status, results[0].status)
+    sample = slice(1, None, 4999)
+    np.testing.assert_allclose(
+        results[1].root[sample], [seed_root(t) for t in thetas[sample]], rtol=1e-13
+    )
+    assert np.isnan(results[1].root[::997]).all()
+
+
+def test_systems_solve_on_several_threads_alike(monkeypatch):
+    op = SYSTEMS[0].build()
+    rng = np.random.default_rng(6)
+    radii, slopes = rng.uniform(0.5, 2.0, 20_000), rng.uniform(0.1, 10.0, 20_000)
+    one = solve_with_threads(monkeypatch, 1, lambda: op.solve(radii, slopes))
+    two = solve_with_threads(monkeypatch, 2, lambda: op.solve(radii, slopes))
+    np.testing.assert_array_equal(one.root, two.root)
+    np.testing.assert_allclose(one.root[:, 0], radii / np.sqrt(1 + slopes**2), rtol=1e-10)
+
+
+def test_solves_from_several_caller_threads_at_once_agree():
+    op = build_seed()
+    thetas = np.geomspace(1e-3, 1e3, 20_000)
+    expected = op.solve(thetas).root
+    results = [None] * 4
+
+    def work(i: int) -> None:
+        results[i] = op.solve(thetas).root
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("setting", ["0", "two", "-1"])
+def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", setting)
+    with pytest.raises(ValueError, match="IMPLICITOP_NUM_THREADS must be a positive integer"):
+        build_seed().solve(np.ones(10_000))
