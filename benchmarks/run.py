@@ -25,6 +25,8 @@ from scipy import optimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import data_model
+
 import pytensor_root_scalar
 import scipy_newton
 from implicitop import make_implicit_op
@@ -83,19 +85,61 @@ MU_OF_THETA = {
 }
 
 
+def logp_dlogp_seconds(
+    model: pm.Model, mode: str | None = None, number: int = 200, repeats: int = 5
+) -> float:
+    """Seconds per call of the model's compiled logp and gradient, at theta = 0.8."""
+    function = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
+    function.set_extra_values({})
+    point = np.array([np.log(0.8)])
+    return best_time(lambda: function(point), repeats=repeats, number=number)
+
+
 def logp_dlogp_rows(mode: str | None) -> list[Row]:
     def per_call(mu_of_theta) -> float:
-        model = seed_model(mu_of_theta)
-        function = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
-        function.set_extra_values({})
-        point = np.array([np.log(0.8)])
-        return best_time(lambda: function(point), number=200)
+        return logp_dlogp_seconds(seed_model(mu_of_theta), mode)
 
     ours = per_call(seed_op())
     label = f"seed logp+dlogp per call ({mode or 'default'} backend)"
     return [
         Row(label, "us", ours * 1e6, name, per_call(baseline) * 1e6)
         for name, baseline in MU_OF_THETA.items()
+    ]
+
+
+def data_op() -> object:
+    """The data-sized model's op: one root per observation x."""
+    mu, theta, x = sp.symbols("mu theta x", positive=True)
+    return make_implicit_op(mu + mu * sp.exp(theta * mu * x) - 1, mu, [theta, x])
+
+
+def data_model_rows(size: int, draws: int) -> list[Row]:
+    """logp+dlogp per call and a NUTS run of the model with ``size`` observations."""
+    ours_op, by_hand = data_op(), data_model.VectorNewtonOp()
+
+    def per_call(mu_of, number: int = 20, repeats: int = 5) -> float:
+        model = data_model.data_model(mu_of, size)
+        return logp_dlogp_seconds(model, number=number, repeats=repeats) * 1e3
+
+    def sampling(mu_of) -> float:
+        with data_model.data_model(mu_of, size):
+            start = time.perf_counter()
+            pm.sample(draws=draws, tune=draws, chains=2, cores=1, random_seed=1, progressbar=False)
+            return time.perf_counter() - start
+
+    ours = per_call(ours_op)
+    label = f"{size} observations, a root each: logp+dlogp per call"
+    sample_label = f"{size} observations: pm.sample 2 x ({draws} tune + {draws} draws)"
+    return [
+        Row(label, "ms", ours, "hand-written Op, vectorised scipy newton", per_call(by_hand)),
+        Row(
+            label,
+            "ms",
+            ours,
+            "root_scalar vectorised (Blockwise)",
+            per_call(data_model.root_scalar_over_data, number=1, repeats=1),
+        ),
+        Row(sample_label, "s", sampling(ours_op), "hand-written Op", sampling(by_hand)),
     ]
 
 
@@ -168,9 +212,11 @@ def batch_rows(size: int, loop_size: int) -> list[Row]:
     ours = size / best_time(lambda: op.solve(thetas), repeats=3)
     vectorised = size / best_time(lambda: scipy_newton.vectorised(thetas), repeats=3)
     loop = loop_size / best_time(lambda: scipy_newton.python_loop(thetas[:loop_size]), repeats=1)
+    bracketing = size / best_time(lambda: scipy_newton.find_root(thetas), repeats=1)
     label = f"{size:.0e} seed roots, theta log-uniform 1e-3..1e3"
     return [
         Row(label, "roots/s", ours, "scipy newton, vectorised", vectorised, True),
+        Row(label, "roots/s", ours, "scipy elementwise.find_root", bracketing, True),
         Row(label, "roots/s", ours, "scipy newton, Python loop", loop, True),
     ]
 
@@ -197,6 +243,50 @@ def system_rows(size: int, loop_size: int) -> list[Row]:
     loop = loop_size / best_time(scipy_loop, repeats=1)
     label = f"{size:.0e} 2x2 systems (circle meets line)"
     return [Row(label, "systems/s", ours, "scipy.optimize.root, Python loop", loop, True)]
+
+
+NUTPIE_SCRIPT = """
+import sys, time, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, {folder!r})
+import nutpie
+import run
+start = time.perf_counter()
+compiled = nutpie.compile_pymc_model(run.seed_model(run.{builder}))
+compiled_at = time.perf_counter()
+nutpie.sample(compiled, chains=2, tune={draws}, draws={draws}, cores=1, seed=1, progress_bar=False)
+print(compiled_at - start, time.perf_counter() - compiled_at)
+"""
+
+
+def nutpie_fresh_process_rows(draws: int) -> list[Row]:
+    """nutpie compile + sample in a second new process (the first fills the caches)."""
+    try:
+        import nutpie  # noqa: F401
+    except ImportError:
+        return []
+    folder = str(Path(__file__).resolve().parent)
+
+    def second_process(builder: str) -> tuple[float, float]:
+        script = NUTPIE_SCRIPT.format(folder=folder, builder=builder, draws=draws)
+        for _ in range(2):
+            completed = subprocess.run(
+                [sys.executable, "-W", "ignore", "-c", script],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        compile_seconds, sample_seconds = map(float, completed.stdout.split()[-2:])
+        return compile_seconds, sample_seconds
+
+    ours = second_process("seed_op()")
+    theirs = second_process('MU_OF_THETA["seed_op"]')
+    label = f"seed nutpie, second new process: compile / sample 2 x ({draws} + {draws})"
+    return [
+        Row(f"{label}, compile", "s", ours[0], "seed_op (object mode)", theirs[0]),
+        Row(f"{label}, sample", "s", ours[1], "seed_op (object mode)", theirs[1]),
+        Row(f"{label}, both", "s", sum(ours), "seed_op (object mode)", sum(theirs)),
+    ]
 
 
 BUILD_SCRIPT = """
@@ -270,11 +360,14 @@ def main() -> None:
     logging.getLogger("pymc").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     size, systems, draws = (10**4, 10**3, 100) if args.quick else (10**6, 10**5, 1000)
+    observations, data_draws = (500, 50) if args.quick else (10_000, 500)
     steps = [
         ("logp+dlogp, default backend", lambda: logp_dlogp_rows(None)),
         ("logp+dlogp, numba backend", lambda: logp_dlogp_rows("NUMBA")),
+        ("data-sized model", lambda: data_model_rows(observations, data_draws)),
         ("NUTS sampling", lambda: sampling_rows(draws)),
         ("nutpie and numpyro", lambda: fast_sampler_rows(draws)),
+        ("nutpie in a new process", lambda: nutpie_fresh_process_rows(draws)),
         ("batched roots", lambda: batch_rows(size, 2000)),
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", build_rows),
