@@ -3,7 +3,8 @@
 The solver algorithms (:mod:`implicitop.solvers`) call a few functions of one
 element by name (:mod:`implicitop.solvers.interface`): the residual and its slope (or
 the residuals and their Jacobian), the size of the residuals' terms and the initial
-guess. This module writes them for one problem with :func:`sympy.lambdify` (common
+guess (and, for one equation, the residual with its first two derivatives). This
+module writes them for one problem with :func:`sympy.lambdify` (common
 subexpressions shared through ``cse=True``): as Python source over ``math`` for
 numba to compile, or as callables over SciPy and NumPy for the plain-Python solver.
 Every function takes ``(x, p)`` or ``(u, p)``: the unknown (an array for systems)
@@ -38,9 +39,11 @@ def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.E
     starts = tuple(sp.nan if g is None else sp.sympify(g) for g in guess)
     if problem.size == 1:
         (residual,) = problem.residuals
+        slope = problem.jacobian[0, 0]
         element[problem.unknowns[0]] = _UNKNOWN
         functions = {
-            "residual_and_slope": (residual, problem.jacobian[0, 0]),
+            "residual_and_slope": (residual, slope),
+            "residual_slope_curvature": (residual, slope, problem.curvature),
             "scale": (residual_scale(residual),),
         }
     else:

@@ -14,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-__all__ = ["Domain", "ImplicitProblem", "residual_scale"]
+__all__ = ["Domain", "ImplicitProblem", "off_jumps", "residual_scale"]
 
 _SMALLEST_POSITIVE = 2.2250738585072014e-308  # numpy.finfo(float).tiny
 
@@ -137,7 +137,7 @@ def residual_scale(expr: sp.Expr) -> sp.Expr:
     return sp.Abs(expr)
 
 
-def _off_jumps(expr: sp.Expr) -> sp.Expr:
+def off_jumps(expr: sp.Expr) -> sp.Expr:
     """``expr`` away from the jumps of its step functions: ``DiracDelta`` (from
     differentiating ``Heaviside`` or ``sign``) is zero there."""
     return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
@@ -243,10 +243,10 @@ class ImplicitProblem:
 
     def __post_init__(self) -> None:
         residuals = sp.Matrix(self.residuals)
-        jacobian = residuals.jacobian(self.unknowns).applyfunc(_off_jumps)
+        jacobian = residuals.jacobian(self.unknowns).applyfunc(off_jumps)
         self._check_not_singular(jacobian)
         object.__setattr__(self, "jacobian", jacobian)
-        param_jacobian = residuals.jacobian(self.params).applyfunc(_off_jumps)
+        param_jacobian = residuals.jacobian(self.params).applyfunc(off_jumps)
         object.__setattr__(self, "param_jacobian", param_jacobian)
         derivatives = ()
         if self.size == 1:
@@ -280,6 +280,14 @@ class ImplicitProblem:
         """``du/dtheta = -(dR/du)^-1 dR/dtheta`` as an n x k matrix (computed on demand)."""
         solved = self.jacobian.LUsolve(-self.param_jacobian)
         return solved.applyfunc(_shortest)
+
+    @property
+    def curvature(self) -> sp.Expr:
+        """One equation: ``d2R/dx2``, the slope's derivative (zero at the jumps of step
+        functions), for solvers that use it (Halley's method)."""
+        if self.size != 1:
+            raise ValueError("the curvature is defined for one equation in one unknown")
+        return off_jumps(self.jacobian[0, 0].diff(self.unknowns[0]))
 
     @property
     def unknown_domains(self) -> tuple[Domain, ...]:

@@ -2,8 +2,8 @@
 
 JAX cannot run the compiled solver inside a traced function, so the same two phases
 are written here once more in traced form, for one element (``jax.vmap`` maps it
-over a batch): Newton from the starting point with domain guard and overflow
-back-off, then, where that fails, the sign change of the scan grid nearest the
+over a batch): Halley's method from the starting point with domain guard and
+overflow back-off, then, where that fails, the sign change of the scan grid nearest the
 start and Newton safeguarded by bisection, with the same acceptance test. Constants,
 thresholds, settings and the scan grid come from the core; the tests check that
 roots agree with the compiled solver to rounding.
@@ -17,6 +17,7 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
+from implicitop.solvers.scalar import HALLEY_LIMIT
 from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
@@ -30,6 +31,15 @@ def _midpoint(a: jax.Array, b: jax.Array) -> jax.Array:
     small, large = jnp.minimum(jnp.abs(lo), jnp.abs(hi)), jnp.maximum(jnp.abs(lo), jnp.abs(hi))
     wide = ((lo > 0) | (hi < 0)) & (large > 4 * small)
     return jnp.where(wide, jnp.copysign(jnp.sqrt(small) * jnp.sqrt(large), hi), lo / 2 + hi / 2)
+
+
+def _halley_step(value: jax.Array, slope: jax.Array, curvature: jax.Array) -> jax.Array:
+    step = value / slope
+    correction = 0.5 * step * curvature / slope
+    correction = jnp.where(
+        jnp.isfinite(correction), jnp.clip(correction, -HALLEY_LIMIT, HALLEY_LIMIT), 0.0
+    )
+    return -step / (1.0 - correction)
 
 
 def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:
@@ -55,7 +65,7 @@ class ScalarElementSolver:
         problem = solver.problem
         (residual,) = problem.residuals
         self._evaluate = compile_expressions(
-            [residual, problem.jacobian[0, 0], residual_scale(residual)],
+            [residual, problem.jacobian[0, 0], residual_scale(residual), problem.curvature],
             [*problem.unknowns, *problem.params],
         )
         (param_lower, param_upper, lower, upper, _, grid, tol, newton_iterations, maxiter) = (
@@ -67,24 +77,25 @@ class ScalarElementSolver:
         self.grid = jnp.asarray(grid)
 
     def value_and_slope(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array]:
-        value, slope, _ = self._evaluate(x, *params)
+        value, slope, *_ = self._evaluate(x, *params)
         return value, slope
 
     def is_root(self, x: jax.Array, params: tuple) -> jax.Array:
-        value, slope, scale = self._evaluate(x, *params)
+        value, slope, scale, _ = self._evaluate(x, *params)
         allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
         return (value == 0) | (jnp.abs(value) <= allowed)
 
-    def newton(self, x0: jax.Array, params: tuple) -> jax.Array:
-        """Phase 1: a root candidate, or NaN where phase 2 must take over."""
+    def phase_one(self, x0: jax.Array, params: tuple) -> jax.Array:
+        """Phase 1 (Halley's method): a root candidate, or NaN where phase 2 must take
+        over."""
         lower, upper, tol = self.lower, self.upper, self.tol
 
         def step(state):
             k, x, previous, result, _ = state
-            value, slope = self.value_and_slope(x, params)
+            value, slope, _, curvature = self._evaluate(x, *params)
             finite = jnp.isfinite(value) & jnp.isfinite(slope)
             target = _retreat(x, lower, upper)
-            proposal = x - value / slope
+            proposal = x + _halley_step(value, slope, curvature)
             proposal = jnp.where(proposal < lower, lower + (x - lower) * 0.1, proposal)
             proposal = jnp.where(proposal > upper, upper - (upper - x) * 0.1, proposal)
             small = jnp.abs(proposal - x) <= tol * jnp.abs(proposal)
@@ -171,7 +182,7 @@ class ScalarElementSolver:
         values = jnp.stack(params)
         usable = jnp.all(jnp.isfinite(values))
         usable &= jnp.all((values >= self.param_lower) & (values <= self.param_upper))
-        candidate = self.newton(start, params)
+        candidate = self.phase_one(start, params)
         settled = jnp.isfinite(candidate)
         phase_1 = jnp.where(self.is_root(candidate, params), candidate, jnp.nan)
         root = jax.lax.cond(settled, lambda: phase_1, lambda: self.bracketed(start, params))

@@ -47,8 +47,9 @@ _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 #: algorithms call once per iteration and element. As separate functions their call
 #: overhead cost more than their arithmetic (the solve took twice as long).
 _INLINED = frozenset(interface.__all__) | {
+    "halley_step",
     "is_root",
-    "newton_step",
+    "phase_one_step",
     "parameter_status",
     "residual_error",
     "starting_point",
@@ -174,6 +175,12 @@ class ProblemKernels:
         return entry.ctypes
 
 
+def _on_numpy_floats(function: Callable[..., object]) -> Callable[..., object]:
+    """``function(x, p)`` with ``x`` a NumPy float: Python floats raise on overflow where
+    NumPy's give inf, as compiled code does."""
+    return lambda x, p: function(np.float64(x), p)
+
+
 def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
     """The problem's solver as plain Python: the same algorithm, over the problem's
     SciPy/NumPy callables (slow; for residuals numba cannot compile)."""
@@ -182,10 +189,8 @@ def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
         exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
     functions = element_functions(problem, guess)
     if problem.size == 1:
-        # Python floats raise on overflow where NumPy's give inf, as compiled code does.
-        residual_and_slope, scale = functions["residual_and_slope"], functions["scale"]
-        functions["residual_and_slope"] = lambda x, p: residual_and_slope(np.float64(x), p)
-        functions["scale"] = lambda x, p: scale(np.float64(x), p)
+        for name in ("residual_and_slope", "residual_slope_curvature", "scale"):
+            functions[name] = _on_numpy_floats(functions[name])
     vars(module).update(functions)
     return ProblemKernels(module, compiled=False)
 

@@ -13,7 +13,14 @@ system (an array), ``p`` the k parameters of one element (an array).
 
 import numpy as np
 
-__all__ = ["guess", "residual_and_slope", "residuals_and_jacobian", "scale", "scales"]
+__all__ = [
+    "guess",
+    "residual_and_slope",
+    "residual_slope_curvature",
+    "residuals_and_jacobian",
+    "scale",
+    "scales",
+]
 
 
 def _unbound(name: str) -> NotImplementedError:
@@ -25,6 +32,11 @@ def _unbound(name: str) -> NotImplementedError:
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
     """One equation: ``R(x, p)`` and ``dR/dx``."""
     raise _unbound("residual_and_slope")
+
+
+def residual_slope_curvature(x: float, p: np.ndarray) -> tuple[float, float, float]:
+    """One equation: ``R(x, p)``, ``dR/dx`` and ``d2R/dx2``."""
+    raise _unbound("residual_slope_curvature")
 
 
 def scale(x: float, p: np.ndarray) -> float:

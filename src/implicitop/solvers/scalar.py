@@ -1,10 +1,13 @@
-"""The safeguarded Newton solver for one equation in one unknown, one element at a time.
+"""The safeguarded Halley/Newton solver for one equation in one unknown, one element at a time.
 
 The solve runs in two phases:
 
-1. Newton's method from the starting point, kept inside the unknown's domain and
-   backing off when the residual overflows (at most ``newton_iterations`` steps,
-   none when a bracket is given).
+1. Halley's method (Newton's step corrected by the residual's curvature) from the
+   starting point, kept inside the unknown's domain and backing off when the
+   residual overflows (at most ``newton_iterations`` steps, none when a bracket is
+   given). Halley's method converges in a few steps inside its basin of attraction;
+   where it takes more, it is crawling (down an exponential, say) or lost, and
+   phase 2 is faster.
 2. If phase 1 did not settle: the sign change of the scan grid nearest the starting
    point, found by scanning outwards from it, then Newton safeguarded by bisection
    inside that bracket, which cannot fail once a sign change is found (at most
@@ -22,7 +25,7 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.interface import residual_and_slope, scale
+from implicitop.solvers.interface import residual_and_slope, residual_slope_curvature, scale
 from implicitop.solvers.status import (
     CONVERGED,
     MAXITER,
@@ -34,24 +37,30 @@ from implicitop.solvers.status import (
 
 __all__ = [
     "GAVE_UP",
+    "HALLEY_LIMIT",
     "PHASE1_MAXITER",
     "RUNNING",
     "SETTLED",
     "bracketed",
+    "error_of",
     "finish",
+    "halley_step",
     "measure_root",
     "midpoint",
     "nearest_bracket",
-    "newton_step",
+    "phase_one_step",
     "residual_error",
     "retreat",
     "solve_block",
 ]
 
-#: Newton from the starting point converges in a handful of steps inside its basin of
-#: attraction; past this many it is crawling (down an exponential, say) and the
-#: bracketing phase is faster.
-PHASE1_MAXITER = 30
+#: Phase 1 converges in a handful of steps inside its basin of attraction; past this
+#: many it is crawling or lost and the bracketing phase is faster.
+PHASE1_MAXITER = 10
+
+#: Halley's correction ``1 / (1 - c)`` of Newton's step, with ``c`` kept within
+#: ``[-HALLEY_LIMIT, HALLEY_LIMIT]``: at most double, at least two thirds of the step.
+HALLEY_LIMIT = 0.5
 
 
 def residual_error(x: float, p: np.ndarray) -> float:
@@ -62,6 +71,11 @@ def residual_error(x: float, p: np.ndarray) -> float:
     root gives at most 1; a point away from any root gives far more.
     """
     value, slope = residual_and_slope(x, p)
+    return error_of(x, value, slope, p)
+
+
+def error_of(x: float, value: float, slope: float, p: np.ndarray) -> float:
+    """:func:`residual_error` at ``x`` where ``R`` and ``dR/dx`` are known already."""
     if value == 0.0:
         return 0.0
     terms = RESIDUAL_RTOL * scale(x, p)
@@ -100,14 +114,25 @@ def retreat(x: float, lower: float, upper: float) -> float:
 RUNNING, SETTLED, GAVE_UP = 0, 1, 2
 
 
-def newton_step(
+def halley_step(value: float, slope: float, curvature: float) -> float:
+    """Halley's step ``-R / R'`` / (1 - R R'' / (2 R'^2))``, the correction bounded by
+    :data:`HALLEY_LIMIT` (Newton's step where the curvature is not finite)."""
+    step = value / slope
+    correction = 0.5 * step * curvature / slope
+    if not math.isfinite(correction):
+        return -step
+    correction = min(max(correction, -HALLEY_LIMIT), HALLEY_LIMIT)
+    return -step / (1.0 - correction)
+
+
+def phase_one_step(
     x: float, previous: float, p: np.ndarray, lower: float, upper: float, tol: float
 ) -> tuple[float, float, int]:
     """One step of phase 1 from ``x`` (``previous``: the iterate before it, NaN at
     first): the next iterate, the new ``previous`` and whether to go on
     (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2 must take
     over (:data:`GAVE_UP`)."""
-    value, slope = residual_and_slope(x, p)
+    value, slope, curvature = residual_slope_curvature(x, p)
     if value == 0.0:
         return x, previous, SETTLED
     if not (math.isfinite(value) and math.isfinite(slope)):
@@ -115,7 +140,7 @@ def newton_step(
             return midpoint(previous, x), previous, RUNNING
         target = retreat(x, lower, upper)
         return target, previous, GAVE_UP if target == x else RUNNING
-    proposal = x - value / slope
+    proposal = x + halley_step(value, slope, curvature)
     if proposal < lower:
         proposal = lower + (x - lower) * 0.1
     if proposal > upper:
@@ -157,13 +182,16 @@ def sign_change_ending_at(
     return math.nan, math.nan
 
 
-def nearest_bracket(x0: float, p: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
+def nearest_bracket(
+    x0: float, p: np.ndarray, grid: np.ndarray, values: np.ndarray, seen: np.ndarray
+) -> tuple[float, float]:
     """The bracket of grid points nearest ``x0``, scanning outwards from it (lower side
-    first at equal distance), so far-away points are evaluated only when needed."""
+    first at equal distance), so far-away points are evaluated only when needed.
+    ``values`` and ``seen`` (as long as the grid) are scratch space; afterwards
+    ``values`` holds the residual at the grid points ``seen``."""
     size = grid.shape[0]
     target = np.searchsorted(grid, x0)
-    values = np.empty(size)
-    seen = np.zeros(size, dtype=np.bool_)
+    seen[:] = False
     for distance in range(size + 1):
         below, above = target - distance, target + distance
         if below < 0 and above >= size:
@@ -180,22 +208,29 @@ def nearest_bracket(x0: float, p: np.ndarray, grid: np.ndarray) -> tuple[float, 
 
 
 def bracketed(
-    x0: float, p: np.ndarray, grid: np.ndarray, tol: float, maxiter: int
+    x0: float,
+    p: np.ndarray,
+    grid: np.ndarray,
+    tol: float,
+    maxiter: int,
+    values: np.ndarray,
+    seen: np.ndarray,
 ) -> tuple[float, int]:
-    """Phase 2: root (NaN where none) and status code from the bracket nearest ``x0``.
+    """Phase 2: root (NaN where none) and status code from the bracket nearest ``x0``
+    (``values``, ``seen``: scratch space as long as the grid).
 
     Newton is taken only while its steps shrink fast: the proposed step must be less
     than half the step before last (as in Numerical Recipes' ``rtsafe``).
     """
-    a, b = nearest_bracket(x0, p, grid)
+    a, b = nearest_bracket(x0, p, grid, values, seen)
     if math.isnan(a):
         return math.nan, NO_SIGN_CHANGE
     if a == b:
         result = a
         ceiling = math.inf
     else:
-        value_a, _ = residual_and_slope(a, p)
-        value_b, _ = residual_and_slope(b, p)
+        ends = np.searchsorted(grid, a), np.searchsorted(grid, b)
+        value_a, value_b = values[ends[0]], values[ends[1]]
         sign_a = np.sign(value_a)
         size_a, size_b = abs(value_a), abs(value_b)
         # Newton alone is repelled by poles; bisection is not, so the result must also
@@ -230,22 +265,31 @@ def bracketed(
             x = proposal
     if not math.isfinite(result):
         return math.nan, MAXITER
-    value, _ = residual_and_slope(result, p)
-    if is_root(result, p) and abs(value) <= ceiling:
+    value, slope = residual_and_slope(result, p)
+    if error_of(result, value, slope, p) <= 1.0 and abs(value) <= ceiling:
         return result, CONVERGED
     return math.nan, NOT_A_ROOT
 
 
 def finish(
-    x0: float, x: float, outcome: int, p: np.ndarray, grid: np.ndarray, tol: float, maxiter: int
+    x0: float,
+    x: float,
+    outcome: int,
+    p: np.ndarray,
+    grid: np.ndarray,
+    tol: float,
+    maxiter: int,
+    values: np.ndarray,
+    seen: np.ndarray,
 ) -> tuple[float, int]:
     """Root (NaN where none) and status once phase 1 has ended with ``outcome`` at ``x``:
-    a settled candidate is checked, anything else goes to phase 2 from ``x0``."""
+    a settled candidate is checked, anything else goes to phase 2 from ``x0``
+    (``values``, ``seen``: scratch space as long as the grid)."""
     if outcome == SETTLED:
         if is_root(x, p):
             return x, CONVERGED
         return math.nan, NOT_A_ROOT
-    return bracketed(x0, p, grid, tol, maxiter)
+    return bracketed(x0, p, grid, tol, maxiter, values, seen)
 
 
 def solve_block(
@@ -263,7 +307,7 @@ def solve_block(
     """Both phases for the block's elements still to be solved (see
     :func:`implicitop.solvers.batch.solve_block`).
 
-    Phase 1 runs in lock-step: each round takes one Newton step of every element still
+    Phase 1 runs in lock-step: each round takes one step of every element still
     iterating, so the processor overlaps the independent evaluations of several
     elements instead of waiting on one element's chain of dependent steps. Every
     element takes the same steps as it would alone: the same result.
@@ -283,15 +327,18 @@ def solve_block(
             break
         for i in range(size):
             if outcome[i] == RUNNING:
-                x[i], previous[i], outcome[i] = newton_step(
+                x[i], previous[i], outcome[i] = phase_one_step(
                     x[i], previous[i], params[i], lower[0], upper[0], tol
                 )
                 if outcome[i] != RUNNING:
                     running -= 1
+    values, seen = np.empty(grid.shape[0]), np.empty(grid.shape[0], dtype=np.bool_)
     for i in range(size):
         if code[i] == MAXITER:
             ended = GAVE_UP if outcome[i] == RUNNING else outcome[i]
-            root[i, 0], code[i] = finish(x0[i, 0], x[i], ended, params[i], grid, tol, maxiter)
+            root[i, 0], code[i] = finish(
+                x0[i, 0], x[i], ended, params[i], grid, tol, maxiter, values, seen
+            )
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
