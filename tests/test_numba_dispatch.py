@@ -1,5 +1,6 @@
 """PyTensor's numba backend runs the op natively: same numbers as the C backend."""
 
+import json
 import warnings
 
 import numpy as np
@@ -11,6 +12,7 @@ import sympy as sp
 from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
 from implicitop import ImplicitSolveError, make_implicit_op
+from scripts import ROOT, run_script
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model
 
 
@@ -113,3 +115,19 @@ def test_nutpie_samples_the_seed_model_natively():
     # mu is the op's output, stored by nutpie: it must solve the seed's equation
     mu, theta = trace.posterior["mu"].values, trace.posterior["theta"].values
     np.testing.assert_allclose(mu + mu * np.exp(theta * mu), 1.0, rtol=1e-12)
+
+
+def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeypatch):
+    # fresh caches: the first process compiles and stores, the second only loads
+    monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={tmp_path / 'pytensor'}")
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path / "implicitop"))
+    first, second = (
+        json.loads(run_script(ROOT / "tests" / "numba_cache_script.py").splitlines()[-1])
+        for _ in range(2)
+    )
+    assert first["key"] is not None and first["key"] == second["key"]
+    assert {"implicit_op", "_parameter_rows", "solve_block"} <= set(first["compiled"])
+    # only the one-line pointer lookup, in object mode, is compiled again
+    assert set(second["compiled"]) <= {"address"}
+    assert second["values"] == first["values"]
+    np.testing.assert_allclose(second["values"][0], [seed_root(t) for t in (0.4, 2.0, 30.0)])

@@ -11,17 +11,22 @@ compile keep PyTensor's object-mode fallback, which warns that it is used.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
-from numba import literal_unroll, njit, objmode
+from numba import literal_unroll, njit, objmode, types
+from numba.core import sigutils
 from pytensor.graph.basic import Apply
+from pytensor.link.numba.cache import _call_cached_ptr
 from pytensor.link.numba.dispatch.basic import (
     generate_fallback_impl,
     register_funcify_and_cache_key,
 )
 
 from implicitop.pytensor.op import ImplicitOp
+from implicitop.solvers.batch import C_SIGNATURE
+from implicitop.solvers.compiled import kernel_address
 from implicitop.solvers.status import CONVERGED
 
 __all__ = ["numba_funcify_implicit_op"]
@@ -81,22 +86,52 @@ def _failure_check(op: ImplicitOp) -> Callable:
     return check
 
 
+def _kernel_call(name: str) -> Callable:
+    """A compiled ``solve_from_pointers(...)`` that calls the loaded kernel module
+    ``name`` by its C address, looked up once per process and kept in the compiled
+    code's own global: the address is not baked into the code, so numba (and
+    PyTensor) can cache graphs that call it."""
+
+    @njit
+    def address() -> int:
+        with objmode(pointer=types.intp):
+            pointer = kernel_address(name)
+        return pointer
+
+    unique_name = f"implicitop_{name}"
+
+    @njit
+    def call(*arguments):
+        solve = _call_cached_ptr(address, _C_FUNCTION, unique_name)
+        solve(*arguments)
+
+    return call
+
+
+#: The numba type of the kernels' C entry point.
+_ARGUMENTS, _RETURNS = sigutils.normalize_signature(C_SIGNATURE)
+_C_FUNCTION = types.FunctionType(_RETURNS(*_ARGUMENTS))
+
+
 @register_funcify_and_cache_key(ImplicitOp)
 def numba_funcify_implicit_op(
     op: ImplicitOp, node: Apply | None = None, **kwargs: object
 ) -> tuple[Callable, str | None]:
-    """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it."""
+    """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it
+    (none for ``on_failure="raise"``, whose error is built from the op itself)."""
     kernels = op.solver.kernels
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
-    solve = kernels.c_solve
+    name = kernels.module.__name__
+    solve = _kernel_call(name)
     n, k = op.problem.size, len(op.params)
     (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
         op.solver.arguments
     )
     raise_on_failure = op.options.on_failure == "raise"
     check = _failure_check(op)
-    outputs = _outputs(n, np.dtype(node.outputs[0].dtype))
+    dtype = np.dtype(node.outputs[0].dtype)
+    outputs = _outputs(n, dtype)
 
     @njit
     def implicit_op(*inputs):
@@ -114,6 +149,7 @@ def numba_funcify_implicit_op(
             check(code, rows)
         return outputs(root, shape)
 
-    # The kernel is called through its C address, which numba does not store on disk:
-    # no cache key, so PyTensor compiles graphs with this op anew in each process.
-    return implicit_op, None
+    if raise_on_failure:
+        return implicit_op, None
+    settings = hashlib.sha256(repr([*op.solver.arguments, dtype.str]).encode()).hexdigest()
+    return implicit_op, f"{name}_{settings}"

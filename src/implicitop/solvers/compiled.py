@@ -40,7 +40,14 @@ from implicitop.codegen import Guess, element_functions, element_source
 from implicitop.problem import ImplicitProblem
 from implicitop.solvers import batch, interface, scalar, status, system
 
-__all__ = ["ProblemKernels", "cache_dir", "plain_kernels", "problem_kernels", "read_only"]
+__all__ = [
+    "ProblemKernels",
+    "cache_dir",
+    "kernel_address",
+    "plain_kernels",
+    "problem_kernels",
+    "read_only",
+]
 
 _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 #: Compiled into their callers: the problem's functions and the small functions the
@@ -160,19 +167,42 @@ class ProblemKernels:
         """:func:`implicitop.solvers.batch.solve` for this problem."""
         return self.module.solve
 
-    @cached_property
-    def c_solve(self) -> object:
-        """:func:`~implicitop.solvers.batch.solve_from_pointers` as a C function (a ctypes
-        handle), compiled when first asked for; ``None`` without numba.
+    @property
+    def c_address(self) -> int:
+        """The address of :func:`~implicitop.solvers.batch.solve_from_pointers` compiled
+        as a C function (signature :data:`~implicitop.solvers.batch.C_SIGNATURE`),
+        compiled when first asked for; 0 without numba.
 
         Callers compiled with fast-math flags (PyTensor's numba backend) call it by
         address: that keeps LLVM from inlining the solver into them, where an
         approximate ``exp`` turns overflow into NaN.
         """
-        if not self.compiled:
-            return None
-        entry = numba.cfunc(batch.C_SIGNATURE, **_JIT_OPTIONS)(self._pointer_entry)
-        return entry.ctypes
+        return self._c_entry.address if self.compiled else 0
+
+    @cached_property
+    def _c_entry(self) -> object:
+        return numba.cfunc(batch.C_SIGNATURE, **_JIT_OPTIONS)(self._pointer_entry)
+
+
+#: Compiled kernels by module name, for callers that hold only the name.
+_LOADED: dict[str, ProblemKernels] = {}
+
+
+def kernel_address(name: str) -> int:
+    """:attr:`ProblemKernels.c_address` of the loaded kernel module ``name``.
+
+    Raises
+    ------
+    LookupError
+        If no problem with that kernel has been built in this process.
+    """
+    kernels = _LOADED.get(name)
+    if kernels is None:
+        raise LookupError(
+            f"no implicitop kernel {name!r} is loaded in this process: build the op "
+            "(make_implicit_op) before running a compiled graph that uses it"
+        )
+    return kernels.c_address
 
 
 def _on_numpy_floats(function: Callable[..., object]) -> Callable[..., object]:
@@ -239,4 +269,6 @@ def problem_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
     except Exception as error:
         _warn_plain_python(problem, guess, error)
         return plain_kernels(problem, guess)
-    return ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
+    kernels = ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
+    _LOADED[module.__name__] = kernels
+    return kernels
