@@ -60,9 +60,6 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def run_in_parts(function: Callable[[int, int], None], size: int, align: int) -> None:
     """Call ``function(start, stop)`` over :func:`parts` of ``range(size)``: the first
     part in this thread, the others in the pool, side by side."""
-    if size < 2 * MIN_PART:
-        function(0, size)
-        return
     threads = thread_count()
     first, *others = parts(size, threads, align)
     futures = [_pool(threads).submit(function, *bounds) for bounds in others]

@@ -18,7 +18,7 @@ from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.compiled import ProblemKernels, problem_kernels, read_only
-from implicitop.solvers.parallel import run_in_parts
+from implicitop.solvers.parallel import MIN_PART, run_in_parts
 from implicitop.solvers.scalar import PHASE1_MAXITER
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
 
@@ -133,16 +133,18 @@ class Solver:
         size = params.shape[0]
         root = np.empty((size, self.problem.size))
         code = np.empty(size, dtype=np.int8)
-        solve, arguments = self.kernels.solve, self.arguments
+        kernels, arguments = self.kernels, self.arguments
+        if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
+            with np.errstate(all="ignore"):
+                kernels.solve(params, *arguments, root, code)
+        elif size < 2 * MIN_PART:
+            kernels.solve(params, *arguments, root, code)
+        else:
 
-        def solve_part(start: int, stop: int) -> None:
-            solve(params[start:stop], *arguments, root[start:stop], code[start:stop])
+            def solve_part(start: int, stop: int) -> None:
+                kernels.solve(params[start:stop], *arguments, root[start:stop], code[start:stop])
 
-        with np.errstate(all="ignore"):
-            if self.kernels.compiled:
-                run_in_parts(solve_part, size, BLOCK)
-            else:  # plain Python holds the GIL: threads would only take turns
-                solve_part(0, size)
+            run_in_parts(solve_part, size, BLOCK)
         return root, code
 
     def solve(self, *values: np.ndarray | float) -> SolveResult:
