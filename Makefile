@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make run   - set up .venv and run the seed page's root-finding model end to end
-#   make test  - set up .venv with the test, jax and nutpie extras, lint, and run the whole
+#   make test  - set up .venv with the test, jax, nutpie and dask extras, lint, and run the whole
 #                test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -20,7 +20,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,nutpie]"
+	$(BIN)/python -m pip install --quiet -e ".[test,jax,nutpie,dask]"
 	touch $@ $(STAMP_RUN)
 
 run: $(STAMP_RUN)
