@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from scipy import special
 
-from catalogue import build_lambert, build_seed
+from catalogue import build_lambert, build_seed, seed_root
 from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
 
 mu = sp.Symbol("mu", positive=True)
@@ -103,3 +103,16 @@ def test_default_policy_gives_nan_inside_a_graph():
     op = make_implicit_op(x**2 + 1 - t, x, t)
     values = op(np.array([5.0, 0.5])).eval()
     assert values[0] ** 2 == pytest.approx(4.0) and np.isnan(values[1])
+
+
+def test_steps_from_where_the_residual_nearly_overflows_still_converge():
+    # for theta above ~350 the residual's slope squared overflows at the start, and the
+    # step falls back to Newton's instead of vanishing (which would look settled)
+    op = build_seed()
+    thetas = np.geomspace(1.0, 1e5, 20_000)
+    result = op.solve(thetas)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    sample = slice(None, None, 997)
+    np.testing.assert_allclose(
+        result.root[sample], [seed_root(t) for t in thetas[sample]], rtol=1e-13
+    )

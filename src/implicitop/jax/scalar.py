@@ -17,7 +17,6 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.scalar import HALLEY_LIMIT
 from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
@@ -34,12 +33,12 @@ def _midpoint(a: jax.Array, b: jax.Array) -> jax.Array:
 
 
 def _halley_step(value: jax.Array, slope: jax.Array, curvature: jax.Array) -> jax.Array:
-    step = value / slope
-    correction = 0.5 * step * curvature / slope
-    correction = jnp.where(
-        jnp.isfinite(correction), jnp.clip(correction, -HALLEY_LIMIT, HALLEY_LIMIT), 0.0
-    )
-    return -step / (1.0 - correction)
+    square = slope * slope
+    twice = 2.0 * value * slope
+    product = value * curvature
+    denominator = 2.0 * square - jnp.clip(product, -square, square)
+    finite = jnp.isfinite(twice) & jnp.isfinite(product) & jnp.isfinite(denominator)
+    return jnp.where(finite, -twice / denominator, -value / slope)
 
 
 def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:

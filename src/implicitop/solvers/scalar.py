@@ -37,13 +37,11 @@ from implicitop.solvers.status import (
 
 __all__ = [
     "GAVE_UP",
-    "HALLEY_LIMIT",
     "PHASE1_MAXITER",
     "RUNNING",
     "SETTLED",
     "bracketed",
     "error_of",
-    "finish",
     "halley_step",
     "measure_root",
     "midpoint",
@@ -57,10 +55,6 @@ __all__ = [
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
 #: many it is crawling or lost and the bracketing phase is faster.
 PHASE1_MAXITER = 10
-
-#: Halley's correction ``1 / (1 - c)`` of Newton's step, with ``c`` kept within
-#: ``[-HALLEY_LIMIT, HALLEY_LIMIT]``: at most double, at least two thirds of the step.
-HALLEY_LIMIT = 0.5
 
 
 def residual_error(x: float, p: np.ndarray) -> float:
@@ -115,14 +109,16 @@ RUNNING, SETTLED, GAVE_UP = 0, 1, 2
 
 
 def halley_step(value: float, slope: float, curvature: float) -> float:
-    """Halley's step ``-R / R'`` / (1 - R R'' / (2 R'^2))``, the correction bounded by
-    :data:`HALLEY_LIMIT` (Newton's step where the curvature is not finite)."""
-    step = value / slope
-    correction = 0.5 * step * curvature / slope
-    if not math.isfinite(correction):
-        return -step
-    correction = min(max(correction, -HALLEY_LIMIT), HALLEY_LIMIT)
-    return -step / (1.0 - correction)
+    """Halley's step ``-2 R R' / (2 R'^2 - R R'')``, with ``R R''`` kept within
+    ``[-R'^2, R'^2]`` (at most twice, at least two thirds of Newton's step); Newton's
+    step ``-R / R'`` where a product overflows or is not a number."""
+    square = slope * slope
+    twice = 2.0 * value * slope
+    product = value * curvature
+    denominator = 2.0 * square - min(max(product, -square), square)
+    if math.isfinite(twice) and math.isfinite(product) and math.isfinite(denominator):
+        return -twice / denominator
+    return -value / slope
 
 
 def phase_one_step(
@@ -271,27 +267,6 @@ def bracketed(
     return math.nan, NOT_A_ROOT
 
 
-def finish(
-    x0: float,
-    x: float,
-    outcome: int,
-    p: np.ndarray,
-    grid: np.ndarray,
-    tol: float,
-    maxiter: int,
-    values: np.ndarray,
-    seen: np.ndarray,
-) -> tuple[float, int]:
-    """Root (NaN where none) and status once phase 1 has ended with ``outcome`` at ``x``:
-    a settled candidate is checked, anything else goes to phase 2 from ``x0``
-    (``values``, ``seen``: scratch space as long as the grid)."""
-    if outcome == SETTLED:
-        if is_root(x, p):
-            return x, CONVERGED
-        return math.nan, NOT_A_ROOT
-    return bracketed(x0, p, grid, tol, maxiter, values, seen)
-
-
 def solve_block(
     x0: np.ndarray,
     params: np.ndarray,
@@ -332,13 +307,17 @@ def solve_block(
                 )
                 if outcome[i] != RUNNING:
                     running -= 1
+    # Settled candidates are checked first, side by side; the rest go to phase 2.
+    for i in range(size):
+        if code[i] == MAXITER and outcome[i] == SETTLED:
+            if is_root(x[i], params[i]):
+                root[i, 0], code[i] = x[i], CONVERGED
+            else:
+                code[i] = NOT_A_ROOT
     values, seen = np.empty(grid.shape[0]), np.empty(grid.shape[0], dtype=np.bool_)
     for i in range(size):
         if code[i] == MAXITER:
-            ended = GAVE_UP if outcome[i] == RUNNING else outcome[i]
-            root[i, 0], code[i] = finish(
-                x0[i, 0], x[i], ended, params[i], grid, tol, maxiter, values, seen
-            )
+            root[i, 0], code[i] = bracketed(x0[i, 0], params[i], grid, tol, maxiter, values, seen)
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
