@@ -127,7 +127,6 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
     )
     assert first["key"] is not None and first["key"] == second["key"]
     assert {"implicit_op", "_parameter_rows", "solve_block"} <= set(first["compiled"])
-    # only the one-line pointer lookup, in object mode, is compiled again
-    assert set(second["compiled"]) <= {"address"}
+    assert second["compiled"] == []
     assert second["values"] == first["values"]
     np.testing.assert_allclose(second["values"][0], [seed_root(t) for t in (0.4, 2.0, 30.0)])

@@ -7,6 +7,10 @@ loop. Results are the same numbers as the default backend's: both run the same
 kernel with the same settings. With ``on_failure="raise"`` the error is built in
 object mode, only once a failure has happened. Ops whose residual numba cannot
 compile keep PyTensor's object-mode fallback, which warns that it is used.
+
+The graph calls the solver by a symbol name bound to its address in each process, so
+PyTensor caches compiled graphs with the op on disk (except with
+``on_failure="raise"``, whose error is built from the op itself).
 """
 
 from __future__ import annotations
@@ -15,10 +19,10 @@ import hashlib
 from collections.abc import Callable
 
 import numpy as np
+from llvmlite import binding as llvm
 from numba import literal_unroll, njit, objmode, types
 from numba.core import sigutils
 from pytensor.graph.basic import Apply
-from pytensor.link.numba.cache import _call_cached_ptr
 from pytensor.link.numba.dispatch.basic import (
     generate_fallback_impl,
     register_funcify_and_cache_key,
@@ -86,31 +90,19 @@ def _failure_check(op: ImplicitOp) -> Callable:
     return check
 
 
-def _kernel_call(name: str) -> Callable:
-    """A compiled ``solve_from_pointers(...)`` that calls the loaded kernel module
-    ``name`` by its C address, looked up once per process and kept in the compiled
-    code's own global: the address is not baked into the code, so numba (and
-    PyTensor) can cache graphs that call it."""
-
-    @njit
-    def address() -> int:
-        with objmode(pointer=types.intp):
-            pointer = kernel_address(name)
-        return pointer
-
-    unique_name = f"implicitop_{name}"
-
-    @njit
-    def call(*arguments):
-        solve = _call_cached_ptr(address, _C_FUNCTION, unique_name)
-        solve(*arguments)
-
-    return call
+def _kernel_function(name: str) -> types.ExternalFunction:
+    """The loaded kernel module ``name``'s C entry point as an external function that
+    compiled code calls by symbol name. The symbol is bound to the kernel's address in
+    this process; the code holds only the name, so numba (and PyTensor) can cache
+    graphs that call it, and a later process binds the name again before loading them.
+    """
+    symbol = f"implicitop_solve_{name}"
+    llvm.add_symbol(symbol, kernel_address(name))
+    return types.ExternalFunction(symbol, _C_SIGNATURE)
 
 
-#: The numba type of the kernels' C entry point.
 _ARGUMENTS, _RETURNS = sigutils.normalize_signature(C_SIGNATURE)
-_C_FUNCTION = types.FunctionType(_RETURNS(*_ARGUMENTS))
+_C_SIGNATURE = _RETURNS(*_ARGUMENTS)
 
 
 @register_funcify_and_cache_key(ImplicitOp)
@@ -123,7 +115,7 @@ def numba_funcify_implicit_op(
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
     name = kernels.module.__name__
-    solve = _kernel_call(name)
+    solve = _kernel_function(name)
     n, k = op.problem.size, len(op.params)
     (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
         op.solver.arguments
