@@ -2,6 +2,10 @@
 
 import re
 
+import data_model
+import numpy as np
+import run
+
 from scripts import ROOT, run_script
 
 ROWS = [
@@ -31,3 +35,18 @@ def test_the_benchmark_table_is_complete():
         assert float(ours) > 0, line
     ratios = [re.search(r"([\d.]+)x \|$", line) for line in lines]
     assert sum(match is not None for match in ratios) >= 8
+
+
+def test_the_data_model_baselines_compute_the_same_model():
+    functions = []
+    for mu_of in (run.data_op(), data_model.VectorNewtonOp(), data_model.root_scalar_over_data):
+        model = data_model.data_model(mu_of, 200)
+        function = model.logp_dlogp_function(ravel_inputs=True)
+        function.set_extra_values({})
+        functions.append(function)
+    for log_theta in (np.log(0.3), np.log(1.3), np.log(4.0)):
+        point = np.array([log_theta])
+        (ours_logp, ours_grad), *baselines = (function(point) for function in functions)
+        for logp, grad in baselines:
+            np.testing.assert_allclose(logp, ours_logp, rtol=1e-10)
+            np.testing.assert_allclose(grad, ours_grad, rtol=1e-7)
