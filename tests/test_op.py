@@ -5,6 +5,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
+from pytensor.graph.utils import MethodNotDefined
 from scipy import special
 
 from catalogue import (
@@ -16,6 +17,7 @@ from catalogue import (
     seed_derivative,
     seed_root,
 )
+from implicitop import make_implicit_op
 
 
 @pytest.fixture(scope="module")
@@ -142,3 +144,27 @@ def test_compiled_graph_and_solve_agree_bit_for_bit(seed):
     one = pytensor.function([scalar], seed(scalar))
     for value in values[::40]:
         assert float(one(value)) == float(seed.solve(value).root)
+
+
+def test_the_c_backend_runs_the_op_in_c_on_both_sides_of_the_thread_threshold(kepler):
+    e, m = pt.dvector("e"), pt.dmatrix("m")
+    node = kepler(e, m).owner
+    sub = {"params": "params", "fail": "fail;"}
+    assert "implicitop_solve" in node.op.c_code(node, "node", ["e", "m"], ["out"], sub)
+    function = pytensor.function([e, m], kepler(e, m))
+    rng = np.random.default_rng(11)
+    for rows in (3, 4000):  # 3 x 4: the kernel from C; 4000 x 4: threads from Python
+        eccentricity = rng.uniform(0.0, 0.95, 4)
+        anomaly = rng.uniform(-np.pi, np.pi, (rows, 4))
+        np.testing.assert_array_equal(
+            function(eccentricity, anomaly), kepler.solve(eccentricity, anomaly).root
+        )
+    single_e, single_m = pt.fvector("e"), pt.fvector("m")
+    single = pytensor.function([single_e, single_m], kepler(single_e, single_m))
+    values = single(np.float32([0.1, 0.5]), np.float32([1.0, -2.0]))
+    assert values.dtype == np.float32
+    np.testing.assert_allclose(values, kepler.solve([0.1, 0.5], [1.0, -2.0]).root, rtol=1e-6)
+    raising = make_implicit_op(kepler.residual, kepler.unknown, kepler.params, on_failure="raise")
+    node = raising(e, m).owner
+    with pytest.raises(MethodNotDefined):
+        node.op.c_code(node, "node", ["e", "m"], ["out"], sub)

@@ -10,7 +10,7 @@ import pytensor.tensor as pt
 import sympy as sp
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
-from pytensor.graph.op import Op
+from pytensor.link.c.op import COp
 from pytensor.scalar import upcast
 from pytensor.tensor.extra_ops import broadcast_arrays
 from pytensor.tensor.type import TensorType
@@ -18,6 +18,7 @@ from pytensor.tensor.variable import TensorVariable
 
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
+from implicitop.pytensor import c_implementation
 from implicitop.pytensor.printing import printable_functions, to_pytensor
 from implicitop.solvers import Solver, SolveResult
 
@@ -47,7 +48,7 @@ def _as_float_tensor(value: object, name: str) -> TensorVariable:
     return tensor
 
 
-class ImplicitOp(Op):
+class ImplicitOp(COp):
     """A PyTensor Op whose output ``mu`` solves ``R(mu, theta) = 0``.
 
     Build it with :func:`make_implicit_op`. Calling it with one input per parameter
@@ -65,6 +66,7 @@ class ImplicitOp(Op):
     """
 
     __props__ = ("problem", "options")
+    params_type = c_implementation.PARAMS_TYPE
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
         self.problem = problem
@@ -150,7 +152,22 @@ class ImplicitOp(Op):
         outputs = [TensorType(dtype=dtype, shape=shape)() for _ in self.problem.unknowns]
         return Apply(self, tensors, outputs)
 
-    def perform(self, node: Apply, inputs: list[np.ndarray], outputs: list[list]) -> None:
+    def get_params(self, node: Apply) -> object:
+        return c_implementation.params(self.solver)
+
+    def c_support_code(self, **kwargs: object) -> str:
+        return c_implementation.support_code()
+
+    def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
+        raises = self.options.on_failure == "raise"
+        return c_implementation.call_code(self.solver, raises, node, inputs, outputs, sub)
+
+    def c_code_cache_version(self) -> tuple:
+        return c_implementation.version()
+
+    def perform(
+        self, node: Apply, inputs: list[np.ndarray], outputs: list[list], params: object = None
+    ) -> None:
         result = self.solver.solve(*inputs)
         if self.options.on_failure == "raise":
             self.solver.raise_for_failures(inputs, result.status)

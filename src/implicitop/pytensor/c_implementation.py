@@ -1,0 +1,112 @@
+"""The C implementation of :class:`~implicitop.pytensor.op.ImplicitOp` for PyTensor's
+default (C) backend.
+
+The C code (``implicit_op.c``, beside this module) broadcasts the inputs, calls the
+problem's compiled solver by the address it is given as an op parameter and fills
+the outputs, with no Python in between; batches large enough for threads go to
+:meth:`~implicitop.solvers.Solver.solve_flat`. The addresses are parameters, not part
+of the code, so PyTensor compiles the C once and keeps it across processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+
+import numpy as np
+from pytensor.graph.basic import Apply
+from pytensor.graph.utils import MethodNotDefined
+from pytensor.link.c.params_type import Params, ParamsType
+from pytensor.link.c.type import generic
+from pytensor.scalar import float64, int64
+
+from implicitop.solvers import Solver
+from implicitop.solvers.parallel import MIN_PART
+
+__all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
+
+_SOURCE = files("implicitop.pytensor").joinpath("implicit_op.c").read_text()
+
+#: What the C code is given per op, in the order ``implicitop_solve`` takes it: the
+#: Python fallback for large batches, the solver's address and the addresses and
+#: values of its settings.
+_FIELDS = {
+    "solve_rows": generic,
+    "threaded_from": int64,
+    "kernel": int64,
+    "param_lower": int64,
+    "param_upper": int64,
+    "lower": int64,
+    "upper": int64,
+    "defaults": int64,
+    "grid": int64,
+    "grid_size": int64,
+    "tol": float64,
+    "newton_iterations": int64,
+    "maxiter": int64,
+}
+PARAMS_TYPE = ParamsType(**_FIELDS)
+
+_TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
+
+
+def params(solver: Solver) -> Params:
+    """The op parameters for ``solver`` in this process (addresses are per process)."""
+    (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
+        solver.arguments
+    )
+    kernels = solver.kernels
+    values = {
+        "threaded_from": 2 * MIN_PART,
+        "kernel": kernels.c_address,
+        "param_lower": param_lower.ctypes.data,
+        "param_upper": param_upper.ctypes.data,
+        "lower": lower.ctypes.data,
+        "upper": upper.ctypes.data,
+        "defaults": defaults.ctypes.data,
+        "grid": grid.ctypes.data,
+        "grid_size": grid.shape[0],
+        "newton_iterations": newton_iterations,
+        "maxiter": maxiter,
+    }
+    return Params(
+        PARAMS_TYPE,
+        solve_rows=solver.solve_flat,
+        tol=np.float64(tol),
+        **{name: np.int64(value) for name, value in values.items()},
+    )
+
+
+def support_code() -> str:
+    """The C helper every node calls."""
+    return _SOURCE
+
+
+def version() -> tuple:
+    """Changes whenever the C code does, so PyTensor recompiles."""
+    return (1, hashlib.sha256(_SOURCE.encode()).hexdigest()[:16])
+
+
+def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -> str:
+    """The node's C code: one call of the helper.
+
+    Raises
+    ------
+    MethodNotDefined
+        Where the op keeps its Python ``perform``: residuals numba cannot compile,
+        ``on_failure="raise"`` (its error names the failed elements) and float16.
+    """
+    typenum = _TYPENUMS.get(node.outputs[0].dtype)
+    if raises or typenum is None or not solver.kernels.compiled:
+        raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
+    fields = ", ".join(f"{sub['params']}->{name}" for name in _FIELDS)
+    return f"""
+    {{
+        PyArrayObject *inputs[] = {{{", ".join(inputs)}}};
+        PyArrayObject **outputs[] = {{{", ".join(f"&{o}" for o in outputs)}}};
+        if (implicitop_solve(inputs, {len(inputs)}, outputs, {len(outputs)}, {typenum},
+                             {fields}) != 0) {{
+            {sub["fail"]}
+        }}
+    }}
+    """
