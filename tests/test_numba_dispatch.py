@@ -8,6 +8,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import sympy as sp
+from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
 
 from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
@@ -130,3 +131,12 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
     assert second["compiled"] == []
     assert second["values"] == first["values"]
     np.testing.assert_allclose(second["values"][0], [seed_root(t) for t in (0.4, 2.0, 30.0)])
+
+
+def test_ops_whose_settings_differ_in_the_last_bits_get_different_cache_keys():
+    x, t = sp.symbols("x t", real=True)
+    keys = []
+    for upper in (3.0, 3.0 + 1e-12):  # the same to the 8 digits an array's repr shows
+        op = make_implicit_op(x**3 - t, x, t, bracket=(0.5, upper))
+        keys.append(numba_funcify_and_cache_key(op, op(pt.dvector()).owner)[1])
+    assert None not in keys and keys[0] != keys[1]

@@ -30,7 +30,7 @@ from pytensor.link.numba.dispatch.basic import (
 
 from implicitop.pytensor.op import ImplicitOp
 from implicitop.solvers.batch import C_SIGNATURE
-from implicitop.solvers.compiled import kernel_address
+from implicitop.solvers.compiled import ProblemKernels
 from implicitop.solvers.status import CONVERGED
 
 __all__ = ["numba_funcify_implicit_op"]
@@ -90,15 +90,24 @@ def _failure_check(op: ImplicitOp) -> Callable:
     return check
 
 
-def _kernel_function(name: str) -> types.ExternalFunction:
-    """The loaded kernel module ``name``'s C entry point as an external function that
-    compiled code calls by symbol name. The symbol is bound to the kernel's address in
-    this process; the code holds only the name, so numba (and PyTensor) can cache
-    graphs that call it, and a later process binds the name again before loading them.
+def _kernel_function(kernels: ProblemKernels) -> types.ExternalFunction:
+    """The kernel's C entry point as an external function that compiled code calls by
+    symbol name. The symbol is bound to the kernel's address in this process; the code
+    holds only the name, so numba (and PyTensor) can cache graphs that call it, and a
+    later process binds the name again before loading them.
     """
-    symbol = f"implicitop_solve_{name}"
-    llvm.add_symbol(symbol, kernel_address(name))
+    symbol = f"implicitop_solve_{kernels.module.__name__}"
+    llvm.add_symbol(symbol, kernels.c_address)
     return types.ExternalFunction(symbol, _C_SIGNATURE)
+
+
+def _settings_digest(arguments: tuple, dtype: np.dtype) -> str:
+    """A digest of the solver's settings and the output dtype, exact to the bit (the
+    repr of an array rounds to 8 digits)."""
+    digest = hashlib.sha256(dtype.str.encode())
+    for argument in arguments:
+        digest.update(np.asarray(argument, dtype=np.float64).tobytes())
+    return digest.hexdigest()
 
 
 _ARGUMENTS, _RETURNS = sigutils.normalize_signature(C_SIGNATURE)
@@ -114,8 +123,7 @@ def numba_funcify_implicit_op(
     kernels = op.solver.kernels
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
-    name = kernels.module.__name__
-    solve = _kernel_function(name)
+    solve = _kernel_function(kernels)
     n, k = op.problem.size, len(op.params)
     (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
         op.solver.arguments
@@ -143,5 +151,4 @@ def numba_funcify_implicit_op(
 
     if raise_on_failure:
         return implicit_op, None
-    settings = hashlib.sha256(repr([*op.solver.arguments, dtype.str]).encode()).hexdigest()
-    return implicit_op, f"{name}_{settings}"
+    return implicit_op, f"{kernels.module.__name__}_{_settings_digest(op.solver.arguments, dtype)}"

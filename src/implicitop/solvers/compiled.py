@@ -43,7 +43,6 @@ from implicitop.solvers import batch, interface, scalar, status, system
 __all__ = [
     "ProblemKernels",
     "cache_dir",
-    "kernel_address",
     "plain_kernels",
     "problem_kernels",
     "read_only",
@@ -184,27 +183,6 @@ class ProblemKernels:
         return numba.cfunc(batch.C_SIGNATURE, **_JIT_OPTIONS)(self._pointer_entry)
 
 
-#: Compiled kernels by module name, for callers that hold only the name.
-_LOADED: dict[str, ProblemKernels] = {}
-
-
-def kernel_address(name: str) -> int:
-    """:attr:`ProblemKernels.c_address` of the loaded kernel module ``name``.
-
-    Raises
-    ------
-    LookupError
-        If no problem with that kernel has been built in this process.
-    """
-    kernels = _LOADED.get(name)
-    if kernels is None:
-        raise LookupError(
-            f"no implicitop kernel {name!r} is loaded in this process: build the op "
-            "(make_implicit_op) before running a compiled graph that uses it"
-        )
-    return kernels.c_address
-
-
 def _on_numpy_floats(function: Callable[..., object]) -> Callable[..., object]:
     """``function(x, p)`` with ``x`` a NumPy float: Python floats raise on overflow where
     NumPy's give inf, as compiled code does."""
@@ -269,6 +247,4 @@ def problem_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
     except Exception as error:
         _warn_plain_python(problem, guess, error)
         return plain_kernels(problem, guess)
-    kernels = ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
-    _LOADED[module.__name__] = kernels
-    return kernels
+    return ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
