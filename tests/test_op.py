@@ -5,6 +5,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 import pytest
+import sympy as sp
 from pytensor.graph.utils import MethodNotDefined
 from scipy import special
 
@@ -168,3 +169,13 @@ def test_the_c_backend_runs_the_op_in_c_on_both_sides_of_the_thread_threshold(ke
     node = raising(e, m).owner
     with pytest.raises(MethodNotDefined):
         node.op.c_code(node, "node", ["e", "m"], ["out"], sub)
+
+
+def test_more_parameters_than_numpy_broadcasts_at_once_run_in_python():
+    x = sp.Symbol("x", real=True)
+    weights = sp.symbols("w0:33", real=True)
+    op = make_implicit_op(x - sum(weights), x, list(weights))
+    inputs = [pt.dvector(w.name) for w in weights]
+    function = pytensor.function(inputs, op(*inputs))
+    values = [np.full(3, 0.5 + i) for i in range(33)]
+    np.testing.assert_allclose(function(*values), np.full(3, sum(0.5 + i for i in range(33))))

@@ -21,7 +21,7 @@ from pytensor.link.c.type import generic
 from pytensor.scalar import float64, int64
 
 from implicitop.solvers import Solver
-from implicitop.solvers.parallel import MIN_PART
+from implicitop.solvers.parallel import THREADED_FROM
 
 __all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
 
@@ -48,6 +48,8 @@ _FIELDS = {
 PARAMS_TYPE = ParamsType(**_FIELDS)
 
 _TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
+#: NumPy's broadcasting iterator takes at most NPY_MAXARGS arrays (32 before NumPy 2).
+_MAX_INPUTS = 32
 
 
 def params(solver: Solver) -> Params:
@@ -57,7 +59,7 @@ def params(solver: Solver) -> Params:
     )
     kernels = solver.kernels
     values = {
-        "threaded_from": 2 * MIN_PART,
+        "threaded_from": THREADED_FROM,
         "kernel": kernels.c_address,
         "param_lower": param_lower.ctypes.data,
         "param_upper": param_upper.ctypes.data,
@@ -94,10 +96,12 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
     ------
     MethodNotDefined
         Where the op keeps its Python ``perform``: residuals numba cannot compile,
-        ``on_failure="raise"`` (its error names the failed elements) and float16.
+        ``on_failure="raise"`` (its error names the failed elements), float16 and
+        more than 32 parameters.
     """
     typenum = _TYPENUMS.get(node.outputs[0].dtype)
-    if raises or typenum is None or not solver.kernels.compiled:
+    too_many = len(inputs) > _MAX_INPUTS
+    if raises or too_many or typenum is None or not solver.kernels.compiled:
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
     fields = ", ".join(f"{sub['params']}->{name}" for name in _FIELDS)
     return f"""

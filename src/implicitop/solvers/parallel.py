@@ -14,10 +14,12 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["MIN_PART", "parts", "run_in_parts", "thread_count"]
+__all__ = ["MIN_PART", "THREADED_FROM", "parts", "run_in_parts", "thread_count"]
 
 #: Fewest elements worth a thread of their own (a thread costs tens of microseconds).
 MIN_PART = 2048
+#: Fewest elements split over threads: two parts.
+THREADED_FROM = 2 * MIN_PART
 
 _executor: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
 

@@ -18,7 +18,7 @@ from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.compiled import ProblemKernels, problem_kernels, read_only
-from implicitop.solvers.parallel import MIN_PART, run_in_parts
+from implicitop.solvers.parallel import THREADED_FROM, run_in_parts
 from implicitop.solvers.scalar import PHASE1_MAXITER
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
 
@@ -137,7 +137,7 @@ class Solver:
         if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
             with np.errstate(all="ignore"):
                 kernels.solve(params, *arguments, root, code)
-        elif size < 2 * MIN_PART:
+        elif size < THREADED_FROM:
             kernels.solve(params, *arguments, root, code)
         else:
 
