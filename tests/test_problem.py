@@ -6,6 +6,7 @@ import sympy as sp
 
 from catalogue import seed_root
 from implicitop import make_implicit_op
+from implicitop.problem import ImplicitProblem, positive_parts
 
 mu, theta = sp.symbols("mu theta", positive=True)
 x, y = sp.symbols("x y", real=True)
@@ -81,3 +82,19 @@ def test_equal_problems_give_equal_ops_and_a_single_graph_node():
     assert first == second and hash(first) == hash(second)
     assert first != make_implicit_op(SEED, mu, theta, tol=1e-8)
     assert np.isclose(float((first(0.3) - second(0.3)).eval()), 0.0)
+
+
+def test_residuals_split_into_parts_sympy_proves_positive():
+    t = sp.Symbol("t", real=True)
+    growth = mu * sp.exp(theta * mu)
+    assert positive_parts(mu + growth - 1) == (mu + growth, sp.S.One)
+    assert positive_parts(mu**2 - theta) == (mu**2, theta)
+    assert positive_parts(x - t) is None  # the signs of x and t are unknown
+    assert positive_parts(mu + theta) is None  # no negative side: no root
+    cubic = ImplicitProblem.build(x**3 - t, x, t)
+    assert cubic.halley_parts == (x**3 - t, 3 * x**2, 6 * x, 0, 0, 0)
+    seed = ImplicitProblem.build(mu + growth - 1, mu, theta)
+    a, a1, a2, b, b1, b2 = seed.halley_parts
+    assert (a, b, b1, b2) == (mu + growth, 1, 0, 0)
+    assert sp.simplify(a1 - sp.diff(mu + growth, mu)) == 0
+    assert sp.simplify(a2 - sp.diff(mu + growth, mu, 2)) == 0

@@ -9,6 +9,11 @@ from scipy import special
 
 from catalogue import build_lambert, build_seed, seed_root
 from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
+from implicitop.options import ImplicitOptions
+from implicitop.problem import ImplicitProblem
+from implicitop.solvers import Solver
+from implicitop.solvers.compiled import plain_kernels
+from implicitop.solvers.scalar import PHASE1_MAXITER, RUNNING, SETTLED
 
 mu = sp.Symbol("mu", positive=True)
 x, t = sp.symbols("x t", real=True)
@@ -116,3 +121,29 @@ def test_steps_from_where_the_residual_nearly_overflows_still_converge():
     np.testing.assert_allclose(
         result.root[sample], [seed_root(t) for t in thetas[sample]], rtol=1e-13
     )
+
+
+@pytest.mark.parametrize("covariate", [1.0, 0.5, 5.0])
+def test_halleys_method_alone_solves_exponential_residuals(covariate):
+    # On R = mu + mu*exp(theta*mu*x) - 1 itself, Halley's method from mu = 1 crawls
+    # down the exponential by about 2/(theta*x) per step: hundreds of steps at large
+    # theta. On the log form, which phase 1 takes while the two sides of R are far
+    # apart, it settles within PHASE1_MAXITER steps, back-offs from overflow at
+    # mu = 1 included, for every theta*x up to 5e6.
+    x = sp.Symbol("x", positive=True)
+    residual = mu + mu * sp.exp(theta * mu * x) - 1
+    solver = Solver(ImplicitProblem.build(residual, mu, [theta, x]), ImplicitOptions())
+    module = plain_kernels(solver.problem, solver.guesses).module
+    _, _, (lower,), (upper,), *_, tol, _, _ = solver.arguments
+    for value in np.geomspace(1e-3, 1e6, 37):
+        params = np.array([value, covariate])
+        point, previous, outcome = 1.0, np.nan, RUNNING
+        for _ in range(PHASE1_MAXITER):
+            with np.errstate(all="ignore"):  # overflow at mu = 1, as in the solver
+                point, previous, outcome = module.phase_one_step(
+                    point, previous, params, lower, upper, tol
+                )
+            if outcome != RUNNING:
+                break
+        assert outcome == SETTLED, value
+        np.testing.assert_allclose(point, seed_root(value * covariate), rtol=4e-15)

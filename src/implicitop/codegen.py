@@ -3,10 +3,12 @@
 The solver algorithms (:mod:`implicitop.solvers`) call a few functions of one
 element by name (:mod:`implicitop.solvers.interface`): the residual and its slope (or
 the residuals and their Jacobian), the size of the residuals' terms and the initial
-guess (and, for one equation, the residual with its first two derivatives). This
-module writes them for one problem with :func:`sympy.lambdify` (common
-subexpressions shared through ``cse=True``): as Python source over ``math`` for
-numba to compile, or as callables over SciPy and NumPy for the plain-Python solver.
+guess (and, for one equation, the parts of the residual Halley's method iterates
+on, with their first two derivatives:
+:attr:`~implicitop.problem.ImplicitProblem.halley_parts`). This module writes them
+for one problem with :func:`sympy.lambdify` (common subexpressions shared through
+``cse=True``): as Python source over ``math`` for numba to compile, or as callables
+over SciPy and NumPy for the plain-Python solver.
 Every function takes ``(x, p)`` or ``(u, p)``: the unknown (an array for systems)
 and the array of the element's parameters.
 """
@@ -43,7 +45,7 @@ def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.E
         element[problem.unknowns[0]] = _UNKNOWN
         functions = {
             "residual_and_slope": (residual, slope),
-            "residual_slope_curvature": (residual, slope, problem.curvature),
+            "halley_parts": problem.halley_parts,
             "scale": (residual_scale(residual),),
         }
     else:

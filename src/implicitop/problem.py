@@ -14,7 +14,7 @@ from functools import cached_property
 
 import sympy as sp
 
-__all__ = ["Domain", "ImplicitProblem", "off_jumps", "residual_scale"]
+__all__ = ["Domain", "ImplicitProblem", "off_jumps", "positive_parts", "residual_scale"]
 
 _SMALLEST_POSITIVE = 2.2250738585072014e-308  # numpy.finfo(float).tiny
 
@@ -135,6 +135,27 @@ def residual_scale(expr: sp.Expr) -> sp.Expr:
     if isinstance(expr, sp.Piecewise):
         return sp.Piecewise(*((residual_scale(value), cond) for value, cond in expr.args))
     return sp.Abs(expr)
+
+
+def positive_parts(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """``(A, B)`` with ``expr = A - B``, where each of ``A`` and ``B`` is a sum of terms
+    SymPy proves positive from the symbols' assumptions; None where a term's sign is
+    not known or one side is empty.
+
+    Then ``expr = 0`` exactly where ``log A = log B``: the same roots, and an equation
+    that stays nearly linear where ``expr`` grows exponentially.
+    """
+    positive, negative = [], []
+    for term in sp.Add.make_args(expr):
+        if term.is_positive:
+            positive.append(term)
+        elif term.is_negative:
+            negative.append(-term)
+        else:
+            return None
+    if not positive or not negative:
+        return None
+    return sp.Add(*positive), sp.Add(*negative)
 
 
 def off_jumps(expr: sp.Expr) -> sp.Expr:
@@ -281,13 +302,22 @@ class ImplicitProblem:
         solved = self.jacobian.LUsolve(-self.param_jacobian)
         return solved.applyfunc(_shortest)
 
-    @property
-    def curvature(self) -> sp.Expr:
-        """One equation: ``d2R/dx2``, the slope's derivative (zero at the jumps of step
-        functions), for solvers that use it (Halley's method)."""
+    @cached_property
+    def halley_parts(self) -> tuple[sp.Expr, ...]:
+        """One equation: ``A, A', A'', B, B', B''`` with ``R = A - B`` and ``'`` the
+        derivative in the unknown (zero at the jumps of step functions), for Halley's
+        method.
+
+        ``A, B > 0`` where the residual splits so (:func:`positive_parts`); then the
+        solver may iterate on ``log A - log B``, which has the same roots and stays
+        nearly linear where ``A`` or ``B`` grows exponentially. Elsewhere ``A = R`` and
+        ``B = 0``.
+        """
         if self.size != 1:
-            raise ValueError("the curvature is defined for one equation in one unknown")
-        return off_jumps(self.jacobian[0, 0].diff(self.unknowns[0]))
+            raise ValueError("Halley's method is for one equation in one unknown")
+        (residual,), (unknown,) = self.residuals, self.unknowns
+        parts = positive_parts(residual) or (residual, sp.S.Zero)
+        return tuple(off_jumps(part.diff(unknown, n)) for part in parts for n in range(3))
 
     @property
     def unknown_domains(self) -> tuple[Domain, ...]:

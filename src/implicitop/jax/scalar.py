@@ -2,9 +2,10 @@
 
 JAX cannot run the compiled solver inside a traced function, so the same two phases
 are written here once more in traced form, for one element (``jax.vmap`` maps it
-over a batch): Halley's method from the starting point with domain guard and
-overflow back-off, then, where that fails, the sign change of the scan grid nearest the
-start and Newton safeguarded by bisection, with the same acceptance test. Constants,
+over a batch): Halley's method (on the residual's log form where it has one) from
+the starting point with domain guard and overflow back-off, then, where that fails,
+the sign change of the scan grid nearest the start and Newton safeguarded by
+bisection, with the same acceptance test. Constants,
 thresholds, settings and the scan grid come from the core; the tests check that
 roots agree with the compiled solver to rounding.
 """
@@ -17,6 +18,7 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
+from implicitop.solvers.scalar import LOG_FORM_RATIO
 from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
@@ -39,6 +41,16 @@ def _halley_step(value: jax.Array, slope: jax.Array, curvature: jax.Array) -> ja
     denominator = 2.0 * square - jnp.clip(product, -square, square)
     finite = jnp.isfinite(twice) & jnp.isfinite(product) & jnp.isfinite(denominator)
     return jnp.where(finite, -twice / denominator, -value / slope)
+
+
+def _halley_terms(*parts: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    a, a1, a2, b, b1, b2 = parts
+    far = (b > 0) & (a > 0) & ((a > LOG_FORM_RATIO * b) | (b > LOG_FORM_RATIO * a))
+    slope_a, slope_b = a1 / a, b1 / b
+    value = jnp.where(far, jnp.log(a) - jnp.log(b), a - b)
+    slope = jnp.where(far, slope_a - slope_b, a1 - b1)
+    curvature = jnp.where(far, a2 / a - slope_a**2 - b2 / b + slope_b**2, a2 - b2)
+    return value, slope, curvature
 
 
 def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:
@@ -64,7 +76,7 @@ class ScalarElementSolver:
         problem = solver.problem
         (residual,) = problem.residuals
         self._evaluate = compile_expressions(
-            [residual, problem.jacobian[0, 0], residual_scale(residual), problem.curvature],
+            [residual, problem.jacobian[0, 0], residual_scale(residual), *problem.halley_parts],
             [*problem.unknowns, *problem.params],
         )
         (param_lower, param_upper, lower, upper, _, grid, tol, newton_iterations, maxiter) = (
@@ -80,7 +92,7 @@ class ScalarElementSolver:
         return value, slope
 
     def is_root(self, x: jax.Array, params: tuple) -> jax.Array:
-        value, slope, scale, _ = self._evaluate(x, *params)
+        value, slope, scale, *_ = self._evaluate(x, *params)
         allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
         return (value == 0) | (jnp.abs(value) <= allowed)
 
@@ -91,7 +103,7 @@ class ScalarElementSolver:
 
         def step(state):
             k, x, previous, result, _ = state
-            value, slope, _, curvature = self._evaluate(x, *params)
+            value, slope, curvature = _halley_terms(*self._evaluate(x, *params)[3:])
             finite = jnp.isfinite(value) & jnp.isfinite(slope)
             target = _retreat(x, lower, upper)
             proposal = x + _halley_step(value, slope, curvature)

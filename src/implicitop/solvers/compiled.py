@@ -54,6 +54,7 @@ _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 #: overhead cost more than their arithmetic (the solve took twice as long).
 _INLINED = frozenset(interface.__all__) | {
     "halley_step",
+    "halley_terms",
     "is_root",
     "phase_one_step",
     "parameter_status",
@@ -197,7 +198,7 @@ def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
         exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
     functions = element_functions(problem, guess)
     if problem.size == 1:
-        for name in ("residual_and_slope", "residual_slope_curvature", "scale"):
+        for name in ("residual_and_slope", "halley_parts", "scale"):
             functions[name] = _on_numpy_floats(functions[name])
     vars(module).update(functions)
     return ProblemKernels(module, compiled=False)

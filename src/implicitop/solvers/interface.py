@@ -15,8 +15,8 @@ import numpy as np
 
 __all__ = [
     "guess",
+    "halley_parts",
     "residual_and_slope",
-    "residual_slope_curvature",
     "residuals_and_jacobian",
     "scale",
     "scales",
@@ -34,9 +34,10 @@ def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
     raise _unbound("residual_and_slope")
 
 
-def residual_slope_curvature(x: float, p: np.ndarray) -> tuple[float, float, float]:
-    """One equation: ``R(x, p)``, ``dR/dx`` and ``d2R/dx2``."""
-    raise _unbound("residual_slope_curvature")
+def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """One equation: ``A, dA/dx, d2A/dx2, B, dB/dx, d2B/dx2`` with ``R = A - B``, where
+    ``A, B > 0`` or ``B = 0`` (:attr:`implicitop.problem.ImplicitProblem.halley_parts`)."""
+    raise _unbound("halley_parts")
 
 
 def scale(x: float, p: np.ndarray) -> float:

@@ -2,12 +2,14 @@
 
 The solve runs in two phases:
 
-1. Halley's method (Newton's step corrected by the residual's curvature) from the
-   starting point, kept inside the unknown's domain and backing off when the
-   residual overflows (at most ``newton_iterations`` steps, none when a bracket is
-   given). Halley's method converges in a few steps inside its basin of attraction;
-   where it takes more, it is crawling (down an exponential, say) or lost, and
-   phase 2 is faster.
+1. Halley's method (Newton's step corrected by the curvature) from the starting
+   point, kept inside the unknown's domain and backing off when the residual
+   overflows (at most ``newton_iterations`` steps, none when a bracket is given).
+   Where the residual is ``R = A - B`` with ``A, B > 0``
+   (:attr:`~implicitop.problem.ImplicitProblem.halley_parts`) and ``A`` and ``B`` are
+   far apart, it steps on ``log A - log B`` instead (same roots), so it does not
+   crawl down exponentials. Halley's method converges in a few steps inside its basin of
+   attraction; where it takes more, it is lost, and phase 2 is faster.
 2. If phase 1 did not settle: the sign change of the scan grid nearest the starting
    point, found by scanning outwards from it, then Newton safeguarded by bisection
    inside that bracket, which cannot fail once a sign change is found (at most
@@ -25,7 +27,7 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.interface import residual_and_slope, residual_slope_curvature, scale
+from implicitop.solvers.interface import halley_parts, residual_and_slope, scale
 from implicitop.solvers.status import (
     CONVERGED,
     MAXITER,
@@ -37,12 +39,14 @@ from implicitop.solvers.status import (
 
 __all__ = [
     "GAVE_UP",
+    "LOG_FORM_RATIO",
     "PHASE1_MAXITER",
     "RUNNING",
     "SETTLED",
     "bracketed",
     "error_of",
     "halley_step",
+    "halley_terms",
     "measure_root",
     "midpoint",
     "nearest_bracket",
@@ -53,8 +57,11 @@ __all__ = [
 ]
 
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
-#: many it is crawling or lost and the bracketing phase is faster.
+#: many it is lost and the bracketing phase is faster.
 PHASE1_MAXITER = 10
+#: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
+#: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
+LOG_FORM_RATIO = 2.0
 
 
 def residual_error(x: float, p: np.ndarray) -> float:
@@ -108,6 +115,18 @@ def retreat(x: float, lower: float, upper: float) -> float:
 RUNNING, SETTLED, GAVE_UP = 0, 1, 2
 
 
+def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
+    """The function ``F`` phase 1 iterates on at ``x``, ``dF/dx`` and ``d2F/dx2``:
+    ``F = log A - log B`` where ``R = A - B`` with ``A, B > 0`` far apart (see
+    :data:`LOG_FORM_RATIO`), else ``F = R``. Both have the same roots."""
+    a, a1, a2, b, b1, b2 = halley_parts(x, p)
+    if b > 0.0 and a > 0.0 and (a > LOG_FORM_RATIO * b or b > LOG_FORM_RATIO * a):
+        slope_a, slope_b = a1 / a, b1 / b
+        value = math.log(a) - math.log(b)
+        return value, slope_a - slope_b, a2 / a - slope_a**2 - b2 / b + slope_b**2
+    return a - b, a1 - b1, a2 - b2
+
+
 def halley_step(value: float, slope: float, curvature: float) -> float:
     """Halley's step ``-2 R R' / (2 R'^2 - R R'')``, with ``R R''`` kept within
     ``[-R'^2, R'^2]`` (at most twice, at least two thirds of Newton's step); Newton's
@@ -128,7 +147,7 @@ def phase_one_step(
     first): the next iterate, the new ``previous`` and whether to go on
     (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2 must take
     over (:data:`GAVE_UP`)."""
-    value, slope, curvature = residual_slope_curvature(x, p)
+    value, slope, curvature = halley_terms(x, p)
     if value == 0.0:
         return x, previous, SETTLED
     if not (math.isfinite(value) and math.isfinite(slope)):
