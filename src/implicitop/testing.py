@@ -8,8 +8,10 @@ Use it from your own test suite::
         check_implicit_op(op, ranges={"theta": (1e-5, 1e5)})
 
 At every drawn parameter point it checks that the root exists, that the residual
-there is zero to rounding, that :func:`pytensor.gradient.verify_grad` passes and
-that the gradient agrees with central finite differences.
+there is zero to rounding, that the library's ``verify_grad`` passes
+(:func:`pytensor.gradient.verify_grad`, or Theano's for the Theano op of
+:mod:`implicitop.theano`) and that the gradient agrees with central finite
+differences. This module imports neither library itself: it uses the op's.
 """
 
 from __future__ import annotations
@@ -19,17 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor
-import pytensor.tensor as pt
 import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pytensor.compile.mode import Mode
-from pytensor.gradient import verify_grad
 
 from implicitop.problem import Domain
-from implicitop.pytensor.op import ImplicitOp
 from implicitop.solvers import SolveStatus
+from implicitop.tensor_op import TensorImplicitOp
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -45,8 +43,6 @@ DEFAULT_RANGES: Mapping[str, tuple[float, float]] = {
     "negative": (-1e5, -1e-5),
     "real": (-10.0, 10.0),
 }
-
-_PYTHON_MODE = Mode(linker="py", optimizer="fast_compile")
 
 Ranges = Mapping[sp.Symbol | str, tuple[float, float]]
 _LOG_UNIFORM_SPAN = 100.0
@@ -108,25 +104,25 @@ def parameter_points(
     return st.tuples(*(parameter_strategy(s, _bounds_for(s, ranges)) for s in params))
 
 
-def _outputs(op: ImplicitOp, *inputs: pt.TensorVariable) -> pt.TensorVariable:
+def _outputs(op: TensorImplicitOp, *inputs: object) -> object:
     """The op's outputs stacked into one vector of length n."""
     outputs = op(*inputs)
-    return pt.stack(outputs if isinstance(outputs, list) else [outputs])
+    return op.tensor.stack(outputs if isinstance(outputs, list) else [outputs])
 
 
 @dataclass(frozen=True)
 class _CompiledOp:
     """The op's roots and their gradients as one compiled function of scalar inputs."""
 
-    op: ImplicitOp
+    op: TensorImplicitOp
     function: Callable[..., list[np.ndarray]]
 
     @classmethod
-    def build(cls, op: ImplicitOp) -> _CompiledOp:
-        inputs = [pt.dscalar(p.name) for p in op.params]
+    def build(cls, op: TensorImplicitOp) -> _CompiledOp:
+        inputs = [op.tensor.dscalar(p.name) for p in op.params]
         roots = _outputs(op, *inputs)
-        jacobians = pytensor.gradient.jacobian(roots, inputs)
-        return cls(op, pytensor.function(inputs, [roots, *jacobians]))
+        jacobians = op.framework.gradient.jacobian(roots, inputs)
+        return cls(op, op.framework.function(inputs, [roots, *jacobians]))
 
     def value_and_gradient(self, point: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """Roots (n,) and ``du/dtheta`` (n, k) at ``point``."""
@@ -134,7 +130,7 @@ class _CompiledOp:
         return roots, np.stack(jacobians, axis=1)
 
 
-def _roots(op: ImplicitOp, point: Sequence[float]) -> tuple[np.ndarray, SolveStatus]:
+def _roots(op: TensorImplicitOp, point: Sequence[float]) -> tuple[np.ndarray, SolveStatus]:
     result = op.solve(*point)
     return np.atleast_1d(result.root), SolveStatus(int(result.status))
 
@@ -151,7 +147,7 @@ def _root_noise(jacobian: np.ndarray, scales: np.ndarray, root: np.ndarray) -> n
 
 
 def _central_differences(
-    op: ImplicitOp, point: Sequence[float], noise: np.ndarray
+    op: TensorImplicitOp, point: Sequence[float], noise: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Central differences of the roots (n, k), with their rounding bound (n, k)."""
     gradient, tolerance = [], []
@@ -163,30 +159,31 @@ def _central_differences(
     return np.stack(gradient, axis=1), np.stack(tolerance, axis=1)
 
 
-def _verify_grad_relative(op: ImplicitOp, point: Sequence[float]) -> None:
-    """:func:`pytensor.gradient.verify_grad` in coordinates scaled to the point.
+def _verify_grad_relative(op: TensorImplicitOp, point: Sequence[float]) -> None:
+    """The library's ``verify_grad`` in coordinates scaled to the point.
 
     ``verify_grad`` perturbs its inputs by one absolute step; checking the op through
     ``theta = theta0 + |theta0| * u`` at ``u = 0`` makes that step relative, so one
     check is meaningful from 1e-5 to 1e5. The point is baked into the graph, so it is
     run in Python mode, which compiles nothing.
     """
-    origin = [pt.constant(float(v)) for v in point]
-    scales = [pt.constant(abs(float(v)) or 1.0) for v in point]
+    library = op.framework
+    origin = [op.tensor.constant(float(v)) for v in point]
+    scales = [op.tensor.constant(abs(float(v)) or 1.0) for v in point]
 
-    def scaled_op(*u: pt.TensorVariable) -> pt.TensorVariable:
+    def scaled_op(*u: object) -> object:
         return _outputs(op, *(o + s * du for o, s, du in zip(origin, scales, u, strict=True)))
 
-    verify_grad(
+    library.gradient.verify_grad(
         scaled_op,
         [np.zeros(()) for _ in point],
-        rng=np.random.default_rng(0),
-        mode=_PYTHON_MODE,
+        rng=np.random.RandomState(0),  # Theano's takes no Generator
+        mode=library.compile.mode.Mode(linker="py", optimizer="fast_compile"),
     )
 
 
 def check_point(
-    op: ImplicitOp,
+    op: TensorImplicitOp,
     point: Sequence[float],
     *,
     rtol: float = 1e-5,
@@ -228,7 +225,7 @@ def check_point(
 
 
 def check_implicit_op(
-    op: ImplicitOp,
+    op: TensorImplicitOp,
     ranges: Ranges | None = None,
     *,
     max_examples: int | None = None,
@@ -238,7 +235,7 @@ def check_implicit_op(
 
     At every drawn point: the root exists, the residual there is zero to rounding,
     the compiled op returns it, the gradient matches central finite differences to
-    ``rtol`` and :func:`pytensor.gradient.verify_grad` passes.
+    ``rtol`` and the library's ``verify_grad`` passes.
 
     Parameters
     ----------

@@ -1,0 +1,222 @@
+"""What the PyTensor and the Theano op share: everything but the library.
+
+PyTensor continues Theano with the same ``Op`` interface and nearly the same tensor
+functions, so one class holds what users read (the residual, ``op.derivative``), the
+numbers (the solve, ``perform``), the inputs' checks and the implicit gradient of one
+equation; each library's op adds its ``make_node``, the gradient of systems and its
+backends. This module imports neither library: a subclass names its ``tensor``
+module and its printer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from importlib import import_module
+from types import ModuleType
+from typing import ClassVar
+
+import numpy as np
+import sympy as sp
+
+from implicitop.options import ImplicitOptions
+from implicitop.problem import ImplicitProblem
+from implicitop.solvers import Solver, SolveResult
+
+__all__ = ["TensorImplicitOp"]
+
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+class TensorImplicitOp:
+    """The library-neutral part of an op whose output ``mu`` solves ``R(mu, theta) = 0``.
+
+    Parameters
+    ----------
+    problem
+        The validated symbolic problem.
+    options
+        How roots are found.
+    """
+
+    # A subclass that is an Op sets ``__props__ = ("problem", "options")`` (the
+    # libraries' metaclass reads it from the class body, and then writes a __str__ of
+    # its own there unless the body has one: ``__str__ = TensorImplicitOp.__str__``).
+
+    #: The library's name as users write it: ``"PyTensor"`` or ``"Theano"``.
+    library: ClassVar[str]
+    #: ``pytensor.tensor`` or ``theano.tensor``.
+    tensor: ClassVar[ModuleType]
+    #: ``(expr, {symbol: variable}) -> graph``: the library's bound SymPy printer.
+    to_graph: ClassVar[Callable[[sp.Expr, Mapping[sp.Symbol, object]], object]]
+    #: The names of the SymPy functions ``to_graph`` prints.
+    printable_functions: ClassVar[Callable[[], list[str]]]
+
+    def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
+        self.problem = problem
+        self.options = options
+        self.solver = Solver(problem, options)
+
+    @property
+    def framework(self) -> ModuleType:
+        """The library: ``pytensor`` or ``theano``."""
+        return import_module(self.tensor.__name__.split(".")[0])
+
+    # -- what users read ---------------------------------------------------------
+    @property
+    def residual(self) -> sp.Expr | tuple[sp.Expr, ...]:
+        """The residual ``R`` (a tuple for systems)."""
+        residuals = self.problem.residuals
+        return residuals[0] if len(residuals) == 1 else residuals
+
+    @property
+    def unknown(self) -> sp.Symbol | tuple[sp.Symbol, ...]:
+        """The symbol solved for (a tuple for systems)."""
+        unknowns = self.problem.unknowns
+        return unknowns[0] if len(unknowns) == 1 else unknowns
+
+    @property
+    def params(self) -> tuple[sp.Symbol, ...]:
+        """The parameters, in the order the op takes its inputs."""
+        return self.problem.params
+
+    @property
+    def jacobian(self) -> sp.Matrix:
+        """``dR/du``, an n x n SymPy matrix."""
+        return self.problem.jacobian
+
+    @property
+    def derivative(self) -> sp.Expr | tuple[sp.Expr, ...] | sp.Matrix:
+        """``du/dtheta``.
+
+        One equation: an expression, or a tuple with one per parameter. Systems: the
+        n x k matrix ``-(dR/du)^-1 dR/dtheta``, derived when first asked for.
+        """
+        if self.problem.size > 1:
+            return self.problem.derivative_matrix
+        derivatives = self.problem.derivatives
+        return derivatives[0] if len(derivatives) == 1 else derivatives
+
+    def __str__(self) -> str:
+        equations = ", ".join(f"{r} = 0" for r in self.problem.residuals)
+        unknowns = ", ".join(u.name for u in self.problem.unknowns)
+        return f"ImplicitOp({unknowns}: {equations})"
+
+    def converged(self, *inputs: object) -> object:
+        """Per-element convergence flags for these inputs, as a boolean tensor.
+
+        Elements without a root give NaN outputs (``on_failure="nan"``), so this is
+        the finiteness of every output; it adds no second solve to the graph when
+        the op's outputs are used too.
+        """
+        tensor = self.tensor
+        outputs = self(*inputs)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        failed = tensor.stack([tensor.isnan(o) | tensor.isinf(o) for o in outputs])
+        return ~tensor.any(failed, axis=0)
+
+    # -- numbers -----------------------------------------------------------------
+    def solve(self, *values: np.ndarray | float) -> SolveResult:
+        """Solve for every element of the broadcast parameter values.
+
+        Returns the :class:`~implicitop.solvers.SolveResult` whatever the failure
+        policy: roots of the broadcast shape (with a trailing axis of length n for
+        systems) and one status code per element.
+        """
+        return self.solver.solve(*values)
+
+    # -- the Op interface, shared ------------------------------------------------------
+    def input_tensors(self, inputs: Sequence[object]) -> list:
+        """The op's inputs as float tensors; a ``TypeError`` naming the parameter for a
+        wrong number of inputs or an input that is not a float tensor."""
+        if len(inputs) != len(self.params):
+            names = ", ".join(p.name for p in self.params)
+            raise TypeError(
+                f"{self} takes {len(self.params)} input(s) ({names}), got {len(inputs)}"
+            )
+        return [self._float_tensor(v, p.name) for v, p in zip(inputs, self.params, strict=True)]
+
+    def _float_tensor(self, value: object, name: str) -> object:
+        if isinstance(value, bool | np.bool_):
+            raise TypeError(f"parameter {name} got a boolean; pass a float")
+        if isinstance(value, int | float):
+            value = np.asarray(value, dtype=self.framework.config.floatX)
+        try:
+            tensor = self.tensor.as_tensor_variable(value)
+        except (TypeError, ValueError, NotImplementedError) as error:
+            raise TypeError(
+                f"parameter {name} must be a float tensor, number or array, got "
+                f"{type(value).__name__}: {error}"
+            ) from None
+        if tensor.dtype not in _FLOAT_DTYPES:
+            library = self.tensor.__name__
+            raise TypeError(
+                f"parameter {name} has dtype {tensor.dtype}; implicit ops need float inputs "
+                f"(cast with {library}.cast(x, 'float64') or pass floats)"
+            )
+        return tensor
+
+    def perform(self, node, inputs: list[np.ndarray], outputs: list[list], params=None) -> None:
+        result = self.solver.solve(*inputs)
+        if self.options.on_failure == "raise":
+            self.solver.raise_for_failures(inputs, result.status)
+        dtype = node.outputs[0].dtype
+        if self.problem.size == 1:
+            outputs[0][0] = np.asarray(result.root, dtype=dtype)
+            return
+        for index, storage in enumerate(outputs):
+            storage[0] = np.array(result.root[..., index], dtype=dtype)
+
+    def do_constant_folding(self, fgraph, node) -> bool:
+        # With on_failure="raise" the error belongs to the call, not to compilation.
+        return self.options.on_failure != "raise"
+
+    def infer_shape(self, fgraph, node, input_shapes: list) -> list:
+        return [input_shapes[0]] * self.problem.size
+
+    def L_op(self, inputs: Sequence, outputs: Sequence, output_grads: Sequence) -> list:
+        bindings = {
+            **dict(zip(self.problem.unknowns, outputs, strict=True)),
+            **dict(zip(self.params, inputs, strict=True)),
+        }
+        if self.problem.size == 1:
+            (grad_output,) = output_grads
+            grads = [
+                grad_output * self.to_graph(derivative, bindings)
+                for derivative in self.problem.derivatives
+            ]
+        else:
+            grads = self.system_gradients(bindings, outputs, output_grads)
+        return [self.tensor.cast(g, x.dtype) for g, x in zip(grads, inputs, strict=True)]
+
+    def system_gradients(self, bindings: dict, outputs: Sequence, output_grads: Sequence) -> list:
+        """A system's gradient with respect to each input, given the output gradients."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_gradient_printable(cls, problem: ImplicitProblem) -> None:
+        """Fail at construction, not inside a sampler, if a derivative cannot be printed.
+
+        Raises
+        ------
+        ValueError
+            Naming the function the library cannot express.
+        """
+        scalars = {s: cls.tensor.dscalar(s.name) for s in (*problem.unknowns, *problem.params)}
+        if problem.size == 1:
+            expressions = problem.derivatives
+        else:
+            expressions = (*problem.jacobian, *problem.param_jacobian)
+        for expression in expressions:
+            try:
+                cls.to_graph(expression, scalars)
+            except NotImplementedError:
+                missing = sorted(
+                    {type(call).__name__ for call in expression.atoms(sp.Function)}
+                    - set(cls.printable_functions())
+                )
+                raise ValueError(
+                    f"the derivative {expression} uses {', '.join(missing) or 'a function'}, "
+                    f"which {cls.library} cannot express, so the gradient cannot be built. "
+                    "Rewrite the residual without it, or make its value another unknown of "
+                    "a system (w = LambertW(x) is the root of w*exp(w) - x)."
+                ) from None
