@@ -1,14 +1,23 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make run   - set up .venv and run the seed page's root-finding model end to end
-#   make test  - set up .venv with the test, jax, nutpie and dask extras, lint, and run the whole
-#                test suite
+#   make test  - set up .venv with the test, jax, nutpie, dask and docs extras, lint, and run the
+#                whole test suite; then set up .venv-theano (the seed page's own stack:
+#                Theano-PyMC and PyMC3, the `theano` dependency group) and run tests/theano
+#                there; then build the docs (tutorials executed, warnings are errors)
+# make run-theano runs the seed page's model on PyMC3 with implicitop.theano;
+# make docs builds the documentation site into docs/_build/html.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+LEGACY := .venv-theano
+LEGACY_BIN := $(LEGACY)/bin
+STAMP_LEGACY := $(LEGACY)/.installed
+# Theano's C compiler path does not build on Python 3.11; its BLAS probe fails on NumPy 1.23.
+export THEANO_FLAGS ?= cxx=,blas__ldflags=
 
-.PHONY: run test thorough lint clean
+.PHONY: run run-theano test test-main test-theano docs thorough lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -20,18 +29,43 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,nutpie,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,jax,nutpie,dask,docs]"
 	touch $@ $(STAMP_RUN)
+
+$(LEGACY_BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(LEGACY)
+	$(LEGACY_BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_LEGACY): pyproject.toml | $(LEGACY_BIN)/python
+	$(LEGACY_BIN)/python -m pip install --quiet --group theano
+	$(LEGACY_BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
 
 run: $(STAMP_RUN)
 	$(BIN)/python examples/seed_root_model.py
 
-lint: $(STAMP_TEST)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+run-theano: $(STAMP_LEGACY)
+	$(LEGACY_BIN)/python examples/seed_root_model_pymc3.py
 
-test: lint
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check src tests examples benchmarks docs
+	$(BIN)/ruff format --check src tests examples benchmarks docs
+
+test: test-main test-theano docs
+
+test-main: lint
 	$(BIN)/python -m pytest -n 2 --durations=15
+
+# tests/theano has its own pytest.ini, so the main suite's conftest is not loaded there.
+test-theano: $(STAMP_LEGACY)
+	$(LEGACY_BIN)/python -m pytest -c tests/theano/pytest.ini tests/theano --durations=10
+
+# The site: API pages from the docstrings, tutorials executed (a broken example fails).
+docs: $(STAMP_TEST)
+	rm -rf docs/_build docs/generated docs/jupyter_execute
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
 
 # Every Hypothesis property over the whole catalogue with 500 examples each (~15 min).
 thorough: $(STAMP_TEST)
@@ -40,4 +74,4 @@ thorough: $(STAMP_TEST)
 		tests/test_catalogue.py tests/test_robustness.py tests/test_seed.py
 
 clean:
-	rm -rf $(VENV) outputs .hypothesis .pytest_cache
+	rm -rf $(VENV) $(LEGACY) outputs .hypothesis .pytest_cache docs/_build docs/generated docs/jupyter_execute

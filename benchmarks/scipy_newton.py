@@ -7,7 +7,7 @@ import numpy as np
 from scipy import optimize
 from scipy.optimize import elementwise
 
-from seed_op import func, jac
+from seed_page_solver import func, jac
 
 
 def python_loop(thetas: np.ndarray) -> np.ndarray:

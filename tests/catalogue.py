@@ -14,6 +14,7 @@ import sympy as sp
 from scipy import optimize, special, stats
 
 from implicitop import ImplicitOp, make_implicit_op
+from references import seed_derivative, seed_root
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,6 @@ class CatalogueProblem:
     gradient: Callable[..., tuple[float, ...]]
     rtol: float = 1e-10
     gradient_atol: float = 1e-12  # larger where the reference gradient is numerical
-
-
-def seed_root(theta: float) -> float:
-    """Root of the seed's residual by Brent's method on its log form."""
-
-    def log_residual(mu: float) -> float:
-        return np.log(mu) + np.logaddexp(0.0, theta * mu)
-
-    return optimize.brentq(log_residual, 1e-300, 1.0, xtol=1e-300, rtol=8.9e-16, maxiter=2000)
-
-
-def seed_derivative(theta: float) -> float:
-    """The seed page's dmu/dtheta = -mu**2 / (1 + theta*mu + exp(-theta*mu))."""
-    mu = seed_root(theta)
-    return -(mu**2) / (1 + theta * mu + np.exp(-theta * mu))
 
 
 def build_seed() -> ImplicitOp:

@@ -1,15 +1,9 @@
-"""Hypothesis profiles: ``ci`` (bounded, used when CI is set), ``dev`` and ``thorough``.
+"""The main suite's set-up: Hypothesis profiles (:mod:`hypothesis_profiles`).
 
-Select one with ``pytest --hypothesis-profile=thorough``.
+``tests/theano`` runs only in the legacy environment (``make test-theano``, its own
+``pytest.ini``), so it is not collected here.
 """
 
-import os
+import hypothesis_profiles  # noqa: F401  (registers and loads the profiles)
 
-from hypothesis import HealthCheck, settings
-
-_COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-
-settings.register_profile("ci", max_examples=12, derandomize=True, print_blob=True, **_COMMON)
-settings.register_profile("dev", max_examples=25, **_COMMON)
-settings.register_profile("thorough", max_examples=500, **_COMMON)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+collect_ignore = ["theano"]

@@ -3,11 +3,9 @@
 from functools import cache
 
 import arviz as az
-import numpy as np
 import pymc as pm
-from scipy import integrate, stats
 
-from catalogue import seed_root
+from references import seed_posterior_mean
 
 OBSERVED = [0.2, 0.21, 0.3]
 
@@ -23,15 +21,8 @@ def seed_model(mu_op) -> pm.Model:
 
 @cache
 def exact_posterior_mean() -> float:
-    """E[theta | y] by quadrature, with the root from Brent's method."""
-
-    def unnormalised(theta: float) -> float:
-        mu = seed_root(theta)
-        return stats.halfnorm.pdf(theta) * np.prod(stats.norm.pdf(OBSERVED, mu, 0.1))
-
-    mass = integrate.quad(unnormalised, 0, 12, limit=200)[0]
-    first_moment = integrate.quad(lambda t: t * unnormalised(t), 0, 12, limit=200)[0]
-    return first_moment / mass
+    """E[theta | y] by quadrature (:func:`references.seed_posterior_mean`)."""
+    return seed_posterior_mean(OBSERVED)
 
 
 def posterior_mean_and_mcse(idata) -> tuple[float, float]:

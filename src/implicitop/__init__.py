@@ -6,7 +6,9 @@ samples with NUTS, ADVI and the other samplers.
 
 The package is layered: :mod:`implicitop.problem` (SymPy) and :mod:`implicitop.solvers`
 (the numeric solve) import no framework; :mod:`implicitop.pytensor` holds the Op and
-its numba and JAX dispatch, imported when one of its names is first used here.
+its numba and JAX dispatch, imported when one of its names is first used here;
+:mod:`implicitop.theano` holds the same Op for Theano and PyMC3 (the seed page's
+stack), and is imported only when asked for.
 """
 
 from importlib import import_module

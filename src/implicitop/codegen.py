@@ -22,7 +22,7 @@ import sympy as sp
 
 from implicitop.problem import ImplicitProblem, residual_scale
 
-__all__ = ["ElementFunctions", "Guess", "element_functions", "element_source"]
+__all__ = ["element_functions", "element_source"]
 
 #: One initial guess per unknown: a number, an expression in the parameters, or None.
 Guess = tuple[float | sp.Expr | None, ...]

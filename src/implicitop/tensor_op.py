@@ -11,20 +11,37 @@ module and its printer.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager as ContextManager
 from importlib import import_module
 from types import ModuleType
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import sympy as sp
 
+from implicitop.display import html_summary, latex_summary
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
+from implicitop.ranges import Ranges
 from implicitop.solvers import Solver, SolveResult
 
-__all__ = ["TensorImplicitOp"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["TensorImplicitOp", "without_test_values"]
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
+
+
+def _library(tensor: ModuleType) -> ModuleType:
+    """``pytensor`` for ``pytensor.tensor``, ``theano`` for ``theano.tensor``."""
+    return import_module(tensor.__name__.split(".")[0])
+
+
+def without_test_values(tensor: ModuleType) -> ContextManager:
+    """A context in which new variables need no test values: inside a PyMC3 model
+    Theano computes them for every new node and fails on variables without one."""
+    return _library(tensor).config.change_flags(compute_test_value="off")
 
 
 class TensorImplicitOp:
@@ -59,7 +76,7 @@ class TensorImplicitOp:
     @property
     def framework(self) -> ModuleType:
         """The library: ``pytensor`` or ``theano``."""
-        return import_module(self.tensor.__name__.split(".")[0])
+        return _library(self.tensor)
 
     # -- what users read ---------------------------------------------------------
     @property
@@ -101,6 +118,27 @@ class TensorImplicitOp:
         unknowns = ", ".join(u.name for u in self.problem.unknowns)
         return f"ImplicitOp({unknowns}: {equations})"
 
+    def _repr_latex_(self) -> str:
+        return latex_summary(self.problem)
+
+    def _repr_html_(self) -> str:
+        title = f"{type(self).__name__} for {self.library}"
+        return html_summary(title, self.problem, self.options, self.solver.search_domains)
+
+    def plot(
+        self,
+        ranges: Ranges | None = None,
+        *,
+        vary: sp.Symbol | str | None = None,
+        at: Mapping[sp.Symbol | str, float] | None = None,
+        points: int = 200,
+    ) -> Figure:
+        """The root and its derivative over a parameter's range, failures marked:
+        :func:`implicitop.plotting.plot` (which documents the arguments)."""
+        from implicitop import plotting  # matplotlib only when a picture is asked for
+
+        return plotting.plot(self, ranges, vary=vary, at=at, points=points)
+
     def converged(self, *inputs: object) -> object:
         """Per-element convergence flags for these inputs, as a boolean tensor.
 
@@ -125,6 +163,19 @@ class TensorImplicitOp:
         return self.solver.solve(*values)
 
     # -- the Op interface, shared ------------------------------------------------------
+    def make_node(self, *inputs: object) -> object:
+        tensors = self.input_tensors(inputs)
+        if len(tensors) > 1:
+            tensors = self.broadcast(tensors)
+        dtype = self.framework.scalar.upcast(*(t.dtype for t in tensors))
+        outputs = [tensors[0].type.clone(dtype=dtype)() for _ in self.problem.unknowns]
+        return self.framework.graph.basic.Apply(self, tensors, outputs)
+
+    def broadcast(self, tensors: list) -> list:
+        """The inputs broadcast against each other in the graph (so that their
+        gradients are summed back to their shapes)."""
+        raise NotImplementedError
+
     def input_tensors(self, inputs: Sequence[object]) -> list:
         """The op's inputs as float tensors; a ``TypeError`` naming the parameter for a
         wrong number of inputs or an input that is not a float tensor."""
@@ -201,14 +252,15 @@ class TensorImplicitOp:
         ValueError
             Naming the function the library cannot express.
         """
-        scalars = {s: cls.tensor.dscalar(s.name) for s in (*problem.unknowns, *problem.params)}
         if problem.size == 1:
             expressions = problem.derivatives
         else:
             expressions = (*problem.jacobian, *problem.param_jacobian)
         for expression in expressions:
             try:
-                cls.to_graph(expression, scalars)
+                with without_test_values(cls.tensor):
+                    symbols = (*problem.unknowns, *problem.params)
+                    cls.to_graph(expression, {s: cls.tensor.dscalar(s.name) for s in symbols})
             except NotImplementedError:
                 missing = sorted(
                     {type(call).__name__ for call in expression.atoms(sp.Function)}

@@ -17,7 +17,7 @@ from types import ModuleType
 
 import sympy as sp
 
-__all__ = ["BoundPrinter", "extra_functions"]
+__all__ = ["BoundPrinter", "TensorPrinting", "extra_functions"]
 
 #: SymPy functions and the names their counterparts may have in a tensor module.
 _NAMED: Mapping[type, tuple[str, ...]] = {
@@ -86,3 +86,41 @@ class BoundPrinter:
             return super()._print_Basic(expr, **kwargs)
         except KeyError:  # SymPy's Theano printer: not in its mapping
             raise NotImplementedError(f"no tensor function for {type(expr).__name__}") from None
+
+
+class TensorPrinting:
+    """Printing SymPy expressions with one library's SymPy printer, bound and extended.
+
+    Parameters
+    ----------
+    printer
+        The library's SymPy printer class (sympytensor's ``PytensorPrinter``, SymPy's
+        ``TheanoPrinter``).
+    tensor
+        The library's tensor module.
+    mapping
+        The printer's own SymPy-class-to-function table.
+    """
+
+    def __init__(self, printer: type, tensor: ModuleType, mapping: Mapping[type, Callable]):
+        self._printer = type(f"Bound{printer.__name__}", (BoundPrinter, printer), {})
+        self._tensor = tensor
+        self._mapping = mapping
+        self._functions = extra_functions(tensor)
+
+    def to_graph(self, expr: sp.Expr, bindings: Mapping[sp.Symbol, object]) -> object:
+        """Print ``expr`` as a graph whose symbols are the bound variables.
+
+        Raises
+        ------
+        NotImplementedError
+            If the expression uses a function the library has no counterpart for.
+        """
+        printed = self._printer(bindings, self._functions).doprint(expr)
+        return self._tensor.as_tensor_variable(printed)
+
+    def printable_functions(self) -> list[str]:
+        """Names of the SymPy functions that print to the library."""
+        classes = [*self._mapping, *self._functions]
+        methods = [name.removeprefix("_print_") for name in dir(self._printer)]
+        return sorted({c.__name__ for c in classes if isinstance(c, type)} | set(methods))

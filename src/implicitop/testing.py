@@ -17,7 +17,7 @@ differences. This module imports neither library itself: it uses the op's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,9 +25,15 @@ import sympy as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from implicitop.problem import Domain
+from implicitop.ranges import (
+    DEFAULT_RANGES,
+    Ranges,
+    check_names,
+    is_log_scaled,
+    parameter_range,
+)
 from implicitop.solvers import SolveStatus
-from implicitop.tensor_op import TensorImplicitOp
+from implicitop.tensor_op import TensorImplicitOp, without_test_values
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -36,24 +42,6 @@ __all__ = [
     "parameter_points",
     "parameter_strategy",
 ]
-
-#: Ranges drawn from when none is given, by the sign a symbol's assumptions allow.
-DEFAULT_RANGES: Mapping[str, tuple[float, float]] = {
-    "positive": (1e-5, 1e5),
-    "negative": (-1e5, -1e-5),
-    "real": (-10.0, 10.0),
-}
-
-Ranges = Mapping[sp.Symbol | str, tuple[float, float]]
-_LOG_UNIFORM_SPAN = 100.0
-
-
-def _default_range(symbol: sp.Symbol) -> tuple[float, float]:
-    if symbol.is_positive or symbol.is_nonnegative:
-        return DEFAULT_RANGES["positive"]
-    if symbol.is_negative or symbol.is_nonpositive:
-        return DEFAULT_RANGES["negative"]
-    return DEFAULT_RANGES["real"]
 
 
 def parameter_strategy(
@@ -69,39 +57,23 @@ def parameter_strategy(
     bounds
         ``(lo, hi)``; by default from :data:`DEFAULT_RANGES`.
     """
-    lo, hi = bounds if bounds is not None else _default_range(symbol)
-    lo, hi = float(lo), float(hi)
-    domain = Domain.of(symbol)
-    if not (lo < hi and lo in domain and hi in domain):
-        raise ValueError(
-            f"range ({lo}, {hi}) for {symbol} must have lo < hi and lie in its domain "
-            f"[{domain.lower}, {domain.upper}]"
-        )
-    if lo > 0 and hi >= _LOG_UNIFORM_SPAN * lo:
+    lo, hi = parameter_range(symbol, bounds)
+    if is_log_scaled(lo, hi) and lo > 0:
         exponents = st.floats(math.log(lo), math.log(hi))
         return exponents.map(lambda e: min(max(math.exp(e), lo), hi))
-    if hi < 0 and lo <= _LOG_UNIFORM_SPAN * hi:
+    if is_log_scaled(lo, hi):
         return parameter_strategy(sp.Symbol(symbol.name, positive=True), (-hi, -lo)).map(
             lambda v: -v
         )
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
-def _bounds_for(symbol: sp.Symbol, ranges: Ranges | None) -> tuple[float, float] | None:
-    if not ranges:
-        return None
-    return ranges.get(symbol, ranges.get(symbol.name))
-
-
 def parameter_points(
     params: Sequence[sp.Symbol], ranges: Ranges | None = None
 ) -> st.SearchStrategy[tuple[float, ...]]:
     """Tuples with one value per parameter, each from :func:`parameter_strategy`."""
-    known = {s.name for s in params}
-    stray = [str(k) for k in (ranges or {}) if str(k) not in known]
-    if stray:
-        raise ValueError(f"ranges name unknown parameter(s): {', '.join(stray)}")
-    return st.tuples(*(parameter_strategy(s, _bounds_for(s, ranges)) for s in params))
+    check_names(params, ranges)
+    return st.tuples(*(parameter_strategy(s, parameter_range(s, ranges)) for s in params))
 
 
 def _outputs(op: TensorImplicitOp, *inputs: object) -> object:
@@ -119,10 +91,11 @@ class _CompiledOp:
 
     @classmethod
     def build(cls, op: TensorImplicitOp) -> _CompiledOp:
-        inputs = [op.tensor.dscalar(p.name) for p in op.params]
-        roots = _outputs(op, *inputs)
-        jacobians = op.framework.gradient.jacobian(roots, inputs)
-        return cls(op, op.framework.function(inputs, [roots, *jacobians]))
+        with without_test_values(op.tensor):
+            inputs = [op.tensor.dscalar(p.name) for p in op.params]
+            roots = _outputs(op, *inputs)
+            jacobians = op.framework.gradient.jacobian(roots, inputs)
+            return cls(op, op.framework.function(inputs, [roots, *jacobians]))
 
     def value_and_gradient(self, point: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """Roots (n,) and ``du/dtheta`` (n, k) at ``point``."""
@@ -174,12 +147,13 @@ def _verify_grad_relative(op: TensorImplicitOp, point: Sequence[float]) -> None:
     def scaled_op(*u: object) -> object:
         return _outputs(op, *(o + s * du for o, s, du in zip(origin, scales, u, strict=True)))
 
-    library.gradient.verify_grad(
-        scaled_op,
-        [np.zeros(()) for _ in point],
-        rng=np.random.RandomState(0),  # Theano's takes no Generator
-        mode=library.compile.mode.Mode(linker="py", optimizer="fast_compile"),
-    )
+    with without_test_values(op.tensor):
+        library.gradient.verify_grad(
+            scaled_op,
+            [np.zeros(()) for _ in point],
+            rng=np.random.RandomState(0),  # Theano's takes no Generator
+            mode=library.compile.mode.Mode(linker="py", optimizer="fast_compile"),
+        )
 
 
 def check_point(

@@ -9,9 +9,7 @@ import sympy as sp
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
 from pytensor.link.c.op import COp
-from pytensor.scalar import upcast
 from pytensor.tensor.extra_ops import broadcast_arrays
-from pytensor.tensor.type import TensorType
 
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
@@ -49,14 +47,8 @@ class ImplicitOp(TensorImplicitOp, COp):
     to_graph = staticmethod(to_pytensor)
     printable_functions = staticmethod(printable_functions)
 
-    def make_node(self, *inputs: object) -> Apply:
-        tensors = self.input_tensors(inputs)
-        if len(tensors) > 1:
-            tensors = broadcast_arrays(*tensors)
-        dtype = upcast(*(t.dtype for t in tensors))
-        shape = tensors[0].type.shape
-        outputs = [TensorType(dtype=dtype, shape=shape)() for _ in self.problem.unknowns]
-        return Apply(self, tensors, outputs)
+    def broadcast(self, tensors: list[Variable]) -> list[Variable]:
+        return broadcast_arrays(*tensors)
 
     def get_params(self, node: Apply) -> object:
         return c_implementation.params(self.solver)

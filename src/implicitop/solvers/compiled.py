@@ -106,7 +106,10 @@ def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
     shown = ", ".join(map(str, problem.residuals)).replace('"', "'")
     # numba's cache sees neither constants imported from other modules nor how the
     # functions are compiled: both are part of the file's digest through this line.
-    settings = repr((_JIT_OPTIONS, sorted(_INLINED)))
+    # So are the numba and NumPy versions: two environments sharing the cache folder
+    # (PyMC 5 and the PyMC3 stack) keep a kernel each instead of overwriting each
+    # other's cache index at every run.
+    settings = repr((_JIT_OPTIONS, sorted(_INLINED), numba.__version__, np.__version__))
     depends = hashlib.sha256(
         "".join([*(inspect.getsource(module) for module in _DEPENDENCIES), settings]).encode()
     ).hexdigest()

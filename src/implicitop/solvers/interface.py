@@ -47,7 +47,7 @@ def scale(x: float, p: np.ndarray) -> float:
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> tuple[float, ...]:
-    """A system: ``R_1 .. R_n``, then ``dR_i/du_j`` row by row (n + n*n floats)."""
+    """A system: ``R_1, ..., R_n``, then ``dR_i/du_j`` row by row (n + n*n floats)."""
     raise _unbound("residuals_and_jacobian")
 
 

@@ -25,11 +25,11 @@ __all__ = [
     "SolveStatus",
 ]
 
-#: Relative size of |R| against the magnitude of its terms below which a point is
+#: Relative size of ``|R|`` against the magnitude of its terms below which a point is
 #: accepted as a root.
 RESIDUAL_RTOL = 1e-8
 
-#: Rounding of the unknown itself: a root is also accepted where |R| is within the
+#: Rounding of the unknown itself: a root is also accepted where ``|R|`` is within the
 #: change of R over this many relative ulps of the unknown.
 ULPS_OF_X = 8 * float(np.finfo(float).eps)
 

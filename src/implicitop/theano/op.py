@@ -1,0 +1,106 @@
+"""The Theano Op (Theano-PyMC 1.1, for PyMC3 3.11) for an implicit function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+
+import sympy as sp
+import theano.tensor as tt
+from theano.gradient import DisconnectedType
+from theano.graph.basic import Variable
+from theano.graph.op import Op
+
+from implicitop.options import ImplicitOptions
+from implicitop.problem import ImplicitProblem
+from implicitop.tensor_op import TensorImplicitOp
+from implicitop.theano.printing import printable_functions, to_theano
+
+__all__ = ["ImplicitOp", "make_implicit_op"]
+
+
+class ImplicitOp(TensorImplicitOp, Op):
+    """A Theano Op whose output ``mu`` solves ``R(mu, theta) = 0``.
+
+    The Theano counterpart of :class:`implicitop.pytensor.ImplicitOp`, with the same
+    behaviour: build it with :func:`make_implicit_op`; call it with one input per
+    parameter (tensors, numbers, arrays, ``theano.shared`` variables, ``pm.Data``) to
+    get ``mu`` of the inputs' broadcast shape. The gradient is the symbolic implicit
+    derivative printed as a Theano graph of the op's own output and inputs, so it can
+    be differentiated again. What users read (``op.derivative``, ``op.solve``, ...)
+    is documented on :class:`~implicitop.tensor_op.TensorImplicitOp`.
+
+    Parameters
+    ----------
+    problem
+        The validated symbolic problem.
+    options
+        How roots are found.
+    """
+
+    __props__ = ("problem", "options")
+    __str__ = TensorImplicitOp.__str__
+    library = "Theano"
+    tensor = tt
+    to_graph = staticmethod(to_theano)
+    printable_functions = staticmethod(printable_functions)
+
+    def broadcast(self, tensors: list[Variable]) -> list[Variable]:
+        # second(a, b): b's values broadcast against a (Theano's BroadcastTo breaks the
+        # optimisations of scan, which theano.gradient.jacobian uses).
+        shaped = reduce(tt.second, tensors)
+        return [tt.second(shaped, t) for t in tensors]
+
+    def system_gradients(
+        self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
+    ) -> list[Variable]:
+        """``sum_i g_i du_i/dtheta_k`` from the closed form of ``du/dtheta``
+        (:attr:`~implicitop.problem.ImplicitProblem.derivative_matrix`): Theano has no
+        batched linear solve."""
+        cotangents = [
+            tt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
+            for g, output in zip(output_grads, outputs, strict=True)
+        ]
+        matrix = self.problem.derivative_matrix
+        return [
+            tt.add(*(g * to_theano(matrix[i, k], bindings) for i, g in enumerate(cotangents)))
+            for k in range(len(self.params))
+        ]
+
+
+def make_implicit_op(
+    residuals: sp.Expr | Sequence[sp.Expr],
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable Theano Op for the root of ``R(mu, theta) = 0``.
+
+    The same arguments, options and errors as
+    :func:`implicitop.pytensor.make_implicit_op`.
+
+    Parameters
+    ----------
+    residuals
+        The residual ``R`` as a SymPy expression, or a sequence of n for a system.
+    unknowns
+        The symbol(s) solved for; their SymPy assumptions set the search domain.
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order.
+    **options
+        ``x0``, ``bracket``, ``tol``, ``maxiter``, ``on_failure``; see
+        :class:`~implicitop.options.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        Call it with one input per parameter; ``op.derivative`` holds ``dmu/dtheta``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed implicit function.
+    """
+    problem = ImplicitProblem.build(residuals, unknowns, params)
+    ImplicitOp.check_gradient_printable(problem)
+    return ImplicitOp(problem, ImplicitOptions.build(problem, **options))

@@ -1,0 +1,19 @@
+"""The legacy suite's set-up: Theano's flags before anything imports it, the
+Hypothesis profiles of the main suite, and test values off for every test."""
+
+import os
+
+os.environ.setdefault("THEANO_FLAGS", "cxx=,blas__ldflags=")
+
+import pytest
+import theano
+
+import hypothesis_profiles  # noqa: F401  (registers and loads the profiles)
+
+
+@pytest.fixture(autouse=True)
+def no_test_values():
+    """PyMC3 3.11 turns Theano's ``compute_test_value`` to "raise" for a model's
+    ``with`` block, and a model block entered again inside it (as distributions do)
+    leaves it at "raise" afterwards; each test starts from Theano's default."""
+    theano.config.compute_test_value = "off"

@@ -1,0 +1,170 @@
+"""implicitop.theano: the Theano op's values, gradients, shapes, failures and errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+import sympy as sp
+import theano
+import theano.tensor as tt
+from hypothesis import given
+from hypothesis import strategies as st
+
+from implicitop import ImplicitSolveError
+from implicitop.testing import check_implicit_op
+from implicitop.theano import ImplicitOp, make_implicit_op
+from references import seed_derivative, seed_root
+
+mu, theta, x = sp.symbols("mu theta x", positive=True)
+SEED = mu + mu * sp.exp(theta * mu) - 1
+RNG = np.random.RandomState(0)  # Theano's verify_grad takes a RandomState
+
+
+@pytest.fixture(scope="module")
+def seed_op() -> ImplicitOp:
+    return make_implicit_op(SEED, mu, theta)
+
+
+def test_the_op_is_a_theano_op_with_the_seed_pages_derivative(seed_op):
+    assert isinstance(seed_op, theano.graph.op.Op)
+    page = -(mu**2) / (1 + theta * mu + sp.exp(-theta * mu))
+    assert sp.simplify(seed_op.derivative - page) == 0
+
+
+def test_roots_and_gradients_match_the_references(seed_op):
+    thetas = np.geomspace(1e-5, 1e5, 41)
+    variable = tt.dvector("theta")
+    roots = seed_op(variable)
+    function = theano.function([variable], [roots, theano.grad(roots.sum(), variable)])
+    values, gradients = function(thetas)
+    np.testing.assert_allclose(values, [seed_root(t) for t in thetas], rtol=1e-13)
+    np.testing.assert_allclose(gradients, [seed_derivative(t) for t in thetas], rtol=1e-10)
+
+
+@pytest.mark.parametrize("point", [0.2, 1e-5, 1e5])
+def test_verify_grad_at_the_seed_pages_points(seed_op, point):
+    theano.gradient.verify_grad(seed_op, [np.array(point)], rng=RNG)
+
+
+def test_the_gradient_is_differentiable_again(seed_op):
+    variable = tt.dscalar("theta")
+    slope = theano.grad(seed_op(variable), variable)
+    curvature = theano.function([variable], theano.grad(slope, variable))
+    for point in (0.05, 0.4, 3.0, 40.0):
+        step = 1e-5 * point
+        expected = (seed_derivative(point + step) - seed_derivative(point - step)) / (2 * step)
+        assert float(curvature(point)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_check_implicit_op_passes_for_the_op_and_catches_a_wrong_gradient(seed_op):
+    check_implicit_op(seed_op, {"theta": (1e-5, 1e5)}, max_examples=15)
+
+    class WrongGradient(ImplicitOp):
+        def L_op(self, inputs, outputs, output_grads):
+            return [1.01 * g for g in super().L_op(inputs, outputs, output_grads)]
+
+    wrong = WrongGradient(seed_op.problem, seed_op.options)
+    with pytest.raises(AssertionError, match="disagrees with central differences"):
+        check_implicit_op(wrong, {"theta": (0.1, 10.0)}, max_examples=5)
+
+
+def test_inputs_broadcast_and_shared_data_may_change_length():
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu * x) - 1, mu, [theta, x])
+    data = theano.shared(np.array([0.5, 1.0, 2.0]))
+    scalar = tt.dscalar("theta")
+    roots = op(scalar, data)
+    assert roots.ndim == 1
+    function = theano.function(
+        [scalar], [roots, *theano.grad(roots.sum(), [scalar, data])], on_unused_input="ignore"
+    )
+    for values in ([0.5, 1.0, 2.0], np.geomspace(0.1, 50.0, 7)):
+        data.set_value(np.asarray(values))
+        products = 0.7 * np.asarray(values)
+        mus, d_theta, d_x = function(0.7)
+        slopes = np.array([seed_derivative(p) for p in products])
+        np.testing.assert_allclose(mus, [seed_root(p) for p in products], rtol=1e-13)
+        # mu(theta, x) = seed_root(theta * x), so the chain rule gives the references
+        np.testing.assert_allclose(d_theta, np.sum(slopes * values), rtol=1e-10)
+        np.testing.assert_allclose(d_x, slopes * 0.7, rtol=1e-10)
+    matrix = op(np.full((2, 1), 0.7), np.array([[0.5, 1.0, 2.0]])).eval()
+    assert matrix.shape == (2, 3)
+
+
+def test_a_system_gives_the_closed_form_and_its_gradient():
+    # x^2 + y^2 = a and x - y = b meet at x = (b + sqrt(2a - b^2)) / 2, y = x - b.
+    u, v, a, b = sp.symbols("u v a b", real=True)
+    op = make_implicit_op([u**2 + v**2 - a, u - v - b], [u, v], [a, b], x0=[1.0, 0.0])
+    a_values, b_values = tt.dvector("a"), tt.dvector("b")
+    first, second = op(a_values, b_values)
+    objective = (first + 2 * second).sum()
+    function = theano.function(
+        [a_values, b_values], [first, second, *theano.grad(objective, [a_values, b_values])]
+    )
+    av, bv = np.array([1.0, 2.0, 4.0]), np.array([0.0, 0.5, -1.0])
+    root = np.sqrt(2 * av - bv**2)
+    first_value, second_value, d_a, d_b = function(av, bv)
+    np.testing.assert_allclose(first_value, (bv + root) / 2, rtol=1e-14)
+    np.testing.assert_allclose(second_value, (bv + root) / 2 - bv, rtol=1e-14)
+    # d(x + 2y)/da = 3 dx/da, with dx/da = 1/(2 root); d/db = 3 dx/db - 2, dx/db = (1 - b/root)/2
+    np.testing.assert_allclose(d_a, 3 / (2 * root), rtol=1e-12)
+    np.testing.assert_allclose(d_b, 3 * (1 - bv / root) / 2 - 2, rtol=1e-12)
+    check_implicit_op(op, {"a": (1.0, 4.0), "b": (-0.5, 0.5)}, max_examples=8)
+
+
+def test_elements_without_a_root_are_nan_or_raise():
+    t = sp.Symbol("t", real=True)
+    u = sp.Symbol("u", real=True)
+    residual = sp.exp(u) - t  # a root log(t) only for t > 0
+    values = tt.dvector("t")
+    nan_op = make_implicit_op(residual, u, t)
+    roots, converged = nan_op(values), nan_op.converged(values)
+    function = theano.function([values], [roots, converged])
+    got, flags = function(np.array([2.0, -1.0, 0.5]))
+    np.testing.assert_allclose(got[[0, 2]], np.log([2.0, 0.5]), rtol=1e-14)
+    assert np.isnan(got[1])
+    assert flags.tolist() == [True, False, True]
+    raising_op = make_implicit_op(residual, u, t, on_failure="raise")
+    raising = theano.function([values], raising_op(values))
+    with pytest.raises(ImplicitSolveError, match="t="):
+        raising(np.array([2.0, -1.0]))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: make_implicit_op(SEED + x, mu, theta), ValueError, "neither unknowns"),
+        (lambda: make_implicit_op(SEED, mu, theta, on_failure="ignore"), ValueError, "on_failure"),
+        (
+            lambda: make_implicit_op(sp.lowergamma(mu, theta) - 1, mu, theta),
+            ValueError,
+            "Theano cannot express",
+        ),
+        (lambda: make_implicit_op(SEED, mu, theta)(True), TypeError, "boolean"),
+        (lambda: make_implicit_op(SEED, mu, theta)(np.array([1, 2])), TypeError, "int64"),
+        (lambda: make_implicit_op(SEED, mu, theta)(0.1, 0.2), TypeError, "takes 1 input"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_ops_pickle_and_equal_problems_give_equal_ops(seed_op):
+    copy = pickle.loads(pickle.dumps(seed_op))
+    assert copy == seed_op
+    assert hash(copy) == hash(seed_op)
+    assert make_implicit_op(SEED, mu, theta) == seed_op
+    assert copy.solve(0.4).root == seed_op.solve(0.4).root
+
+
+@given(st.floats(1e-4, 1e4))
+def test_any_theta_agrees_with_the_reference(seed_op, value):
+    assert float(seed_op(value).eval()) == pytest.approx(seed_root(value), rel=1e-13)
+
+
+def test_the_op_shows_itself_and_its_picture(seed_op):
+    assert "ImplicitOp for Theano" in seed_op._repr_html_()
+    assert sp.latex(seed_op.derivative) in seed_op._repr_latex_()
+    figure = seed_op.plot({"theta": (1e-3, 1e3)}, points=7)
+    curve = figure.axes[0].lines[0].get_ydata()
+    np.testing.assert_allclose(curve, [seed_root(v) for v in np.geomspace(1e-3, 1e3, 7)])
