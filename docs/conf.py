@@ -36,9 +36,16 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 # API pages from the numpydoc docstrings.
 autosummary_generate = True
 autosummary_ignore_module_all = False  # a module's public names are its __all__
-autodoc_default_options = {"members": True, "show-inheritance": True}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": True,
+    "exclude-members": "set",  # matplotlib writes one per Figure subclass (ShownFigure)
+}
 # PyTensor's and Theano's base-class docstrings are not numpydoc; ours are.
 autodoc_inherit_docstrings = False
+# implicitop.theano documents itself here without Theano, which lives in the legacy
+# environment only.
+autodoc_mock_imports = ["theano"]
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False

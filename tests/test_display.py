@@ -110,3 +110,8 @@ def test_a_system_gives_every_unknown_and_plots_one_row_each():
 def test_bad_plot_arguments_get_a_clear_error(kwargs, message):
     with pytest.raises(ValueError, match=message):
         curve_data(build_seed(), **kwargs)
+
+
+def test_the_figure_shows_in_jupyter_as_a_png():
+    png = build_seed().plot(points=5)._repr_png_()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000

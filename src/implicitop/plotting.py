@@ -8,6 +8,7 @@ symbolic implicit derivative evaluated with NumPy.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 
@@ -19,7 +20,18 @@ from implicitop.problem import ImplicitProblem
 from implicitop.ranges import Ranges, check_names, is_log_scaled, parameter_range
 from implicitop.solvers import Solver, SolveStatus
 
-__all__ = ["CurveData", "curve_data", "plot"]
+__all__ = ["CurveData", "ShownFigure", "curve_data", "plot"]
+
+
+class ShownFigure(Figure):
+    """A matplotlib figure that Jupyter shows when it is a cell's value, without pyplot
+    (a plain :class:`~matplotlib.figure.Figure` shows as text unless pyplot's inline
+    backend is active)."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100)
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -171,12 +183,13 @@ def plot(
 
     Returns
     -------
-    matplotlib.figure.Figure
-        Shown by Jupyter when it is a cell's value; ``fig.savefig(path)`` writes it.
+    ShownFigure
+        A matplotlib figure, shown by Jupyter when it is a cell's value;
+        ``fig.savefig(path)`` writes it.
     """
     data = curve_data(op, ranges, vary=vary, at=at, points=points)
     problem = _solver_of(op).problem
-    figure = Figure(figsize=(10, 3.2 * problem.size), layout="constrained")
+    figure = ShownFigure(figsize=(10, 3.2 * problem.size), layout="constrained")
     axes = figure.subplots(problem.size, 2, squeeze=False)
     name = sp.latex(data.parameter)
     held = ", ".join(f"${sp.latex(p)}$ = {v:.4g}" for p, v in data.fixed.items())
