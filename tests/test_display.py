@@ -73,10 +73,12 @@ def test_curve_data_vary_one_parameter_and_hold_the_others():
 def test_failures_are_marked_with_their_reason():
     op = make_implicit_op(sp.exp(u) - t, u, t)  # a root log(t) for t > 0 only
     data = curve_data(op, {"t": (-2.0, 2.0)}, points=9)
-    negative = data.values < 0
-    assert data.failures() == {SolveStatus.NO_SIGN_CHANGE: int(negative.sum())}
-    assert np.isnan(data.roots[negative]).all() and np.isnan(data.derivatives[negative]).all()
-    positive = data.values > 0
+    negative, positive = data.values < 0, data.values > 0
+    # t = 0: exp(u) underflows to exactly 0 for u < -745, a plateau of zeros, no root
+    expected = {SolveStatus.NO_SIGN_CHANGE: int(negative.sum()), SolveStatus.NOT_A_ROOT: 1}
+    assert data.failures() == expected
+    failed = ~positive
+    assert np.isnan(data.roots[failed]).all() and np.isnan(data.derivatives[failed]).all()
     np.testing.assert_allclose(data.roots[positive, 0], np.log(data.values[positive]))
     figure = op.plot({"t": (-2.0, 2.0)}, points=9)
     assert isinstance(figure, Figure)
@@ -85,7 +87,7 @@ def test_failures_are_marked_with_their_reason():
     np.testing.assert_array_equal(np.isnan(curve), np.isnan(data.roots[:, 0]))
     np.testing.assert_allclose(slope_axes.lines[0].get_ydata()[positive], 1 / data.values[positive])
     labels = [text.get_text() for text in root_axes.get_legend().get_texts()]
-    assert labels == [f"no root: no sign change ({negative.sum()})"]
+    assert labels == [f"no sign change ({negative.sum()})", "not a root (1)"]
 
 
 def test_a_system_gives_every_unknown_and_plots_one_row_each():

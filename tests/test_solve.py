@@ -7,7 +7,7 @@ import pytest
 import sympy as sp
 from scipy import special
 
-from catalogue import build_lambert, build_seed, seed_root
+from catalogue import build_kepler, build_lambert, build_seed, seed_root
 from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
@@ -147,3 +147,31 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
                 break
         assert outcome == SETTLED, value
         np.testing.assert_allclose(point, seed_root(value * covariate), rtol=4e-15)
+
+
+def test_a_plateau_of_underflowed_zeros_is_not_a_root():
+    # exp(u) - t has no root at t = 0, but exp(u) is exactly 0.0 for u < -745: every
+    # point there has R = 0 and R' = 0. A double root, (x - 1)**2 at t = 0, has R = 0
+    # and R' = 0 too, but R is not zero beside it; it stays a root.
+    u, t = sp.symbols("u t", real=True)
+    op = make_implicit_op(sp.exp(u) - t, u, t)
+    result = op.solve(np.array([0.0, 2.0, 1e-300]))
+    assert np.isnan(result.root[0]) and result.status[0] == SolveStatus.NOT_A_ROOT
+    np.testing.assert_allclose(result.root[1:], np.log([2.0, 1e-300]), rtol=1e-14)
+    for mode in ("FAST_RUN", "JAX"):
+        values = pt.dvector("t")
+        compiled = pytensor.function([values], op(values), mode=mode)
+        assert np.isnan(compiled(np.array([0.0, 2.0]))[0]), mode
+    double = make_implicit_op((u - 1) ** 2 - t, u, t, x0=1.5)
+    assert double.solve(0.0).root == pytest.approx(1.0, abs=1e-7)
+
+
+def test_roots_in_the_subnormal_range_are_accepted():
+    # Kepler's E - e sin E = M with M subnormal: E = M / (1 - e) to rounding. Both
+    # rounding allowances of the acceptance test underflow to zero there; the residual
+    # cannot be resolved below one subnormal step, so that is the floor.
+    op = build_kepler()
+    means = np.array([5e-324, 1e-320, 1e-310, 2e-308])
+    result = op.solve(0.75, means)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    np.testing.assert_allclose(result.root, 4 * means, rtol=1e-12, atol=4e-323)

@@ -211,7 +211,7 @@ def plot(
                 reason = status.name.lower().replace("_", " ")
                 ax.plot(
                     where, np.zeros_like(where), "x", transform=ax.get_xaxis_transform(),
-                    clip_on=False, label=f"no root: {reason} ({count})",
+                    clip_on=False, label=f"{reason} ({count})",
                 )  # fmt: skip
             if data.failures():
                 ax.legend(fontsize="small")

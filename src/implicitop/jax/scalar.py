@@ -18,10 +18,13 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.scalar import LOG_FORM_RATIO
-from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
+from implicitop.solvers.scalar import LOG_FORM_RATIO, PLATEAU_STEP
+from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
+
+#: Where :func:`implicitop.solvers.scalar.on_zero_plateau` looks, relative to x.
+_PLATEAU_SIDES = (1.0 + PLATEAU_STEP, 1.0 - PLATEAU_STEP)
 
 #: ``(expressions, symbols) -> f(*scalars) -> tuple of one scalar per expression``.
 CompileExpressions = Callable[[list, list], Callable[..., tuple[jax.Array, ...]]]
@@ -94,7 +97,10 @@ class ScalarElementSolver:
     def is_root(self, x: jax.Array, params: tuple) -> jax.Array:
         value, slope, scale, *_ = self._evaluate(x, *params)
         allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
-        return (value == 0) | (jnp.abs(value) <= allowed)
+        allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
+        beside = [self.value_and_slope(x * side, params)[0] for side in _PLATEAU_SIDES]
+        plateau = (value == 0) & (slope == 0) & (x != 0) & ((beside[0] == 0) | (beside[1] == 0))
+        return ((value == 0) | (jnp.abs(value) <= allowed)) & ~plateau
 
     def phase_one(self, x0: jax.Array, params: tuple) -> jax.Array:
         """Phase 1 (Halley's method): a root candidate, or NaN where phase 2 must take

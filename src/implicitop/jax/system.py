@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from implicitop.jax.scalar import CompileExpressions
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.status import RESIDUAL_RTOL, ULPS_OF_X
+from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, ULPS_OF_X
 from implicitop.solvers.system import ARMIJO, MAX_HALVINGS
 
 __all__ = ["SystemElementSolver"]
@@ -125,6 +125,7 @@ class SystemElementSolver:
         values, jacobian, scales = self.evaluate(root, params)
         rounding = jnp.sum(jnp.abs(jacobian * root[None, :]), axis=1)
         allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
+        allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
         accepted = jnp.all((values == 0) | (jnp.abs(values) <= allowed))
         inputs = jnp.stack(params)
         accepted &= jnp.all(jnp.isfinite(inputs))

@@ -33,6 +33,7 @@ from implicitop.solvers.status import (
     MAXITER,
     NO_SIGN_CHANGE,
     NOT_A_ROOT,
+    RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
     ULPS_OF_X,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "GAVE_UP",
     "LOG_FORM_RATIO",
     "PHASE1_MAXITER",
+    "PLATEAU_STEP",
     "RUNNING",
     "SETTLED",
     "bracketed",
@@ -50,6 +52,7 @@ __all__ = [
     "measure_root",
     "midpoint",
     "nearest_bracket",
+    "on_zero_plateau",
     "phase_one_step",
     "residual_error",
     "retreat",
@@ -59,6 +62,8 @@ __all__ = [
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
 #: many it is lost and the bracketing phase is faster.
 PHASE1_MAXITER = 10
+#: How far from a zero of both ``R`` and its slope :func:`on_zero_plateau` looks.
+PLATEAU_STEP = 1e-6
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
 #: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
 LOG_FORM_RATIO = 2.0
@@ -68,22 +73,37 @@ def residual_error(x: float, p: np.ndarray) -> float:
     """``|R(x, p)|`` over the rounding error it may carry at a root (NaN if unknown).
 
     That rounding is the larger of :data:`RESIDUAL_RTOL` times the size of the
-    residual's terms and the change of ``R`` within a few ulps of ``x``. A computed
-    root gives at most 1; a point away from any root gives far more.
+    residual's terms and the change of ``R`` within a few ulps of ``x`` (and at least
+    one subnormal step). A computed root gives at most 1; a point away from any root
+    gives far more.
     """
     value, slope = residual_and_slope(x, p)
     return error_of(x, value, slope, p)
 
 
 def error_of(x: float, value: float, slope: float, p: np.ndarray) -> float:
-    """:func:`residual_error` at ``x`` where ``R`` and ``dR/dx`` are known already."""
+    """:func:`residual_error` at ``x`` where ``R`` and ``dR/dx`` are known already
+    (infinite on a plateau of exact zeros, see :func:`on_zero_plateau`)."""
     if value == 0.0:
-        return 0.0
+        return math.inf if slope == 0.0 and on_zero_plateau(x, p) else 0.0
     terms = RESIDUAL_RTOL * scale(x, p)
     rounding = ULPS_OF_X * abs(x * slope)
     if math.isnan(terms) or math.isnan(rounding):
         return math.nan
-    return abs(value) / max(terms, rounding)
+    return abs(value) / max(terms, rounding, RESIDUAL_FLOOR)
+
+
+def on_zero_plateau(x: float, p: np.ndarray) -> bool:
+    """Whether ``R`` is also exactly zero :data:`PLATEAU_STEP` away (relative) from
+    ``x``, where it and its slope are zero: every term has underflowed (``exp(u) - t``
+    at ``t = 0`` for ``u < -745``), so ``x`` is one point of a floating-point plateau,
+    not a root. A double root (``(x - 1)**2``) has a non-zero residual beside it."""
+    if x == 0.0:
+        return False
+    for side in (1.0 + PLATEAU_STEP, 1.0 - PLATEAU_STEP):
+        if residual_and_slope(x * side, p)[0] == 0.0:
+            return True
+    return False
 
 
 def is_root(x: float, p: np.ndarray) -> bool:

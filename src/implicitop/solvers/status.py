@@ -18,6 +18,7 @@ __all__ = [
     "NO_PROGRESS",
     "NO_SIGN_CHANGE",
     "PARAMETER_OUTSIDE_DOMAIN",
+    "RESIDUAL_FLOOR",
     "RESIDUAL_RTOL",
     "SINGULAR_JACOBIAN",
     "ULPS_OF_X",
@@ -32,6 +33,10 @@ RESIDUAL_RTOL = 1e-8
 #: Rounding of the unknown itself: a root is also accepted where ``|R|`` is within the
 #: change of R over this many relative ulps of the unknown.
 ULPS_OF_X = 8 * float(np.finfo(float).eps)
+
+#: The finest a residual can be rounded to: near a subnormal root both allowances
+#: above underflow to zero, but ``|R|`` cannot be resolved below one subnormal step.
+RESIDUAL_FLOOR = float(np.finfo(float).smallest_subnormal)
 
 # Plain-int codes, for compiled code and hot paths, where enum look-ups are slow.
 CONVERGED = 0
@@ -71,7 +76,8 @@ _REASONS = {
     SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
     SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
     SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
-    "(a pole or a jump of the residual)",
+    "(a pole or a jump of the residual), or where it is zero over a whole interval "
+    "because every term underflowed",
     SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
     SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
     "(a local minimum of |R| that is not a root, or no root)",

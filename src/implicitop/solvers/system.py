@@ -21,6 +21,7 @@ from implicitop.solvers.status import (
     NO_PROGRESS,
     NONFINITE_RESIDUAL,
     NOT_A_ROOT,
+    RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
     SINGULAR_JACOBIAN,
     ULPS_OF_X,
@@ -66,8 +67,8 @@ def residual_error(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: n
     """The largest ``|R_i|`` over the rounding error it may carry (NaN if unknown).
 
     The rounding of ``R_i`` is the larger of :data:`RESIDUAL_RTOL` times the size of
-    its terms and its change within a few ulps of ``u``. ``values`` and ``jacobian``
-    are filled at ``u``.
+    its terms and its change within a few ulps of ``u`` (and at least one subnormal
+    step). ``values`` and ``jacobian`` are filled at ``u``.
     """
     evaluate(u, p, values, jacobian)
     sizes = scales(u, p)
@@ -78,7 +79,8 @@ def residual_error(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: n
         rounding = 0.0
         for j in range(values.shape[0]):
             rounding += abs(jacobian[i, j] * u[j])
-        ratio = abs(values[i]) / max(RESIDUAL_RTOL * sizes[i], ULPS_OF_X * rounding)
+        allowed = max(RESIDUAL_RTOL * sizes[i], ULPS_OF_X * rounding, RESIDUAL_FLOOR)
+        ratio = abs(values[i]) / allowed
         if math.isnan(ratio):
             return math.nan
         worst = max(worst, ratio)
