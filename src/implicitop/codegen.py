@@ -41,10 +41,9 @@ def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.E
     starts = tuple(sp.nan if g is None else sp.sympify(g) for g in guess)
     if problem.size == 1:
         (residual,) = problem.residuals
-        slope = problem.jacobian[0, 0]
         element[problem.unknowns[0]] = _UNKNOWN
         functions = {
-            "residual_and_slope": (residual, slope),
+            "residual_and_slope": (residual, problem.jacobian[0, 0]),
             "halley_parts": problem.halley_parts,
             "scale": (residual_scale(residual),),
         }

@@ -36,10 +36,7 @@ def domain_latex(domain: Domain) -> str:
 
 def _derivative_rows(problem: ImplicitProblem) -> list[tuple[str, str]]:
     """``(left side, right side)`` in LaTeX for each ``du_i/dtheta_k`` (n x k of them)."""
-    if problem.size == 1:
-        matrix = sp.Matrix([problem.derivatives])
-    else:
-        matrix = problem.derivative_matrix
+    matrix = problem.derivative_matrix
     return [
         (
             rf"\frac{{\partial {sp.latex(u)}}}{{\partial {sp.latex(theta)}}}",

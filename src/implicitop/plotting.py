@@ -90,11 +90,8 @@ def _midpoint(lo: float, hi: float) -> float:
 
 def _derivative_functions(problem: ImplicitProblem, index: int) -> list:
     """NumPy functions of (unknowns, params) for ``du_i/dtheta_index``, one per unknown."""
-    if problem.size == 1:
-        column = [problem.derivatives[index]]
-    else:
-        column = list(problem.derivative_matrix[:, index])
     symbols = [*problem.unknowns, *problem.params]
+    column = problem.derivative_matrix[:, index]
     return [sp.lambdify(symbols, expr, modules=["scipy", "numpy"]) for expr in column]
 
 

@@ -298,7 +298,10 @@ class ImplicitProblem:
 
     @cached_property
     def derivative_matrix(self) -> sp.Matrix:
-        """``du/dtheta = -(dR/du)^-1 dR/dtheta`` as an n x k matrix (computed on demand)."""
+        """``du/dtheta = -(dR/du)^-1 dR/dtheta`` as an n x k matrix (computed on demand;
+        for one equation, the row of :attr:`derivatives`)."""
+        if self.size == 1:
+            return sp.Matrix([self.derivatives])
         solved = self.jacobian.LUsolve(-self.param_jacobian)
         return solved.applyfunc(_shortest)
 

@@ -2,10 +2,10 @@
 
 PyTensor continues Theano with the same ``Op`` interface and nearly the same tensor
 functions, so one class holds what users read (the residual, ``op.derivative``), the
-numbers (the solve, ``perform``), the inputs' checks and the implicit gradient of one
-equation; each library's op adds its ``make_node``, the gradient of systems and its
-backends. This module imports neither library: a subclass names its ``tensor``
-module and its printer.
+numbers (the solve, ``perform``), ``make_node`` and the inputs' checks, and the
+implicit gradient of one equation; each library's op adds how inputs broadcast in
+its graphs, the gradient of systems and its backends. This module imports neither
+library: a subclass names its ``tensor`` module and its printer.
 """
 
 from __future__ import annotations
@@ -256,19 +256,20 @@ class TensorImplicitOp:
             expressions = problem.derivatives
         else:
             expressions = (*problem.jacobian, *problem.param_jacobian)
-        for expression in expressions:
-            try:
-                with without_test_values(cls.tensor):
-                    symbols = (*problem.unknowns, *problem.params)
-                    cls.to_graph(expression, {s: cls.tensor.dscalar(s.name) for s in symbols})
-            except NotImplementedError:
-                missing = sorted(
-                    {type(call).__name__ for call in expression.atoms(sp.Function)}
-                    - set(cls.printable_functions())
-                )
-                raise ValueError(
-                    f"the derivative {expression} uses {', '.join(missing) or 'a function'}, "
-                    f"which {cls.library} cannot express, so the gradient cannot be built. "
-                    "Rewrite the residual without it, or make its value another unknown of "
-                    "a system (w = LambertW(x) is the root of w*exp(w) - x)."
-                ) from None
+        symbols = (*problem.unknowns, *problem.params)
+        scalars = {s: cls.tensor.dscalar(s.name) for s in symbols}
+        with without_test_values(cls.tensor):
+            for expression in expressions:
+                try:
+                    cls.to_graph(expression, scalars)
+                except NotImplementedError:
+                    missing = sorted(
+                        {type(call).__name__ for call in expression.atoms(sp.Function)}
+                        - set(cls.printable_functions())
+                    )
+                    raise ValueError(
+                        f"the derivative {expression} uses {', '.join(missing) or 'a function'}, "
+                        f"which {cls.library} cannot express, so the gradient cannot be built. "
+                        "Rewrite the residual without it, or make its value another unknown "
+                        "of a system (w = LambertW(x) is the root of w*exp(w) - x)."
+                    ) from None

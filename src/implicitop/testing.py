@@ -58,10 +58,11 @@ def parameter_strategy(
         ``(lo, hi)``; by default from :data:`DEFAULT_RANGES`.
     """
     lo, hi = parameter_range(symbol, bounds)
-    if is_log_scaled(lo, hi) and lo > 0:
+    log_scaled = is_log_scaled(lo, hi)
+    if log_scaled and lo > 0:
         exponents = st.floats(math.log(lo), math.log(hi))
         return exponents.map(lambda e: min(max(math.exp(e), lo), hi))
-    if is_log_scaled(lo, hi):
+    if log_scaled:
         return parameter_strategy(sp.Symbol(symbol.name, positive=True), (-hi, -lo)).map(
             lambda v: -v
         )
