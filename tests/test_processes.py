@@ -1,13 +1,16 @@
 """Pickling, and sampling in several processes."""
 
+import json
 import pickle
 
 import cloudpickle
 import numpy as np
 import pymc as pm
 import pytest
+import sympy as sp
 
 from catalogue import build_kepler, build_seed, seed_root
+from scripts import ROOT, run_script
 
 
 @pytest.mark.parametrize("module", [pickle, cloudpickle], ids=["pickle", "cloudpickle"])
@@ -51,3 +54,32 @@ def test_two_processes_sample_reproducibly():
     np.testing.assert_allclose(
         first.posterior["mu"].values.ravel(), [seed_root(t) for t in theta], rtol=1e-12
     )
+
+
+def test_unpickling_an_op_derives_nothing(monkeypatch):
+    # PyTensor unpickles the key of every op in its compiledir at each compile.
+    ops = [build_seed(), build_kepler()]
+    pickled = [pickle.dumps(op) for op in ops]
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("unpickling an op derived an expression")
+
+    monkeypatch.setattr(sp.MatrixBase, "jacobian", forbidden)
+    monkeypatch.setattr(sp, "simplify", forbidden)
+    restored = [pickle.loads(data) for data in pickled]
+    assert restored == ops and list(map(hash, restored)) == list(map(hash, ops))
+
+
+def test_pytensor_cache_refresh_runs_no_sympy(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={tmp_path / 'pytensor'}")
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path / "implicitop"))
+    script = ROOT / "tests" / "cache_refresh_script.py"
+    filled = json.loads(run_script(script, "fill", "1").splitlines()[-1])
+    # x**n + x = 2 has the root x = 1 for every n; dx/dt = 1 / (n + 1)
+    for power, (root, gradient) in enumerate(filled["values"], start=2):
+        np.testing.assert_allclose(root, [1.0], rtol=1e-14)
+        np.testing.assert_allclose(gradient, [1 / (power + 1)], rtol=1e-14)
+    cached_keys = list((tmp_path / "pytensor").rglob("key.pkl"))
+    assert cached_keys
+    refreshed = json.loads(run_script(script, "trivial").splitlines()[-1])
+    assert refreshed["derivations"] == {"jacobian": 0, "simplify": 0}

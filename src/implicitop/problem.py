@@ -9,7 +9,7 @@ function theorem.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import sympy as sp
@@ -193,23 +193,13 @@ class ImplicitProblem:
     params
         The parameters the root depends on, in the order the op takes them.
 
-    Attributes
-    ----------
-    jacobian
-        ``dR/du`` as an n x n SymPy matrix.
-    param_jacobian
-        ``dR/dtheta`` as an n x k SymPy matrix.
-    derivatives
-        For one equation: ``du/dtheta_i = -(dR/dtheta_i) / (dR/du)`` for every
-        parameter, simplified. For systems see :meth:`derivative_matrix`.
+    The derivatives (:attr:`jacobian`, :attr:`param_jacobian`, :attr:`derivatives`,
+    ...) are derived when first asked for, so that unpickling a problem is cheap.
     """
 
     residuals: tuple[sp.Expr, ...]
     unknowns: tuple[sp.Symbol, ...]
     params: tuple[sp.Symbol, ...]
-    jacobian: sp.Matrix = field(init=False, compare=False, repr=False)
-    param_jacobian: sp.Matrix = field(init=False, compare=False, repr=False)
-    derivatives: tuple[sp.Expr, ...] = field(init=False, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -260,27 +250,33 @@ class ImplicitProblem:
                 f"the residuals have free symbols that are neither unknowns nor parameters: "
                 f"{names}; pass them in params (data are parameters too)"
             )
-        return cls(residual_exprs, unknown_symbols, param_symbols)
+        problem = cls(residual_exprs, unknown_symbols, param_symbols)
+        problem._check_not_singular()
+        return problem
 
-    def __post_init__(self) -> None:
-        residuals = sp.Matrix(self.residuals)
-        jacobian = residuals.jacobian(self.unknowns).applyfunc(off_jumps)
-        self._check_not_singular(jacobian)
-        object.__setattr__(self, "jacobian", jacobian)
-        param_jacobian = residuals.jacobian(self.params).applyfunc(off_jumps)
-        object.__setattr__(self, "param_jacobian", param_jacobian)
-        derivatives = ()
-        if self.size == 1:
-            slope = jacobian[0, 0]
-            derivatives = tuple(
-                _shortest(-param_jacobian[0, k] / slope) for k in range(len(self.params))
-            )
-        object.__setattr__(self, "derivatives", derivatives)
+    @cached_property
+    def jacobian(self) -> sp.Matrix:
+        """``dR/du`` as an n x n SymPy matrix (zero at the jumps of step functions)."""
+        return sp.Matrix(self.residuals).jacobian(self.unknowns).applyfunc(off_jumps)
 
-    def _check_not_singular(self, jacobian: sp.Matrix) -> None:
+    @cached_property
+    def param_jacobian(self) -> sp.Matrix:
+        """``dR/dtheta`` as an n x k SymPy matrix (zero at the jumps of step functions)."""
+        return sp.Matrix(self.residuals).jacobian(self.params).applyfunc(off_jumps)
+
+    @cached_property
+    def derivatives(self) -> tuple[sp.Expr, ...]:
+        """One equation: ``du/dtheta_i = -(dR/dtheta_i) / (dR/du)`` for every parameter,
+        simplified for reading (empty for systems; see :attr:`derivative_matrix`)."""
+        if self.size != 1:
+            return ()
+        slope = self.jacobian[0, 0]
+        return tuple(_shortest(-self.param_jacobian[0, k] / slope) for k in range(len(self.params)))
+
+    def _check_not_singular(self) -> None:
         if self.size > _SYMBOLIC_DETERMINANT_MAX_SIZE:
             return
-        if sp.simplify(jacobian.det(method="berkowitz")) == 0:
+        if sp.simplify(self.jacobian.det(method="berkowitz")) == 0:
             if self.size == 1:
                 raise ValueError(
                     f"dR/d{self.unknowns[0]} of the residual {self.residuals[0]} is "
@@ -333,4 +329,7 @@ class ImplicitProblem:
         return tuple(Domain.of(theta) for theta in self.params)
 
     def __reduce__(self) -> tuple:
+        # Only the three defining fields: PyTensor unpickles every cached op's key
+        # (this problem among them) at each compile, so unpickling must not derive
+        # anything. The derivatives are derived again when first asked for.
         return (type(self), (self.residuals, self.unknowns, self.params))
