@@ -175,3 +175,20 @@ def test_roots_in_the_subnormal_range_are_accepted():
     result = op.solve(0.75, means)
     assert (result.status == SolveStatus.CONVERGED).all()
     np.testing.assert_allclose(result.root, 4 * means, rtol=1e-12, atol=4e-323)
+
+
+def test_the_open_end_of_the_domain_is_not_a_root():
+    # SIR final size: z = 1 + W(-R0 exp(-R0)) / R0 for R0 > 1; for R0 <= 1 the only
+    # root is z = 0, outside z > 0, and z - 1 + exp(-R0 z) > 0 on the whole domain.
+    z, r0 = sp.symbols("z R0", positive=True)
+    op = make_implicit_op(z - 1 + sp.exp(-r0 * z), z, r0)
+    r0s = np.array([0.5, 0.9, 1.0, 1.0001, 1.01, 1.5, 2.0, 50.0])
+    expected = 1 + special.lambertw(-r0s * np.exp(-r0s)).real / r0s
+    expected[r0s <= 1] = np.nan
+    result = op.solve(r0s)
+    # near R0 = 1 the residual cancels to ~1e-16 over a slope of ~1e-4: 1e-8 relative
+    np.testing.assert_allclose(result.root, expected, rtol=1e-7)
+    assert (result.status[r0s <= 1] == SolveStatus.NOT_A_ROOT).all()
+    values = pt.dvector("R0")
+    traced = pytensor.function([values], op(values), mode="JAX")(r0s)
+    np.testing.assert_allclose(traced, expected, rtol=1e-7)

@@ -73,3 +73,15 @@ def test_a_point_without_a_root_is_reported():
         check_point(op, (0.5,))
     check_point(op, (5.0,))
     assert np.isfinite(op.solve(5.0).root)
+
+
+class _NanGradient(ImplicitOp):
+    def L_op(self, inputs, outputs, output_grads):
+        return [g * np.nan for g in super().L_op(inputs, outputs, output_grads)]
+
+
+def test_a_nan_gradient_is_caught_with_the_point_named():
+    seed = build_seed()
+    wrong = _NanGradient(seed.problem, seed.options)
+    with pytest.raises(AssertionError, match=r"gradient \[\[nan\]\] disagrees .* theta=0\.4"):
+        check_point(wrong, (0.4,))

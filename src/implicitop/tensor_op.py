@@ -63,9 +63,9 @@ class TensorImplicitOp:
     library: ClassVar[str]
     #: ``pytensor.tensor`` or ``theano.tensor``.
     tensor: ClassVar[ModuleType]
-    #: ``(expr, {symbol: variable}) -> graph``: the library's bound SymPy printer.
-    to_graph: ClassVar[Callable[[sp.Expr, Mapping[sp.Symbol, object]], object]]
-    #: The names of the SymPy functions ``to_graph`` prints.
+    #: ``(exprs, {symbol: variable}) -> graphs``: the library's bound SymPy printer.
+    to_graphs: ClassVar[Callable[[Sequence[sp.Expr], Mapping[sp.Symbol, object]], list]]
+    #: The names of the SymPy functions ``to_graphs`` prints.
     printable_functions: ClassVar[Callable[[], list[str]]]
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
@@ -230,14 +230,22 @@ class TensorImplicitOp:
             **dict(zip(self.params, inputs, strict=True)),
         }
         if self.problem.size == 1:
-            (grad_output,) = output_grads
-            grads = [
-                grad_output * self.to_graph(derivative, bindings)
-                for derivative in self.problem.derivatives
-            ]
+            grads = self.equation_gradients(bindings, outputs[0], output_grads[0])
         else:
             grads = self.system_gradients(bindings, outputs, output_grads)
         return [self.tensor.cast(g, x.dtype) for g, x in zip(grads, inputs, strict=True)]
+
+    def equation_gradients(self, bindings: dict, output: object, output_grad: object) -> list:
+        """One equation: ``-g R_theta / R_u`` for every parameter, from the partials as
+        printed (a simplified quotient of them can overflow where they do not: Black and
+        Scholes' ``dsigma/dC`` did). NaN where the solve failed or ``R_u = 0``."""
+        tensor = self.tensor
+        slope, *partials = self.to_graphs(
+            [self.problem.jacobian[0, 0], *self.problem.param_jacobian], bindings
+        )
+        undefined = tensor.or_(tensor.isnan(output), tensor.eq(slope, 0))
+        slope = tensor.switch(undefined, np.nan, slope)
+        return [-(output_grad * partial) / slope for partial in partials]
 
     def system_gradients(self, bindings: dict, outputs: Sequence, output_grads: Sequence) -> list:
         """A system's gradient with respect to each input, given the output gradients."""
@@ -245,31 +253,29 @@ class TensorImplicitOp:
 
     @classmethod
     def check_gradient_printable(cls, problem: ImplicitProblem) -> None:
-        """Fail at construction, not inside a sampler, if a derivative cannot be printed.
+        """Fail at construction, not inside a sampler, if a partial derivative of the
+        residuals (what the gradient is built from) cannot be printed.
 
         Raises
         ------
         ValueError
             Naming the function the library cannot express.
         """
-        if problem.size == 1:
-            expressions = problem.derivatives
-        else:
-            expressions = (*problem.jacobian, *problem.param_jacobian)
         symbols = (*problem.unknowns, *problem.params)
         scalars = {s: cls.tensor.dscalar(s.name) for s in symbols}
         with without_test_values(cls.tensor):
-            for expression in expressions:
+            for expression in (*problem.jacobian, *problem.param_jacobian):
                 try:
-                    cls.to_graph(expression, scalars)
+                    cls.to_graphs([expression], scalars)
                 except NotImplementedError:
                     missing = sorted(
                         {type(call).__name__ for call in expression.atoms(sp.Function)}
                         - set(cls.printable_functions())
                     )
                     raise ValueError(
-                        f"the derivative {expression} uses {', '.join(missing) or 'a function'}, "
-                        f"which {cls.library} cannot express, so the gradient cannot be built. "
-                        "Rewrite the residual without it, or make its value another unknown "
-                        "of a system (w = LambertW(x) is the root of w*exp(w) - x)."
+                        f"the partial derivative {expression} of the residual uses "
+                        f"{', '.join(missing) or 'a function'}, which {cls.library} cannot "
+                        "express, so the gradient cannot be built. Rewrite the residual "
+                        "without it, or make its value another unknown of a system "
+                        "(w = LambertW(x) is the root of w*exp(w) - x)."
                     ) from None

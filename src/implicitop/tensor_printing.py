@@ -11,7 +11,7 @@ neither library; the tensor module is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from types import ModuleType
 
@@ -108,16 +108,23 @@ class TensorPrinting:
         self._mapping = mapping
         self._functions = extra_functions(tensor)
 
-    def to_graph(self, expr: sp.Expr, bindings: Mapping[sp.Symbol, object]) -> object:
-        """Print ``expr`` as a graph whose symbols are the bound variables.
+    def to_graphs(
+        self, exprs: Sequence[sp.Expr], bindings: Mapping[sp.Symbol, object]
+    ) -> list[object]:
+        """Print ``exprs`` as graphs whose symbols are the bound variables, each
+        subexpression they share (:func:`sympy.cse`) printed once.
 
         Raises
         ------
         NotImplementedError
-            If the expression uses a function the library has no counterpart for.
+            If an expression uses a function the library has no counterpart for.
         """
-        printed = self._printer(bindings, self._functions).doprint(expr)
-        return self._tensor.as_tensor_variable(printed)
+        shared, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_shared"))
+        bound = dict(bindings)
+        printer = self._printer(bound, self._functions)
+        for symbol, expr in shared:
+            bound[symbol] = self._tensor.as_tensor_variable(printer.doprint(expr))
+        return [self._tensor.as_tensor_variable(printer.doprint(expr)) for expr in reduced]
 
     def printable_functions(self) -> list[str]:
         """Names of the SymPy functions that print to the library."""

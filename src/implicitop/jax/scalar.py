@@ -18,13 +18,15 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.scalar import LOG_FORM_RATIO, PLATEAU_STEP
+from implicitop.solvers.scalar import (
+    LOG_FORM_RATIO,
+    PLATEAU_STEP,
+    PROBE_RETREATS,
+    SIGN_CHANGE_REACH,
+)
 from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
-
-#: Where :func:`implicitop.solvers.scalar.on_zero_plateau` looks, relative to x.
-_PLATEAU_SIDES = (1.0 + PLATEAU_STEP, 1.0 - PLATEAU_STEP)
 
 #: ``(expressions, symbols) -> f(*scalars) -> tuple of one scalar per expression``.
 CompileExpressions = Callable[[list, list], Callable[..., tuple[jax.Array, ...]]]
@@ -54,6 +56,10 @@ def _halley_terms(*parts: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     slope = jnp.where(far, slope_a - slope_b, a1 - b1)
     curvature = jnp.where(far, a2 / a - slope_a**2 - b2 / b + slope_b**2, a2 - b2)
     return value, slope, curvature
+
+
+def _opposite(a: jax.Array, b: jax.Array) -> jax.Array:
+    return ((a < 0) & (b > 0)) | ((a > 0) & (b < 0))
 
 
 def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:
@@ -94,13 +100,45 @@ class ScalarElementSolver:
         value, slope, *_ = self._evaluate(x, *params)
         return value, slope
 
-    def is_root(self, x: jax.Array, params: tuple) -> jax.Array:
+    def zero_to_rounding(self, x: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop.solvers.scalar.error_of` at most 1."""
         value, slope, scale, *_ = self._evaluate(x, *params)
         allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
         allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
-        beside = [self.value_and_slope(x * side, params)[0] for side in _PLATEAU_SIDES]
-        plateau = (value == 0) & (slope == 0) & (x != 0) & ((beside[0] == 0) | (beside[1] == 0))
-        return ((value == 0) | (jnp.abs(value) <= allowed)) & ~plateau
+        step = PLATEAU_STEP * jnp.where(x != 0, jnp.abs(x), 1.0)
+        beside = [self.value_and_slope(x + side, params)[0] for side in (step, -step)]
+        plateau = (value == 0) & (slope == 0) & ((beside[0] == 0) | (beside[1] == 0))
+        return ((value == 0) | (jnp.abs(value) <= allowed)) & ~plateau, allowed
+
+    def probe(self, x: jax.Array, target: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop.solvers.scalar.probe`."""
+        lower, upper = self.lower, self.upper
+        target = jnp.where(target < lower, lower + (x - lower) / 2, target)
+        target = jnp.where(target > upper, upper - (upper - x) / 2, target)
+
+        def retreat(_, carry):
+            target, value = carry
+            pending = jnp.isnan(value) & (target != x)
+            new = self.value_and_slope(target, params)[0]
+            value = jnp.where(pending, new, value)
+            target = jnp.where(pending & jnp.isnan(new), x + (target - x) / 2, target)
+            return target, value
+
+        return jax.lax.fori_loop(0, PROBE_RETREATS, retreat, (target, jnp.array(jnp.nan)))[1]
+
+    def accepts(self, x: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop.solvers.scalar.accepts`: zero to rounding, and a sign
+        change across ``x`` (:func:`~implicitop.solvers.scalar.changes_sign`)."""
+        small, allowed = self.zero_to_rounding(x, params)
+        value, slope = self.value_and_slope(x, params)
+        reach = SIGN_CHANGE_REACH * jnp.maximum(jnp.abs(value), allowed) / jnp.abs(slope)
+        beyond = self.probe(x, x - jnp.copysign(reach, value * slope), params)
+        below, above = self.probe(x, x - reach, params), self.probe(x, x + reach, params)
+        at_bound = jnp.isnan(below) | jnp.isnan(above)
+        across = jnp.where(at_bound, (below != 0) & (above != 0), _opposite(below, above))
+        crosses = jnp.where(value != 0, _opposite(beyond, value), across)
+        flat = (slope == 0) | ~jnp.isfinite(slope)
+        return small & jnp.where(flat, value == 0, crosses)
 
     def phase_one(self, x0: jax.Array, params: tuple) -> jax.Array:
         """Phase 1 (Halley's method): a root candidate, or NaN where phase 2 must take
@@ -191,7 +229,8 @@ class ScalarElementSolver:
         )  # fmt: skip
         result = jax.lax.while_loop(running, step, state)[-2]
         value, _ = self.value_and_slope(result, params)
-        accepted = found & self.is_root(result, params) & (jnp.abs(value) <= ceiling)
+        below_ceiling = self.zero_to_rounding(result, params)[0] & (jnp.abs(value) <= ceiling)
+        accepted = found & jnp.where(a == b, self.accepts(result, params), below_ceiling)
         return jnp.where(accepted, result, jnp.nan)
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:
@@ -200,7 +239,6 @@ class ScalarElementSolver:
         usable = jnp.all(jnp.isfinite(values))
         usable &= jnp.all((values >= self.param_lower) & (values <= self.param_upper))
         candidate = self.phase_one(start, params)
-        settled = jnp.isfinite(candidate)
-        phase_1 = jnp.where(self.is_root(candidate, params), candidate, jnp.nan)
-        root = jax.lax.cond(settled, lambda: phase_1, lambda: self.bracketed(start, params))
+        settled = jnp.isfinite(candidate) & self.accepts(candidate, params)
+        root = jax.lax.cond(settled, lambda: candidate, lambda: self.bracketed(start, params))
         return jnp.where(usable, root, jnp.nan)[None]

@@ -32,7 +32,8 @@ def _jax_function(expressions: list, symbols: list[sp.Symbol]) -> Callable[..., 
     """``expressions`` of ``symbols`` as a JAX function, through PyTensor's JAX dispatch."""
     scalars = [pt.dscalar(s.name) for s in symbols]
     bindings = dict(zip(symbols, scalars, strict=True))
-    outputs = [pt.cast(to_pytensor(sp.sympify(e), bindings), "float64") for e in expressions]
+    printed = to_pytensor([sp.sympify(e) for e in expressions], bindings)
+    outputs = [pt.cast(graph, "float64") for graph in printed]
     return jax_funcify(FunctionGraph(scalars, outputs, clone=True))
 
 

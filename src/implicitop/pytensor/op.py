@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import reduce
 
+import numpy as np
 import pytensor.tensor as pt
 import sympy as sp
 from pytensor.gradient import DisconnectedType
@@ -44,7 +46,7 @@ class ImplicitOp(TensorImplicitOp, COp):
     params_type = c_implementation.PARAMS_TYPE
     library = "PyTensor"
     tensor = pt
-    to_graph = staticmethod(to_pytensor)
+    to_graphs = staticmethod(to_pytensor)
     printable_functions = staticmethod(printable_functions)
 
     def broadcast(self, tensors: list[Variable]) -> list[Variable]:
@@ -66,28 +68,33 @@ class ImplicitOp(TensorImplicitOp, COp):
     def system_gradients(
         self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
     ) -> list[Variable]:
-        """``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the broadcast shape."""
+        """``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the broadcast shape
+        (NaN for every parameter where the solve failed)."""
+        failed = reduce(pt.or_, [pt.isnan(output) for output in outputs])
         cotangents = [
             pt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
             for g, output in zip(output_grads, outputs, strict=True)
         ]
-        reference = outputs[0]
-
-        def entry(expr: sp.Expr) -> Variable:
-            return to_pytensor(expr, bindings) + pt.zeros_like(reference)
-
-        jacobian = self.problem.jacobian
-        n = self.problem.size
+        cotangents = [pt.switch(failed, np.nan, g) for g in cotangents]
+        n, k = self.problem.size, len(self.params)
+        jacobian, param_jacobian = self.problem.jacobian, self.problem.param_jacobian
+        printed = to_pytensor([*jacobian, *param_jacobian], bindings)
+        shape = pt.zeros_like(outputs[0])
+        entries = [entry + shape for entry in printed]
         transposed = pt.stack(
-            [pt.stack([entry(jacobian[j, i]) for j in range(n)], axis=-1) for i in range(n)],
+            [pt.stack([entries[j * n + i] for j in range(n)], axis=-1) for i in range(n)],
             axis=-2,
         )
-        adjoint = pt.linalg.solve(transposed, pt.stack(cotangents, axis=-1)[..., None], b_ndim=2)
+        # failed elements solve with the identity: their NaN cotangents make the result
+        transposed = pt.switch(failed[..., None, None], pt.eye(n), transposed)
+        adjoint = pt.linalg.solve(
+            transposed, pt.stack(cotangents, axis=-1)[..., None], b_ndim=2, check_finite=False
+        )
         adjoint = adjoint[..., 0]
-        param_jacobian = self.problem.param_jacobian
+        partials = entries[n * n :]  # row-major n x k
         return [
-            -pt.add(*(entry(param_jacobian[i, k]) * adjoint[..., i] for i in range(n)))
-            for k in range(len(self.params))
+            -pt.add(*(partials[i * k + col] * adjoint[..., i] for i in range(n)))
+            for col in range(k)
         ]
 
 

@@ -2,7 +2,7 @@
 
 Built on sympytensor's printer, with the functions it lacks that PyTensor has
 (``erfc``, Bessel functions, ``Heaviside``, ``Max`` of several arguments, ...; see
-:mod:`implicitop.tensor_printing`). ``to_pytensor(expr, bindings)`` prints;
+:mod:`implicitop.tensor_printing`). ``to_pytensor(exprs, bindings)`` prints;
 ``printable_functions()`` names what can be printed.
 """
 
@@ -14,5 +14,5 @@ from implicitop.tensor_printing import TensorPrinting
 __all__ = ["printable_functions", "to_pytensor"]
 
 _PRINTING = TensorPrinting(PytensorPrinter, pt, mapping)
-to_pytensor = _PRINTING.to_graph
+to_pytensor = _PRINTING.to_graphs
 printable_functions = _PRINTING.printable_functions

@@ -55,7 +55,7 @@ _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 _INLINED = frozenset(interface.__all__) | {
     "halley_step",
     "halley_terms",
-    "is_root",
+    "accepts",
     "phase_one_step",
     "parameter_status",
     "residual_error",

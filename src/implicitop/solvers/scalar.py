@@ -43,9 +43,14 @@ __all__ = [
     "LOG_FORM_RATIO",
     "PHASE1_MAXITER",
     "PLATEAU_STEP",
+    "PROBE_RETREATS",
     "RUNNING",
     "SETTLED",
+    "SIGN_CHANGE_REACH",
+    "accepts",
+    "allowance",
     "bracketed",
+    "changes_sign",
     "error_of",
     "halley_step",
     "halley_terms",
@@ -53,7 +58,9 @@ __all__ = [
     "midpoint",
     "nearest_bracket",
     "on_zero_plateau",
+    "opposite",
     "phase_one_step",
+    "probe",
     "residual_error",
     "retreat",
     "solve_block",
@@ -64,6 +71,11 @@ __all__ = [
 PHASE1_MAXITER = 10
 #: How far from a zero of both ``R`` and its slope :func:`on_zero_plateau` looks.
 PLATEAU_STEP = 1e-6
+#: How far, in multiples of its rounding error over the slope, :func:`changes_sign`
+#: looks beside a root for the residual's other sign (4: beyond the rounding of both).
+SIGN_CHANGE_REACH = 4.0
+#: How often :func:`probe` halves its distance to a root where the residual is NaN.
+PROBE_RETREATS = 8
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
 #: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
 LOG_FORM_RATIO = 2.0
@@ -81,34 +93,91 @@ def residual_error(x: float, p: np.ndarray) -> float:
     return error_of(x, value, slope, p)
 
 
+def allowance(x: float, slope: float, p: np.ndarray) -> float:
+    """The rounding error ``R`` may carry at ``x``: the larger of :data:`RESIDUAL_RTOL`
+    times the size of its terms and its change within a few ulps of ``x``, and at least
+    one subnormal step (NaN if unknown)."""
+    terms = RESIDUAL_RTOL * scale(x, p)
+    rounding = ULPS_OF_X * abs(x * slope)
+    if math.isnan(terms) or math.isnan(rounding):
+        return math.nan
+    return max(terms, rounding, RESIDUAL_FLOOR)
+
+
 def error_of(x: float, value: float, slope: float, p: np.ndarray) -> float:
     """:func:`residual_error` at ``x`` where ``R`` and ``dR/dx`` are known already
     (infinite on a plateau of exact zeros, see :func:`on_zero_plateau`)."""
     if value == 0.0:
         return math.inf if slope == 0.0 and on_zero_plateau(x, p) else 0.0
-    terms = RESIDUAL_RTOL * scale(x, p)
-    rounding = ULPS_OF_X * abs(x * slope)
-    if math.isnan(terms) or math.isnan(rounding):
-        return math.nan
-    return abs(value) / max(terms, rounding, RESIDUAL_FLOOR)
+    return abs(value) / allowance(x, slope, p)
 
 
 def on_zero_plateau(x: float, p: np.ndarray) -> bool:
-    """Whether ``R`` is also exactly zero :data:`PLATEAU_STEP` away (relative) from
-    ``x``, where it and its slope are zero: every term has underflowed (``exp(u) - t``
-    at ``t = 0`` for ``u < -745``), so ``x`` is one point of a floating-point plateau,
-    not a root. A double root (``(x - 1)**2``) has a non-zero residual beside it."""
-    if x == 0.0:
-        return False
-    for side in (1.0 + PLATEAU_STEP, 1.0 - PLATEAU_STEP):
-        if residual_and_slope(x * side, p)[0] == 0.0:
+    """Whether ``R`` is also exactly zero :data:`PLATEAU_STEP` away (relative, or absolute
+    at ``x = 0``) from ``x``, where it and its slope are zero: every term has underflowed
+    (``exp(u) - t`` at ``t = 0`` for ``u < -745``) or a flat branch of a piecewise
+    residual is zero, so ``x`` is one point of a plateau, not a root. A double root
+    (``(x - 1)**2``) has a non-zero residual beside it."""
+    step = PLATEAU_STEP * (abs(x) if x != 0.0 else 1.0)
+    for side in (step, -step):
+        if residual_and_slope(x + side, p)[0] == 0.0:
             return True
     return False
 
 
-def is_root(x: float, p: np.ndarray) -> bool:
-    """Whether the residual at ``x`` is zero to rounding."""
-    return residual_error(x, p) <= 1.0
+def probe(x: float, target: float, p: np.ndarray, lower: float, upper: float) -> float:
+    """``R`` at ``target`` beside ``x``: moved halfway to the domain's bound if it lies
+    beyond it, and halfway back towards ``x`` (at most :data:`PROBE_RETREATS` times)
+    where ``R`` is NaN; NaN if it is NaN all the way or there is no room beside ``x``."""
+    if target < lower:
+        target = lower + (x - lower) / 2
+    if target > upper:
+        target = upper - (upper - x) / 2
+    for _ in range(PROBE_RETREATS):
+        if target == x:
+            return math.nan
+        value = residual_and_slope(target, p)[0]
+        if not math.isnan(value):
+            return value
+        target = x + (target - x) / 2
+    return math.nan
+
+
+def changes_sign(
+    x: float, value: float, slope: float, p: np.ndarray, lower: float, upper: float
+) -> bool:
+    """Whether ``R`` changes sign across ``x`` within :data:`SIGN_CHANGE_REACH` times its
+    rounding error (in ``x``): a root, not a near miss (a minimum of ``|R|`` within
+    rounding of zero), a point of a plateau where the residual has lost every digit, or
+    the open end of the domain the iterates crept towards (``z - 1 + exp(-R0*z)`` as
+    ``z -> 0``).
+
+    Where the slope is zero or not finite only an exact zero counts (a root the residual
+    touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
+    the domain with no room beside it.
+    """
+    if slope == 0.0 or not math.isfinite(slope):
+        return value == 0.0
+    reach = SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, p)) / abs(slope)
+    if value != 0.0:
+        beyond = probe(x, x - math.copysign(reach, value * slope), p, lower, upper)
+        return opposite(beyond, value)
+    below, above = probe(x, x - reach, p, lower, upper), probe(x, x + reach, p, lower, upper)
+    if math.isnan(below) or math.isnan(above):
+        return not (below == 0.0 or above == 0.0)
+    return opposite(below, above)
+
+
+def opposite(a: float, b: float) -> bool:
+    """Whether ``a`` and ``b`` are non-zero numbers of opposite signs."""
+    return (a < 0.0 < b) or (b < 0.0 < a)
+
+
+def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
+    """Whether ``x`` is a root: the residual is zero to rounding there
+    (:func:`error_of`) and changes sign across it (:func:`changes_sign`)."""
+    value, slope = residual_and_slope(x, p)
+    return error_of(x, value, slope, p) <= 1.0 and changes_sign(x, value, slope, p, lower, upper)
 
 
 def midpoint(a: float, b: float) -> float:
@@ -245,6 +314,8 @@ def nearest_bracket(
 def bracketed(
     x0: float,
     p: np.ndarray,
+    lower: float,
+    upper: float,
     grid: np.ndarray,
     tol: float,
     maxiter: int,
@@ -252,7 +323,8 @@ def bracketed(
     seen: np.ndarray,
 ) -> tuple[float, int]:
     """Phase 2: root (NaN where none) and status code from the bracket nearest ``x0``
-    (``values``, ``seen``: scratch space as long as the grid).
+    (``values``, ``seen``: scratch space as long as the grid). A zero at a grid point
+    must pass :func:`accepts` (the bracket shows no sign change there).
 
     Newton is taken only while its steps shrink fast: the proposed step must be less
     than half the step before last (as in Numerical Recipes' ``rtsafe``).
@@ -261,43 +333,43 @@ def bracketed(
     if math.isnan(a):
         return math.nan, NO_SIGN_CHANGE
     if a == b:
-        result = a
-        ceiling = math.inf
-    else:
-        ends = np.searchsorted(grid, a), np.searchsorted(grid, b)
-        value_a, value_b = values[ends[0]], values[ends[1]]
-        sign_a = np.sign(value_a)
-        size_a, size_b = abs(value_a), abs(value_b)
-        # Newton alone is repelled by poles; bisection is not, so the result must also
-        # be smaller than the residual at the ends of the bracket it came from.
-        ceiling = max(size_a, size_b)
-        x = x0 if min(a, b) < x0 < max(a, b) else midpoint(a, b)
-        step_last = abs(b - a)
+        if accepts(a, p, lower, upper):
+            return a, CONVERGED
+        return math.nan, NOT_A_ROOT
+    ends = np.searchsorted(grid, a), np.searchsorted(grid, b)
+    value_a, value_b = values[ends[0]], values[ends[1]]
+    sign_a = np.sign(value_a)
+    size_a, size_b = abs(value_a), abs(value_b)
+    # Newton alone is repelled by poles; bisection is not, so the result must also
+    # be smaller than the residual at the ends of the bracket it came from.
+    ceiling = max(size_a, size_b)
+    x = x0 if min(a, b) < x0 < max(a, b) else midpoint(a, b)
+    step_last = abs(b - a)
+    step_before = step_last
+    result = math.nan
+    for _ in range(maxiter):
+        value, slope = residual_and_slope(x, p)
+        if value == 0.0:
+            result = x
+            break
+        if np.sign(value) == sign_a:
+            a, size_a = x, abs(value)
+        else:
+            b, size_b = x, abs(value)
+        lo, hi = min(a, b), max(a, b)
+        newton_step = x - value / slope
+        bisect = not math.isfinite(newton_step) or newton_step <= lo or newton_step >= hi
+        bisect = bisect or 2 * abs(newton_step - x) > step_before
+        proposal = midpoint(lo, hi) if bisect else newton_step
         step_before = step_last
-        result = math.nan
-        for _ in range(maxiter):
-            value, slope = residual_and_slope(x, p)
-            if value == 0.0:
-                result = x
-                break
-            if np.sign(value) == sign_a:
-                a, size_a = x, abs(value)
-            else:
-                b, size_b = x, abs(value)
-            lo, hi = min(a, b), max(a, b)
-            newton_step = x - value / slope
-            bisect = not math.isfinite(newton_step) or newton_step <= lo or newton_step >= hi
-            bisect = bisect or 2 * abs(newton_step - x) > step_before
-            proposal = midpoint(lo, hi) if bisect else newton_step
-            step_before = step_last
-            step_last = abs(proposal - x)
-            if not bisect and abs(newton_step - x) <= tol * abs(newton_step):
-                result = newton_step
-                break
-            if hi - lo <= ULPS_OF_X * max(abs(lo), abs(hi)):
-                result = a if size_a <= size_b else b
-                break
-            x = proposal
+        step_last = abs(proposal - x)
+        if not bisect and abs(newton_step - x) <= tol * abs(newton_step):
+            result = newton_step
+            break
+        if hi - lo <= ULPS_OF_X * max(abs(lo), abs(hi)):
+            result = a if size_a <= size_b else b
+            break
+        x = proposal
     if not math.isfinite(result):
         return math.nan, MAXITER
     value, slope = residual_and_slope(result, p)
@@ -349,14 +421,14 @@ def solve_block(
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
-            if is_root(x[i], params[i]):
+            if accepts(x[i], params[i], lower[0], upper[0]):
                 root[i, 0], code[i] = x[i], CONVERGED
-            else:
-                code[i] = NOT_A_ROOT
     values, seen = np.empty(grid.shape[0]), np.empty(grid.shape[0], dtype=np.bool_)
     for i in range(size):
         if code[i] == MAXITER:
-            root[i, 0], code[i] = bracketed(x0[i, 0], params[i], grid, tol, maxiter, values, seen)
+            root[i, 0], code[i] = bracketed(
+                x0[i, 0], params[i], lower[0], upper[0], grid, tol, maxiter, values, seen
+            )
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

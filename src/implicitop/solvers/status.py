@@ -76,8 +76,9 @@ _REASONS = {
     SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
     SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
     SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
-    "(a pole or a jump of the residual), or where it is zero over a whole interval "
-    "because every term underflowed",
+    "(a pole or a jump of the residual), where it is zero over a whole interval "
+    "(every term underflowed, or a flat branch), or where it does not change sign "
+    "(a near miss, or the open end of the domain)",
     SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
     SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
     "(a local minimum of |R| that is not a root, or no root)",

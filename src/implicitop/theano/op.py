@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import reduce
 
+import numpy as np
 import sympy as sp
 import theano.tensor as tt
 from theano.gradient import DisconnectedType
@@ -42,7 +43,7 @@ class ImplicitOp(TensorImplicitOp, Op):
     __str__ = TensorImplicitOp.__str__
     library = "Theano"
     tensor = tt
-    to_graph = staticmethod(to_theano)
+    to_graphs = staticmethod(to_theano)
     printable_functions = staticmethod(printable_functions)
 
     def broadcast(self, tensors: list[Variable]) -> list[Variable]:
@@ -61,10 +62,14 @@ class ImplicitOp(TensorImplicitOp, Op):
             tt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
             for g, output in zip(output_grads, outputs, strict=True)
         ]
+        failed = reduce(tt.or_, [tt.isnan(output) for output in outputs])
+        cotangents = [tt.switch(failed, np.nan, g) for g in cotangents]
         matrix = self.problem.derivative_matrix
+        k = matrix.shape[1]
+        entries = to_theano(list(matrix), bindings)  # row-major n x k
         return [
-            tt.add(*(g * to_theano(matrix[i, k], bindings) for i, g in enumerate(cotangents)))
-            for k in range(len(self.params))
+            tt.add(*(g * entries[i * k + col] for i, g in enumerate(cotangents)))
+            for col in range(k)
         ]
 
 

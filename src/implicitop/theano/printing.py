@@ -2,7 +2,7 @@
 
 Built on SymPy's own Theano printer (``sympy.printing.theanocode``, deprecated by
 SymPy but still shipped), with the functions it lacks that Theano has (see
-:mod:`implicitop.tensor_printing`). ``to_theano(expr, bindings)`` prints;
+:mod:`implicitop.tensor_printing`). ``to_theano(exprs, bindings)`` prints;
 ``printable_functions()`` names what can be printed.
 """
 
@@ -14,5 +14,5 @@ from implicitop.tensor_printing import TensorPrinting
 __all__ = ["printable_functions", "to_theano"]
 
 _PRINTING = TensorPrinting(TheanoPrinter, tt, mapping)
-to_theano = _PRINTING.to_graph
+to_theano = _PRINTING.to_graphs
 printable_functions = _PRINTING.printable_functions
