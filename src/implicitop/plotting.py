@@ -88,11 +88,26 @@ def _midpoint(lo: float, hi: float) -> float:
     return (lo + hi) / 2
 
 
-def _derivative_functions(problem: ImplicitProblem, index: int) -> list:
-    """NumPy functions of (unknowns, params) for ``du_i/dtheta_index``, one per unknown."""
+def _derivatives(
+    problem: ImplicitProblem, index: int, roots: np.ndarray, params: list[np.ndarray]
+) -> np.ndarray:
+    """``du/dtheta_index`` (m, n) at ``roots`` (m, n) from the residuals' partials,
+    ``-(dR/du)^-1 dR/dtheta_index``, as the op's gradient is built."""
     symbols = [*problem.unknowns, *problem.params]
-    column = problem.derivative_matrix[:, index]
-    return [sp.lambdify(symbols, expr, modules=["scipy", "numpy"]) for expr in column]
+    partials = sp.lambdify(
+        symbols,
+        [*problem.jacobian, *problem.param_jacobian[:, index]],
+        modules=["scipy", "numpy"],
+        cse=True,
+    )
+    n, m = problem.size, roots.shape[0]
+    values = [np.broadcast_to(v, m) for v in partials(*roots.T, *params)]
+    jacobian = np.stack(values[: n * n], axis=-1).reshape(m, n, n)
+    column = np.stack(values[n * n :], axis=-1)[..., None]
+    with np.errstate(all="ignore"):
+        if n == 1:
+            return -column[..., 0] / jacobian[..., 0]
+        return -np.linalg.solve(jacobian, column)[..., 0]
 
 
 def curve_data(
@@ -154,12 +169,10 @@ def curve_data(
     roots = np.asarray(result.root, dtype=float).reshape(points, problem.size)
     derivatives = np.full_like(roots, np.nan)
     good = np.asarray(result.status) == SolveStatus.CONVERGED
-    index = params.index(varied)
-    with np.errstate(all="ignore"):
-        for i, function in enumerate(_derivative_functions(problem, index)):
-            arguments = [roots[good, j] for j in range(problem.size)]
-            arguments += [column[good] for column in columns]
-            derivatives[good, i] = np.broadcast_to(function(*arguments), good.sum())
+    if good.any():
+        index = params.index(varied)
+        good_columns = [column[good] for column in columns]
+        derivatives[good] = _derivatives(problem, index, roots[good], good_columns)
     return CurveData(
         varied, values, fixed, roots, derivatives, np.asarray(result.status), log_scaled
     )
