@@ -11,6 +11,8 @@ jax = pytest.importorskip("jax")
 from backends import compile_value_and_gradients, sample_points  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_derivative, seed_root  # noqa: E402
 from implicitop import make_implicit_op  # noqa: E402
+from implicitop.jax import root_function  # noqa: E402
+from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
 
 
@@ -122,3 +124,12 @@ def test_numpyro_samples_the_seed_model():
     assert int(idata.sample_stats["diverging"].sum()) == 0
     mean, mcse = posterior_mean_and_mcse(idata)
     assert abs(mean - exact_posterior_mean()) < 4 * mcse + 1e-3
+
+
+def test_jax_tangent_of_a_failed_element_is_nan():
+    x = sp.Symbol("x", positive=True)
+    t = sp.Symbol("t", real=True)
+    op = make_implicit_op(x - t, x, t)  # dx/dt = 1 wherever there is a root
+    roots = root_function(op.solver, _jax_function)
+    gradient = jax.grad(lambda values: roots(values).sum())(jax.numpy.array([2.0, -1.0]))
+    np.testing.assert_array_equal(np.asarray(gradient), [1.0, np.nan])

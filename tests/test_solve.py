@@ -5,7 +5,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import sympy as sp
-from scipy import special
+from scipy import optimize, special
 
 from catalogue import build_kepler, build_lambert, build_seed, seed_root
 from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
@@ -192,3 +192,31 @@ def test_the_open_end_of_the_domain_is_not_a_root():
     values = pt.dvector("R0")
     traced = pytensor.function([values], op(values), mode="JAX")(r0s)
     np.testing.assert_allclose(traced, expected, rtol=1e-7)
+
+
+def test_van_der_waals_volume_beside_the_pole_is_found_at_every_pressure():
+    # CO2 above its critical temperature: one real V > b at every pressure; from the
+    # ideal-gas start R*T/P, a pole at V = b lies between the start and the root or
+    # the root and the pole share a decade of the scan grid
+    volume = sp.Symbol("V", positive=True)
+    pressure, temperature = sp.symbols("P T", positive=True)
+    gas, a, b = 8.314462618, 0.3640, 4.267e-5
+    residual = pressure - gas * temperature / (volume - b) + a / volume**2
+    op = make_implicit_op(
+        residual, volume, [pressure, temperature], x0=gas * temperature / pressure
+    )
+    pressures = np.linspace(1e6, 20e6, 400)
+
+    def reference(p: float) -> float:
+        def f(v: float) -> float:
+            return p - gas * 320.0 / (v - b) + a / v**2
+
+        return optimize.brentq(f, b * (1 + 1e-12), 1.0, xtol=1e-300, rtol=1e-15)
+
+    expected = [reference(p) for p in pressures]
+    result = op.solve(pressures, 320.0)
+    assert result.converged.all()
+    np.testing.assert_allclose(result.root, expected, rtol=1e-13)
+    values = [pt.dvector("P"), pt.dvector("T")]
+    traced = pytensor.function(values, op(*values), mode="JAX")
+    np.testing.assert_allclose(traced(pressures, np.full(400, 320.0)), expected, rtol=1e-13)

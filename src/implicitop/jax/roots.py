@@ -37,7 +37,8 @@ def _starting_points(solver: Solver, compile_expressions: CompileExpressions) ->
 
 
 def _implicit_tangents(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
-    """``(roots (m, n), params, tangents) -> du (m, n)``: ``-J_u^-1 (J_theta dtheta)``."""
+    """``(roots (m, n), params, tangents) -> du (m, n)``: ``-J_u^-1 (J_theta dtheta)``,
+    NaN where there is no root."""
     problem = solver.problem
     n, k = problem.size, len(problem.params)
     evaluate = compile_expressions(
@@ -48,7 +49,9 @@ def _implicit_tangents(solver: Solver, compile_expressions: CompileExpressions) 
         out = evaluate(*(root[j] for j in range(n)), *params)
         jacobian = jnp.stack(out[: n * n]).reshape(n, n)
         param_jacobian = jnp.stack(out[n * n :]).reshape(n, k)
-        return -jnp.linalg.solve(jacobian, param_jacobian @ jnp.stack(tangents))
+        tangent = -jnp.linalg.solve(jacobian, param_jacobian @ jnp.stack(tangents))
+        # no root, no tangent: a NaN factor (linear, so reverse mode carries it too)
+        return tangent * jnp.where(jnp.any(jnp.isnan(root)), jnp.nan, 1.0)
 
     return jax.vmap(one)
 

@@ -20,6 +20,7 @@ from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
 from implicitop.solvers.scalar import (
     LOG_FORM_RATIO,
+    MAX_BRACKETS,
     PLATEAU_STEP,
     PROBE_RETREATS,
     SIGN_CHANGE_REACH,
@@ -171,26 +172,47 @@ class ScalarElementSolver:
         state = (0, x0, nan, nan, jnp.array(False))
         return jax.lax.while_loop(running, step, state)[3]
 
-    def nearest_bracket(self, x0: jax.Array, params: tuple) -> tuple[jax.Array, ...]:
-        """The sign change (or zero) of the scan grid nearest ``x0``: ``(a, b, found)``."""
+    def scan_steps(self, x0: jax.Array, params: tuple) -> jax.Array:
+        """For every grid point, the step of the outward scan from ``x0`` at which it
+        closes a bracket (:func:`~implicitop.solvers.scalar.scan_point`), or a step past
+        the scan's end where it closes none; also the grid point's residual."""
         grid = self.grid
+        size = grid.shape[0]
         values, _ = jax.vmap(lambda g: self.value_and_slope(g, params))(grid)
-        index = jnp.arange(grid.shape[0])
+        index = jnp.arange(size)
         known = ~jnp.isnan(values) & (values != 0)
         last_known = jax.lax.cummax(jnp.where(known, index, -1))
         before = jnp.concatenate([jnp.array([-1]), last_known[:-1]])
         change = (before >= 0) & (jnp.sign(values) * jnp.sign(values[before]) < 0)
-        exact = values == 0
-        candidate = change | exact
+        candidate = change | (values == 0)
         target = jnp.searchsorted(grid, x0)
-        distance = jnp.where(candidate, jnp.abs(index - target), grid.shape[0] + 1)
-        best = jnp.argmin(distance)  # the first of equals: the lower side, as the scan
-        a = jnp.where(exact[best], grid[best], grid[before[best]])
-        return a, grid[best], candidate[best]
+        step = jnp.where(index < target, 2 * (target - index) - 1, 2 * (index - target))
+        return jnp.where(candidate, step, 2 * size + 1), before, values
 
     def bracketed(self, x0: jax.Array, params: tuple) -> jax.Array:
-        """Phase 2: a root, NaN where none is accepted."""
-        a, b, found = self.nearest_bracket(x0, params)
+        """Phase 2 (:func:`~implicitop.solvers.scalar.bracketed`): the grid's brackets
+        nearest ``x0`` in turn until one gives a root; NaN where none does."""
+        steps, before, values = self.scan_steps(x0, params)
+        past_end = 2 * self.grid.shape[0] + 1
+
+        def attempt(state):
+            tries, last, _, _ = state
+            best = jnp.argmin(jnp.where(steps > last, steps, past_end))
+            found = steps[best] < past_end
+            a = jnp.where(values[best] == 0, self.grid[best], self.grid[before[best]])
+            root = jnp.where(found, self.refine(x0, a, self.grid[best], params), jnp.nan)
+            return tries + 1, steps[best], root, ~found | jnp.isfinite(root)
+
+        def running(state):
+            tries, _, _, done = state
+            return (tries < MAX_BRACKETS) & ~done
+
+        state = (0, jnp.array(-1), jnp.array(jnp.nan), jnp.array(False))
+        return jax.lax.while_loop(running, attempt, state)[2]
+
+    def refine(self, x0: jax.Array, a: jax.Array, b: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop.solvers.scalar.refine`: the root in the grid bracket
+        ``[a, b]``, NaN where none is accepted."""
         value_a, _ = self.value_and_slope(a, params)
         value_b, _ = self.value_and_slope(b, params)
         sign_a = jnp.sign(value_a)
@@ -225,12 +247,12 @@ class ScalarElementSolver:
         width = jnp.abs(b - a)
         state = (
             0, start, a, b, jnp.abs(value_a), jnp.abs(value_b), width, width,
-            jnp.where(a == b, a, jnp.nan), ~found | (a == b),
+            jnp.where(a == b, a, jnp.nan), a == b,
         )  # fmt: skip
         result = jax.lax.while_loop(running, step, state)[-2]
         value, _ = self.value_and_slope(result, params)
         below_ceiling = self.zero_to_rounding(result, params)[0] & (jnp.abs(value) <= ceiling)
-        accepted = found & jnp.where(a == b, self.accepts(result, params), below_ceiling)
+        accepted = jnp.where(a == b, self.accepts(result, params), below_ceiling)
         return jnp.where(accepted, result, jnp.nan)
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:

@@ -41,6 +41,7 @@ from implicitop.solvers.status import (
 __all__ = [
     "GAVE_UP",
     "LOG_FORM_RATIO",
+    "MAX_BRACKETS",
     "PHASE1_MAXITER",
     "PLATEAU_STEP",
     "PROBE_RETREATS",
@@ -61,8 +62,10 @@ __all__ = [
     "opposite",
     "phase_one_step",
     "probe",
+    "refine",
     "residual_error",
     "retreat",
+    "scan_point",
     "solve_block",
 ]
 
@@ -74,6 +77,8 @@ PLATEAU_STEP = 1e-6
 #: How far, in multiples of its rounding error over the slope, :func:`changes_sign`
 #: looks beside a root for the residual's other sign (4: beyond the rounding of both).
 SIGN_CHANGE_REACH = 4.0
+#: How many grid brackets phase 2 tries, nearest first, before it gives up.
+MAX_BRACKETS = 8
 #: How often :func:`probe` halves its distance to a root where the residual is NaN.
 PROBE_RETREATS = 8
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
@@ -286,29 +291,34 @@ def sign_change_ending_at(
     return math.nan, math.nan
 
 
+def scan_point(target: int, step: int) -> int:
+    """The grid index the outward scan from index ``target`` visits at ``step``:
+    ``target``, then one below, one above, two below, two above, ..."""
+    if step == 0:
+        return target
+    distance = (step + 1) // 2
+    return target - distance if step % 2 == 1 else target + distance
+
+
 def nearest_bracket(
-    x0: float, p: np.ndarray, grid: np.ndarray, values: np.ndarray, seen: np.ndarray
-) -> tuple[float, float]:
-    """The bracket of grid points nearest ``x0``, scanning outwards from it (lower side
-    first at equal distance), so far-away points are evaluated only when needed.
-    ``values`` and ``seen`` (as long as the grid) are scratch space; afterwards
-    ``values`` holds the residual at the grid points ``seen``."""
+    x0: float, p: np.ndarray, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, first: int
+) -> tuple[float, float, int]:
+    """The bracket of grid points nearest ``x0`` from scan step ``first`` on
+    (:func:`scan_point`), and the step that found it (NaNs past the grid's ends), so
+    far-away points are evaluated only when needed. ``values`` and ``seen`` (as long as
+    the grid) are scratch space, reset at step 0; afterwards ``values`` holds the
+    residual at the grid points ``seen``."""
     size = grid.shape[0]
     target = np.searchsorted(grid, x0)
-    seen[:] = False
-    for distance in range(size + 1):
-        below, above = target - distance, target + distance
-        if below < 0 and above >= size:
-            break
-        if 0 <= below < size:
-            a, b = sign_change_ending_at(below, grid, values, seen, p)
+    if first == 0:
+        seen[:] = False
+    for step in range(first, 2 * size + 1):
+        g = scan_point(target, step)
+        if 0 <= g < size:
+            a, b = sign_change_ending_at(g, grid, values, seen, p)
             if not math.isnan(a):
-                return a, b
-        if distance > 0 and above < size:
-            a, b = sign_change_ending_at(above, grid, values, seen, p)
-            if not math.isnan(a):
-                return a, b
-    return math.nan, math.nan
+                return a, b, step
+    return math.nan, math.nan, 2 * size + 1
 
 
 def bracketed(
@@ -322,16 +332,42 @@ def bracketed(
     values: np.ndarray,
     seen: np.ndarray,
 ) -> tuple[float, int]:
-    """Phase 2: root (NaN where none) and status code from the bracket nearest ``x0``
-    (``values``, ``seen``: scratch space as long as the grid). A zero at a grid point
-    must pass :func:`accepts` (the bracket shows no sign change there).
+    """Phase 2: root (NaN where none) and status code from the grid's brackets nearest
+    ``x0`` (``values``, ``seen``: scratch space as long as the grid). A bracket around a
+    pole or a jump gives no root; then the next nearest is tried (at most
+    :data:`MAX_BRACKETS`), so a pole between the start and the root is stepped over."""
+    status = NO_SIGN_CHANGE
+    step = 0
+    for _ in range(MAX_BRACKETS):
+        a, b, step = nearest_bracket(x0, p, grid, values, seen, step)
+        if math.isnan(a):
+            break
+        root, status = refine(x0, a, b, p, lower, upper, grid, tol, maxiter, values)
+        if status == CONVERGED:
+            return root, status
+        step += 1
+    return math.nan, status
+
+
+def refine(
+    x0: float,
+    a: float,
+    b: float,
+    p: np.ndarray,
+    lower: float,
+    upper: float,
+    grid: np.ndarray,
+    tol: float,
+    maxiter: int,
+    values: np.ndarray,
+) -> tuple[float, int]:
+    """The root in the grid bracket ``[a, b]`` (``values`` holds the residual at both
+    ends) and its status code. A zero at a grid point (``a == b``) must pass
+    :func:`accepts` (the bracket shows no sign change there).
 
     Newton is taken only while its steps shrink fast: the proposed step must be less
     than half the step before last (as in Numerical Recipes' ``rtsafe``).
     """
-    a, b = nearest_bracket(x0, p, grid, values, seen)
-    if math.isnan(a):
-        return math.nan, NO_SIGN_CHANGE
     if a == b:
         if accepts(a, p, lower, upper):
             return a, CONVERGED

@@ -26,7 +26,7 @@ __all__ = ["SolveResult", "Solver", "default_guess", "scan_grid", "solve"]
 
 #: Powers of ten of the scan grid over unbounded domains: every decade from 1e-30 to
 #: 1e30, every tenth beyond.
-_DECADES = np.union1d(np.arange(-300.0, 301.0, 10.0), np.arange(-30.0, 31.0))
+_DECADES = np.union1d(np.arange(-300.0, 301.0, 10.0), np.arange(-30.0, 30.01, 0.25))
 _BRACKET_SCAN_POINTS = 65
 
 
