@@ -4,17 +4,20 @@ import inspect
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import sympy as sp
-from scipy import special
+from scipy import optimize, special
 
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
 from implicitop.solvers import scalar, system
 from implicitop.solvers.compiled import plain_kernels
 from implicitop.solvers.solver import parameter_rows
+
+X, Q = sp.symbols("x q", positive=True)
 
 
 def solve_with(kernels, solver, values):
@@ -37,7 +40,7 @@ def test_compiled_and_plain_python_solvers_agree(problem):
     plain = plain_kernels(solver.problem, solver.guesses)
     plain_root, plain_code = solve_with(plain, solver, values)
     np.testing.assert_array_equal(compiled_code, plain_code)
-    np.testing.assert_allclose(compiled_root, plain_root, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(compiled_root, plain_root, rtol=problem.plain_rtol, atol=1e-300)
 
 
 @pytest.mark.parametrize("problem", [CATALOGUE[0], SYSTEMS[0]], ids=lambda p: p.name)
@@ -53,14 +56,65 @@ def test_the_generated_module_runs_the_algorithm_modules_source(problem):
 def test_expressions_numba_cannot_compile_run_as_plain_python_with_a_reason():
     x = sp.Symbol("x", positive=True)
     t = sp.Symbol("t", real=True)
-    message = r"numba could not compile .*besselj not in Python's math module.*Rewrite"
+    message = r"numba could not compile .*polygamma: no compiled implementation.*Rewrite"
     with pytest.warns(RuntimeWarning, match=message):
-        op = make_implicit_op(sp.besselj(0, x) - t, x, t, bracket=(0.0, 2.4))
+        op = make_implicit_op(sp.polygamma(1, x) - t, x, t)
         assert not op.solver.kernels.compiled
-    ts = np.linspace(0.05, 0.95, 19)
+    ts = np.geomspace(0.05, 100, 19)
     result = op.solve(ts)
     assert (result.status == SolveStatus.CONVERGED).all()
-    np.testing.assert_allclose(special.j0(result.root), ts, rtol=1e-12)
+    np.testing.assert_allclose(special.polygamma(1, result.root), ts, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("residual", "reference"),
+    [
+        (sp.lowergamma(2.5, X) / sp.gamma(2.5) - Q, lambda q: special.gammaincinv(2.5, q)),
+        (sp.uppergamma(2.5, X) / sp.gamma(2.5) - Q, lambda q: special.gammainccinv(2.5, q)),
+        (sp.erfinv(Q) - sp.log(X), lambda q: np.exp(special.erfinv(q))),
+        (sp.besselk(0, X) - Q, None),
+        (sp.besselj(0, X) - Q, lambda q: optimize.brentq(lambda x: special.j0(x) - q, 0, 2.4)),
+        (  # its slope is digamma (psi)
+            sp.loggamma(X + 2) - Q,
+            lambda q: optimize.brentq(
+                lambda x: special.gammaln(x + 2) - q, 0, 10, xtol=1e-300, rtol=8.9e-16
+            ),
+        ),
+        (
+            sp.Ei(X) - 1 / Q,
+            lambda q: optimize.brentq(lambda x: special.expi(x) - 1 / q, 0.3725, 50, rtol=8.9e-16),
+        ),
+    ],
+    ids=["lowergamma", "uppergamma", "erfinv", "besselk", "besselj", "loggamma", "Ei"],
+)
+def test_scipy_special_functions_compile_natively(residual, reference):
+    bracket = (0.0, 2.4) if residual.has(sp.besselj) else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no plain-Python fallback
+        op = make_implicit_op(residual, X, Q, bracket=bracket)
+        assert op.solver.kernels.compiled
+    qs = np.linspace(0.05, 0.95, 7)
+    result = op.solve(qs)
+    assert result.converged.all()
+    if reference is None:  # K0 falls from inf to 0: check the residual
+        np.testing.assert_allclose(special.k0(result.root), qs, rtol=1e-12)
+        return
+    np.testing.assert_allclose(result.root, [reference(q) for q in qs], rtol=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("residual", "name"), [(sp.li(X) - Q, "li"), (sp.Chi(X) - Q, "Chi"), (sp.zeta(X) - Q, "zeta")]
+)
+def test_functions_without_a_numeric_implementation_are_refused_at_construction(residual, name):
+    with pytest.raises(ValueError, match=name):
+        make_implicit_op(residual, X, Q)
+
+
+def test_floor_residuals_solve_off_their_jumps():
+    op = make_implicit_op(X + sp.floor(X) - Q, X, Q)
+    result = op.solve(np.array([4.5, 3.5]))  # x in [2, 3): x = 2.5; 3.5 is a jump
+    np.testing.assert_allclose(result.root[0], 2.5, rtol=1e-15)
+    assert result.status[1] == SolveStatus.NOT_A_ROOT
 
 
 CHILD = """

@@ -15,14 +15,24 @@ and the array of the element's parameters.
 
 from __future__ import annotations
 
+import builtins
 import inspect
+import re
 from collections.abc import Callable, Sequence
 
 import sympy as sp
+from sympy.printing.numpy import SciPyPrinter
+from sympy.printing.pycode import PythonCodePrinter
 
 from implicitop.problem import ImplicitProblem, residual_scale
 
-__all__ = ["element_functions", "element_source"]
+__all__ = [
+    "KernelPrinter",
+    "check_evaluable",
+    "element_functions",
+    "element_source",
+    "unprintable_functions",
+]
 
 #: One initial guess per unknown: a number, an expression in the parameters, or None.
 Guess = tuple[float | sp.Expr | None, ...]
@@ -81,12 +91,81 @@ def _returned(name: str, exprs: Sequence[sp.Expr]) -> sp.Expr | tuple[sp.Expr, .
     return exprs[0] if name == "scale" else tuple(exprs)
 
 
+class KernelPrinter(PythonCodePrinter):
+    """Python over ``math`` and the special functions of
+    :mod:`implicitop.solvers.special` (SciPy's, in compiled code), for numba."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
+        )
+
+    def _call(self, name: str, *args: sp.Basic) -> str:
+        return f"{name}({', '.join(self._print(arg) for arg in args)})"
+
+    def _print_lowergamma(self, expr: sp.Expr) -> str:
+        a, x = expr.args
+        return f"({self._call('gamma', a)}*{self._call('gammainc', a, x)})"
+
+    def _print_uppergamma(self, expr: sp.Expr) -> str:
+        a, x = expr.args
+        return f"({self._call('gamma', a)}*{self._call('gammaincc', a, x)})"
+
+    def _print_betainc_regularized(self, expr: sp.Expr) -> str:
+        a, b, start, stop = expr.args
+        return f"({self._call('betainc', a, b, stop)} - {self._call('betainc', a, b, start)})"
+
+    def _print_polygamma(self, expr: sp.Expr) -> str:
+        order, x = expr.args
+        if order != 0:
+            return self._print_not_supported(expr)
+        return self._call("psi", x)
+
+    def _print_besseli(self, expr: sp.Expr) -> str:
+        return self._call("iv", *expr.args)
+
+    def _print_besselj(self, expr: sp.Expr) -> str:
+        return self._call("jv", *expr.args)
+
+    def _print_besselk(self, expr: sp.Expr) -> str:
+        return self._call("kv", *expr.args)
+
+    def _print_erfinv(self, expr: sp.Expr) -> str:
+        return self._call("erfinv", *expr.args)
+
+    def _print_erfcinv(self, expr: sp.Expr) -> str:
+        return self._call("erfcinv", *expr.args)
+
+    def _print_Ei(self, expr: sp.Expr) -> str:
+        return self._call("expi", *expr.args)
+
+
+def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:
+    """A second derivative among the Halley parts (``A''``, ``B''``: indices 2 and 5) as
+    it is, or 0 where compiled code cannot evaluate it (trigamma, the second derivative
+    of ``loggamma``): Halley's step is then Newton's, and the residual still compiles."""
+    if index % 3 != 2:
+        return expr
+    try:
+        KernelPrinter().doprint(expr)
+    except NotImplementedError:
+        return sp.Float(0.0)
+    return expr
+
+
 def element_source(problem: ImplicitProblem, guess: Guess) -> str:
-    """Python source (over ``math``) defining the problem's element functions."""
+    """Python source (over ``math`` and :mod:`implicitop.solvers.special`, see
+    :class:`KernelPrinter`) defining the problem's element functions."""
     definitions = []
     for name, exprs in _expressions(problem, guess).items():
+        if name == "halley_parts":
+            exprs = tuple(_curvature_or_zero(expr, i) for i, expr in enumerate(exprs))
         function = sp.lambdify(
-            _arguments(problem, name), _returned(name, exprs), modules="math", cse=True
+            _arguments(problem, name),
+            _returned(name, exprs),
+            modules="math",
+            printer=KernelPrinter(),
+            cse=True,
         )
         source = inspect.getsource(function)
         definitions.append(source.replace("def _lambdifygenerated(", f"def {name}(", 1))
@@ -101,3 +180,41 @@ def element_functions(problem: ImplicitProblem, guess: Guess) -> ElementFunction
         )
         for name, exprs in _expressions(problem, guess).items()
     }
+
+
+def unprintable_functions(
+    problem: ImplicitProblem, guess: Guess, printer: PythonCodePrinter
+) -> list[str]:
+    """The names of the functions in the problem's element functions that ``printer``
+    cannot print."""
+    calls = set()
+    for exprs in _expressions(problem, guess).values():
+        for expr in exprs:
+            calls |= expr.atoms(sp.Function)
+    missing = set()
+    for call in calls:
+        try:
+            printer.doprint(call)
+        except (NotImplementedError, TypeError, ValueError):
+            missing.add(type(call).__name__)
+    return sorted(missing)
+
+
+def check_evaluable(problem: ImplicitProblem, guess: Guess) -> None:
+    """Raise ``ValueError`` naming the functions of the residual (or of its derivatives,
+    or the initial guess) that neither numba nor SciPy and NumPy can evaluate."""
+    settings = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
+    missing = set(unprintable_functions(problem, guess, SciPyPrinter(settings)))
+    if not missing:  # printed, but as a name neither SciPy nor NumPy defines
+        for function in element_functions(problem, guess).values():
+            source = inspect.getsource(function)
+            called = set(re.findall(r"\b([A-Za-z_]\w*)\(", source)) - {function.__name__}
+            namespace = function.__globals__.keys() | dir(builtins)
+            missing |= called - namespace
+    if missing:
+        raise ValueError(
+            f"the residual or its derivative in the unknown uses {', '.join(sorted(missing))}, "
+            "which has no numeric implementation in SciPy or NumPy, so no root can be "
+            "computed. Rewrite it with other functions, or make its value another unknown "
+            "of a system."
+        )

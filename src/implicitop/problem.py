@@ -158,10 +158,21 @@ def positive_parts(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     return sp.Add(*positive), sp.Add(*negative)
 
 
+#: Step functions: zero derivative away from their jumps.
+_STEPS = (sp.floor, sp.ceiling)
+
+
 def off_jumps(expr: sp.Expr) -> sp.Expr:
     """``expr`` away from the jumps of its step functions: ``DiracDelta`` (from
-    differentiating ``Heaviside`` or ``sign``) is zero there."""
-    return expr.replace(lambda e: isinstance(e, sp.DiracDelta), lambda e: sp.S.Zero)
+    differentiating ``Heaviside`` or ``sign``) and the derivatives of ``floor`` and
+    ``ceiling`` are zero there."""
+
+    def is_jump(e: sp.Basic) -> bool:
+        return isinstance(e, sp.DiracDelta) or (
+            isinstance(e, sp.Derivative) and isinstance(e.expr, _STEPS)
+        )
+
+    return expr.replace(is_jump, lambda e: sp.S.Zero)
 
 
 def _shortest(expr: sp.Expr) -> sp.Expr:
@@ -251,8 +262,20 @@ class ImplicitProblem:
                 f"{names}; pass them in params (data are parameters too)"
             )
         problem = cls(residual_exprs, unknown_symbols, param_symbols)
+        problem._check_differentiable()
         problem._check_not_singular()
         return problem
+
+    def _check_differentiable(self) -> None:
+        derivatives = self.jacobian.atoms(sp.Derivative) | self.param_jacobian.atoms(sp.Derivative)
+        if derivatives:
+            names = sorted({type(d.expr).__name__ for d in derivatives})
+            raise ValueError(
+                f"SymPy cannot differentiate {', '.join(names)} in the residual(s) "
+                f"({', '.join(sorted(map(str, derivatives)))} stays unevaluated), so "
+                "neither Newton's method nor the gradient can be built; rewrite the "
+                "residual without it"
+            )
 
     @cached_property
     def jacobian(self) -> sp.Matrix:

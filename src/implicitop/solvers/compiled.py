@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
-import math
 import os
 import re
 import sys
@@ -36,7 +35,13 @@ import numba
 import numpy as np
 from numba.core.bytecode import FunctionIdentity
 
-from implicitop.codegen import Guess, element_functions, element_source
+from implicitop.codegen import (
+    Guess,
+    KernelPrinter,
+    element_functions,
+    element_source,
+    unprintable_functions,
+)
 from implicitop.problem import ImplicitProblem
 from implicitop.solvers import batch, interface, scalar, status, system
 
@@ -61,7 +66,6 @@ _INLINED = frozenset(interface.__all__) | {
     "residual_error",
     "starting_point",
 }
-_BUILTINS = {"abs", "max", "min", "float", "int", "round"}
 
 #: The modules every generated module is built from, or depends on, in order.
 _SOURCES = {1: (batch, scalar), 2: (batch, system)}
@@ -103,6 +107,7 @@ def read_only(values: object) -> np.ndarray:
 
 def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
     algorithm = _SOURCES[min(problem.size, 2)]
+    source = element_source(problem, guess)
     shown = ", ".join(map(str, problem.residuals)).replace('"', "'")
     # numba's cache sees neither constants imported from other modules nor how the
     # functions are compiled: both are part of the file's digest through this line.
@@ -118,9 +123,24 @@ def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
         f"# depends on {depends}",
         *(inspect.getsource(module) for module in algorithm),
         "# The problem's element functions.\nfrom math import *  # noqa: F403",
-        element_source(problem, guess),
+        *_special_import(source),
+        source,
     ]
     return "\n\n".join(parts)
+
+
+def _called_names(source: str) -> set[str]:
+    """The names ``source`` calls but does not define."""
+    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
+    return set(re.findall(r"\b([A-Za-z_]\w*)\(", source)) - defined
+
+
+def _special_import(source: str) -> list[str]:
+    """The import of the special functions ``source`` calls (none if it calls none)."""
+    from implicitop.solvers import special  # binds their symbols: only when needed
+
+    names = sorted(_called_names(source) & set(special.__all__))
+    return [f"from implicitop.solvers.special import {', '.join(names)}"] if names else []
 
 
 def _load_module(source: str) -> types.ModuleType:
@@ -207,24 +227,18 @@ def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
     return ProblemKernels(module, compiled=False)
 
 
-def _functions_numba_lacks(problem: ImplicitProblem, guess: Guess) -> list[str]:
-    """Names the problem's generated functions call that Python's ``math`` lacks."""
-    source = element_source(problem, guess)
-    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
-    called = set(re.findall(r"\b([A-Za-z_]\w*)\(", source)) - defined
-    return sorted(name for name in called if not hasattr(math, name) and name not in _BUILTINS)
-
-
 def _warn_plain_python(problem: ImplicitProblem, guess: Guess, error: Exception) -> None:
-    lacking = _functions_numba_lacks(problem, guess)
-    culprits = f" ({', '.join(lacking)} not in Python's math module)" if lacking else ""
+    lacking = unprintable_functions(problem, guess, KernelPrinter())
+    culprits = f" ({', '.join(lacking)}: no compiled implementation)" if lacking else ""
     shown = ", ".join(map(str, problem.residuals))
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
     warnings.warn(
-        f"numba could not compile the residual {shown}{culprits}: {type(error).__name__}. "
-        "The solver runs as plain Python over SciPy, which is much slower. Rewrite the "
-        "residual with functions from Python's math module (exp, log, erf, gamma, ...) "
-        "where you can, or introduce the special function's value as another unknown "
-        "of a system (w = LambertW(x) is the root of w*exp(w) - x).",
+        f"numba could not compile the residual {shown}{culprits}: {type(error).__name__}: "
+        f"{reason}. The solver runs as plain Python over SciPy, which is much slower. "
+        "Rewrite the residual with functions from Python's math module (exp, log, erf, "
+        "gamma, ...) or SciPy's special functions that compile (gammainc, besseli, "
+        "digamma, erfinv, ...) where you can, or introduce the special function's value "
+        "as another unknown of a system (w = LambertW(x) is the root of w*exp(w) - x).",
         RuntimeWarning,
         stacklevel=4,
     )

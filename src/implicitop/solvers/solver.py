@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from implicitop.codegen import check_evaluable
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solvers.batch import BLOCK
@@ -103,6 +104,7 @@ class Solver:
         self.search_domains = options.search_domains(problem)
         self.param_domains = problem.param_domains
         self.guesses = options.initial_guesses(problem)
+        check_evaluable(problem, self.guesses)
         (first_domain, *_) = self.search_domains
         newton_iterations = (
             0 if options.bracket is not None else min(options.maxiter, PHASE1_MAXITER)
