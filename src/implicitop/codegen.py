@@ -75,9 +75,10 @@ def _floating(expr: sp.Expr) -> sp.Expr:
     floats only (numba indexes those at run time, not tuples mixing ints and floats)."""
     if expr.is_Number:
         return sp.Float(expr)
-    if isinstance(expr, sp.Piecewise):
-        return sp.Piecewise(*((_floating(value), condition) for value, condition in expr.args))
-    return expr
+    return expr.replace(
+        lambda e: isinstance(e, sp.Piecewise),
+        lambda e: sp.Piecewise(*((_floating(value), condition) for value, condition in e.args)),
+    )
 
 
 def _arguments(problem: ImplicitProblem, name: str) -> list[sp.Basic]:
@@ -99,6 +100,12 @@ class KernelPrinter(PythonCodePrinter):
         super().__init__(
             {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
         )
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        # numba raises ZeroDivisionError for 0.0 ** -n, whatever its error model
+        if expr.exp.is_Integer and expr.exp < 0:
+            return f"(1.0/({self._print(sp.Pow(expr.base, -expr.exp))}))"
+        return super()._print_Pow(expr, rational)
 
     def _call(self, name: str, *args: sp.Basic) -> str:
         return f"{name}({', '.join(self._print(arg) for arg in args)})"

@@ -25,7 +25,7 @@ from implicitop.solvers.scalar import (
     PROBE_RETREATS,
     SIGN_CHANGE_REACH,
 )
-from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, ULPS_OF_X
+from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, SMALLEST_NORMAL, ULPS_OF_X
 
 __all__ = ["ScalarElementSolver"]
 
@@ -35,9 +35,11 @@ CompileExpressions = Callable[[list, list], Callable[..., tuple[jax.Array, ...]]
 
 def _midpoint(a: jax.Array, b: jax.Array) -> jax.Array:
     lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-    small, large = jnp.minimum(jnp.abs(lo), jnp.abs(hi)), jnp.maximum(jnp.abs(lo), jnp.abs(hi))
-    wide = ((lo > 0) | (hi < 0)) & (large > 4 * small)
-    return jnp.where(wide, jnp.copysign(jnp.sqrt(small) * jnp.sqrt(large), hi), lo / 2 + hi / 2)
+    small = jnp.maximum(jnp.minimum(jnp.abs(lo), jnp.abs(hi)), SMALLEST_NORMAL)
+    large = jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+    geometric = jnp.copysign(jnp.sqrt(small) * jnp.sqrt(large), lo + hi)
+    middle = jnp.where(large > 4 * small, geometric, lo / 2 + hi / 2)
+    return jnp.where((lo < 0) & (hi > 0), 0.0, middle)
 
 
 def _halley_step(value: jax.Array, slope: jax.Array, curvature: jax.Array) -> jax.Array:
@@ -233,7 +235,9 @@ class ScalarElementSolver:
             bisect |= 2 * jnp.abs(newton - x) > step_before
             proposal = jnp.where(bisect, _midpoint(lo, hi), newton)
             newton_done = ~bisect & (jnp.abs(newton - x) <= tol * jnp.abs(newton))
-            closed = hi - lo <= ULPS_OF_X * jnp.maximum(jnp.abs(lo), jnp.abs(hi))
+            closed = hi - lo <= jnp.maximum(
+                ULPS_OF_X * jnp.maximum(jnp.abs(lo), jnp.abs(hi)), RESIDUAL_FLOOR
+            )
             best_end = jnp.where(size_a <= size_b, a, b)
             outcome = jnp.where(value == 0, x, jnp.where(newton_done, newton, best_end))
             finished = (value == 0) | newton_done | closed
@@ -252,6 +256,7 @@ class ScalarElementSolver:
         result = jax.lax.while_loop(running, step, state)[-2]
         value, _ = self.value_and_slope(result, params)
         below_ceiling = self.zero_to_rounding(result, params)[0] & (jnp.abs(value) <= ceiling)
+        below_ceiling |= value == 0  # an exact zero inside the sign change
         accepted = jnp.where(a == b, self.accepts(result, params), below_ceiling)
         return jnp.where(accepted, result, jnp.nan)
 

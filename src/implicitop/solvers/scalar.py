@@ -35,6 +35,7 @@ from implicitop.solvers.status import (
     NOT_A_ROOT,
     RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
+    SMALLEST_NORMAL,
     ULPS_OF_X,
 )
 
@@ -186,11 +187,15 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
 
 
 def midpoint(a: float, b: float) -> float:
-    """Bisection point: geometric for wide same-signed brackets, else arithmetic."""
+    """Bisection point: 0 where the bracket holds it; geometric for wide same-signed
+    brackets (an end at 0 counts as the smallest normal number), so a bracket narrows
+    to any magnitude in a few dozen steps; else arithmetic."""
     lo, hi = min(a, b), max(a, b)
-    small, large = min(abs(lo), abs(hi)), max(abs(lo), abs(hi))
-    if (lo > 0 or hi < 0) and large > 4 * small:
-        return math.copysign(math.sqrt(small) * math.sqrt(large), hi)
+    if lo < 0.0 < hi:
+        return 0.0
+    small, large = max(min(abs(lo), abs(hi)), SMALLEST_NORMAL), max(abs(lo), abs(hi))
+    if large > 4 * small:
+        return math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
     return lo / 2 + hi / 2
 
 
@@ -402,14 +407,16 @@ def refine(
         if not bisect and abs(newton_step - x) <= tol * abs(newton_step):
             result = newton_step
             break
-        if hi - lo <= ULPS_OF_X * max(abs(lo), abs(hi)):
+        if hi - lo <= max(ULPS_OF_X * max(abs(lo), abs(hi)), RESIDUAL_FLOOR):
             result = a if size_a <= size_b else b
             break
         x = proposal
     if not math.isfinite(result):
         return math.nan, MAXITER
     value, slope = residual_and_slope(result, p)
-    if error_of(result, value, slope, p) <= 1.0 and abs(value) <= ceiling:
+    # an exact zero inside the sign change is a root, even on a plateau of zeros (x**9
+    # underflows near its root at 0)
+    if value == 0.0 or (error_of(result, value, slope, p) <= 1.0 and abs(value) <= ceiling):
         return result, CONVERGED
     return math.nan, NOT_A_ROOT
 

@@ -21,6 +21,7 @@ __all__ = [
     "RESIDUAL_FLOOR",
     "RESIDUAL_RTOL",
     "SINGULAR_JACOBIAN",
+    "SMALLEST_NORMAL",
     "ULPS_OF_X",
     "ImplicitSolveError",
     "SolveStatus",
@@ -37,6 +38,9 @@ ULPS_OF_X = 8 * float(np.finfo(float).eps)
 #: The finest a residual can be rounded to: near a subnormal root both allowances
 #: above underflow to zero, but ``|R|`` cannot be resolved below one subnormal step.
 RESIDUAL_FLOOR = float(np.finfo(float).smallest_subnormal)
+
+#: The smallest normal number: bisection treats a bracket's end at 0 as this.
+SMALLEST_NORMAL = float(np.finfo(float).tiny)
 
 # Plain-int codes, for compiled code and hot paths, where enum look-ups are slow.
 CONVERGED = 0
