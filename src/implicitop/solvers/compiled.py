@@ -132,7 +132,7 @@ def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
 def _called_names(source: str) -> set[str]:
     """The names ``source`` calls but does not define."""
     defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
-    return set(re.findall(r"\b([A-Za-z_]\w*)\(", source)) - defined
+    return set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - defined
 
 
 def _special_import(source: str) -> list[str]:

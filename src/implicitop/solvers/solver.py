@@ -47,8 +47,10 @@ class SolveResult:
         return self.status == SolveStatus.CONVERGED
 
 
-def default_guess(domain: Domain) -> float:
-    """A start inside ``domain``: its middle, or one step in from a single bound."""
+def default_guess(domain: Domain, system: bool = False) -> float:
+    """A start inside ``domain``: its middle, or one step in from a single bound; for an
+    unbounded domain 0, or 1 in a system (where 0 is often a singular point of the
+    Jacobian: ``x**2 + y**2 - r**2``, ``u**3 - p``)."""
     if domain.is_bounded_below and domain.is_bounded_above:
         if domain.lower > 0 and domain.upper > 4 * domain.lower:
             return float(np.sqrt(domain.lower) * np.sqrt(domain.upper))
@@ -57,7 +59,7 @@ def default_guess(domain: Domain) -> float:
         return max(domain.lower + 1.0, 1.0) if domain.lower >= 0 else domain.lower + 1.0
     if domain.is_bounded_above:
         return min(domain.upper - 1.0, -1.0) if domain.upper <= 0 else domain.upper - 1.0
-    return 0.0
+    return 1.0 if system else 0.0
 
 
 def scan_grid(domain: Domain) -> np.ndarray:
@@ -114,7 +116,7 @@ class Solver:
             read_only([d.upper for d in self.param_domains]),
             read_only([d.lower for d in self.search_domains]),
             read_only([d.upper for d in self.search_domains]),
-            read_only([default_guess(d) for d in self.search_domains]),
+            read_only([default_guess(d, problem.size > 1) for d in self.search_domains]),
             scan_grid(first_domain),
             float(options.tol),
             newton_iterations,

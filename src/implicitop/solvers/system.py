@@ -1,9 +1,12 @@
 """Damped Newton for systems of n equations in n unknowns, one element at a time.
 
 Newton steps ``-J^-1 R`` are damped by a backtracking line search on ``|R|^2 / 2``
-(Armijo rule). Unknowns with a bound (``positive=True``) approach it in log
-coordinates, so they stay inside their domain. An element stops after ``maxiter``
-iterations; a root is accepted only when every residual is zero to rounding
+(Armijo rule); where ``J`` is singular or the line search fails, scaled
+Levenberg-Marquardt steps take over (:func:`damped_newton`). Unknowns with a bound
+(``positive=True``) keep a fraction of their distance to it in every move
+(:func:`move`), so they stay inside their domain.
+An element stops after ``maxiter`` iterations; a root is accepted only when every
+residual is zero to rounding
 (:func:`residual_error`).
 
 This is ordinary Python: numba compiles it per problem, and it runs as it is where
@@ -24,25 +27,46 @@ from implicitop.solvers.status import (
     RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
     SINGULAR_JACOBIAN,
+    SMALLEST_NORMAL,
     ULPS_OF_X,
 )
 
 __all__ = [
     "ARMIJO",
+    "BOUNDARY_FRACTION",
+    "DAMPING_GROWTH",
+    "DAMPING_START",
+    "DIAGONAL_FLOOR",
+    "LM_ARMIJO",
+    "MAX_DAMPINGS",
     "MAX_HALVINGS",
     "damped_newton",
     "evaluate",
+    "lm_step",
     "measure_root",
     "move",
     "residual_error",
     "solve_block",
     "solve_element",
+    "sufficient_decrease",
 ]
 
 #: The line search: at most this many halvings of the step ...
 MAX_HALVINGS = 40
 #: ... until ``|R|^2/2`` falls by at least this fraction of the linear prediction.
 ARMIJO = 1e-4
+#: The least fraction of its distance to a bound an unknown keeps in one move.
+BOUNDARY_FRACTION = 1e-3
+#: Levenberg-Marquardt: the first damping (relative to the diagonal of ``J^T J``), its
+#: growth per try and the number of tries (to ``1e-6 * 10**(3*11) = 1e27``: steepest
+#: descent with a step too short to matter) ...
+DAMPING_START = 1e-6
+DAMPING_GROWTH = 1e3
+MAX_DAMPINGS = 12
+#: ... and the decrease a damped step must give, as a multiple of ``ARMIJO``'s.
+LM_ARMIJO = 1e-4
+#: Columns of ``J`` smaller than this fraction of the largest are scaled as if this size.
+DIAGONAL_FLOOR = 1e-12
 
 
 def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> None:
@@ -97,24 +121,51 @@ def move(
 ) -> None:
     """``u`` moved by ``alpha * step`` into ``out`` without leaving ``[lower, upper]``.
 
-    A move towards a finite bound is taken in log coordinates of the distance to it,
-    ``lo + (u - lo) * exp(alpha * step / (u - lo))``, which agrees with the Newton step
-    to first order and never reaches the bound; moves away from bounds are linear.
+    A move towards a finite bound keeps at least :data:`BOUNDARY_FRACTION` of the
+    distance to it (the fraction-to-the-boundary rule of interior-point methods), so
+    an unknown reaches a root many orders of magnitude below its start in a few steps
+    and never the bound itself.
     """
     for j in range(u.shape[0]):
         scaled = alpha * step[j]
         moved = u[j] + scaled
         if math.isfinite(lower[j]) and scaled < 0:
-            moved = lower[j] + (u[j] - lower[j]) * math.exp(scaled / (u[j] - lower[j]))
+            moved = max(moved, lower[j] + (u[j] - lower[j]) * BOUNDARY_FRACTION)
         if math.isfinite(upper[j]) and scaled > 0:
-            moved = upper[j] - (upper[j] - u[j]) * math.exp(-scaled / (upper[j] - u[j]))
+            moved = min(moved, upper[j] - (upper[j] - u[j]) * BOUNDARY_FRACTION)
         out[j] = moved
+
+
+def lm_step(values: np.ndarray, jacobian: np.ndarray, damping: float, step: np.ndarray) -> bool:
+    """Fill ``step`` with the Levenberg-Marquardt step ``-(J^T J + damping D)^-1 J^T R``,
+    ``D`` the diagonal of ``J^T J`` (Marquardt's scaling, so unknowns of any magnitude
+    weigh alike; floored where a column of ``J`` vanishes); whether it is usable."""
+    n = values.shape[0]
+    normal = jacobian.T @ jacobian
+    gradient = jacobian.T @ values
+    largest = 0.0
+    for j in range(n):
+        largest = max(largest, normal[j, j])
+    for j in range(n):
+        normal[j, j] += damping * max(normal[j, j], DIAGONAL_FLOOR * largest, SMALLEST_NORMAL)
+    determinant = np.linalg.det(normal)
+    if not math.isfinite(determinant) or determinant == 0:
+        return False
+    step[:] = -np.linalg.solve(normal, gradient)
+    return all_finite(step)
 
 
 def damped_newton(
     x0: np.ndarray, p: np.ndarray, lower: np.ndarray, upper: np.ndarray, tol: float, maxiter: int
 ) -> tuple[np.ndarray, int]:
-    """A root candidate with ``MAXITER`` (to be checked), or NaNs and why it failed."""
+    """A root candidate with ``MAXITER`` (to be checked), or NaNs and why it failed.
+
+    Each iteration takes Newton's step, halved until ``|R|^2/2`` falls enough (Armijo);
+    where ``J`` is singular or no halving helps, Levenberg-Marquardt steps with growing
+    damping (from Gauss-Newton towards scaled steepest descent), the first that
+    lowers ``|R|^2/2`` enough. So a singular or poor start is not the end, as in
+    MINPACK's hybrj.
+    """
     n = x0.shape[0]
     u = x0.copy()
     values = np.empty(n)
@@ -122,47 +173,59 @@ def damped_newton(
     trial = np.empty(n)
     trial_values = np.empty(n)
     trial_jacobian = np.empty((n, n))
+    step = np.zeros(n)
     evaluate(u, p, values, jacobian)
     for _ in range(maxiter):
-        finite = all_finite(values) and all_finite(jacobian)
-        merit = 0.5 * np.sum(values**2)
-        singular = False
-        step = np.zeros(n)
-        if finite:
-            determinant = np.linalg.det(jacobian)
-            singular = not math.isfinite(determinant) or determinant == 0
-            if not singular:
-                step = -np.linalg.solve(jacobian, values)
-                singular = not all_finite(step)
-        small_step = np.all(np.abs(step) <= tol * np.abs(u))
-        if finite and (merit == 0 or (not singular and small_step)):
-            return u, MAXITER
-        if not finite:
+        if not (all_finite(values) and all_finite(jacobian)):
             return np.full(n, np.nan), NONFINITE_RESIDUAL
-        if singular:
-            return np.full(n, np.nan), SINGULAR_JACOBIAN
-        alpha = 1.0
+        merit = 0.5 * np.sum(values**2)
+        if merit == 0:
+            return u, MAXITER
+        determinant = np.linalg.det(jacobian)
+        singular = not math.isfinite(determinant) or determinant == 0
+        if not singular:
+            step[:] = -np.linalg.solve(jacobian, values)
+            singular = not all_finite(step)
+        if not singular and np.all(np.abs(step) <= tol * np.abs(u)):
+            return u, MAXITER
         accepted = False
-        for _ in range(MAX_HALVINGS):
+        alpha = 1.0
+        for _ in range(0 if singular else MAX_HALVINGS):
             move(u, step, alpha, lower, upper, trial)
             evaluate(trial, p, trial_values, trial_jacobian)
-            trial_merit = 0.5 * np.sum(trial_values**2)
-            if (
-                all_finite(trial_jacobian)
-                and math.isfinite(trial_merit)
-                and trial_merit <= (1 - 2 * ARMIJO * alpha) * merit
-            ):
+            if sufficient_decrease(trial_values, trial_jacobian, merit, ARMIJO * alpha):
                 accepted = True
                 break
             alpha /= 2
+        damping = DAMPING_START
+        for _ in range(0 if accepted else MAX_DAMPINGS):
+            if lm_step(values, jacobian, damping, step):
+                move(u, step, 1.0, lower, upper, trial)
+                evaluate(trial, p, trial_values, trial_jacobian)
+                if sufficient_decrease(trial_values, trial_jacobian, merit, ARMIJO * LM_ARMIJO):
+                    accepted = True
+                    break
+            damping *= DAMPING_GROWTH
         if not accepted:
-            return np.full(n, np.nan), NO_PROGRESS
-        if np.all(np.abs(trial - u) <= tol * np.abs(trial)):
-            return trial.copy(), MAXITER
+            status = SINGULAR_JACOBIAN if singular else NO_PROGRESS
+            return np.full(n, np.nan), status
         u[:] = trial
         values[:] = trial_values
         jacobian[:] = trial_jacobian
     return np.full(n, np.nan), MAXITER
+
+
+def sufficient_decrease(
+    values: np.ndarray, jacobian: np.ndarray, merit: float, fraction: float
+) -> bool:
+    """Whether ``R``, ``J`` at a trial point are finite and ``|R|^2/2`` there is at most
+    ``(1 - 2 fraction)`` times ``merit``."""
+    trial_merit = 0.5 * np.sum(values**2)
+    return (
+        all_finite(jacobian)
+        and math.isfinite(trial_merit)
+        and trial_merit <= (1 - 2 * fraction) * merit
+    )
 
 
 def solve_element(
