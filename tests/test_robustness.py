@@ -25,6 +25,7 @@ EXTREME_FLOATS = st.one_of(
 @pytest.mark.parametrize("problem", CATALOGUE + SYSTEMS, ids=lambda p: p.name)
 def test_any_input_gives_a_root_or_nan_without_exception(problem):
     op = problem.build()
+    assert op.solver.kernels.compiled  # compiled here, not inside the deadline
 
     @settings(deadline=20_000, database=None)
     @given(st.lists(st.tuples(*[EXTREME_FLOATS] * len(op.params)), min_size=1, max_size=6))

@@ -148,6 +148,8 @@ def lm_step(values: np.ndarray, jacobian: np.ndarray, damping: float, step: np.n
         largest = max(largest, normal[j, j])
     for j in range(n):
         normal[j, j] += damping * max(normal[j, j], DIAGONAL_FLOOR * largest, SMALLEST_NORMAL)
+    if not (all_finite(normal) and all_finite(gradient)):  # J^T J can overflow where J does not
+        return False
     determinant = np.linalg.det(normal)
     if not math.isfinite(determinant) or determinant == 0:
         return False
