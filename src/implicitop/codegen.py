@@ -92,13 +92,29 @@ def _returned(name: str, exprs: Sequence[sp.Expr]) -> sp.Expr | tuple[sp.Expr, .
     return exprs[0] if name == "scale" else tuple(exprs)
 
 
+#: SymPy functions :class:`KernelPrinter` prints as the special function of that name.
+_RENAMED = {
+    "besseli": "iv",
+    "besselj": "jv",
+    "besselk": "kv",
+    "erfinv": "erfinv",
+    "erfcinv": "erfcinv",
+    "Ei": "expi",
+}
+
+
 class KernelPrinter(PythonCodePrinter):
     """Python over ``math`` and the special functions of
     :mod:`implicitop.solvers.special` (SciPy's, in compiled code), for numba."""
 
     def __init__(self) -> None:
         super().__init__(
-            {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
+            {
+                "fully_qualified_modules": False,
+                "inline": True,
+                "allow_unknown_functions": True,
+                "user_functions": dict(_RENAMED),
+            }
         )
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
@@ -127,24 +143,6 @@ class KernelPrinter(PythonCodePrinter):
         if order != 0:
             return self._print_not_supported(expr)
         return self._call("psi", x)
-
-    def _print_besseli(self, expr: sp.Expr) -> str:
-        return self._call("iv", *expr.args)
-
-    def _print_besselj(self, expr: sp.Expr) -> str:
-        return self._call("jv", *expr.args)
-
-    def _print_besselk(self, expr: sp.Expr) -> str:
-        return self._call("kv", *expr.args)
-
-    def _print_erfinv(self, expr: sp.Expr) -> str:
-        return self._call("erfinv", *expr.args)
-
-    def _print_erfcinv(self, expr: sp.Expr) -> str:
-        return self._call("erfcinv", *expr.args)
-
-    def _print_Ei(self, expr: sp.Expr) -> str:
-        return self._call("expi", *expr.args)
 
 
 def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:
