@@ -28,6 +28,7 @@ from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
     "KernelPrinter",
+    "called_names",
     "check_evaluable",
     "element_functions",
     "element_source",
@@ -187,6 +188,13 @@ def element_functions(problem: ImplicitProblem, guess: Guess) -> ElementFunction
     }
 
 
+def called_names(source: str) -> set[str]:
+    """The names ``source`` calls (not attributes: ``numpy.logical_and.reduce``) and does
+    not define."""
+    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
+    return set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - defined
+
+
 def unprintable_functions(
     problem: ImplicitProblem, guess: Guess, printer: PythonCodePrinter
 ) -> list[str]:
@@ -212,10 +220,8 @@ def check_evaluable(problem: ImplicitProblem, guess: Guess) -> None:
     missing = set(unprintable_functions(problem, guess, SciPyPrinter(settings)))
     if not missing:  # printed, but as a name neither SciPy nor NumPy defines
         for function in element_functions(problem, guess).values():
-            source = inspect.getsource(function)
-            called = set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - {function.__name__}
-            namespace = function.__globals__.keys() | dir(builtins)
-            missing |= called - namespace
+            called = called_names(inspect.getsource(function))
+            missing |= called - function.__globals__.keys() - set(dir(builtins))
     if missing:
         raise ValueError(
             f"the residual or its derivative in the unknown uses {', '.join(sorted(missing))}, "

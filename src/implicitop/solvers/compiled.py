@@ -21,7 +21,6 @@ import hashlib
 import importlib.util
 import inspect
 import os
-import re
 import sys
 import types
 import uuid
@@ -38,6 +37,7 @@ from numba.core.bytecode import FunctionIdentity
 from implicitop.codegen import (
     Guess,
     KernelPrinter,
+    called_names,
     element_functions,
     element_source,
     unprintable_functions,
@@ -129,17 +129,11 @@ def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
     return "\n\n".join(parts)
 
 
-def _called_names(source: str) -> set[str]:
-    """The names ``source`` calls but does not define."""
-    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
-    return set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - defined
-
-
 def _special_import(source: str) -> list[str]:
     """The import of the special functions ``source`` calls (none if it calls none)."""
     from implicitop.solvers import special  # binds their symbols: only when needed
 
-    names = sorted(_called_names(source) & set(special.__all__))
+    names = sorted(called_names(source) & set(special.__all__))
     return [f"from implicitop.solvers.special import {', '.join(names)}"] if names else []
 
 
