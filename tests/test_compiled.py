@@ -26,7 +26,7 @@ def solve_with(kernels, solver, values):
     root = np.empty((rows.shape[0], solver.problem.size))
     code = np.empty(rows.shape[0], dtype=np.int8)
     with np.errstate(all="ignore"):
-        kernels.solve(rows, *solver.arguments, root, code)
+        kernels.solve(rows, solver.settings.record, root, code)
     return root, code
 
 
@@ -37,7 +37,7 @@ def test_compiled_and_plain_python_solvers_agree(problem):
     rng = np.random.default_rng(5)
     values = [rng.uniform(*problem.ranges[s.name], 300) for s in solver.problem.params]
     compiled_root, compiled_code = solve_with(solver.kernels, solver, values)
-    plain = plain_kernels(solver.problem, solver.guesses)
+    plain = plain_kernels(solver.problem, solver.starts)
     plain_root, plain_code = solve_with(plain, solver, values)
     np.testing.assert_array_equal(compiled_code, plain_code)
     np.testing.assert_allclose(compiled_root, plain_root, rtol=problem.plain_rtol, atol=1e-300)

@@ -50,13 +50,3 @@ def test_chandrupatla_gradient_is_one_over_the_slope(case):
     step = 1e-6 * max(abs(float(value)), 1.0)
     slope = (case.function(value + step) - case.function(value - step)) / (2 * step)
     np.testing.assert_allclose(gradient, 1 / slope, rtol=1e-6)
-
-
-def test_chandrupatla_cases_give_the_same_roots_in_jax():
-    # the first case of each function (JAX compiles the solver per bracket)
-    firsts = [case for case in CASES if case.case_id.endswith(".1")]
-    for case in firsts:
-        op = build(case)
-        c = pt.dvector("c")
-        traced = pytensor.function([c], op(c), mode="JAX")(np.zeros(1))
-        np.testing.assert_allclose(traced, op.solve(np.zeros(1)).root, rtol=1e-14, atol=1e-300)

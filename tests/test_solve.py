@@ -133,8 +133,8 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
     x = sp.Symbol("x", positive=True)
     residual = mu + mu * sp.exp(theta * mu * x) - 1
     solver = Solver(ImplicitProblem.build(residual, mu, [theta, x]), ImplicitOptions())
-    module = plain_kernels(solver.problem, solver.guesses).module
-    _, _, (lower,), (upper,), *_, tol, _, _ = solver.arguments
+    module = plain_kernels(solver.problem, solver.starts).module
+    (lower,), (upper,), tol = solver.settings.lower, solver.settings.upper, solver.settings.tol
     for value in np.geomspace(1e-3, 1e6, 37):
         params = np.array([value, covariate])
         point, previous, outcome = 1.0, np.nan, RUNNING

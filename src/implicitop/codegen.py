@@ -5,7 +5,8 @@ element by name (:mod:`implicitop.solvers.interface`): the residual and its slop
 the residuals and their Jacobian), the size of the residuals' terms and the initial
 guess (and, for one equation, the parts of the residual Halley's method iterates
 on, with their first two derivatives:
-:attr:`~implicitop.problem.ImplicitProblem.halley_parts`). This module writes them
+:attr:`~implicitop.problem.ImplicitProblem.halley_parts`), and the bracket's ends
+where they are expressions. This module writes them
 for one problem with :func:`sympy.lambdify` (common subexpressions shared through
 ``cse=True``): as Python source over ``math`` for numba to compile, or as callables
 over SciPy and NumPy for the plain-Python solver.
@@ -19,6 +20,7 @@ import builtins
 import inspect
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
@@ -28,6 +30,7 @@ from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
     "KernelPrinter",
+    "Starts",
     "called_names",
     "check_evaluable",
     "element_functions",
@@ -35,8 +38,16 @@ __all__ = [
     "unprintable_functions",
 ]
 
-#: One initial guess per unknown: a number, an expression in the parameters, or None.
-Guess = tuple[float | sp.Expr | None, ...]
+
+@dataclass(frozen=True)
+class Starts:
+    """The expressions in the parameters compiled into a problem's solver: each
+    unknown's initial guess and the bracket's two ends, None where a number or nothing
+    is given (numbers are run-time settings, :mod:`~implicitop.solvers.settings`)."""
+
+    guess: tuple[sp.Expr | None, ...]
+    bracket: tuple[sp.Expr | None, sp.Expr | None] = (None, None)
+
 
 ElementFunctions = dict[str, Callable[..., tuple[float, ...]]]
 
@@ -45,11 +56,10 @@ _PARAMS = sp.IndexedBase("p")
 _UNKNOWN = sp.Symbol("x")
 
 
-def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.Expr, ...]]:
+def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp.Expr, ...]]:
     """The functions' names and the expressions they return, in the element variables
     ``x`` (or ``u[j]``) and ``p[j]``."""
     element = {theta: _PARAMS[j] for j, theta in enumerate(problem.params)}
-    starts = tuple(sp.nan if g is None else sp.sympify(g) for g in guess)
     if problem.size == 1:
         (residual,) = problem.residuals
         element[problem.unknowns[0]] = _UNKNOWN
@@ -64,7 +74,8 @@ def _expressions(problem: ImplicitProblem, guess: Guess) -> dict[str, tuple[sp.E
             "residuals_and_jacobian": (*problem.residuals, *problem.jacobian),
             "scales": tuple(residual_scale(r) for r in problem.residuals),
         }
-    functions["guess"] = starts
+    functions["guess"] = tuple(sp.nan if g is None else g for g in starts.guess)
+    functions["bracket"] = tuple(sp.nan if end is None else end for end in starts.bracket)
     return {
         name: tuple(_floating(expr.xreplace(element)) for expr in exprs)
         for name, exprs in functions.items()
@@ -83,7 +94,7 @@ def _floating(expr: sp.Expr) -> sp.Expr:
 
 
 def _arguments(problem: ImplicitProblem, name: str) -> list[sp.Basic]:
-    if name == "guess":
+    if name in ("guess", "bracket"):
         return [_PARAMS]
     return [_UNKNOWN if problem.size == 1 else _UNKNOWNS, _PARAMS]
 
@@ -159,11 +170,11 @@ def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:
     return expr
 
 
-def element_source(problem: ImplicitProblem, guess: Guess) -> str:
+def element_source(problem: ImplicitProblem, starts: Starts) -> str:
     """Python source (over ``math`` and :mod:`implicitop.solvers.special`, see
     :class:`KernelPrinter`) defining the problem's element functions."""
     definitions = []
-    for name, exprs in _expressions(problem, guess).items():
+    for name, exprs in _expressions(problem, starts).items():
         if name == "halley_parts":
             exprs = tuple(_curvature_or_zero(expr, i) for i, expr in enumerate(exprs))
         function = sp.lambdify(
@@ -178,13 +189,13 @@ def element_source(problem: ImplicitProblem, guess: Guess) -> str:
     return "\n\n".join(definitions)
 
 
-def element_functions(problem: ImplicitProblem, guess: Guess) -> ElementFunctions:
+def element_functions(problem: ImplicitProblem, starts: Starts) -> ElementFunctions:
     """The problem's element functions as callables over SciPy and NumPy."""
     return {
         name: sp.lambdify(
             _arguments(problem, name), _returned(name, exprs), modules=["scipy", "numpy"], cse=True
         )
-        for name, exprs in _expressions(problem, guess).items()
+        for name, exprs in _expressions(problem, starts).items()
     }
 
 
@@ -196,12 +207,12 @@ def called_names(source: str) -> set[str]:
 
 
 def unprintable_functions(
-    problem: ImplicitProblem, guess: Guess, printer: PythonCodePrinter
+    problem: ImplicitProblem, starts: Starts, printer: PythonCodePrinter
 ) -> list[str]:
     """The names of the functions in the problem's element functions that ``printer``
     cannot print."""
     calls = set()
-    for exprs in _expressions(problem, guess).values():
+    for exprs in _expressions(problem, starts).values():
         for expr in exprs:
             calls |= expr.atoms(sp.Function)
     missing = set()
@@ -213,13 +224,13 @@ def unprintable_functions(
     return sorted(missing)
 
 
-def check_evaluable(problem: ImplicitProblem, guess: Guess) -> None:
+def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:
     """Raise ``ValueError`` naming the functions of the residual (or of its derivatives,
     or the initial guess) that neither numba nor SciPy and NumPy can evaluate."""
     settings = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
-    missing = set(unprintable_functions(problem, guess, SciPyPrinter(settings)))
+    missing = set(unprintable_functions(problem, starts, SciPyPrinter(settings)))
     if not missing:  # printed, but as a name neither SciPy nor NumPy defines
-        for function in element_functions(problem, guess).values():
+        for function in element_functions(problem, starts).values():
             called = called_names(inspect.getsource(function))
             missing |= called - function.__globals__.keys() - set(dir(builtins))
     if missing:

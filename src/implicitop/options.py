@@ -9,6 +9,7 @@ from typing import Literal
 
 import sympy as sp
 
+from implicitop.codegen import Starts
 from implicitop.problem import Domain, ImplicitProblem
 
 __all__ = ["FAILURE_POLICIES", "ImplicitOptions"]
@@ -35,8 +36,15 @@ class ImplicitOptions:
         approximation of the root), or ``None`` for a default inside the domain; for
         systems one such entry per unknown (or one for all).
     bracket
-        ``(lo, hi)`` known to contain the root (one equation only); the solve then
-        uses Newton safeguarded by bisection inside it.
+        ``(lo, hi)`` known to contain the root (one equation only): numbers, or SymPy
+        expressions in the parameters (a bracket per element, its ends in either
+        order; where an end evaluates to NaN, the domain's bound is used). The solve
+        then looks for a sign change inside it only (Newton safeguarded by bisection).
+    expand_bracket
+        Where the bracket shows no sign change, grow it outward (each end twice as
+        far each time, at most halfway to the domain's bound, as
+        ``scipy.optimize.elementwise.bracket_root`` does) until one shows; elements
+        where none does get status ``NO_BRACKET_FOUND``. Needs ``bracket``.
     tol
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
@@ -49,7 +57,8 @@ class ImplicitOptions:
     """
 
     x0: float | sp.Expr | tuple[float | sp.Expr | None, ...] | None = None
-    bracket: tuple[float, float] | None = None
+    bracket: tuple[float | sp.Expr, float | sp.Expr] | None = None
+    expand_bracket: bool = False
     tol: float = 1e-12
     maxiter: int = 100
     on_failure: Literal["nan", "raise"] = "nan"
@@ -89,6 +98,10 @@ class ImplicitOptions:
             )
         if self.bracket is not None and problem.size > 1:
             raise ValueError("bracket applies to one equation; for systems give x0 instead")
+        if not isinstance(self.expand_bracket, bool):
+            raise TypeError(f"expand_bracket must be True or False, got {self.expand_bracket!r}")
+        if self.expand_bracket and self.bracket is None:
+            raise ValueError("expand_bracket grows a bracket: give bracket=(lo, hi) too")
         domains = self.search_domains(problem)
         for unknown, domain, guess in zip(
             problem.unknowns, domains, self.initial_guesses(problem), strict=True
@@ -103,19 +116,43 @@ class ImplicitOptions:
             raise ValueError(f"x0 has {len(self.x0)} entries for {problem.size} unknown(s)")
         return self.x0
 
-    def search_domains(self, problem: ImplicitProblem) -> tuple[Domain, ...]:
-        """Where each unknown is searched: its domain, cut to the bracket if given."""
-        domains = problem.unknown_domains
+    def numeric_guesses(self, problem: ImplicitProblem) -> tuple[float | None, ...]:
+        """The initial guesses given as numbers (``None`` elsewhere): run-time settings."""
+        return tuple(_number_or_none(g) for g in self.initial_guesses(problem))
+
+    def starts(self, problem: ImplicitProblem) -> Starts:
+        """The initial guesses and bracket ends given as expressions: compiled."""
+        guess = tuple(_expression_or_none(g) for g in self.initial_guesses(problem))
         if self.bracket is None:
-            return domains
-        (domain,) = domains
+            return Starts(guess)
+        lo, hi = self._bracket_ends(problem)
+        return Starts(guess, (_expression_or_none(lo), _expression_or_none(hi)))
+
+    def _bracket_ends(self, problem: ImplicitProblem) -> tuple[float | sp.Expr, float | sp.Expr]:
         try:
             lo, hi = self.bracket
         except (TypeError, ValueError):
             raise TypeError(f"bracket must be a pair (lo, hi), got {self.bracket!r}") from None
-        lo, hi = _real(lo, "bracket lo"), _real(hi, "bracket hi")
-        if not lo < hi:
+        ends = []
+        for end, name in ((lo, "bracket lo"), (hi, "bracket hi")):
+            if isinstance(end, sp.Basic) and not end.is_Number:
+                ends.append(_in_parameters(end, name, problem.params))
+            else:
+                ends.append(_real(float(end) if isinstance(end, sp.Number) else end, name))
+        return ends[0], ends[1]
+
+    def search_domains(self, problem: ImplicitProblem) -> tuple[Domain, ...]:
+        """Where each unknown is searched: its domain, cut to the bracket's numbers."""
+        domains = problem.unknown_domains
+        if self.bracket is None:
+            return domains
+        (domain,) = domains
+        lo, hi = self._bracket_ends(problem)
+        numbers = [_number_or_none(lo), _number_or_none(hi)]
+        if None not in numbers and not numbers[0] < numbers[1]:
             raise ValueError(f"bracket needs lo < hi, got ({lo}, {hi})")
+        lo = domain.lower if numbers[0] is None else numbers[0]
+        hi = domain.upper if numbers[1] is None else numbers[1]
         cut = domain.intersect(lo, hi)
         if not cut.lower < cut.upper:
             raise ValueError(
@@ -126,15 +163,25 @@ class ImplicitOptions:
         return (cut,)
 
 
+def _number_or_none(value: float | sp.Expr | None) -> float | None:
+    if value is None or (isinstance(value, sp.Basic) and not value.is_Number):
+        return None
+    return float(value)
+
+
+def _expression_or_none(value: float | sp.Expr | None) -> sp.Expr | None:
+    if isinstance(value, sp.Basic) and not value.is_Number:
+        return value
+    return None
+
+
 def _check_guess(
     guess: object, unknown: sp.Symbol, domain: Domain, params: tuple[sp.Symbol, ...]
 ) -> None:
     if guess is None:
         return
     if isinstance(guess, sp.Basic):
-        stray = guess.free_symbols - set(params)
-        if stray:
-            raise ValueError(f"x0 may only use the parameters; it has {', '.join(map(str, stray))}")
+        _in_parameters(guess, "x0", params)
         return
     value = _real(guess, "x0")
     if value not in domain:
@@ -142,3 +189,11 @@ def _check_guess(
             f"x0={value} lies outside the search domain [{domain.lower}, {domain.upper}] "
             f"of {unknown}"
         )
+
+
+def _in_parameters(expr: sp.Expr, name: str, params: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """``expr``, checked to use no symbol but the parameters."""
+    stray = expr.free_symbols - set(params)
+    if stray:
+        raise ValueError(f"{name} may only use the parameters; it has {', '.join(map(str, stray))}")
+    return expr

@@ -5,6 +5,6 @@ of parameter arrays whose JVP is the implicit derivative. PyTensor's JAX backend
 it (:mod:`implicitop.pytensor.jax_dispatch`); this package imports no PyTensor.
 """
 
-from implicitop.jax.roots import root_function
+from implicitop.jax.roots import root_function, solve_function
 
-__all__ = ["root_function"]
+__all__ = ["root_function", "solve_function"]

@@ -15,17 +15,18 @@ import jax.numpy as jnp
 from implicitop.jax.scalar import CompileExpressions, ScalarElementSolver
 from implicitop.jax.system import SystemElementSolver
 from implicitop.solvers import Solver
+from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
 
-__all__ = ["root_function"]
+__all__ = ["root_function", "solve_function"]
 
 
 def _starting_points(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
     """``(*flat params) -> x0 (m, n)``: the user's guess where it is finite and inside
     the search domain, else the default (as :func:`implicitop.solvers.batch.starting_point`)."""
     problem = solver.problem
-    guesses = [float("nan") if g is None else g for g in solver.guesses]
+    guesses = [float("nan") if g is None else g for g in solver.starts.guess]
     formula = jax.vmap(compile_expressions(guesses, list(problem.params)))
-    _, _, lower, upper, defaults, *_ = solver.arguments
+    lower, upper, defaults = solver.settings.lower, solver.settings.upper, solver.settings.defaults
 
     def starting_points(*flat: jax.Array) -> jax.Array:
         points = jnp.stack(formula(*flat), axis=-1)
@@ -56,13 +57,28 @@ def _implicit_tangents(solver: Solver, compile_expressions: CompileExpressions) 
     return jax.vmap(one)
 
 
-def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
-    """``(*flat params, each (m,)) -> roots (m, n)``, NaN rows where there is none.
+def _parameter_status(solver: Solver) -> Callable:
+    """``(*flat params) -> codes (m,)``: :func:`~implicitop.solvers.batch.parameter_status`."""
+    lower, upper = solver.settings.param_lower, solver.settings.param_upper
+
+    def parameter_status(*flat: jax.Array) -> jax.Array:
+        values = jnp.stack(flat, axis=-1)
+        finite = jnp.all(jnp.isfinite(values), axis=-1)
+        inside = jnp.all((values >= lower) & (values <= upper), axis=-1)
+        code = jnp.where(inside, MAXITER, PARAMETER_OUTSIDE_DOMAIN)
+        return jnp.where(finite, code, NONFINITE_PARAMETER)
+
+    return parameter_status
+
+
+def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
+    """``(*flat params, each (m,)) -> (roots (m, n), status codes (m,))``: the traced
+    solve, NaN rows where there is no root, with the compiled solver's status codes.
 
     Parameters
     ----------
     solver
-        The core solver (problem, settings, domains, guesses).
+        The core solver (problem, settings, domains, expressions).
     compile_expressions
         Turns a list of SymPy expressions of the given symbols into a JAX function
         of scalars returning one scalar per expression.
@@ -70,11 +86,35 @@ def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Ca
     element = ScalarElementSolver if solver.problem.size == 1 else SystemElementSolver
     mapped = jax.vmap(element(solver, compile_expressions))
     starting_points = _starting_points(solver, compile_expressions)
+    parameter_status = _parameter_status(solver)
+
+    def solve(*flat: jax.Array) -> tuple[jax.Array, jax.Array]:
+        usable = parameter_status(*flat)
+        root, code = mapped(starting_points(*flat), *flat)
+        root = jnp.where((usable == MAXITER)[:, None], root, jnp.nan)
+        return root, jnp.where(usable == MAXITER, code, usable).astype(jnp.int8)
+
+    return solve
+
+
+def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
+    """``(*flat params, each (m,)) -> roots (m, n)``, NaN rows where there is none,
+    differentiable (see the module's description).
+
+    Parameters
+    ----------
+    solver
+        The core solver (problem, settings, domains, expressions).
+    compile_expressions
+        Turns a list of SymPy expressions of the given symbols into a JAX function
+        of scalars returning one scalar per expression.
+    """
+    solve = solve_function(solver, compile_expressions)
     tangents_of = _implicit_tangents(solver, compile_expressions)
 
     @jax.custom_jvp
     def roots(*flat: jax.Array) -> jax.Array:
-        return mapped(starting_points(*flat), *flat)
+        return solve(*flat)[0]
 
     @roots.defjvp
     def roots_jvp(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:

@@ -19,13 +19,27 @@ import numpy as np
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
 from implicitop.solvers.scalar import (
+    DECADES,
+    EXPANSION_STEPS,
+    GRID_CAPACITY,
     LOG_FORM_RATIO,
     MAX_BRACKETS,
     PLATEAU_STEP,
     PROBE_RETREATS,
+    SCAN_POINTS,
     SIGN_CHANGE_REACH,
 )
-from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, SMALLEST_NORMAL, ULPS_OF_X
+from implicitop.solvers.status import (
+    CONVERGED,
+    MAXITER,
+    NO_BRACKET_FOUND,
+    NO_SIGN_CHANGE,
+    NOT_A_ROOT,
+    RESIDUAL_FLOOR,
+    RESIDUAL_RTOL,
+    SMALLEST_NORMAL,
+    ULPS_OF_X,
+)
 
 __all__ = ["ScalarElementSolver"]
 
@@ -73,8 +87,23 @@ def _retreat(x: jax.Array, lower: float, upper: float) -> jax.Array:
     return x * 0.1
 
 
+def _element_grid(lo: jax.Array, hi: jax.Array) -> jax.Array:
+    """:func:`~implicitop.solvers.scalar.fill_scan_grid` at a fixed length
+    (:data:`~implicitop.solvers.scalar.GRID_CAPACITY`): the same points, the ends
+    repeated to fill it; infinite ends, which the residual is not evaluated at, too."""
+    t = jnp.arange(SCAN_POINTS) / (SCAN_POINTS - 1)
+    geometric = ((lo > 0) & (hi > 100 * lo)) | ((hi < 0) & (lo < 100 * hi))
+    bounded = jnp.where(geometric, lo * (hi / lo) ** t, lo + (hi - lo) * t)
+    bounded = bounded.at[0].set(lo).at[-1].set(hi)
+    bounded = jnp.concatenate([bounded, jnp.full(GRID_CAPACITY - SCAN_POINTS, hi)])
+    powers = 10.0 ** jnp.asarray(DECADES)
+    template = jnp.concatenate([lo[None], -powers[::-1], jnp.zeros(1), powers, hi[None]])
+    unbounded = jnp.clip(template, lo, hi)
+    return jnp.where(jnp.isfinite(lo) & jnp.isfinite(hi), bounded, unbounded)
+
+
 class ScalarElementSolver:
-    """``(x0 of shape (1,), *params) -> root (1,)``, NaN where there is none.
+    """``(x0 of shape (1,), *params) -> (root (1,), status code)``, NaN where there is none.
 
     Parameters
     ----------
@@ -91,13 +120,18 @@ class ScalarElementSolver:
             [residual, problem.jacobian[0, 0], residual_scale(residual), *problem.halley_parts],
             [*problem.unknowns, *problem.params],
         )
-        (param_lower, param_upper, lower, upper, _, grid, tol, newton_iterations, maxiter) = (
-            solver.arguments
-        )
-        self.lower, self.upper = float(lower[0]), float(upper[0])
-        self.tol, self.newton_iterations, self.maxiter = tol, newton_iterations, maxiter
-        self.param_lower, self.param_upper = jnp.asarray(param_lower), jnp.asarray(param_upper)
-        self.grid = jnp.asarray(grid)
+        settings = solver.settings
+        self.lower, self.upper = float(settings.lower[0]), float(settings.upper[0])
+        self.tol, self.maxiter = settings.tol, settings.maxiter
+        self.newton_iterations = settings.newton_iterations
+        self.grid = jnp.asarray(settings.grid)
+        self.search, self.expand = settings.bracket, settings.expand
+        ends = solver.starts.bracket
+        self._bracket = None
+        if any(end is not None for end in ends):
+            nan = float("nan")
+            ends = [nan if end is None else end for end in ends]
+            self._bracket = compile_expressions(ends, list(problem.params))
 
     def value_and_slope(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array]:
         value, slope, *_ = self._evaluate(x, *params)
@@ -174,13 +208,13 @@ class ScalarElementSolver:
         state = (0, x0, nan, nan, jnp.array(False))
         return jax.lax.while_loop(running, step, state)[3]
 
-    def scan_steps(self, x0: jax.Array, params: tuple) -> jax.Array:
-        """For every grid point, the step of the outward scan from ``x0`` at which it
-        closes a bracket (:func:`~implicitop.solvers.scalar.scan_point`), or a step past
-        the scan's end where it closes none; also the grid point's residual."""
-        grid = self.grid
+    def scan_steps(self, x0: jax.Array, grid: jax.Array, params: tuple) -> jax.Array:
+        """For every point of ``grid``, the step of the outward scan from ``x0`` at which
+        it closes a bracket (:func:`~implicitop.solvers.scalar.scan_point`), or a step
+        past the scan's end where it closes none; also the grid point's residual."""
         size = grid.shape[0]
         values, _ = jax.vmap(lambda g: self.value_and_slope(g, params))(grid)
+        values = jnp.where(jnp.isfinite(grid), values, jnp.nan)
         index = jnp.arange(size)
         known = ~jnp.isnan(values) & (values != 0)
         last_known = jax.lax.cummax(jnp.where(known, index, -1))
@@ -191,32 +225,143 @@ class ScalarElementSolver:
         step = jnp.where(index < target, 2 * (target - index) - 1, 2 * (index - target))
         return jnp.where(candidate, step, 2 * size + 1), before, values
 
-    def bracketed(self, x0: jax.Array, params: tuple) -> jax.Array:
-        """Phase 2 (:func:`~implicitop.solvers.scalar.bracketed`): the grid's brackets
-        nearest ``x0`` in turn until one gives a root; NaN where none does."""
-        steps, before, values = self.scan_steps(x0, params)
-        past_end = 2 * self.grid.shape[0] + 1
+    def bracketed(self, x0: jax.Array, grid: jax.Array, params: tuple) -> tuple:
+        """:func:`~implicitop.solvers.scalar.bracketed`: the brackets of ``grid``
+        nearest ``x0`` in turn until one gives a root; the root (NaN where none does)
+        and the status code."""
+        steps, before, values = self.scan_steps(x0, grid, params)
+        past_end = 2 * grid.shape[0] + 1
 
         def attempt(state):
-            tries, last, _, _ = state
+            tries, last, _, _, _ = state
             best = jnp.argmin(jnp.where(steps > last, steps, past_end))
             found = steps[best] < past_end
-            a = jnp.where(values[best] == 0, self.grid[best], self.grid[before[best]])
-            root = jnp.where(found, self.refine(x0, a, self.grid[best], params), jnp.nan)
-            return tries + 1, steps[best], root, ~found | jnp.isfinite(root)
+            a = jnp.where(values[best] == 0, grid[best], grid[before[best]])
+            root, code = self.refine(x0, a, grid[best], params)
+            code = jnp.where(found, code, state[3])
+            done = ~found | (code == CONVERGED)
+            return tries + 1, steps[best], jnp.where(found, root, jnp.nan), code, done
 
         def running(state):
-            tries, _, _, done = state
+            tries, *_, done = state
             return (tries < MAX_BRACKETS) & ~done
 
-        state = (0, jnp.array(-1), jnp.array(jnp.nan), jnp.array(False))
-        return jax.lax.while_loop(running, attempt, state)[2]
+        state = (0, jnp.array(-1), jnp.array(jnp.nan), jnp.array(NO_SIGN_CHANGE), jnp.array(False))
+        _, _, root, code, _ = jax.lax.while_loop(running, attempt, state)
+        return root, code
 
-    def refine(self, x0: jax.Array, a: jax.Array, b: jax.Array, params: tuple) -> jax.Array:
-        """:func:`~implicitop.solvers.scalar.refine`: the root in the grid bracket
-        ``[a, b]``, NaN where none is accepted."""
+    def element_interval(self, params: tuple) -> tuple[jax.Array, jax.Array]:
+        """:func:`~implicitop.solvers.scalar.element_interval`."""
+        lo, hi = self._bracket(*params)
+        lo, hi = jnp.minimum(lo, hi), jnp.maximum(lo, hi)  # NaN stays NaN in either
+        lo = jnp.where(jnp.isnan(lo), self.search[0], jnp.maximum(lo, self.lower))
+        hi = jnp.where(jnp.isnan(hi), self.search[1], jnp.minimum(hi, self.upper))
+        return lo, hi
+
+    def phase_two(self, x0: jax.Array, params: tuple) -> tuple:
+        """:func:`~implicitop.solvers.scalar.phase_two`: root and status code."""
+        if self._bracket is None:
+            lo, hi = jnp.array(self.search[0]), jnp.array(self.search[1])
+            root, code = self.bracketed(x0, self.grid, params)
+        else:
+            lo, hi = self.element_interval(params)
+            x0 = jnp.where((lo <= x0) & (x0 <= hi), x0, _midpoint(lo, hi))
+            root, code = self.bracketed(x0, _element_grid(lo, hi), params)
+            code = jnp.where(lo > hi, NO_SIGN_CHANGE, code)
+        if not self.expand:
+            return root, code
+        grow = (code == NO_SIGN_CHANGE) & (lo <= hi)
+        return jax.lax.cond(grow, lambda: self.expanded(lo, hi, params), lambda: (root, code))
+
+    def grown(self, state: tuple, params: tuple, first_width: jax.Array) -> tuple:
+        """:func:`~implicitop.solvers.scalar.grown` on the state ``(ends, last, widths,
+        moving)``: the new state and the segment ``(a, b, value_a, value_b)`` (NaNs where
+        none shows)."""
+        bounds = jnp.array([self.lower, self.upper])
+        nan = jnp.array(jnp.nan)
+
+        def move(carry):
+            k, ends, last, widths, moving, _ = carry
+            segment = (nan, nan, nan, nan)
+            for side in range(2):
+                pending = moving[side] & jnp.isnan(segment[0])
+                end, width, bound = ends[side], widths[side], bounds[side]
+                ratio = jnp.abs(width) / first_width
+                step, closer = end + width, end + (bound - end) * (ratio / (1.0 + ratio))
+                new = jnp.where(width < 0, jnp.maximum(step, closer), jnp.minimum(step, closer))
+                value = self.value_and_slope(new, params)[0]
+                stops = (new == end) | ~jnp.isfinite(new) | jnp.isnan(value)
+                moves = pending & ~stops
+                moving = moving.at[side].set(jnp.where(pending & stops, False, moving[side]))
+                zero, change = value == 0, _opposite(value, last[side])
+                found = moves & (zero | change)
+                a = jnp.where(zero, new, end)
+                value_a = jnp.where(zero, value, last[side])
+                segment = tuple(
+                    jnp.where(found, new_part, part)
+                    for new_part, part in zip((a, new, value_a, value), segment, strict=True)
+                )
+                ends = ends.at[side].set(jnp.where(moves, new, end))
+                last = last.at[side].set(jnp.where(moves, value, last[side]))
+                widths = widths.at[side].set(jnp.where(moves, 2 * width, width))
+            return k + 1, ends, last, widths, moving, segment
+
+        def running(carry):
+            k, *_, moving, segment = carry
+            return (k < EXPANSION_STEPS) & jnp.any(moving) & jnp.isnan(segment[0])
+
+        ends, last, widths, moving = state
+        carry = (0, ends, last, widths, moving, (nan, nan, nan, nan))
+        k, ends, last, widths, moving, segment = jax.lax.while_loop(running, move, carry)
+        moving = jnp.where(jnp.isnan(segment[0]) & (k >= EXPANSION_STEPS), False, moving)
+        return (ends, last, widths, moving), segment
+
+    def expanded(self, lo: jax.Array, hi: jax.Array, params: tuple) -> tuple:
+        """:func:`~implicitop.solvers.scalar.expanded`: root and status code."""
+        span = jnp.where(jnp.isfinite(hi - lo), hi - lo, 0.0)
+        ends = jnp.stack([lo, hi])
+        width = jnp.max(jnp.where(jnp.isfinite(ends), 1e-3 * jnp.abs(ends), 0.0))
+        width = jnp.maximum(span, width)
+        width = jnp.where(width > 0, width, 1e-3)
+        last = jax.vmap(lambda end: self.value_and_slope(end, params)[0])(ends)
+        moving = jnp.isfinite(ends) & ~jnp.isnan(last)
+        last = jnp.where(jnp.isfinite(ends), last, jnp.nan)
+        state = (ends, last, jnp.stack([-width, width]), moving)
+
+        def attempt(carry):
+            tries, state, _, code, _ = carry
+            state, (a, b, value_a, value_b) = self.grown(state, params, width)
+            found = ~jnp.isnan(a)
+            root, new_code = self.refine_from(b, a, b, value_a, value_b, params)
+            code = jnp.where(found, new_code, code)
+            done = ~found | (code == CONVERGED)
+            return tries + 1, state, jnp.where(found, root, jnp.nan), code, done
+
+        def running(carry):
+            tries, *_, done = carry
+            return (tries < MAX_BRACKETS) & ~done
+
+        carry = (0, state, jnp.array(jnp.nan), jnp.array(NO_BRACKET_FOUND), jnp.array(False))
+        _, _, root, code, _ = jax.lax.while_loop(running, attempt, carry)
+        return root, code
+
+    def refine(self, x0: jax.Array, a: jax.Array, b: jax.Array, params: tuple) -> tuple:
+        """:meth:`refine_from` the grid bracket ``[a, b]``."""
         value_a, _ = self.value_and_slope(a, params)
         value_b, _ = self.value_and_slope(b, params)
+        return self.refine_from(x0, a, b, value_a, value_b, params)
+
+    def refine_from(
+        self,
+        x0: jax.Array,
+        a: jax.Array,
+        b: jax.Array,
+        value_a: jax.Array,
+        value_b: jax.Array,
+        params: tuple,
+    ) -> tuple:
+        """:func:`~implicitop.solvers.scalar.refine`: the root in the bracket ``[a, b]``
+        (NaN where none is accepted) and the status code."""
         sign_a = jnp.sign(value_a)
         ceiling = jnp.where(a == b, jnp.inf, jnp.maximum(jnp.abs(value_a), jnp.abs(value_b)))
         inside = (jnp.minimum(a, b) < x0) & (x0 < jnp.maximum(a, b))
@@ -253,19 +398,21 @@ class ScalarElementSolver:
             0, start, a, b, jnp.abs(value_a), jnp.abs(value_b), width, width,
             jnp.where(a == b, a, jnp.nan), a == b,
         )  # fmt: skip
-        result = jax.lax.while_loop(running, step, state)[-2]
+        *_, result, finished = jax.lax.while_loop(running, step, state)
         value, _ = self.value_and_slope(result, params)
         below_ceiling = self.zero_to_rounding(result, params)[0] & (jnp.abs(value) <= ceiling)
         below_ceiling |= value == 0  # an exact zero inside the sign change
         accepted = jnp.where(a == b, self.accepts(result, params), below_ceiling)
-        return jnp.where(accepted, result, jnp.nan)
+        code = jnp.where(finished, jnp.where(accepted, CONVERGED, NOT_A_ROOT), MAXITER)
+        return jnp.where(accepted & finished, result, jnp.nan), code
 
-    def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:
+    def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         (start,) = x0
-        values = jnp.stack(params)
-        usable = jnp.all(jnp.isfinite(values))
-        usable &= jnp.all((values >= self.param_lower) & (values <= self.param_upper))
         candidate = self.phase_one(start, params)
         settled = jnp.isfinite(candidate) & self.accepts(candidate, params)
-        root = jax.lax.cond(settled, lambda: candidate, lambda: self.bracketed(start, params))
-        return jnp.where(usable, root, jnp.nan)[None]
+        root, code = jax.lax.cond(
+            settled,
+            lambda: (candidate, jnp.array(CONVERGED)),
+            lambda: self.phase_two(start, params),
+        )
+        return root[None], code

@@ -12,7 +12,18 @@ import jax.numpy as jnp
 from implicitop.jax.scalar import CompileExpressions
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
-from implicitop.solvers.status import RESIDUAL_FLOOR, RESIDUAL_RTOL, SMALLEST_NORMAL, ULPS_OF_X
+from implicitop.solvers.status import (
+    CONVERGED,
+    MAXITER,
+    NO_PROGRESS,
+    NONFINITE_RESIDUAL,
+    NOT_A_ROOT,
+    RESIDUAL_FLOOR,
+    RESIDUAL_RTOL,
+    SINGULAR_JACOBIAN,
+    SMALLEST_NORMAL,
+    ULPS_OF_X,
+)
 from implicitop.solvers.system import (
     ARMIJO,
     BOUNDARY_FRACTION,
@@ -28,7 +39,7 @@ __all__ = ["SystemElementSolver"]
 
 
 class SystemElementSolver:
-    """``(x0 of shape (n,), *params) -> root (n,)``, NaN where there is none.
+    """``(x0 of shape (n,), *params) -> (root (n,), status code)``, NaN where there is none.
 
     Parameters
     ----------
@@ -48,9 +59,9 @@ class SystemElementSolver:
             *(residual_scale(r) for r in problem.residuals),
         ]
         self._evaluate = compile_expressions(expressions, [*problem.unknowns, *problem.params])
-        (param_lower, param_upper, lower, upper, _, _, self.tol, _, self.maxiter) = solver.arguments
-        self.lower, self.upper = jnp.asarray(lower), jnp.asarray(upper)
-        self.param_lower, self.param_upper = jnp.asarray(param_lower), jnp.asarray(param_upper)
+        settings = solver.settings
+        self.tol, self.maxiter = settings.tol, settings.maxiter
+        self.lower, self.upper = jnp.asarray(settings.lower), jnp.asarray(settings.upper)
 
     def evaluate(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array, jax.Array]:
         """Residuals (n,), Jacobian (n, n) and the size of each residual's terms (n,)."""
@@ -136,11 +147,11 @@ class SystemElementSolver:
         step = -jnp.linalg.solve(safe, jnp.where(finite, values, 0.0))
         return step, singular | ~jnp.all(jnp.isfinite(step)), finite
 
-    def __call__(self, x0: jax.Array, *params: jax.Array) -> jax.Array:
+    def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         tol = self.tol
 
         def body(state):
-            k, x, values, jacobian, result, _ = state
+            k, x, values, jacobian, result, code, _ = state
             step, singular, finite = self.newton_step(values, jacobian, x)
             merit = 0.5 * jnp.sum(values**2)
             small_step = jnp.all(jnp.abs(step) <= tol * jnp.abs(x))
@@ -160,12 +171,15 @@ class SystemElementSolver:
             accepted |= use_damped
             failed = ~at_root & (~finite | (searching & ~accepted))
             result = jnp.where(at_root, x, result)
+            why = jnp.where(singular, SINGULAR_JACOBIAN, NO_PROGRESS)
+            code = jnp.where(failed, jnp.where(finite, why, NONFINITE_RESIDUAL), code)
             return (
                 k + 1,
                 jnp.where(accepted, trial, x),
                 jnp.where(accepted, trial_values, values),
                 jnp.where(accepted, trial_jacobian, jacobian),
                 result,
+                code,
                 at_root | failed,
             )
 
@@ -173,14 +187,14 @@ class SystemElementSolver:
             return (state[0] < self.maxiter) & ~state[-1]
 
         values, jacobian, _ = self.evaluate(x0, params)
-        start = (0, x0, values, jacobian, jnp.full(self.n, jnp.nan), jnp.array(False))
-        root = jax.lax.while_loop(running, body, start)[4]
+        nan = jnp.full(self.n, jnp.nan)
+        start = (0, x0, values, jacobian, nan, jnp.array(MAXITER), jnp.array(False))
+        *_, root, code, _ = jax.lax.while_loop(running, body, start)
         values, jacobian, scales = self.evaluate(root, params)
         rounding = jnp.sum(jnp.abs(jacobian * root[None, :]), axis=1)
         allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
         allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
         accepted = jnp.all((values == 0) | (jnp.abs(values) <= allowed))
-        inputs = jnp.stack(params)
-        accepted &= jnp.all(jnp.isfinite(inputs))
-        accepted &= jnp.all((inputs >= self.param_lower) & (inputs <= self.param_upper))
-        return jnp.where(accepted, root, jnp.nan)
+        candidate = jnp.all(jnp.isfinite(root))
+        code = jnp.where(candidate, jnp.where(accepted, CONVERGED, NOT_A_ROOT), code)
+        return jnp.where(candidate & accepted, root, jnp.nan), code

@@ -18,7 +18,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.utils import MethodNotDefined
 from pytensor.link.c.params_type import Params, ParamsType
 from pytensor.link.c.type import generic
-from pytensor.scalar import float64, int64
+from pytensor.scalar import int64
 
 from implicitop.solvers import Solver
 from implicitop.solvers.parallel import THREADED_FROM
@@ -28,22 +28,14 @@ __all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
 _SOURCE = files("implicitop.pytensor").joinpath("implicit_op.c").read_text()
 
 #: What the C code is given per op, in the order ``implicitop_solve`` takes it: the
-#: Python fallback for large batches, the solver's address and the addresses and
-#: values of its settings.
+#: Python fallback for large batches, the solver's address and the address and length
+#: of its settings record.
 _FIELDS = {
     "solve_rows": generic,
     "threaded_from": int64,
     "kernel": int64,
-    "param_lower": int64,
-    "param_upper": int64,
-    "lower": int64,
-    "upper": int64,
-    "defaults": int64,
-    "grid": int64,
-    "grid_size": int64,
-    "tol": float64,
-    "newton_iterations": int64,
-    "maxiter": int64,
+    "settings": int64,
+    "settings_size": int64,
 }
 PARAMS_TYPE = ParamsType(**_FIELDS)
 
@@ -54,27 +46,16 @@ _MAX_INPUTS = 32
 
 def params(solver: Solver) -> Params:
     """The op parameters for ``solver`` in this process (addresses are per process)."""
-    (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
-        solver.arguments
-    )
-    kernels = solver.kernels
+    record = solver.settings.record
     values = {
         "threaded_from": THREADED_FROM,
-        "kernel": kernels.c_address,
-        "param_lower": param_lower.ctypes.data,
-        "param_upper": param_upper.ctypes.data,
-        "lower": lower.ctypes.data,
-        "upper": upper.ctypes.data,
-        "defaults": defaults.ctypes.data,
-        "grid": grid.ctypes.data,
-        "grid_size": grid.shape[0],
-        "newton_iterations": newton_iterations,
-        "maxiter": maxiter,
+        "kernel": solver.kernels.c_address,
+        "settings": record.ctypes.data,
+        "settings_size": record.shape[0],
     }
     return Params(
         PARAMS_TYPE,
         solve_rows=solver.solve_flat,
-        tol=np.float64(tol),
         **{name: np.int64(value) for name, value in values.items()},
     )
 

@@ -1,23 +1,18 @@
 /* The C implementation of ImplicitOp's perform: broadcast the inputs into rows of
  * parameters, call the problem's compiled solver by its address (see
- * implicitop.solvers.compiled, C_SIGNATURE in implicitop.solvers.batch) and write
+ * implicitop.solvers.compiled, C_SIGNATURE in implicitop.solvers.batch) with the
+ * solver's settings record (implicitop.solvers.settings), and write
  * each unknown's roots into an output array of the node's dtype. Failed elements are
  * NaN, as in the Python perform. Batches of `threaded_from` rows or more go to
  * `solve_rows` (Solver.solve_flat), which spreads them over threads. */
 
-typedef void (*implicitop_kernel)(
-    npy_intp size, npy_intp n, npy_intp k, double *params, double *param_lower,
-    double *param_upper, double *lower, double *upper, double *defaults, double *grid,
-    npy_intp grid_size, double tol, npy_int64 newton_iterations, npy_int64 maxiter,
-    double *root, npy_int8 *code);
+typedef void (*implicitop_kernel)(npy_intp size, double *params, double *settings,
+                                  npy_intp settings_size, double *root, npy_int8 *code);
 
 static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outputs,
                             int n, int typenum, PyObject *solve_rows,
                             npy_int64 threaded_from, npy_int64 kernel,
-                            npy_int64 param_lower, npy_int64 param_upper,
-                            npy_int64 lower, npy_int64 upper, npy_int64 defaults,
-                            npy_int64 grid, npy_int64 grid_size, double tol,
-                            npy_int64 newton_iterations, npy_int64 maxiter)
+                            npy_int64 settings, npy_int64 settings_size)
 {
     PyArrayObject *converted[NPY_MAXARGS];
     PyArrayMultiIterObject *iterator = NULL;
@@ -59,9 +54,7 @@ static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outp
         if (root_array == NULL || code_array == NULL) goto done;
         Py_BEGIN_ALLOW_THREADS
         ((implicitop_kernel)(size_t)kernel)(
-            size, n, k, rows, (double *)(size_t)param_lower, (double *)(size_t)param_upper,
-            (double *)(size_t)lower, (double *)(size_t)upper, (double *)(size_t)defaults,
-            (double *)(size_t)grid, (npy_intp)grid_size, tol, newton_iterations, maxiter,
+            size, rows, (double *)(size_t)settings, (npy_intp)settings_size,
             (double *)PyArray_DATA(root_array), (npy_int8 *)PyArray_DATA(code_array));
         Py_END_ALLOW_THREADS
     }

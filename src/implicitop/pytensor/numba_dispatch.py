@@ -101,13 +101,10 @@ def _kernel_function(kernels: ProblemKernels) -> types.ExternalFunction:
     return types.ExternalFunction(symbol, _C_SIGNATURE)
 
 
-def _settings_digest(arguments: tuple, dtype: np.dtype) -> str:
-    """A digest of the solver's settings and the output dtype, exact to the bit (the
-    repr of an array rounds to 8 digits)."""
-    digest = hashlib.sha256(dtype.str.encode())
-    for argument in arguments:
-        digest.update(np.asarray(argument, dtype=np.float64).tobytes())
-    return digest.hexdigest()
+def _settings_digest(record: np.ndarray, dtype: np.dtype) -> str:
+    """A digest of the solver's settings record and the output dtype, exact to the bit
+    (the repr of an array rounds to 8 digits)."""
+    return hashlib.sha256(dtype.str.encode() + record.tobytes()).hexdigest()
 
 
 _ARGUMENTS, _RETURNS = sigutils.normalize_signature(C_SIGNATURE)
@@ -124,10 +121,8 @@ def numba_funcify_implicit_op(
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
     solve = _kernel_function(kernels)
-    n, k = op.problem.size, len(op.params)
-    (param_lower, param_upper, lower, upper, defaults, grid, tol, newton_iterations, maxiter) = (
-        op.solver.arguments
-    )
+    n = op.problem.size
+    record = op.solver.settings.record
     raise_on_failure = op.options.on_failure == "raise"
     check = _failure_check(op)
     dtype = np.dtype(node.outputs[0].dtype)
@@ -140,15 +135,11 @@ def numba_funcify_implicit_op(
         size = rows.shape[0]
         root = np.empty((size, n))
         code = np.empty(size, dtype=np.int8)
-        solve(
-            size, n, k, rows.ctypes, param_lower.ctypes, param_upper.ctypes, lower.ctypes,
-            upper.ctypes, defaults.ctypes, grid.ctypes, grid.shape[0], tol, newton_iterations,
-            maxiter, root.ctypes, code.ctypes,
-        )  # fmt: skip
+        solve(size, rows.ctypes, record.ctypes, record.shape[0], root.ctypes, code.ctypes)
         if raise_on_failure:
             check(code, rows)
         return outputs(root, shape)
 
     if raise_on_failure:
         return implicit_op, None
-    return implicit_op, f"{kernels.module.__name__}_{_settings_digest(op.solver.arguments, dtype)}"
+    return implicit_op, f"{kernels.module.__name__}_{_settings_digest(record, dtype)}"

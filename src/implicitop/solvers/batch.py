@@ -7,10 +7,9 @@ solves it, :data:`BLOCK` elements at a time. This module's source opens each
 problem's generated module (see :mod:`~implicitop.solvers.compiled`); the algorithm's
 source follows it and defines ``solve_block``, the problem's functions follow that.
 
-Arrays: ``params`` (m, k), one row per element; ``lower``, ``upper``, ``defaults``
-(n,), the search domain and fallback start of each unknown; ``param_lower``,
-``param_upper`` (k,); ``grid`` the scan grid of the one-equation solver (unused by
-systems); ``root`` (m, n) and ``code`` (m,) are filled in.
+Arrays: ``params`` (m, k), one row per element; ``settings``, the run-time settings
+record (:mod:`~implicitop.solvers.settings`); ``root`` (m, n) and ``code`` (m,) are
+filled in.
 """
 
 import math
@@ -19,6 +18,7 @@ import numpy as np
 from numba import carray
 
 from implicitop.solvers.interface import guess
+from implicitop.solvers.settings import GRID_SIZE, HEADER, K, N
 from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "solve",
     "solve_block",
     "solve_from_pointers",
+    "unpack",
 ]
 
 #: Elements solved together: enough independent work for the processor to overlap.
@@ -40,18 +41,35 @@ def solve_block(
     lower: np.ndarray,
     upper: np.ndarray,
     grid: np.ndarray,
-    tol: float,
-    newton_iterations: int,
-    maxiter: int,
+    settings: np.ndarray,
     root: np.ndarray,
     code: np.ndarray,
 ) -> None:
     """Solve the rows of ``params`` (b, k) whose ``code`` is ``MAXITER`` from their
-    starting points ``x0`` (b, n): roots into ``root`` (b, n), status codes into ``code``.
+    starting points ``x0`` (b, n), in the domain ``lower``, ``upper`` (n,) with the scan
+    ``grid`` and the other ``settings`` (the record they come from): roots into ``root``
+    (b, n), status codes into ``code``.
 
     Each algorithm module defines its own; this one only states the contract.
     """
     raise NotImplementedError("solve_block is defined by the algorithm modules")
+
+
+def unpack(
+    settings: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays of the settings record: ``param_lower``, ``param_upper`` (k,),
+    ``lower``, ``upper``, ``defaults`` (n,) and ``grid``."""
+    n, k, grid_size = int(settings[N]), int(settings[K]), int(settings[GRID_SIZE])
+    ends = np.cumsum(np.array([HEADER, k, k, n, n, n, grid_size]))
+    return (
+        settings[ends[0] : ends[1]],
+        settings[ends[1] : ends[2]],
+        settings[ends[2] : ends[3]],
+        settings[ends[3] : ends[4]],
+        settings[ends[4] : ends[5]],
+        settings[ends[5] : ends[6]],
+    )
 
 
 def parameter_status(p: np.ndarray, param_lower: np.ndarray, param_upper: np.ndarray) -> int:
@@ -77,23 +95,11 @@ def starting_point(
         x0[j] = value if usable else defaults[j]
 
 
-def solve(
-    params: np.ndarray,
-    param_lower: np.ndarray,
-    param_upper: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    defaults: np.ndarray,
-    grid: np.ndarray,
-    tol: float,
-    newton_iterations: int,
-    maxiter: int,
-    root: np.ndarray,
-    code: np.ndarray,
-) -> None:
-    """Solve every row of ``params``: roots into ``root`` (NaN where none), status
-    codes into ``code``."""
+def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
+    """Solve every row of ``params`` with ``settings``: roots into ``root`` (NaN where
+    none), status codes into ``code``."""
     size = params.shape[0]
+    param_lower, param_upper, lower, upper, defaults, grid = unpack(settings)
     x0 = np.empty((BLOCK, lower.shape[0]))
     for start in range(0, size, BLOCK):
         stop = min(start + BLOCK, size)
@@ -103,49 +109,21 @@ def solve(
             if code[i] == MAXITER:
                 starting_point(params[i], lower, upper, defaults, x0[i - start])
         solve_block(
-            x0[: stop - start], params[start:stop], lower, upper, grid, tol, newton_iterations,
-            maxiter, root[start:stop], code[start:stop],
+            x0[: stop - start], params[start:stop], lower, upper, grid, settings,
+            root[start:stop], code[start:stop],
         )  # fmt: skip
 
 
 #: The numba signature of :func:`solve_from_pointers`.
 C_SIGNATURE = (
-    "void(intp, intp, intp, CPointer(float64), CPointer(float64), CPointer(float64), "
-    "CPointer(float64), CPointer(float64), CPointer(float64), CPointer(float64), intp, "
-    "float64, int64, int64, CPointer(float64), CPointer(int8))"
+    "void(intp, CPointer(float64), CPointer(float64), intp, CPointer(float64), CPointer(int8))"
 )
 
 
 def solve_from_pointers(
-    size: int,
-    n: int,
-    k: int,
-    params: object,
-    param_lower: object,
-    param_upper: object,
-    lower: object,
-    upper: object,
-    defaults: object,
-    grid: object,
-    grid_size: int,
-    tol: float,
-    newton_iterations: int,
-    maxiter: int,
-    root: object,
-    code: object,
+    size: int, params: object, settings: object, settings_size: int, root: object, code: object
 ) -> None:
     """:func:`solve` with every array passed by address (compiled as a C function)."""
-    solve(
-        carray(params, (size, k)),
-        carray(param_lower, (k,)),
-        carray(param_upper, (k,)),
-        carray(lower, (n,)),
-        carray(upper, (n,)),
-        carray(defaults, (n,)),
-        carray(grid, (grid_size,)),
-        tol,
-        newton_iterations,
-        maxiter,
-        carray(root, (size, n)),
-        carray(code, (size,)),
-    )
+    record = carray(settings, (settings_size,))
+    n, k = int(record[N]), int(record[K])
+    solve(carray(params, (size, k)), record, carray(root, (size, n)), carray(code, (size,)))

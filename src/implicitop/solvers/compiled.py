@@ -35,22 +35,22 @@ import numpy as np
 from numba.core.bytecode import FunctionIdentity
 
 from implicitop.codegen import (
-    Guess,
     KernelPrinter,
+    Starts,
     called_names,
     element_functions,
     element_source,
     unprintable_functions,
 )
 from implicitop.problem import ImplicitProblem
-from implicitop.solvers import batch, interface, scalar, status, system
+from implicitop.solvers import batch, interface, scalar, settings, status, system
+from implicitop.solvers.settings import Settings, read_only
 
 __all__ = [
     "ProblemKernels",
     "cache_dir",
     "plain_kernels",
     "problem_kernels",
-    "read_only",
 ]
 
 _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
@@ -69,7 +69,7 @@ _INLINED = frozenset(interface.__all__) | {
 
 #: The modules every generated module is built from, or depends on, in order.
 _SOURCES = {1: (batch, scalar), 2: (batch, system)}
-_DEPENDENCIES = (interface, status)
+_DEPENDENCIES = (interface, settings, status)
 
 
 class _RandomUids:
@@ -97,17 +97,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get("IMPLICITOP_CACHE_DIR", default))
 
 
-def read_only(values: object) -> np.ndarray:
-    """A read-only float64 array, the type of the cached settings arrays the solvers
-    are called with (numba compiles a separate version for writable arrays)."""
-    array = np.array(values, dtype=np.float64)
-    array.flags.writeable = False
-    return array
-
-
-def _module_source(problem: ImplicitProblem, guess: Guess) -> str:
+def _module_source(problem: ImplicitProblem, starts: Starts) -> str:
     algorithm = _SOURCES[min(problem.size, 2)]
-    source = element_source(problem, guess)
+    source = element_source(problem, starts)
     shown = ", ".join(map(str, problem.residuals)).replace('"', "'")
     # numba's cache sees neither constants imported from other modules nor how the
     # functions are compiled: both are part of the file's digest through this line.
@@ -207,13 +199,13 @@ def _on_numpy_floats(function: Callable[..., object]) -> Callable[..., object]:
     return lambda x, p: function(np.float64(x), p)
 
 
-def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
+def plain_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
     """The problem's solver as plain Python: the same algorithm, over the problem's
     SciPy/NumPy callables (slow; for residuals numba cannot compile)."""
     module = types.ModuleType("implicitop_plain_solver")
     for part in _SOURCES[min(problem.size, 2)]:
         exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
-    functions = element_functions(problem, guess)
+    functions = element_functions(problem, starts)
     if problem.size == 1:
         for name in ("residual_and_slope", "halley_parts", "scale"):
             functions[name] = _on_numpy_floats(functions[name])
@@ -221,8 +213,8 @@ def plain_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
     return ProblemKernels(module, compiled=False)
 
 
-def _warn_plain_python(problem: ImplicitProblem, guess: Guess, error: Exception) -> None:
-    lacking = unprintable_functions(problem, guess, KernelPrinter())
+def _warn_plain_python(problem: ImplicitProblem, starts: Starts, error: Exception) -> None:
+    lacking = unprintable_functions(problem, starts, KernelPrinter())
     culprits = f" ({', '.join(lacking)}: no compiled implementation)" if lacking else ""
     shown = ", ".join(map(str, problem.residuals))
     reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
@@ -239,24 +231,25 @@ def _warn_plain_python(problem: ImplicitProblem, guess: Guess, error: Exception)
 
 
 def _warm_up(module: types.ModuleType, problem: ImplicitProblem) -> None:
-    """Compile ``solve`` for the argument types real calls use (see :func:`read_only`)."""
+    """Compile ``solve`` for the argument types real calls use (a read-only record, see
+    :func:`read_only`)."""
     n, k = problem.size, len(problem.params)
-    unbounded = read_only([np.inf] * n), read_only([np.inf] * k)
-    below = read_only([-np.inf] * n), read_only([-np.inf] * k)
-    module.solve(
-        np.ones((1, k)), below[1], unbounded[1], below[0], unbounded[0], read_only([1.0] * n),
-        read_only([0.5, 1.5]), 1e-12, 1, 1, np.empty((1, n)), np.empty(1, dtype=np.int8),
-    )  # fmt: skip
+    everywhere = (read_only([-np.inf] * k), read_only([np.inf] * k))
+    record = Settings(
+        *everywhere, read_only([-np.inf] * n), read_only([np.inf] * n), read_only([1.0] * n),
+        read_only([0.5, 1.5]), 1e-12, 1, 1, False, (-np.inf, np.inf),
+    ).record  # fmt: skip
+    module.solve(np.ones((1, k)), record, np.empty((1, n)), np.empty(1, dtype=np.int8))
 
 
 @lru_cache(maxsize=256)
-def problem_kernels(problem: ImplicitProblem, guess: Guess) -> ProblemKernels:
-    """The problem's solver (with its initial ``guess``), compiled if numba can."""
+def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
+    """The problem's solver (with the expressions ``starts``), compiled if numba can."""
     try:
-        module = _load_module(_module_source(problem, guess))
+        module = _load_module(_module_source(problem, starts))
         pointer_entry = module.solve_from_pointers.py_func
         _warm_up(module, problem)
     except Exception as error:
-        _warn_plain_python(problem, guess, error)
-        return plain_kernels(problem, guess)
+        _warn_plain_python(problem, starts, error)
+        return plain_kernels(problem, starts)
     return ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)

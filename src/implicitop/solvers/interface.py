@@ -14,6 +14,7 @@ system (an array), ``p`` the k parameters of one element (an array).
 import numpy as np
 
 __all__ = [
+    "bracket",
     "guess",
     "halley_parts",
     "residual_and_slope",
@@ -57,5 +58,12 @@ def scales(u: np.ndarray, p: np.ndarray) -> tuple[float, ...]:
 
 
 def guess(p: np.ndarray) -> tuple[float, ...]:
-    """The user's initial guess for each unknown (NaN where none is given)."""
+    """The user's initial guess for each unknown where it is an expression in the
+    parameters (NaN where a number or nothing is given)."""
     raise _unbound("guess")
+
+
+def bracket(p: np.ndarray) -> tuple[float, float]:
+    """One equation: the ends of the bracket where they are expressions in the
+    parameters (NaN where a number or nothing is given)."""
+    raise _unbound("bracket")

@@ -27,10 +27,19 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.interface import halley_parts, residual_and_slope, scale
+from implicitop.solvers.interface import bracket, halley_parts, residual_and_slope, scale
+from implicitop.solvers.settings import (
+    BRACKET_LOWER,
+    BRACKET_UPPER,
+    EXPAND,
+    MAX_ITERATIONS,
+    NEWTON_ITERATIONS,
+    TOL,
+)
 from implicitop.solvers.status import (
     CONVERGED,
     MAXITER,
+    NO_BRACKET_FOUND,
     NO_SIGN_CHANGE,
     NOT_A_ROOT,
     RESIDUAL_FLOOR,
@@ -40,20 +49,28 @@ from implicitop.solvers.status import (
 )
 
 __all__ = [
+    "DECADES",
+    "EXPANSION_STEPS",
     "GAVE_UP",
+    "GRID_CAPACITY",
     "LOG_FORM_RATIO",
     "MAX_BRACKETS",
     "PHASE1_MAXITER",
     "PLATEAU_STEP",
     "PROBE_RETREATS",
     "RUNNING",
+    "SCAN_POINTS",
     "SETTLED",
     "SIGN_CHANGE_REACH",
     "accepts",
     "allowance",
     "bracketed",
     "changes_sign",
+    "element_interval",
     "error_of",
+    "expanded",
+    "fill_scan_grid",
+    "grown",
     "halley_step",
     "halley_terms",
     "measure_root",
@@ -61,7 +78,9 @@ __all__ = [
     "nearest_bracket",
     "on_zero_plateau",
     "opposite",
+    "outward",
     "phase_one_step",
+    "phase_two",
     "probe",
     "refine",
     "residual_error",
@@ -85,6 +104,15 @@ PROBE_RETREATS = 8
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
 #: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
 LOG_FORM_RATIO = 2.0
+#: Points of the scan grid over a bounded interval.
+SCAN_POINTS = 65
+#: Powers of ten of the scan grid over unbounded intervals: every quarter decade from
+#: 1e-30 to 1e30, every tenth beyond.
+DECADES = np.union1d(np.arange(-300.0, 301.0, 10.0), np.arange(-30.0, 30.01, 0.25))
+#: The most points a scan grid has.
+GRID_CAPACITY = 2 * DECADES.shape[0] + 3
+#: How often :func:`expanded` grows a bracket on each side before it gives up.
+EXPANSION_STEPS = 200
 
 
 def residual_error(x: float, p: np.ndarray) -> float:
@@ -278,22 +306,23 @@ def grid_value(
 
 def sign_change_ending_at(
     g: int, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, p: np.ndarray
-) -> tuple[float, float]:
-    """The bracket closed by grid point ``g`` (a zero there, or a sign change from the
-    nearest usable point below it), else NaNs."""
+) -> int:
+    """The index of the grid point that opens the bracket closed by grid point ``g``:
+    ``g`` itself where the residual is zero there, the nearest usable point below it
+    where the sign changes between them, else -1."""
     value = grid_value(g, grid, values, seen, p)
     if value == 0.0:
-        return grid[g], grid[g]
+        return g
     if math.isnan(value):
-        return math.nan, math.nan
+        return -1
     for k in range(g - 1, -1, -1):
         before = grid_value(k, grid, values, seen, p)
         if math.isnan(before) or before == 0.0:
             continue
         if (before < 0.0) != (value < 0.0):
-            return grid[k], grid[g]
+            return k
         break
-    return math.nan, math.nan
+    return -1
 
 
 def scan_point(target: int, step: int) -> int:
@@ -307,23 +336,23 @@ def scan_point(target: int, step: int) -> int:
 
 def nearest_bracket(
     x0: float, p: np.ndarray, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, first: int
-) -> tuple[float, float, int]:
-    """The bracket of grid points nearest ``x0`` from scan step ``first`` on
-    (:func:`scan_point`), and the step that found it (NaNs past the grid's ends), so
-    far-away points are evaluated only when needed. ``values`` and ``seen`` (as long as
-    the grid) are scratch space, reset at step 0; afterwards ``values`` holds the
-    residual at the grid points ``seen``."""
+) -> tuple[int, int, int]:
+    """The grid indices of the bracket nearest ``x0`` from scan step ``first`` on
+    (:func:`scan_point`), and the step that found it (-1, -1 past the grid's ends), so
+    far-away points are evaluated only when needed. ``values`` and ``seen`` (at least
+    as long as the grid) are scratch space, reset at step 0; afterwards ``values``
+    holds the residual at the grid points ``seen``."""
     size = grid.shape[0]
     target = np.searchsorted(grid, x0)
     if first == 0:
-        seen[:] = False
+        seen[:size] = False
     for step in range(first, 2 * size + 1):
         g = scan_point(target, step)
         if 0 <= g < size:
-            a, b = sign_change_ending_at(g, grid, values, seen, p)
-            if not math.isnan(a):
-                return a, b, step
-    return math.nan, math.nan, 2 * size + 1
+            k = sign_change_ending_at(g, grid, values, seen, p)
+            if k >= 0:
+                return k, g, step
+    return -1, -1, 2 * size + 1
 
 
 def bracketed(
@@ -337,17 +366,19 @@ def bracketed(
     values: np.ndarray,
     seen: np.ndarray,
 ) -> tuple[float, int]:
-    """Phase 2: root (NaN where none) and status code from the grid's brackets nearest
-    ``x0`` (``values``, ``seen``: scratch space as long as the grid). A bracket around a
+    """The grid's brackets nearest ``x0`` (``values``, ``seen``: scratch space at least
+    as long as the grid): the root (NaN where none) and status code. A bracket around a
     pole or a jump gives no root; then the next nearest is tried (at most
     :data:`MAX_BRACKETS`), so a pole between the start and the root is stepped over."""
     status = NO_SIGN_CHANGE
     step = 0
     for _ in range(MAX_BRACKETS):
-        a, b, step = nearest_bracket(x0, p, grid, values, seen, step)
-        if math.isnan(a):
+        k, g, step = nearest_bracket(x0, p, grid, values, seen, step)
+        if k < 0:
             break
-        root, status = refine(x0, a, b, p, lower, upper, grid, tol, maxiter, values)
+        root, status = refine(
+            x0, grid[k], grid[g], values[k], values[g], p, lower, upper, tol, maxiter
+        )
         if status == CONVERGED:
             return root, status
         step += 1
@@ -358,17 +389,17 @@ def refine(
     x0: float,
     a: float,
     b: float,
+    value_a: float,
+    value_b: float,
     p: np.ndarray,
     lower: float,
     upper: float,
-    grid: np.ndarray,
     tol: float,
     maxiter: int,
-    values: np.ndarray,
 ) -> tuple[float, int]:
-    """The root in the grid bracket ``[a, b]`` (``values`` holds the residual at both
-    ends) and its status code. A zero at a grid point (``a == b``) must pass
-    :func:`accepts` (the bracket shows no sign change there).
+    """The root in the bracket ``[a, b]`` where the residual is ``value_a`` and
+    ``value_b``, and its status code. A zero at one point (``a == b``) must pass
+    :func:`accepts` (no sign change shows there).
 
     Newton is taken only while its steps shrink fast: the proposed step must be less
     than half the step before last (as in Numerical Recipes' ``rtsafe``).
@@ -377,8 +408,6 @@ def refine(
         if accepts(a, p, lower, upper):
             return a, CONVERGED
         return math.nan, NOT_A_ROOT
-    ends = np.searchsorted(grid, a), np.searchsorted(grid, b)
-    value_a, value_b = values[ends[0]], values[ends[1]]
     sign_a = np.sign(value_a)
     size_a, size_b = abs(value_a), abs(value_b)
     # Newton alone is repelled by poles; bisection is not, so the result must also
@@ -421,15 +450,170 @@ def refine(
     return math.nan, NOT_A_ROOT
 
 
+def fill_scan_grid(lo: float, hi: float, grid: np.ndarray) -> int:
+    """Fill ``grid`` (at least :data:`GRID_CAPACITY` long) with the points at which to
+    look for a sign change in ``[lo, hi]``, ascending, and return how many: geometric
+    over wide same-signed bounded intervals, linear over other bounded ones, powers of
+    ten of both signs (:data:`DECADES`), 0 and the finite end over unbounded ones."""
+    if math.isfinite(lo) and math.isfinite(hi):
+        last = SCAN_POINTS - 1
+        geometric = (lo > 0.0 and hi > 100 * lo) or (hi < 0.0 and lo < 100 * hi)
+        for i in range(SCAN_POINTS):
+            t = i / last
+            grid[i] = lo * (hi / lo) ** t if geometric else lo + (hi - lo) * t
+        grid[0], grid[last] = lo, hi
+        return SCAN_POINTS
+    count = 0
+    if math.isfinite(lo):
+        grid[count], count = lo, count + 1
+    for j in range(2 * DECADES.shape[0] + 1):
+        if j < DECADES.shape[0]:
+            point = -(10.0 ** DECADES[DECADES.shape[0] - 1 - j])
+        elif j == DECADES.shape[0]:
+            point = 0.0
+        else:
+            point = 10.0 ** DECADES[j - DECADES.shape[0] - 1]
+        if lo < point < hi:
+            grid[count], count = point, count + 1
+    if math.isfinite(hi):
+        grid[count], count = hi, count + 1
+    return count
+
+
+def element_interval(
+    p: np.ndarray, lower: float, upper: float, search_lower: float, search_upper: float
+) -> tuple[float, float]:
+    """Where the element's root is searched: between the ends of the bracket's
+    expressions in the parameters (in either order) where they give numbers, else
+    ``[search_lower, search_upper]`` (the domain ``[lower, upper]`` cut to the numbers
+    given as the bracket); never outside the domain."""
+    lo, hi = bracket(p)
+    if lo > hi:
+        lo, hi = hi, lo
+    lo = search_lower if math.isnan(lo) else max(lo, lower)
+    hi = search_upper if math.isnan(hi) else min(hi, upper)
+    return lo, hi
+
+
+def phase_two(
+    x0: float,
+    p: np.ndarray,
+    lower: float,
+    upper: float,
+    settings: np.ndarray,
+    grid: np.ndarray,
+    element_grid: np.ndarray,
+    values: np.ndarray,
+    seen: np.ndarray,
+) -> tuple[float, int]:
+    """Phase 2 for one element: :func:`bracketed` over ``grid``, or over a grid of the
+    element's own (``element_grid``) where the bracket's expressions give it its own
+    interval (:func:`element_interval`); then, with ``expand_bracket``, the bracket
+    grown outward (:func:`expanded`) where no sign change was found inside it."""
+    tol, maxiter = settings[TOL], int(settings[MAX_ITERATIONS])
+    search_lower, search_upper = settings[BRACKET_LOWER], settings[BRACKET_UPPER]
+    lo, hi = element_interval(p, lower, upper, search_lower, search_upper)
+    if lo > hi:
+        return math.nan, NO_SIGN_CHANGE
+    if lo != search_lower or hi != search_upper:
+        grid = element_grid[: fill_scan_grid(lo, hi, element_grid)]
+        if not lo <= x0 <= hi:
+            x0 = midpoint(lo, hi)
+    root, status = bracketed(x0, p, lower, upper, grid, tol, maxiter, values, seen)
+    if status == NO_SIGN_CHANGE and settings[EXPAND] != 0.0:
+        return expanded(lo, hi, p, lower, upper, tol, maxiter)
+    return root, status
+
+
+def outward(end: float, width: float, bound: float, first_width: float) -> float:
+    """The next end of a growing bracket beyond ``end``: ``width`` away (signed; it
+    doubles at every move from ``first_width``), but towards a finite ``bound`` of the
+    domain at most the fraction ``r / (1 + r)`` of the way, ``r = |width| / first_width``:
+    half the way first, then ever closer, so the distance to the bound shrinks by
+    ``2**(k**2 / 2)`` in k moves (1e-174 from 1 in 34)."""
+    ratio = abs(width) / first_width
+    step = end + width
+    closer = end + (bound - end) * (ratio / (1.0 + ratio))
+    return max(step, closer) if width < 0.0 else min(step, closer)
+
+
+def grown(
+    ends: np.ndarray,
+    last: np.ndarray,
+    widths: np.ndarray,
+    moving: np.ndarray,
+    p: np.ndarray,
+    bounds: np.ndarray,
+    first_width: float,
+) -> tuple[float, float, float, float]:
+    """Move the two ``ends`` of a growing bracket outward (lower end first), each
+    ``widths`` away (doubled after every move, see :func:`outward`), until the residual's
+    sign at a new end differs from its sign ``last`` at the end before: that segment and
+    the residual at its ends, or NaNs (``first_width``: the widths before any move). An
+    end stops ``moving`` where the residual is NaN or the end cannot move; both stop
+    after :data:`EXPANSION_STEPS` moves."""
+    for _ in range(EXPANSION_STEPS):
+        if not (moving[0] or moving[1]):
+            break
+        for side in range(2):
+            if not moving[side]:
+                continue
+            end = outward(ends[side], widths[side], bounds[side], first_width)
+            value = residual_and_slope(end, p)[0]
+            if end == ends[side] or not math.isfinite(end) or math.isnan(value):
+                moving[side] = False
+                continue
+            before, value_before = ends[side], last[side]
+            ends[side], last[side] = end, value
+            widths[side] *= 2.0
+            if value == 0.0:
+                return end, end, value, value
+            if opposite(value, value_before):
+                return before, end, value_before, value
+    moving[:] = False
+    return math.nan, math.nan, math.nan, math.nan
+
+
+def expanded(
+    lo: float, hi: float, p: np.ndarray, lower: float, upper: float, tol: float, maxiter: int
+) -> tuple[float, int]:
+    """The root beyond the bracket ``[lo, hi]``, which shows no sign change: its ends
+    move outward, twice as far each time (and ever closer to a bound of the domain on
+    their side, :func:`outward`) until a sign change shows (:func:`grown`), then
+    :func:`refine`; a segment that gives no root (a pole) is passed, at most
+    :data:`MAX_BRACKETS` times. :data:`NO_BRACKET_FOUND` where no sign change shows."""
+    width = hi - lo if math.isfinite(hi - lo) else 0.0
+    for end in (lo, hi):
+        if math.isfinite(end):
+            width = max(width, 1e-3 * abs(end))
+    width = width if width > 0.0 else 1e-3
+    ends, widths = np.array([lo, hi]), np.array([-width, width])
+    last = np.array([math.nan, math.nan])
+    moving = np.array([math.isfinite(lo), math.isfinite(hi)])
+    for side in range(2):
+        if moving[side]:
+            last[side] = residual_and_slope(ends[side], p)[0]
+            moving[side] = not math.isnan(last[side])
+    status = NO_BRACKET_FOUND
+    for _ in range(MAX_BRACKETS):
+        a, b, value_a, value_b = grown(
+            ends, last, widths, moving, p, np.array([lower, upper]), width
+        )
+        if math.isnan(a):
+            break
+        root, status = refine(b, a, b, value_a, value_b, p, lower, upper, tol, maxiter)
+        if status == CONVERGED:
+            return root, status
+    return math.nan, status
+
+
 def solve_block(
     x0: np.ndarray,
     params: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
+    lowers: np.ndarray,
+    uppers: np.ndarray,
     grid: np.ndarray,
-    tol: float,
-    newton_iterations: int,
-    maxiter: int,
+    settings: np.ndarray,
     root: np.ndarray,
     code: np.ndarray,
 ) -> None:
@@ -441,6 +625,7 @@ def solve_block(
     elements instead of waiting on one element's chain of dependent steps. Every
     element takes the same steps as it would alone: the same result.
     """
+    lower, upper, tol = lowers[0], uppers[0], settings[TOL]
     size = params.shape[0]
     x = np.empty(size)
     previous = np.full(size, math.nan)
@@ -451,26 +636,27 @@ def solve_block(
         if code[i] == MAXITER:
             outcome[i] = RUNNING
             running += 1
-    for _ in range(newton_iterations):
+    for _ in range(int(settings[NEWTON_ITERATIONS])):
         if running == 0:
             break
         for i in range(size):
             if outcome[i] == RUNNING:
                 x[i], previous[i], outcome[i] = phase_one_step(
-                    x[i], previous[i], params[i], lower[0], upper[0], tol
+                    x[i], previous[i], params[i], lower, upper, tol
                 )
                 if outcome[i] != RUNNING:
                     running -= 1
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
-            if accepts(x[i], params[i], lower[0], upper[0]):
+            if accepts(x[i], params[i], lower, upper):
                 root[i, 0], code[i] = x[i], CONVERGED
-    values, seen = np.empty(grid.shape[0]), np.empty(grid.shape[0], dtype=np.bool_)
+    values, seen = np.empty(GRID_CAPACITY), np.empty(GRID_CAPACITY, dtype=np.bool_)
+    element_grid = np.empty(GRID_CAPACITY)
     for i in range(size):
         if code[i] == MAXITER:
-            root[i, 0], code[i] = bracketed(
-                x0[i, 0], params[i], lower[0], upper[0], grid, tol, maxiter, values, seen
+            root[i, 0], code[i] = phase_two(
+                x0[i, 0], params[i], lower, upper, settings, grid, element_grid, values, seen
             )
 
 

@@ -18,17 +18,13 @@ from implicitop.codegen import check_evaluable
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solvers.batch import BLOCK
-from implicitop.solvers.compiled import ProblemKernels, problem_kernels, read_only
+from implicitop.solvers.compiled import ProblemKernels, problem_kernels
 from implicitop.solvers.parallel import THREADED_FROM, run_in_parts
-from implicitop.solvers.scalar import PHASE1_MAXITER
+from implicitop.solvers.scalar import GRID_CAPACITY, PHASE1_MAXITER, fill_scan_grid
+from implicitop.solvers.settings import Settings, read_only
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
 
 __all__ = ["SolveResult", "Solver", "default_guess", "scan_grid", "solve"]
-
-#: Powers of ten of the scan grid over unbounded domains: every decade from 1e-30 to
-#: 1e30, every tenth beyond.
-_DECADES = np.union1d(np.arange(-300.0, 301.0, 10.0), np.arange(-30.0, 30.01, 0.25))
-_BRACKET_SCAN_POINTS = 65
 
 
 @dataclass(frozen=True)
@@ -63,20 +59,10 @@ def default_guess(domain: Domain, system: bool = False) -> float:
 
 
 def scan_grid(domain: Domain) -> np.ndarray:
-    """Points at which the one-equation solver looks for a sign change in ``domain``:
-    geometric over wide same-signed intervals, decades over unbounded ones."""
-    lo, hi = domain.lower, domain.upper
-    if np.isfinite(lo) and np.isfinite(hi):
-        if lo > 0 and hi > 100 * lo:
-            return read_only(np.geomspace(lo, hi, _BRACKET_SCAN_POINTS))
-        if hi < 0 and lo < 100 * hi:
-            return read_only(-np.geomspace(-lo, -hi, _BRACKET_SCAN_POINTS))
-        return read_only(np.linspace(lo, hi, _BRACKET_SCAN_POINTS))
-    magnitudes = 10.0**_DECADES
-    grid = np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
-    grid = grid[(grid > lo) & (grid < hi)]
-    ends = [v for v in (lo, hi) if np.isfinite(v)]
-    return read_only(np.unique(np.concatenate([grid, ends])))
+    """Points at which the one-equation solver looks for a sign change in ``domain``
+    (:func:`~implicitop.solvers.scalar.fill_scan_grid`)."""
+    grid = np.empty(GRID_CAPACITY)
+    return read_only(grid[: fill_scan_grid(domain.lower, domain.upper, grid)])
 
 
 class Solver:
@@ -92,12 +78,14 @@ class Solver:
     Attributes
     ----------
     search_domains, param_domains
-        Where each unknown is searched (cut to the bracket) and where each parameter
-        may lie.
-    arguments
-        The settings passed to :func:`implicitop.solvers.batch.solve` after the
-        parameters: ``(param_lower, param_upper, lower, upper, defaults, grid, tol,
-        newton_iterations, maxiter)``.
+        Where each unknown is searched (cut to the bracket's numbers) and where each
+        parameter may lie.
+    starts
+        The initial guesses and bracket ends given as expressions, compiled into the
+        kernels.
+    settings
+        Everything else the kernels are called with (numbers given as ``x0`` and
+        ``bracket`` included: changing them compiles nothing).
     """
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
@@ -105,22 +93,29 @@ class Solver:
         self.options = options
         self.search_domains = options.search_domains(problem)
         self.param_domains = problem.param_domains
-        self.guesses = options.initial_guesses(problem)
-        check_evaluable(problem, self.guesses)
+        self.starts = options.starts(problem)
+        check_evaluable(problem, self.starts)
         (first_domain, *_) = self.search_domains
-        newton_iterations = (
-            0 if options.bracket is not None else min(options.maxiter, PHASE1_MAXITER)
-        )
-        self.arguments = (
-            read_only([d.lower for d in self.param_domains]),
-            read_only([d.upper for d in self.param_domains]),
-            read_only([d.lower for d in self.search_domains]),
-            read_only([d.upper for d in self.search_domains]),
-            read_only([default_guess(d, problem.size > 1) for d in self.search_domains]),
-            scan_grid(first_domain),
-            float(options.tol),
-            newton_iterations,
-            options.maxiter,
+        defaults = [
+            default_guess(domain, problem.size > 1) if number is None else number
+            for domain, number in zip(
+                self.search_domains, options.numeric_guesses(problem), strict=True
+            )
+        ]
+        self.settings = Settings(
+            param_lower=[d.lower for d in self.param_domains],
+            param_upper=[d.upper for d in self.param_domains],
+            lower=[d.lower for d in problem.unknown_domains],
+            upper=[d.upper for d in problem.unknown_domains],
+            defaults=defaults,
+            grid=scan_grid(first_domain),
+            tol=float(options.tol),
+            newton_iterations=0
+            if options.bracket is not None
+            else min(options.maxiter, PHASE1_MAXITER),
+            maxiter=options.maxiter,
+            expand=options.expand_bracket,
+            bracket=(first_domain.lower, first_domain.upper),
         )
 
     def __getstate__(self) -> dict:
@@ -130,23 +125,23 @@ class Solver:
     @cached_property
     def kernels(self) -> ProblemKernels:
         """The problem's compiled solver (held: looking it up compares SymPy trees)."""
-        return problem_kernels(self.problem, self.guesses)
+        return problem_kernels(self.problem, self.starts)
 
     def solve_flat(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Roots (m, n) and status codes (m,) for parameter rows ``params`` (m, k)."""
         size = params.shape[0]
         root = np.empty((size, self.problem.size))
         code = np.empty(size, dtype=np.int8)
-        kernels, arguments = self.kernels, self.arguments
+        kernels, record = self.kernels, self.settings.record
         if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
             with np.errstate(all="ignore"):
-                kernels.solve(params, *arguments, root, code)
+                kernels.solve(params, record, root, code)
         elif size < THREADED_FROM:
-            kernels.solve(params, *arguments, root, code)
+            kernels.solve(params, record, root, code)
         else:
 
             def solve_part(start: int, stop: int) -> None:
-                kernels.solve(params[start:stop], *arguments, root[start:stop], code[start:stop])
+                kernels.solve(params[start:stop], record, root[start:stop], code[start:stop])
 
             run_in_parts(solve_part, size, BLOCK)
         return root, code

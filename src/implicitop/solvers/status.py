@@ -15,6 +15,7 @@ __all__ = [
     "NONFINITE_PARAMETER",
     "NONFINITE_RESIDUAL",
     "NOT_A_ROOT",
+    "NO_BRACKET_FOUND",
     "NO_PROGRESS",
     "NO_SIGN_CHANGE",
     "PARAMETER_OUTSIDE_DOMAIN",
@@ -52,6 +53,7 @@ NOT_A_ROOT = 5
 SINGULAR_JACOBIAN = 6
 NO_PROGRESS = 7
 NONFINITE_RESIDUAL = 8
+NO_BRACKET_FOUND = 9
 
 
 class SolveStatus(enum.IntEnum):
@@ -66,6 +68,7 @@ class SolveStatus(enum.IntEnum):
     SINGULAR_JACOBIAN = SINGULAR_JACOBIAN
     NO_PROGRESS = NO_PROGRESS
     NONFINITE_RESIDUAL = NONFINITE_RESIDUAL
+    NO_BRACKET_FOUND = NO_BRACKET_FOUND
 
     @property
     def reason(self) -> str:
@@ -87,6 +90,8 @@ _REASONS = {
     SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
     "(a local minimum of |R| that is not a root, or no root)",
     SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
+    SolveStatus.NO_BRACKET_FOUND: "no sign change was found inside the bracket, nor by "
+    "growing it outward (expand_bracket) to the domain's bounds or the step limit",
 }
 
 

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from implicitop.solvers.interface import residuals_and_jacobian, scales
+from implicitop.solvers.settings import MAX_ITERATIONS, TOL
 from implicitop.solvers.status import (
     CONVERGED,
     MAXITER,
@@ -235,14 +236,12 @@ def solve_element(
     p: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
-    grid: np.ndarray,
     tol: float,
-    newton_iterations: int,
     maxiter: int,
     root: np.ndarray,
 ) -> int:
     """Damped Newton for one element from ``x0`` (n,), root into ``root`` (n,); the
-    status (``grid`` and ``newton_iterations`` belong to the one-equation solver)."""
+    status."""
     candidate, status = damped_newton(x0, p, lower, upper, tol, maxiter)
     if status != MAXITER or not all_finite(candidate):
         return status
@@ -259,19 +258,16 @@ def solve_block(
     lower: np.ndarray,
     upper: np.ndarray,
     grid: np.ndarray,
-    tol: float,
-    newton_iterations: int,
-    maxiter: int,
+    settings: np.ndarray,
     root: np.ndarray,
     code: np.ndarray,
 ) -> None:
     """The block's elements still to be solved, one after the other (see
     :func:`implicitop.solvers.batch.solve_block`)."""
+    tol, maxiter = settings[TOL], int(settings[MAX_ITERATIONS])
     for i in range(params.shape[0]):
         if code[i] == MAXITER:
-            code[i] = solve_element(
-                x0[i], params[i], lower, upper, grid, tol, newton_iterations, maxiter, root[i]
-            )
+            code[i] = solve_element(x0[i], params[i], lower, upper, tol, maxiter, root[i])
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:

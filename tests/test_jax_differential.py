@@ -1,0 +1,82 @@
+"""The traced JAX solvers against the compiled ones, element by element: the same roots
+and the same status codes, on the catalogue, the external sets and elements with no root
+(bad parameters, no sign change, a bracket that must grow)."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+jax = pytest.importorskip("jax")
+
+from backends import sample_points  # noqa: E402
+from catalogue import CATALOGUE, SYSTEMS  # noqa: E402
+from external_scalar import C, X, chandrupatla_cases  # noqa: E402
+from external_systems import Q, system_cases  # noqa: E402
+from implicitop import SolveStatus, make_implicit_op  # noqa: E402
+from implicitop.jax import solve_function  # noqa: E402
+from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
+
+
+def assert_same_solve(op, values):
+    """``op.solve`` (compiled) and the traced solve agree on every element."""
+    values = [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
+    compiled = op.solve(*values)
+    root, code = solve_function(op.solver, _jax_function)(*(v.ravel() for v in values))
+    root = np.asarray(root).reshape(np.shape(compiled.root))
+    np.testing.assert_array_equal(np.asarray(code).reshape(compiled.status.shape), compiled.status)
+    # a root at 0 among unknowns of order 1 carries their rounding
+    size = np.nanmax(np.abs(compiled.root), initial=0.0)
+    np.testing.assert_allclose(root, compiled.root, rtol=1e-12, atol=max(1e-12 * size, 1e-300))
+
+
+def with_bad_rows(op, points):
+    """``points`` and three more elements: a NaN parameter, a parameter below its
+    domain (where it has a bound) and an infinite one."""
+    lower = op.solver.param_domains[0].lower
+    below = lower - 1.0 if np.isfinite(lower) else np.nan
+    bad = [np.array([np.nan, below, np.inf])] + [np.full(3, p[0]) for p in points[1:]]
+    return [np.concatenate([p, extra]) for p, extra in zip(points, bad, strict=True)]
+
+
+@pytest.mark.parametrize(
+    "problem", [p for p in CATALOGUE + SYSTEMS if p.jax], ids=lambda problem: problem.name
+)
+def test_catalogue_roots_and_statuses_agree(problem):
+    op = problem.build()
+    points = with_bad_rows(op, sample_points(problem, size=30))
+    assert_same_solve(op, points)
+    assert_same_solve(op, [p[-3:] for p in points])  # every element fails
+
+
+def test_chandrupatla_cases_agree():
+    # the first case of each function (JAX compiles the solver per bracket)
+    for case in chandrupatla_cases():
+        if case.case_id.endswith(".1"):
+            op = make_implicit_op(case.expression, X, C, bracket=case.bracket)
+            assert_same_solve(op, [np.array([0.0, -1e300, np.nan])])
+
+
+def test_more_garbow_hillstrom_systems_with_two_unknowns_agree():
+    for case in system_cases():
+        if len(case.unknowns) == 2:
+            op = make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=case.start)
+            assert_same_solve(op, [np.array([case.value, case.value * 1.01, np.nan])])
+
+
+def test_failures_and_brackets_agree():
+    x = sp.Symbol("x", real=True)
+    a = sp.Symbol("a", positive=True)
+    values = np.array([0.01, 1.0, 10.0, 1e3])
+    ops = [
+        make_implicit_op(x**2 + a, x, a),  # no root: NO_SIGN_CHANGE
+        make_implicit_op(1 / x - a, x, a, bracket=(-1.0, 1.0)),  # pole: NOT_A_ROOT
+        make_implicit_op(x**3 - a, x, a, bracket=(a / 2, a + 1)),  # a bracket per element
+        make_implicit_op(sp.cos(x) - a * x, x, a, bracket=(5, 6), expand_bracket=True),
+        make_implicit_op(x**2 + a, x, a, bracket=(5, 6), expand_bracket=True),
+    ]
+    statuses = set()
+    for op in ops:
+        assert_same_solve(op, [values])
+        statuses |= set(op.solve(values).status.tolist())
+    assert {SolveStatus.NO_SIGN_CHANGE, SolveStatus.NOT_A_ROOT} <= statuses
+    assert {SolveStatus.NO_BRACKET_FOUND, SolveStatus.CONVERGED} <= statuses
