@@ -51,7 +51,7 @@ def system_rows() -> list[tuple[str, bool, bool]]:
         op = make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=case.start)
         result = op.solve(case.value)
         ours = result.status == SolveStatus.CONVERGED
-        ours = bool(ours and np.max(np.abs(function(result.root))) <= 1e-8)
+        ours = bool(ours and np.max(np.abs(function(np.atleast_1d(result.root)))) <= 1e-8)
         rows.append((f"{case.name} ({SolveStatus(int(result.status)).name})", ours, theirs))
     return rows
 

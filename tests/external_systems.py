@@ -1,9 +1,11 @@
-"""Systems nobody here wrote: the More-Garbow-Hillstrom / MINPACK test problems as SciML's
-NonlinearProblemLibrary.jl defines them (its problems 1-5, 8, 9, 12-15, 17: the ones
-with a closed form in a handful of unknowns), each with its start, in SymPy.
+"""Systems nobody here wrote: the 23 More-Garbow-Hillstrom / MINPACK test problems as
+SciML's NonlinearProblemLibrary.jl defines them, each with its start, in SymPy. The
+problems of any size have 5 unknowns here (the library takes 10; Watson and Chebyquad
+2, as there); problem 20 is one equation.
 
 One constant of each is a parameter ``q`` (its value in the library given as
-``value``), so the derivative of the root can be checked too.
+``value``), so the derivative of the root can be checked too; the two problems without
+a constant (18, 19) get ``q`` as a factor of their first equation, value 1.
 """
 
 from __future__ import annotations
@@ -145,12 +147,123 @@ def _dennis_schnabel() -> SystemCase:
     return SystemCase("dennis_schnabel", residuals, x, (1.0, 5.0), 9.0, (0.0, 3.0))
 
 
+def _watson() -> SystemCase:
+    x = _unknowns(2)
+    residuals = [sp.Integer(0), sp.Integer(0)]
+    for i in range(1, 30):
+        t = sp.Rational(i, 29)
+        first = sp.Add(*(j * t ** (j - 2) * x[j - 1] for j in range(2, 3)))
+        second = sp.Add(*(t**j * x[j] for j in range(2)))
+        for k in range(2):
+            residuals[k] += t ** (k - 1) * (first - second**2 - 1) * (k + 1 - 2 * t * second)
+    residuals[0] += x[0] * (3 - 2 * x[1] + 2 * x[0] ** 2)
+    residuals[1] += x[1] * (1 - x[1]) - Q
+    return SystemCase("watson", tuple(residuals), x, (0.0, 0.0), 1.0, None)
+
+
+def _chebyquad(n: int = 2) -> SystemCase:
+    x = _unknowns(n)
+    residuals = tuple(
+        sp.Add(*(sp.chebyshevt(i, x[j]) for j in range(n))) / n
+        + (Q / (i * i - 1) * 3 if i % 2 == 0 else 0)
+        for i in range(1, n + 1)
+    )
+    start = tuple((2 * (i + 1) - n) / (n + 1) for i in range(n))
+    root = 1 / np.sqrt(3)
+    return SystemCase("chebyquad", residuals, x, start, 1 / 3, (-root, root))
+
+
+def _discrete_integral_equation(n: int = 5) -> SystemCase:
+    x = _unknowns(n)
+    h = sp.Rational(1, n + 1)
+
+    def cube(j: int) -> sp.Expr:
+        return (x[j] + (j + 1) * h + Q) ** 3
+
+    residuals = []
+    for k in range(n):
+        t = (k + 1) * h
+        below = sp.Add(*((j + 1) * h * cube(j) for j in range(k + 1)))
+        above = sp.Add(*((1 - (j + 1) * h) * cube(j) for j in range(k, n)))
+        residuals.append(x[k] + h * ((1 - t) * below + t * above) / 2)
+    start = tuple(float((i + 1) * (i - n) / (n + 1) ** 2) for i in range(n))
+    return SystemCase("discrete_integral_equation", tuple(residuals), x, start, 1.0, None)
+
+
+def _trigonometric(n: int = 5) -> SystemCase:
+    x = _unknowns(n)
+    cosines = sp.Add(*(sp.cos(v) for v in x))
+    residuals = tuple(Q - cosines + (k + 1) * (1 - sp.cos(x[k])) - sp.sin(x[k]) for k in range(n))
+    return SystemCase("trigonometric", residuals, x, (1 / n,) * n, float(n), None)
+
+
+def _hammarling_3x3() -> SystemCase:
+    x = _unknowns(9)
+    small = sp.Float("0.0001")
+    matrix = sp.Matrix(3, 3, x)
+    square = matrix * matrix
+    target = sp.Matrix([[small, Q, 0], [0, small, 0], [0, 0, small]])
+    residuals = tuple(square[i, j] - target[i, j] for i in range(3) for j in range(3))
+    start = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+    return SystemCase("hammarling_3x3", residuals, x, start, 1.0,
+                      (0.01, 50.0, 0.0, 0.0, 0.01, 0.0, 0.0, 0.0, 0.01))  # fmt: skip
+
+
+def _sample_18() -> SystemCase:
+    x = _unknowns(2)
+    residuals = (
+        Q
+        * sp.Piecewise((0, sp.Eq(x[0], 0)), (x[1] ** 2 * (1 - sp.exp(-(x[0] ** 2))) / x[0], True)),
+        sp.Piecewise((0, sp.Eq(x[1], 0)), (x[0] * (1 - sp.exp(-(x[1] ** 2))) / x[1], True)),
+    )
+    return SystemCase("sample_18", residuals, x, (2.0, 2.0), 1.0, (0.0, 0.0))
+
+
+def _sample_19() -> SystemCase:
+    x = _unknowns(2)
+    size = x[0] ** 2 + x[1] ** 2
+    return SystemCase("sample_19", (Q * x[0] * size, x[1] * size), x, (3.0, 3.0), 1.0, (0.0, 0.0))
+
+
+def _scalar_20() -> SystemCase:
+    x = _unknowns(1)
+    return SystemCase("scalar_20", (x[0] * (x[0] - Q) ** 2,), x, (1.0,), 5.0, None)
+
+
+def _freudenstein_roth() -> SystemCase:
+    x = _unknowns(2)
+    residuals = (
+        x[0] - x[1] ** 3 + 5 * x[1] ** 2 - 2 * x[1] - Q,
+        x[0] + x[1] ** 3 + x[1] ** 2 - 14 * x[1] - 29,
+    )
+    return SystemCase("freudenstein_roth", residuals, x, (0.5, -2.0), 13.0, (5.0, 4.0))
+
+
+def _boggs() -> SystemCase:
+    x = _unknowns(2)
+    residuals = (x[0] ** 2 - x[1] + Q, x[0] - sp.cos(sp.pi / 2 * x[1]))
+    return SystemCase("boggs", residuals, x, (1.0, 0.0), 1.0, (0.0, 1.0))
+
+
+def _chandrasekhar(n: int = 5) -> SystemCase:
+    x = _unknowns(n)
+    mu = [sp.Rational(i + 1, n) for i in range(n)]
+    residuals = tuple(
+        x[i] - 1 / (1 - Q * sp.Add(*(mu[i] * x[j] / (mu[i] + mu[j]) for j in range(n))) / (2 * n))
+        for i in range(n)
+    )
+    return SystemCase("chandrasekhar", residuals, x, (1.0,) * n, 0.9, None)
+
+
 def system_cases() -> list[SystemCase]:
     """The external systems."""
     builders = (
         _rosenbrock, _powell_singular, _powell_badly_scaled, _wood, _helical_valley,
-        _brown_almost_linear, _discrete_boundary_value, _variably_dimensioned,
-        _broyden_tridiagonal, _broyden_banded, _hammarling_2x2, _dennis_schnabel,
+        _watson, _chebyquad, _brown_almost_linear, _discrete_boundary_value,
+        _discrete_integral_equation, _trigonometric, _variably_dimensioned,
+        _broyden_tridiagonal, _broyden_banded, _hammarling_2x2, _hammarling_3x3,
+        _dennis_schnabel, _sample_18, _sample_19, _scalar_20, _freudenstein_roth, _boggs,
+        _chandrasekhar,
     )  # fmt: skip
     return [build() for build in builders]
 

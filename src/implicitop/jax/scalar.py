@@ -24,6 +24,7 @@ from implicitop.solvers.scalar import (
     GRID_CAPACITY,
     LOG_FORM_RATIO,
     MAX_BRACKETS,
+    NOISE_ULPS,
     PLATEAU_STEP,
     PROBE_RETREATS,
     SCAN_POINTS,
@@ -163,17 +164,25 @@ class ScalarElementSolver:
 
         return jax.lax.fori_loop(0, PROBE_RETREATS, retreat, (target, jnp.array(jnp.nan)))[1]
 
+    def noise(self, x: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop.solvers.scalar.noise`."""
+        return NOISE_ULPS * self._evaluate(x, *params)[2]
+
     def accepts(self, x: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop.solvers.scalar.accepts`: zero to rounding, and a sign
         change across ``x`` (:func:`~implicitop.solvers.scalar.changes_sign`)."""
         small, allowed = self.zero_to_rounding(x, params)
         value, slope = self.value_and_slope(x, params)
+        level = self.noise(x, params)
         reach = SIGN_CHANGE_REACH * jnp.maximum(jnp.abs(value), allowed) / jnp.abs(slope)
         beyond = self.probe(x, x - jnp.copysign(reach, value * slope), params)
         below, above = self.probe(x, x - reach, params), self.probe(x, x + reach, params)
         at_bound = jnp.isnan(below) | jnp.isnan(above)
-        across = jnp.where(at_bound, (below != 0) & (above != 0), _opposite(below, above))
-        crosses = jnp.where(value != 0, _opposite(beyond, value), across)
+        one_side = ~((jnp.abs(below) <= level) | (jnp.abs(above) <= level))
+        both_sides = _opposite(below, above) & (jnp.minimum(jnp.abs(below), jnp.abs(above)) > level)
+        across = jnp.where(at_bound, one_side, both_sides)
+        resolved = jnp.abs(value) > level
+        crosses = jnp.where(resolved, _opposite(beyond, value) & (jnp.abs(beyond) > level), across)
         flat = (slope == 0) | ~jnp.isfinite(slope)
         return small & jnp.where(flat, value == 0, crosses)
 
@@ -404,7 +413,15 @@ class ScalarElementSolver:
         below_ceiling |= value == 0  # an exact zero inside the sign change
         accepted = jnp.where(a == b, self.accepts(result, params), below_ceiling)
         code = jnp.where(finished, jnp.where(accepted, CONVERGED, NOT_A_ROOT), MAXITER)
-        return jnp.where(accepted & finished, result, jnp.nan), code
+        result = jnp.where(accepted & finished, result, jnp.nan)
+        # an end within the rounding noise: no sign to change, a root there or none
+        noisy_a = jnp.isfinite(value_a) & (jnp.abs(value_a) <= self.noise(a, params))
+        noisy_b = jnp.isfinite(value_b) & (jnp.abs(value_b) <= self.noise(b, params))
+        end = jnp.where(noisy_a, a, b)
+        at_end = self.accepts(end, params)
+        noisy = (noisy_a | noisy_b) & (a != b)
+        code = jnp.where(noisy, jnp.where(at_end, CONVERGED, NOT_A_ROOT), code)
+        return jnp.where(noisy, jnp.where(at_end, end, jnp.nan), result), code
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         (start,) = x0

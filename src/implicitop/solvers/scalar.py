@@ -55,6 +55,7 @@ __all__ = [
     "GRID_CAPACITY",
     "LOG_FORM_RATIO",
     "MAX_BRACKETS",
+    "NOISE_ULPS",
     "PHASE1_MAXITER",
     "PLATEAU_STEP",
     "PROBE_RETREATS",
@@ -76,6 +77,7 @@ __all__ = [
     "measure_root",
     "midpoint",
     "nearest_bracket",
+    "noise",
     "on_zero_plateau",
     "opposite",
     "outward",
@@ -104,6 +106,8 @@ PROBE_RETREATS = 8
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
 #: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
 LOG_FORM_RATIO = 2.0
+#: Rounding noise of a residual, relative to the size of its terms (see :func:`noise`).
+NOISE_ULPS = 4 * float(np.finfo(float).eps)
 #: Points of the scan grid over a bounded interval.
 SCAN_POINTS = 65
 #: Powers of ten of the scan grid over unbounded intervals: every quarter decade from
@@ -184,7 +188,8 @@ def changes_sign(
     rounding error (in ``x``): a root, not a near miss (a minimum of ``|R|`` within
     rounding of zero), a point of a plateau where the residual has lost every digit, or
     the open end of the domain the iterates crept towards (``z - 1 + exp(-R0*z)`` as
-    ``z -> 0``).
+    ``z -> 0``). Only signs above the rounding noise of the residual's terms count
+    (:func:`noise`): where ``|R|`` is within it at ``x``, both sides must show a sign.
 
     Where the slope is zero or not finite only an exact zero counts (a root the residual
     touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
@@ -193,13 +198,22 @@ def changes_sign(
     if slope == 0.0 or not math.isfinite(slope):
         return value == 0.0
     reach = SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, p)) / abs(slope)
-    if value != 0.0:
+    level = noise(x, p)
+    if abs(value) > level:
         beyond = probe(x, x - math.copysign(reach, value * slope), p, lower, upper)
-        return opposite(beyond, value)
+        return opposite(beyond, value) and abs(beyond) > level
     below, above = probe(x, x - reach, p, lower, upper), probe(x, x + reach, p, lower, upper)
     if math.isnan(below) or math.isnan(above):
-        return not (below == 0.0 or above == 0.0)
-    return opposite(below, above)
+        return not (abs(below) <= level or abs(above) <= level)
+    return opposite(below, above) and min(abs(below), abs(above)) > level
+
+
+def noise(x: float, p: np.ndarray) -> float:
+    """The rounding noise of ``R`` near ``x``: :data:`NOISE_ULPS` of the size of its
+    terms. A residual no larger has lost its sign: at a no-arbitrage bound, Black-Scholes'
+    ``S Phi(d1) - K exp(-r tau) Phi(d2) - C`` is a few ulps of S either side of 0 over a
+    whole interval of sigma, though it is positive in exact arithmetic."""
+    return NOISE_ULPS * scale(x, p)
 
 
 def opposite(a: float, b: float) -> bool:
@@ -398,7 +412,8 @@ def refine(
     maxiter: int,
 ) -> tuple[float, int]:
     """The root in the bracket ``[a, b]`` where the residual is ``value_a`` and
-    ``value_b``, and its status code. A zero at one point (``a == b``) must pass
+    ``value_b``, and its status code. A zero at one point (``a == b``), or an end where
+    the residual is within its rounding :func:`noise` (its sign means nothing), must pass
     :func:`accepts` (no sign change shows there).
 
     Newton is taken only while its steps shrink fast: the proposed step must be less
@@ -408,6 +423,11 @@ def refine(
         if accepts(a, p, lower, upper):
             return a, CONVERGED
         return math.nan, NOT_A_ROOT
+    for end, value in ((a, value_a), (b, value_b)):
+        if math.isfinite(value) and abs(value) <= noise(end, p):  # a root there, or none
+            if accepts(end, p, lower, upper):
+                return end, CONVERGED
+            return math.nan, NOT_A_ROOT
     sign_a = np.sign(value_a)
     size_a, size_b = abs(value_a), abs(value_b)
     # Newton alone is repelled by poles; bisection is not, so the result must also
