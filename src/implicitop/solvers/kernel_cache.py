@@ -1,0 +1,95 @@
+"""The folder of compiled kernels: versioned, and bounded by evicting the least
+recently used.
+
+Every problem's generated module and numba's machine code for it live in
+``$IMPLICITOP_CACHE_DIR/v<FORMAT>`` (by default ``~/.cache/implicitop``). Loading a
+kernel marks it used (the modification time of a ``.used`` file beside it: numba
+checks the module's own time stamp, so touching it would make numba compile again);
+writing a new one removes, beyond
+the :data:`KEEP` most recently used, the kernels not used for :data:`GRACE_SECONDS`
+(a process that has just written or loaded one keeps it), with numba's files for them.
+Folders of other cache formats are removed once nothing in them has been used for
+:data:`STALE_FORMAT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+__all__ = [
+    "FORMAT",
+    "GRACE_SECONDS",
+    "KEEP",
+    "STALE_FORMAT_SECONDS",
+    "cache_dir",
+    "evict",
+    "kernel_folder",
+    "mark_used",
+]
+
+#: The layout of the kernel folder; a change starts a new folder.
+FORMAT = 2
+#: How many kernels are kept at least (each is about 1 MB with numba's files).
+KEEP = 128
+#: Kernels used more recently than this are never removed.
+GRACE_SECONDS = 600.0
+#: Folders of other formats unused for this long are removed.
+STALE_FORMAT_SECONDS = 7 * 24 * 3600.0
+
+
+def cache_dir() -> Path:
+    """Where the kernel folders are kept: ``$IMPLICITOP_CACHE_DIR``, by default
+    ``~/.cache/implicitop``."""
+    default = Path.home() / ".cache" / "implicitop"
+    return Path(os.environ.get("IMPLICITOP_CACHE_DIR", default))
+
+
+def kernel_folder() -> Path:
+    """The folder of this cache format's kernels (created if missing)."""
+    folder = cache_dir() / f"v{FORMAT}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def mark_used(path: Path) -> None:
+    """Record that the kernel at ``path`` was used now (for :func:`evict`)."""
+    try:
+        path.with_suffix(".used").touch()
+    except OSError:  # the folder is read-only, or was removed meanwhile
+        pass
+
+
+def _last_used(path: Path) -> float:
+    for candidate in (path.with_suffix(".used"), path):
+        try:
+            return candidate.stat().st_mtime
+        except OSError:
+            continue
+    return 0.0
+
+
+def evict(folder: Path, keep: int = KEEP, now: float | None = None) -> list[str]:
+    """Remove the kernels of ``folder`` beyond the ``keep`` most recently used that were
+    not used for :data:`GRACE_SECONDS`, with numba's cache files for them, and the
+    folders of other formats unused for :data:`STALE_FORMAT_SECONDS`; return the
+    names of the kernels removed."""
+    now = time.time() if now is None else now
+    kernels = sorted(folder.glob("implicitop_kernel_*.py"), key=_last_used, reverse=True)
+    removed = []
+    for path in kernels[keep:]:
+        if now - _last_used(path) < GRACE_SECONDS:
+            continue
+        numba_files = (folder / "__pycache__").glob(f"{path.stem}.*")
+        for leftover in [path, path.with_suffix(".used"), *numba_files]:
+            leftover.unlink(missing_ok=True)
+        removed.append(path.stem)
+    for other in folder.parent.glob("v*"):
+        if other != folder and other.is_dir():
+            files = (p for p in other.rglob("*") if p.is_file())
+            newest = max((_last_used(p) for p in files), default=0.0)
+            if now - newest > STALE_FORMAT_SECONDS:
+                shutil.rmtree(other, ignore_errors=True)
+    return removed

@@ -1,0 +1,64 @@
+"""The kernel folder is versioned and bounded: least recently used kernels are evicted
+with numba's files, recently used ones never; marking a kernel used leaves the time
+stamp numba checks untouched."""
+
+import os
+
+import sympy as sp
+
+from implicitop import make_implicit_op
+from implicitop.solvers import kernel_cache
+from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
+
+
+def fake_kernel(folder, name, used_at):
+    """A kernel module with two numba cache files, last used at ``used_at``."""
+    path = folder / f"implicitop_kernel_{name}.py"
+    path.write_text("# generated\n")
+    (folder / "__pycache__").mkdir(exist_ok=True)
+    numba_files = [folder / "__pycache__" / f"{path.stem}.solve-1.py311.{ext}" for ext in "ic"]
+    for file in [path, *numba_files]:
+        file.touch()
+        os.utime(file, (used_at, used_at))
+    return path
+
+
+def test_least_recently_used_kernels_beyond_the_limit_are_evicted(tmp_path):
+    now = 1e9
+    ages = {"a": 5000.0, "b": 4000.0, "c": 3000.0, "d": GRACE_SECONDS / 2, "e": 100.0}
+    paths = {name: fake_kernel(tmp_path, name, now - age) for name, age in ages.items()}
+    mark_used(paths["a"])  # "a" used just now: the most recent
+    os.utime(paths["a"].with_suffix(".used"), (now - 10, now - 10))
+    removed = evict(tmp_path, keep=2, now=now)
+    assert sorted(removed) == ["implicitop_kernel_b", "implicitop_kernel_c"]
+    left = sorted(p.name for p in tmp_path.glob("implicitop_kernel_*.py"))
+    assert left == ["implicitop_kernel_a.py", "implicitop_kernel_d.py", "implicitop_kernel_e.py"]
+    cached = sorted(p.name.split(".")[0] for p in (tmp_path / "__pycache__").iterdir())
+    assert set(cached) == {"implicitop_kernel_a", "implicitop_kernel_d", "implicitop_kernel_e"}
+    # "d" is beyond the limit too, but was used within the grace period
+
+
+def test_marking_a_kernel_used_leaves_numbas_time_stamp(tmp_path):
+    path = fake_kernel(tmp_path, "x", 1e9)
+    mark_used(path)
+    assert path.stat().st_mtime == 1e9
+    assert path.with_suffix(".used").stat().st_mtime > 1e9
+
+
+def test_folders_of_other_formats_are_removed_once_stale(tmp_path):
+    current = tmp_path / f"v{FORMAT}"
+    current.mkdir()
+    stale, fresh = tmp_path / "v1", tmp_path / "v0"
+    for folder, age in ((stale, 30 * 86400.0), (fresh, 3600.0)):
+        folder.mkdir()
+        fake_kernel(folder, "old", 1e9 - age)
+    evict(current, now=1e9)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_kernels_are_written_to_the_versioned_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
+    assert kernel_cache.kernel_folder() == tmp_path / f"v{FORMAT}"
+    u, q = sp.symbols("u q", positive=True)
+    module = make_implicit_op(u**3 + u - q, u, q).solver.kernels.module
+    assert os.path.dirname(module.__file__) == str(tmp_path / f"v{FORMAT}")
