@@ -1,5 +1,6 @@
 """Each problem's compiled solver: agreement with plain Python, disk cache, fallback."""
 
+import importlib.util
 import inspect
 import os
 import subprocess
@@ -13,7 +14,8 @@ from scipy import optimize, special
 
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
-from implicitop.solvers import scalar, system
+from implicitop.codegen import element_source
+from implicitop.solvers import batch, compiled, scalar, system
 from implicitop.solvers.compiled import plain_kernels
 from implicitop.solvers.solver import parameter_rows
 
@@ -153,3 +155,30 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
 
 def test_seed_op_uses_the_compiled_kernel():
     assert build_seed().solver.kernels.compiled
+
+
+def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, monkeypatch):
+    # a defect of the solver, not of the residual: no silent plain-Python fallback
+    anchor = "    lower, upper, tol = lowers[0], uppers[0], settings[TOL]\n"
+    source = inspect.getsource(scalar)
+    assert anchor in source
+    path = tmp_path / "broken_scalar.py"
+    path.write_text(source.replace(anchor, anchor + "    object()\n"))
+    spec = importlib.util.spec_from_file_location("broken_scalar", path)
+    broken = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(broken)
+    monkeypatch.setitem(compiled._SOURCES, 1, (batch, broken))
+    u = sp.Symbol("u", positive=True)
+    with pytest.raises(RuntimeError, match="but not the solver around them: TypingError"):
+        make_implicit_op(u**5 + u - Q, u, Q).solve(1.0)
+
+
+def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):
+    def without_scale(problem, starts):
+        source = element_source(problem, starts)
+        return source.replace("def scale(", "def unused_scale(")
+
+    monkeypatch.setattr(compiled, "element_source", without_scale)
+    u = sp.Symbol("u", positive=True)
+    with pytest.raises(RuntimeError, match="does not define scale"):
+        make_implicit_op(u**7 + u - Q, u, Q).solve(1.0)

@@ -179,3 +179,13 @@ def test_more_parameters_than_numpy_broadcasts_at_once_run_in_python():
     function = pytensor.function(inputs, op(*inputs))
     values = [np.full(3, 0.5 + i) for i in range(33)]
     np.testing.assert_allclose(function(*values), np.full(3, sum(0.5 + i for i in range(33))))
+
+
+def test_the_c_code_version_covers_the_parameters_each_node_is_given(monkeypatch):
+    from pytensor.scalar import int64
+
+    from implicitop.pytensor import c_implementation
+
+    before = c_implementation.version()
+    monkeypatch.setitem(c_implementation._FIELDS, "another_setting", int64)
+    assert c_implementation.version() != before

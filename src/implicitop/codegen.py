@@ -33,6 +33,7 @@ __all__ = [
     "Starts",
     "called_names",
     "check_evaluable",
+    "defined_names",
     "element_functions",
     "element_source",
     "unprintable_functions",
@@ -199,11 +200,16 @@ def element_functions(problem: ImplicitProblem, starts: Starts) -> ElementFuncti
     }
 
 
+def defined_names(source: str) -> list[str]:
+    """The names of the functions ``source`` defines at its top level, in order."""
+    return re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE)
+
+
 def called_names(source: str) -> set[str]:
     """The names ``source`` calls (not attributes: ``numpy.logical_and.reduce``) and does
     not define."""
-    defined = set(re.findall(r"^def (\w+)\(", source, flags=re.MULTILINE))
-    return set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source)) - defined
+    calls = set(re.findall(r"(?<![\w.])([A-Za-z_]\w*)\(", source))
+    return calls - set(defined_names(source))
 
 
 def unprintable_functions(

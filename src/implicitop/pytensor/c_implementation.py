@@ -11,6 +11,7 @@ of the code, so PyTensor compiles the C once and keeps it across processes.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from importlib.resources import files
 
 import numpy as np
@@ -66,8 +67,10 @@ def support_code() -> str:
 
 
 def version() -> tuple:
-    """Changes whenever the C code does, so PyTensor recompiles."""
-    return (1, hashlib.sha256(_SOURCE.encode()).hexdigest()[:16])
+    """Changes whenever the C code does (the helper, the op parameters it is given and
+    the call each node makes), so PyTensor recompiles."""
+    generated = _SOURCE + repr(list(_FIELDS)) + inspect.getsource(call_code)
+    return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 
 def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -> str:

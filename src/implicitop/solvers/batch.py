@@ -28,6 +28,7 @@ __all__ = [
     "solve",
     "solve_block",
     "solve_from_pointers",
+    "starting_point",
     "unpack",
 ]
 

@@ -37,6 +37,7 @@ from implicitop.codegen import (
     KernelPrinter,
     Starts,
     called_names,
+    defined_names,
     element_functions,
     element_source,
     unprintable_functions,
@@ -69,6 +70,11 @@ _INLINED = frozenset(interface.__all__) | {
 #: The modules every generated module is built from, or depends on, in order.
 _SOURCES = {1: (batch, scalar), 2: (batch, system)}
 _DEPENDENCIES = (interface, settings, status)
+_MISNAMED = _INLINED - {
+    name for module in (batch, scalar, system, interface) for name in module.__all__
+}
+if _MISNAMED:
+    raise RuntimeError(f"functions to inline that no algorithm defines: {sorted(_MISNAMED)}")
 
 
 class _RandomUids:
@@ -141,6 +147,12 @@ def _load_module(source: str) -> types.ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's disk cache finds the module by name
     spec.loader.exec_module(module)
+    unreplaced = [n for n in interface.__all__ if getattr(module, n, None) is getattr(interface, n)]
+    if unreplaced:
+        raise RuntimeError(
+            f"the generated module {path} does not define {', '.join(unreplaced)}, which "
+            "its algorithm calls (a defect of implicitop's code generation)"
+        )
     for key, value in list(vars(module).items()):
         if inspect.isfunction(value) and value.__code__.co_filename == str(path):
             inline = "always" if key in _INLINED else "never"
@@ -237,14 +249,54 @@ def _warm_up(module: types.ModuleType, problem: ImplicitProblem) -> None:
     module.solve(np.ones((1, k)), record, np.empty((1, n)), np.empty(1, dtype=np.int8))
 
 
+def _element_error(problem: ImplicitProblem, starts: Starts) -> Exception | None:
+    """The error numba gives compiling the problem's element functions on their own, or
+    None where they compile (then the algorithm around them is at fault)."""
+    try:
+        source = element_source(problem, starts)
+        namespace: dict = {}
+        header = "\n".join(["from math import *", *_special_import(source)])
+        exec(compile(f"{header}\n{source}", "<element functions>", "exec"), namespace)
+        unknown = numba.float64 if problem.size == 1 else numba.float64[::1]
+        for name in defined_names(source):
+            arguments = (numba.float64[::1],)
+            if name not in ("guess", "bracket"):
+                arguments = (unknown, *arguments)
+            numba.njit(error_model="numpy")(namespace[name]).compile(arguments)
+    except Exception as error:
+        return error
+    return None
+
+
 @lru_cache(maxsize=256)
 def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
-    """The problem's solver (with the expressions ``starts``), compiled if numba can."""
+    """The problem's solver (with the expressions ``starts``), compiled if numba can.
+
+    Raises
+    ------
+    RuntimeError
+        Where numba compiles the problem's functions but not the algorithm around
+        them (a defect of implicitop, reported with numba's message). Where it cannot
+        compile the problem's functions, the solver runs as plain Python instead, with
+        a ``RuntimeWarning`` naming them.
+    """
     try:
-        module = _load_module(_module_source(problem, starts))
+        source = _module_source(problem, starts)
+    except Exception as error:  # a function the kernel printer cannot print
+        _warn_plain_python(problem, starts, error)
+        return plain_kernels(problem, starts)
+    try:
+        module = _load_module(source)
         pointer_entry = module.solve_from_pointers.py_func
         _warm_up(module, problem)
     except Exception as error:
-        _warn_plain_python(problem, starts, error)
+        element_error = _element_error(problem, starts)
+        if element_error is None:
+            shown = ", ".join(map(str, problem.residuals))
+            raise RuntimeError(
+                f"numba compiled the functions of {shown} but not the solver around them: "
+                f"{type(error).__name__}: {error}"
+            ) from error
+        _warn_plain_python(problem, starts, element_error)
         return plain_kernels(problem, starts)
     return ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
