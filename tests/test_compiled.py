@@ -17,6 +17,7 @@ from implicitop import SolveStatus, make_implicit_op
 from implicitop.codegen import element_source
 from implicitop.solvers import batch, compiled, scalar, system
 from implicitop.solvers.compiled import plain_kernels
+from implicitop.solvers.kernel_cache import FORMAT
 from implicitop.solvers.solver import parameter_rows
 
 X, Q = sp.symbols("x q", positive=True)
@@ -150,7 +151,7 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
     second_hits, second_misses = run()
     assert first_misses >= 1
     assert second_hits >= 1 and second_misses == 0
-    assert any(tmp_path.glob("__pycache__/*.nbc"))
+    assert any(tmp_path.glob(f"v{FORMAT}/__pycache__/*.nbc"))
 
 
 def test_seed_op_uses_the_compiled_kernel():

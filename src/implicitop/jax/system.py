@@ -71,6 +71,13 @@ class SystemElementSolver:
         jacobian = jnp.stack(out[n : n + n * n]).reshape(n, n)
         return values, jacobian, jnp.stack(out[n + n * n :])
 
+    def error_at(self, x, values, jacobian, scales) -> jax.Array:
+        """:func:`~implicitop.solvers.system.error_at`."""
+        rounding = jnp.sum(jnp.abs(jacobian * x[None, :]), axis=1)
+        allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
+        allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
+        return jnp.max(jnp.where(values == 0, 0.0, jnp.abs(values) / allowed))
+
     def move(self, x: jax.Array, step: jax.Array, alpha: jax.Array) -> jax.Array:
         """:func:`~implicitop.solvers.system.move`."""
         moved = x + alpha * step
@@ -116,16 +123,20 @@ class SystemElementSolver:
         )
         return accepted, trial, trial_values, trial_jacobian
 
-    def line_search(self, x, step, merit, params) -> tuple[jax.Array, ...]:
-        """Halve the step until ``|R|^2/2`` falls enough: ``(accepted, trial, R, J)``."""
+    def line_search(self, x, step, merit, error, params) -> tuple[jax.Array, ...]:
+        """Halve the step until ``|R|^2/2`` falls enough (or, the full step, until the
+        largest residual over its rounding, ``error`` at ``x``, halves):
+        ``(accepted, trial, R, J)``."""
 
         def body(state):
             halvings, alpha, _, _, _, _ = state
             trial = self.move(x, step, alpha)
-            values, jacobian, _ = self.evaluate(trial, params)
+            values, jacobian, scales = self.evaluate(trial, params)
             trial_merit = 0.5 * jnp.sum(values**2)
             accepted = jnp.all(jnp.isfinite(jacobian)) & jnp.isfinite(trial_merit)
             accepted &= trial_merit <= (1 - 2 * ARMIJO * alpha) * merit
+            halved = self.error_at(trial, values, jacobian, scales) < error / 2
+            accepted |= (alpha == 1.0) & halved
             next_alpha = jnp.where(accepted, alpha, alpha / 2)
             return halvings + 1, next_alpha, accepted, trial, values, jacobian
 
@@ -151,7 +162,11 @@ class SystemElementSolver:
         tol = self.tol
 
         def body(state):
-            k, x, values, jacobian, result, code, _ = state
+            k, x, values, jacobian, result, code, best, best_error, _ = state
+            error = self.error_at(x, values, jacobian, self.evaluate(x, params)[2])
+            better = error < best_error  # False where R or J is not finite: NaN
+            best = jnp.where(better, x, best)
+            best_error = jnp.where(better, error, best_error)
             step, singular, finite = self.newton_step(values, jacobian, x)
             merit = 0.5 * jnp.sum(values**2)
             small_step = jnp.all(jnp.abs(step) <= tol * jnp.abs(x))
@@ -159,7 +174,7 @@ class SystemElementSolver:
             searching = finite & ~at_root
             newton = searching & ~singular
             accepted, trial, trial_values, trial_jacobian = self.line_search(
-                x, jnp.where(newton, step, 0.0), merit, params
+                x, jnp.where(newton, step, 0.0), merit, error, params
             )
             accepted &= newton
             damped = self.lm_search(x, values, jacobian, merit, params)
@@ -180,6 +195,8 @@ class SystemElementSolver:
                 jnp.where(accepted, trial_jacobian, jacobian),
                 result,
                 code,
+                best,
+                best_error,
                 at_root | failed,
             )
 
@@ -188,13 +205,14 @@ class SystemElementSolver:
 
         values, jacobian, _ = self.evaluate(x0, params)
         nan = jnp.full(self.n, jnp.nan)
-        start = (0, x0, values, jacobian, nan, jnp.array(MAXITER), jnp.array(False))
-        *_, root, code, _ = jax.lax.while_loop(running, body, start)
-        values, jacobian, scales = self.evaluate(root, params)
-        rounding = jnp.sum(jnp.abs(jacobian * root[None, :]), axis=1)
-        allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
-        allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
-        accepted = jnp.all((values == 0) | (jnp.abs(values) <= allowed))
+        start = (
+            0, x0, values, jacobian, nan, jnp.array(MAXITER), nan, jnp.array(jnp.inf),
+            jnp.array(False),
+        )  # fmt: skip
+        *_, root, code, best, best_error, _ = jax.lax.while_loop(running, body, start)
+        # stopped short: the iterate nearest a root (system.best_or)
+        root = jnp.where(jnp.isnan(root).any() & (best_error <= 1.0), best, root)
+        accepted = self.error_at(root, *self.evaluate(root, params)) <= 1.0
         candidate = jnp.all(jnp.isfinite(root))
         code = jnp.where(candidate, jnp.where(accepted, CONVERGED, NOT_A_ROOT), code)
         return jnp.where(candidate & accepted, root, jnp.nan), code

@@ -41,7 +41,9 @@ __all__ = [
     "LM_ARMIJO",
     "MAX_DAMPINGS",
     "MAX_HALVINGS",
+    "best_or",
     "damped_newton",
+    "error_at",
     "evaluate",
     "lm_step",
     "measure_root",
@@ -96,6 +98,11 @@ def residual_error(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: n
     step). ``values`` and ``jacobian`` are filled at ``u``.
     """
     evaluate(u, p, values, jacobian)
+    return error_at(u, p, values, jacobian)
+
+
+def error_at(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> float:
+    """:func:`residual_error` where ``values`` and ``jacobian`` at ``u`` are known."""
     sizes = scales(u, p)
     worst = 0.0
     for i in range(values.shape[0]):
@@ -163,7 +170,9 @@ def damped_newton(
 ) -> tuple[np.ndarray, int]:
     """A root candidate with ``MAXITER`` (to be checked), or NaNs and why it failed.
 
-    Each iteration takes Newton's step, halved until ``|R|^2/2`` falls enough (Armijo);
+    Each iteration takes Newton's step, halved until ``|R|^2/2`` falls enough (Armijo;
+    the full step is also taken where it halves the largest residual relative to its
+    rounding, :func:`error_at`);
     where ``J`` is singular or no halving helps, Levenberg-Marquardt steps with growing
     damping (from Gauss-Newton towards scaled steepest descent), the first that
     lowers ``|R|^2/2`` enough. So a singular or poor start is not the end, as in
@@ -177,13 +186,19 @@ def damped_newton(
     trial_values = np.empty(n)
     trial_jacobian = np.empty((n, n))
     step = np.zeros(n)
+    best = np.full(n, np.nan)
+    best_error = math.inf
     evaluate(u, p, values, jacobian)
     for _ in range(maxiter):
         if not (all_finite(values) and all_finite(jacobian)):
-            return np.full(n, np.nan), NONFINITE_RESIDUAL
+            return best_or(best, best_error, NONFINITE_RESIDUAL)
         merit = 0.5 * np.sum(values**2)
         if merit == 0:
             return u, MAXITER
+        error = error_at(u, p, values, jacobian)
+        if error < best_error:
+            best_error = error
+            best[:] = u
         determinant = np.linalg.det(jacobian)
         singular = not math.isfinite(determinant) or determinant == 0
         if not singular:
@@ -199,6 +214,11 @@ def damped_newton(
             if sufficient_decrease(trial_values, trial_jacobian, merit, ARMIJO * alpha):
                 accepted = True
                 break
+            # at the rounding floor of the largest residual |R|^2 cannot fall, but the
+            # full step still brings the small residuals to their own rounding
+            if alpha == 1.0 and error_at(trial, p, trial_values, trial_jacobian) < error / 2:
+                accepted = True
+                break
             alpha /= 2
         damping = DAMPING_START
         for _ in range(0 if accepted else MAX_DAMPINGS):
@@ -210,12 +230,23 @@ def damped_newton(
                     break
             damping *= DAMPING_GROWTH
         if not accepted:
-            status = SINGULAR_JACOBIAN if singular else NO_PROGRESS
-            return np.full(n, np.nan), status
+            return best_or(best, best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS)
         u[:] = trial
         values[:] = trial_values
         jacobian[:] = trial_jacobian
-    return np.full(n, np.nan), MAXITER
+    return best_or(best, best_error, MAXITER)
+
+
+def best_or(best: np.ndarray, best_error: float, status: int) -> tuple[np.ndarray, int]:
+    """Where the iteration stops short: the iterate nearest a root so far as the
+    candidate (status ``MAXITER``, to be checked) if every residual was zero to
+    rounding there, else NaNs and ``status``. Near a root whose unknowns span many
+    orders of magnitude, ``|R|^2`` is dominated by the largest residual's rounding:
+    steps that lower it can spoil the small residuals' digits, and the iteration
+    wanders among points no better than one it has passed."""
+    if best_error <= 1.0:
+        return best, MAXITER
+    return np.full(best.shape[0], np.nan), status
 
 
 def sufficient_decrease(
