@@ -42,9 +42,10 @@ class ImplicitOptions:
         then looks for a sign change inside it only (Newton safeguarded by bisection).
     expand_bracket
         Where the bracket shows no sign change, grow it outward (each end twice as
-        far each time, at most halfway to the domain's bound, as
-        ``scipy.optimize.elementwise.bracket_root`` does) until one shows; elements
-        where none does get status ``NO_BRACKET_FOUND``. Needs ``bracket``.
+        far each time, and towards a bound of the domain ever closer to it, as
+        ``scipy.optimize.elementwise.bracket_root`` grows towards its limits) until
+        one shows; elements where none does get status ``NO_BRACKET_FOUND``. Needs
+        ``bracket``.
     tol
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
