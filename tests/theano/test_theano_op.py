@@ -1,5 +1,6 @@
 """implicitop.theano: the Theano op's values, gradients, shapes, failures and errors."""
 
+import math
 import pickle
 
 import numpy as np
@@ -168,3 +169,31 @@ def test_the_op_shows_itself_and_its_picture(seed_op):
     figure = seed_op.plot({"theta": (1e-3, 1e3)}, points=7)
     curve = figure.axes[0].lines[0].get_ydata()
     np.testing.assert_allclose(curve, [seed_root(v) for v in np.geomspace(1e-3, 1e3, 7)])
+
+
+def test_a_system_gradient_comes_from_the_partials_not_a_closed_form():
+    # implied volatility as a 2x2 system (sigma, and v = sigma): the simplified closed
+    # form of dsigma/dC overflows to NaN where the partials are tame (1/vega = 0.0525)
+    sigma, v = sp.symbols("sigma v", positive=True)
+    price, spot, strike, rate, tau = sp.symbols("C S K r tau", positive=True)
+
+    def phi(z):
+        return (1 + sp.erf(z / sp.sqrt(2))) / 2
+
+    d1 = (sp.log(spot / strike) + (rate + sigma**2 / 2) * tau) / (sigma * sp.sqrt(tau))
+    d2 = d1 - sigma * sp.sqrt(tau)
+    call = spot * phi(d1) - strike * sp.exp(-rate * tau) * phi(d2)
+    op = make_implicit_op([call - price, v - sigma], [sigma, v], [price, spot, strike, rate, tau])
+    inputs = [tt.dvector(name) for name in ("C", "S", "K", "r", "tau")]
+    first, _ = op(*inputs)
+    gradient = theano.grad(first.sum(), inputs[0])
+    values = [np.array([v_]) for v_ in (100.0, 90.0, 0.02, 0.5)]
+    # the price at sigma = 0.2, and vega there, from the closed form
+    d1_value = (np.log(100 / 90) + (0.02 + 0.02) * 0.5) / (0.2 * np.sqrt(0.5))
+    d2_value = d1_value - 0.2 * np.sqrt(0.5)
+    cdf = lambda z: 0.5 * (1 + math.erf(z / np.sqrt(2)))  # noqa: E731
+    c_value = 100 * cdf(d1_value) - 90 * np.exp(-0.01) * cdf(d2_value)
+    vega = 100 * np.exp(-(d1_value**2) / 2) / np.sqrt(2 * np.pi) * np.sqrt(0.5)
+    root, slope = theano.function(inputs, [first, gradient])(np.array([c_value]), *values)
+    np.testing.assert_allclose(root, [0.2], rtol=1e-12)
+    np.testing.assert_allclose(slope, [1 / vega], rtol=1e-9)

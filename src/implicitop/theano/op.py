@@ -12,6 +12,7 @@ from theano.gradient import DisconnectedType
 from theano.graph.basic import Variable
 from theano.graph.op import Op
 
+from implicitop.elementwise_solve import solve_entrywise
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
 from implicitop.tensor_op import TensorImplicitOp
@@ -55,21 +56,22 @@ class ImplicitOp(TensorImplicitOp, Op):
     def system_gradients(
         self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
     ) -> list[Variable]:
-        """``sum_i g_i du_i/dtheta_k`` from the closed form of ``du/dtheta``
-        (:attr:`~implicitop.problem.ImplicitProblem.derivative_matrix`): Theano has no
-        batched linear solve."""
+        """``-J_theta^T lam`` with ``J_u^T lam = g``, from the partials as printed (Theano
+        has no batched linear solve: :func:`~implicitop.elementwise_solve.solve_entrywise`
+        eliminates entry by entry); NaN for every parameter where the solve failed."""
         cotangents = [
             tt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
             for g, output in zip(output_grads, outputs, strict=True)
         ]
         failed = reduce(tt.or_, [tt.isnan(output) for output in outputs])
         cotangents = [tt.switch(failed, np.nan, g) for g in cotangents]
-        matrix = self.problem.derivative_matrix
-        k = matrix.shape[1]
-        entries = to_theano(list(matrix), bindings)  # row-major n x k
+        n, k = self.problem.size, len(self.params)
+        printed = to_theano([*self.problem.jacobian, *self.problem.param_jacobian], bindings)
+        transposed = [[printed[j * n + i] for j in range(n)] for i in range(n)]
+        adjoint = solve_entrywise(transposed, cotangents, tt)
+        partials = printed[n * n :]  # row-major n x k
         return [
-            tt.add(*(g * entries[i * k + col] for i, g in enumerate(cotangents)))
-            for col in range(k)
+            -tt.add(*(partials[i * k + col] * adjoint[i] for i in range(n))) for col in range(k)
         ]
 
 
