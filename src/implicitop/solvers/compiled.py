@@ -45,7 +45,7 @@ from implicitop.codegen import (
 from implicitop.problem import ImplicitProblem
 from implicitop.solvers import batch, interface, scalar, settings, status, system
 from implicitop.solvers.kernel_cache import evict, kernel_folder, mark_used
-from implicitop.solvers.settings import Settings, read_only
+from implicitop.solvers.settings import Settings
 
 __all__ = [
     "ProblemKernels",
@@ -238,13 +238,12 @@ def _warn_plain_python(problem: ImplicitProblem, starts: Starts, error: Exceptio
 
 
 def _warm_up(module: types.ModuleType, problem: ImplicitProblem) -> None:
-    """Compile ``solve`` for the argument types real calls use (a read-only record, see
-    :func:`read_only`)."""
+    """Compile ``solve`` for the argument types real calls use (a read-only record:
+    :class:`~implicitop.solvers.settings.Settings` makes it)."""
     n, k = problem.size, len(problem.params)
-    everywhere = (read_only([-np.inf] * k), read_only([np.inf] * k))
     record = Settings(
-        *everywhere, read_only([-np.inf] * n), read_only([np.inf] * n), read_only([1.0] * n),
-        read_only([0.5, 1.5]), 1e-12, 1, 1, False, (-np.inf, np.inf),
+        [-np.inf] * k, [np.inf] * k, [-np.inf] * n, [np.inf] * n, [1.0] * n, [0.5, 1.5],
+        1e-12, 1, 1, False, (-np.inf, np.inf),
     ).record  # fmt: skip
     module.solve(np.ones((1, k)), record, np.empty((1, n)), np.empty(1, dtype=np.int8))
 
