@@ -17,6 +17,7 @@ the same algorithm runs as plain Python over SciPy and NumPy callables, with a
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 import inspect
@@ -45,7 +46,6 @@ from implicitop.codegen import (
 from implicitop.problem import ImplicitProblem
 from implicitop.solvers import batch, interface, scalar, settings, status, system
 from implicitop.solvers.kernel_cache import evict, kernel_folder, mark_used
-from implicitop.solvers.settings import Settings
 
 __all__ = [
     "ProblemKernels",
@@ -160,9 +160,28 @@ def _load_module(source: str) -> types.ModuleType:
     return module
 
 
+#: :data:`~implicitop.solvers.batch.C_SIGNATURE` for ctypes, arrays by address.
+_C_PROTOTYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
+    ctypes.c_void_p, ctypes.c_void_p,
+)  # fmt: skip
+
+
+def _address(array: np.ndarray, dtype: type) -> int:
+    """The address of ``array``'s data, checked to be C-contiguous ``dtype``."""
+    if array.dtype != dtype or not array.flags.c_contiguous:
+        raise TypeError(f"the solver takes C-contiguous {np.dtype(dtype)} arrays")
+    return array.ctypes.data
+
+
 @dataclass(frozen=True)
 class ProblemKernels:
     """One problem's solver.
+
+    Every caller of a compiled solver (the C op, the numba dispatch, Python through
+    :attr:`solve`) calls one function, :func:`~implicitop.solvers.batch.solve_from_pointers`
+    compiled as a C function: numba compiles the solver once per problem, for one
+    set of argument types.
 
     Attributes
     ----------
@@ -178,16 +197,32 @@ class ProblemKernels:
     compiled: bool
     _pointer_entry: object = field(default=None, repr=False)
 
-    @property
-    def solve(self) -> Callable[..., None]:
-        """:func:`implicitop.solvers.batch.solve` for this problem."""
-        return self.module.solve
+    @cached_property
+    def solve(self) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], None]:
+        """:func:`implicitop.solvers.batch.solve` for this problem: ``solve(params,
+        settings, root, code)`` with C-contiguous arrays (the compiled one releases the
+        GIL, so threads run it side by side)."""
+        if not self.compiled:
+            return self.module.solve
+        entry = _C_PROTOTYPE(self.c_address)
+
+        def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray):
+            size = params.shape[0]
+            if root.shape[0] != size or code.shape[0] != size:
+                raise ValueError("params, root and code need one row per element")
+            entry(
+                size, _address(params, np.float64), _address(settings, np.float64),
+                settings.shape[0], _address(root, np.float64), _address(code, np.int8),
+            )  # fmt: skip
+
+        return solve
 
     @property
     def c_address(self) -> int:
         """The address of :func:`~implicitop.solvers.batch.solve_from_pointers` compiled
         as a C function (signature :data:`~implicitop.solvers.batch.C_SIGNATURE`),
-        compiled when first asked for; 0 without numba.
+        compiled (or loaded from numba's disk cache) when first asked for; 0 without
+        numba.
 
         Callers compiled with fast-math flags (PyTensor's numba backend) call it by
         address: that keeps LLVM from inlining the solver into them, where an
@@ -237,17 +272,6 @@ def _warn_plain_python(problem: ImplicitProblem, starts: Starts, error: Exceptio
     )
 
 
-def _warm_up(module: types.ModuleType, problem: ImplicitProblem) -> None:
-    """Compile ``solve`` for the argument types real calls use (a read-only record:
-    :class:`~implicitop.solvers.settings.Settings` makes it)."""
-    n, k = problem.size, len(problem.params)
-    record = Settings(
-        [-np.inf] * k, [np.inf] * k, [-np.inf] * n, [np.inf] * n, [1.0] * n, [0.5, 1.5],
-        1e-12, 1, 1, False, (-np.inf, np.inf),
-    ).record  # fmt: skip
-    module.solve(np.ones((1, k)), record, np.empty((1, n)), np.empty(1, dtype=np.int8))
-
-
 def _element_error(problem: ImplicitProblem, starts: Starts) -> Exception | None:
     """The error numba gives compiling the problem's element functions on their own, or
     None where they compile (then the algorithm around them is at fault)."""
@@ -286,8 +310,10 @@ def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
         return plain_kernels(problem, starts)
     try:
         module = _load_module(source)
-        pointer_entry = module.solve_from_pointers.py_func
-        _warm_up(module, problem)
+        kernels = ProblemKernels(
+            module, compiled=True, _pointer_entry=module.solve_from_pointers.py_func
+        )
+        kernels.c_address  # noqa: B018 (compiles the solver, or loads it from disk)
     except Exception as error:
         element_error = _element_error(problem, starts)
         if element_error is None:
@@ -298,4 +324,4 @@ def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
             ) from error
         _warn_plain_python(problem, starts, element_error)
         return plain_kernels(problem, starts)
-    return ProblemKernels(module, compiled=True, _pointer_entry=pointer_entry)
+    return kernels

@@ -42,8 +42,8 @@ HEADER = 9
 
 
 def read_only(values: object) -> np.ndarray:
-    """A read-only float64 array, the type of the settings record the solvers are
-    called with (numba compiles a separate version for writable arrays)."""
+    """A read-only float64 array: the compiled solvers read the settings by address,
+    so nothing may change them in place."""
     array = np.array(values, dtype=np.float64)
     array.flags.writeable = False
     return array
