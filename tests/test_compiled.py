@@ -5,9 +5,12 @@ import inspect
 import os
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
+import pytensor
+import pytensor.tensor as pt
 import pytest
 import sympy as sp
 from scipy import optimize, special
@@ -15,7 +18,7 @@ from scipy import optimize, special
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
 from implicitop.codegen import element_source
-from implicitop.solvers import batch, compiled, scalar, system
+from implicitop.solvers import batch, compiled, generated, scalar, system
 from implicitop.solvers.compiled import plain_kernels
 from implicitop.solvers.kernel_cache import FORMAT
 from implicitop.solvers.solver import parameter_rows
@@ -28,8 +31,21 @@ def solve_with(kernels, solver, values):
     rows = parameter_rows([np.asarray(v, dtype=float) for v in values])
     root = np.empty((rows.shape[0], solver.problem.size))
     code = np.empty(rows.shape[0], dtype=np.int8)
+    record = solver.record if kernels.compiled else solver.settings.record
     with np.errstate(all="ignore"):
-        kernels.solve(rows, solver.settings.record, root, code)
+        kernels.solve(rows, record, root, code)
+    return root, code
+
+
+def solve_at(address, solver, values):
+    """Roots (m, n) and codes (m,) from the C entry point at ``address``."""
+    rows = parameter_rows([np.asarray(v, dtype=float) for v in values])
+    root = np.empty((rows.shape[0], solver.problem.size))
+    code = np.empty(rows.shape[0], dtype=np.int8)
+    entry = compiled._C_PROTOTYPE(address)
+    record = solver.record
+    entry(rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
+          root.ctypes.data, code.ctypes.data)  # fmt: skip
     return root, code
 
 
@@ -44,6 +60,53 @@ def test_compiled_and_plain_python_solvers_agree(problem):
     plain_root, plain_code = solve_with(plain, solver, values)
     np.testing.assert_array_equal(compiled_code, plain_code)
     np.testing.assert_allclose(compiled_root, plain_root, rtol=problem.plain_rtol, atol=1e-300)
+
+
+TIERED = [
+    *((p.name, p.build, p.ranges) for p in CATALOGUE + SYSTEMS),
+    (  # special functions, and an expression for x0 and both bracket ends
+        "gammainc with expression bracket",
+        lambda: make_implicit_op(
+            sp.lowergamma(2.5, X) / sp.gamma(2.5) - Q, X, Q, x0=Q + 1, bracket=(Q / 100, 20 + Q)
+        ),
+        {"q": (0.01, 0.99)},
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "ranges"), TIERED, ids=[t[0] for t in TIERED])
+def test_the_shared_and_the_full_solver_agree_bit_for_bit(name, build, ranges):
+    """The first tier calls the element functions by address, the second inlines them:
+    the same compiled arithmetic, so the same bits (NaN where no root) and statuses."""
+    solver = build().solver
+    rng = np.random.default_rng(11)
+    values = [rng.uniform(*ranges[s.name], 500) for s in solver.problem.params]
+    values = [np.concatenate([v, [np.nan, np.inf, -1e300]]) for v in values]
+    shared = compiled._shared_solver(min(solver.problem.size, 2)).address
+    shared_root, shared_code = solve_at(shared, solver, values)
+    full_root, full_code = solve_at(solver.kernels.c_address, solver, values)
+    np.testing.assert_array_equal(shared_code, full_code)
+    assert shared_root.tobytes() == full_root.tobytes(), name
+    assert (full_code == SolveStatus.CONVERGED).mean() > 0.5
+
+
+def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, tmp_path):
+    """The shared solver answers at once; the full one, compiled by a worker process,
+    takes over in the same op (the C op reads the entry point's address at each call)."""
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
+    op = make_implicit_op(X**3 + 2 * X - Q, X, Q)  # a problem no other test builds
+    kernels = op.solver.kernels
+    assert not kernels.full_ready
+    function = pytensor.function([q := pt.dvector("q")], op(q))
+    qs = np.linspace(0.5, 20, 50)
+    first = function(qs)
+    deadline = time.monotonic() + 600
+    while not kernels.full_ready and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert kernels.full_ready
+    assert int(kernels.entry_cell[0]) == kernels.c_address
+    np.testing.assert_array_equal(function(qs), first)
+    np.testing.assert_allclose(first**3 + 2 * first, qs, rtol=1e-14)
 
 
 @pytest.mark.parametrize("problem", [CATALOGUE[0], SYSTEMS[0]], ids=lambda p: p.name)
@@ -124,18 +187,25 @@ CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from catalogue import build_seed
-entry = build_seed().solver.kernels._c_entry
-print(entry.cache_hits)
+from implicitop.solvers import compiled
+kernels = build_seed().solver.kernels
+kernels.c_address
+print(kernels._elements.cache_hits, compiled._shared_solver(1).cache_hits, kernels._full.cache_hits)
 """
 
 
 def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
     # numba keeps its cache beside the generated module unless NUMBA_CACHE_DIR moves it
     inherited = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
-    environment = {**inherited, "IMPLICITOP_CACHE_DIR": str(tmp_path), "PYTHONWARNINGS": "ignore"}
+    environment = {
+        **inherited,
+        "IMPLICITOP_CACHE_DIR": str(tmp_path),
+        "IMPLICITOP_BACKGROUND_COMPILE": "0",
+        "PYTHONWARNINGS": "ignore",
+    }
     script = CHILD.format(tests=os.path.dirname(__file__))
 
-    def run() -> int:
+    def run() -> list[int]:
         completed = subprocess.run(
             [sys.executable, "-c", script],
             env=environment,
@@ -144,10 +214,10 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
             check=True,
             timeout=600,
         )
-        return int(completed.stdout)
+        return [int(hits) for hits in completed.stdout.split()]
 
-    assert run() == 0  # compiled
-    assert run() == 1  # loaded
+    assert run() == [0, 0, 0]  # the element functions, the shared and the full solver compiled
+    assert run() == [1, 1, 1]  # all three loaded
     assert any(tmp_path.glob(f"v{FORMAT}/__pycache__/*.nbc"))
 
 
@@ -165,10 +235,14 @@ def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, 
     spec = importlib.util.spec_from_file_location("broken_scalar", path)
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
-    monkeypatch.setitem(compiled._SOURCES, 1, (batch, broken))
+    monkeypatch.setitem(generated._ALGORITHMS, 1, (batch, broken))
+    compiled._shared_solver.cache_clear()  # the shared solver is compiled from it again
     u = sp.Symbol("u", positive=True)
-    with pytest.raises(RuntimeError, match="but not the solver around them: TypingError"):
-        make_implicit_op(u**5 + u - Q, u, Q).solve(1.0)
+    try:
+        with pytest.raises(RuntimeError, match="but not the solver around them: TypingError"):
+            make_implicit_op(u**5 + u - Q, u, Q).solve(1.0)
+    finally:
+        compiled._shared_solver.cache_clear()
 
 
 def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):

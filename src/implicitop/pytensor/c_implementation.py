@@ -2,8 +2,10 @@
 default (C) backend.
 
 The C code (``implicit_op.c``, beside this module) broadcasts the inputs, calls the
-problem's compiled solver by the address it is given as an op parameter and fills
-the outputs, with no Python in between; batches large enough for threads go to
+problem's compiled solver by the address it reads, at each call, from the cell it is
+given as an op parameter (:attr:`~implicitop.solvers.compiled.ProblemKernels.entry_cell`:
+the solver's faster tier takes over when it is ready) and fills the outputs, with
+no Python in between; batches large enough for threads go to
 :meth:`~implicitop.solvers.Solver.solve_flat`. The addresses are parameters, not part
 of the code, so PyTensor compiles the C once and keeps it across processes.
 """
@@ -29,12 +31,12 @@ __all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
 _SOURCE = files("implicitop.pytensor").joinpath("implicit_op.c").read_text()
 
 #: What the C code is given per op, in the order ``implicitop_solve`` takes it: the
-#: Python fallback for large batches, the solver's address and the address and length
-#: of its settings record.
+#: Python fallback for large batches, the address of the cell holding the solver's
+#: address and the address and length of its settings record.
 _FIELDS = {
     "solve_rows": generic,
     "threaded_from": int64,
-    "kernel": int64,
+    "entry_cell": int64,
     "settings": int64,
     "settings_size": int64,
 }
@@ -47,10 +49,10 @@ _MAX_INPUTS = 32
 
 def params(solver: Solver) -> Params:
     """The op parameters for ``solver`` in this process (addresses are per process)."""
-    record = solver.settings.record
+    record = solver.record
     values = {
         "threaded_from": THREADED_FROM,
-        "kernel": solver.kernels.c_address,
+        "entry_cell": solver.kernels.entry_cell.ctypes.data,
         "settings": record.ctypes.data,
         "settings_size": record.shape[0],
     }

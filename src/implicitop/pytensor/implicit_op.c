@@ -1,5 +1,6 @@
 /* The C implementation of ImplicitOp's perform: broadcast the inputs into rows of
- * parameters, call the problem's compiled solver by its address (see
+ * parameters, call the problem's compiled solver by the address held in `entry_cell`
+ * (read at every call: the faster tier takes over when it is ready; see
  * implicitop.solvers.compiled, C_SIGNATURE in implicitop.solvers.batch) with the
  * solver's settings record (implicitop.solvers.settings), and write
  * each unknown's roots into an output array of the node's dtype. Failed elements are
@@ -11,7 +12,7 @@ typedef void (*implicitop_kernel)(npy_intp size, double *params, double *setting
 
 static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outputs,
                             int n, int typenum, PyObject *solve_rows,
-                            npy_int64 threaded_from, npy_int64 kernel,
+                            npy_int64 threaded_from, npy_int64 entry_cell,
                             npy_int64 settings, npy_int64 settings_size)
 {
     PyArrayObject *converted[NPY_MAXARGS];
@@ -52,8 +53,10 @@ static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outp
         root_array = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT64);
         code_array = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_INT8);
         if (root_array == NULL || code_array == NULL) goto done;
+        implicitop_kernel kernel =
+            (implicitop_kernel)(size_t)(*(volatile npy_int64 *)(size_t)entry_cell);
         Py_BEGIN_ALLOW_THREADS
-        ((implicitop_kernel)(size_t)kernel)(
+        kernel(
             size, rows, (double *)(size_t)settings, (npy_intp)settings_size,
             (double *)PyArray_DATA(root_array), (npy_int8 *)PyArray_DATA(code_array));
         Py_END_ALLOW_THREADS

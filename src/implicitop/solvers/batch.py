@@ -18,15 +18,18 @@ import numpy as np
 from numba import carray
 
 from implicitop.solvers.interface import guess
-from implicitop.solvers.settings import GRID_SIZE, HEADER, K, N
+from implicitop.solvers.settings import ELEMENTS, GRID_SIZE, HEADER, K, N
 from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
 
 __all__ = [
+    "APPENDED",
     "BLOCK",
     "C_SIGNATURE",
+    "appended_parameters",
     "parameter_status",
     "solve",
     "solve_block",
+    "solve_by_address",
     "solve_from_pointers",
     "starting_point",
     "unpack",
@@ -128,3 +131,38 @@ def solve_from_pointers(
     record = carray(settings, (settings_size,))
     n, k = int(record[N]), int(record[K])
     solve(carray(params, (size, k)), record, carray(root, (size, n)), carray(code, (size,)))
+
+
+#: Values :func:`solve_by_address` appends to each parameter row: the number of
+#: unknowns and the address of the problem's element entry point.
+APPENDED = 2
+
+
+def appended_parameters(settings: np.ndarray) -> np.ndarray:
+    """The settings record for parameter rows with :data:`APPENDED` more values, each
+    unbounded."""
+    k = int(settings[K])
+    lower_end, upper_end = HEADER + k, HEADER + 2 * k
+    record = np.empty(settings.shape[0] + 2 * APPENDED)
+    record[:lower_end] = settings[:lower_end]
+    record[lower_end : lower_end + APPENDED] = -np.inf
+    record[lower_end + APPENDED : upper_end + APPENDED] = settings[lower_end:upper_end]
+    record[upper_end + APPENDED : upper_end + 2 * APPENDED] = np.inf
+    record[upper_end + 2 * APPENDED :] = settings[upper_end:]
+    record[K] = k + APPENDED
+    return record
+
+
+def solve_by_address(
+    size: int, params: object, settings: object, settings_size: int, root: object, code: object
+) -> None:
+    """:func:`solve_from_pointers` for the shared solver (:mod:`~implicitop.solvers.by_address`):
+    each parameter row gets the number of unknowns and the address of the problem's
+    element entry point (the record's ``ELEMENTS``) appended."""
+    record = carray(settings, (settings_size,))
+    n, k = int(record[N]), int(record[K])
+    rows = np.empty((size, k + APPENDED))
+    rows[:, :k] = carray(params, (size, k))
+    rows[:, k] = n
+    rows[:, k + 1] = record[ELEMENTS]
+    solve(rows, appended_parameters(record), carray(root, (size, n)), carray(code, (size,)))

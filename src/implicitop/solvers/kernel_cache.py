@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The layout of the kernel folder; a change starts a new folder.
-FORMAT = 2
+FORMAT = 3
 #: How many kernels are kept at least (each is about 1 MB with numba's files).
 KEEP = 128
 #: Kernels used more recently than this are never removed.
@@ -77,13 +77,14 @@ def evict(folder: Path, keep: int = KEEP, now: float | None = None) -> list[str]
     folders of other formats unused for :data:`STALE_FORMAT_SECONDS`; return the
     names of the kernels removed."""
     now = time.time() if now is None else now
-    kernels = sorted(folder.glob("implicitop_kernel_*.py"), key=_last_used, reverse=True)
+    kernels = sorted(folder.glob("implicitop_*.py"), key=_last_used, reverse=True)
     removed = []
     for path in kernels[keep:]:
         if now - _last_used(path) < GRACE_SECONDS:
             continue
         numba_files = (folder / "__pycache__").glob(f"{path.stem}.*")
-        for leftover in [path, path.with_suffix(".used"), *numba_files]:
+        companions = [path.with_suffix(suffix) for suffix in (".used", ".full", ".lock")]
+        for leftover in [path, *companions, *numba_files]:
             leftover.unlink(missing_ok=True)
         removed.append(path.stem)
     for other in folder.parent.glob("v*"):

@@ -21,6 +21,7 @@ import numpy as np
 __all__ = [
     "BRACKET_LOWER",
     "BRACKET_UPPER",
+    "ELEMENTS",
     "EXPAND",
     "GRID_SIZE",
     "HEADER",
@@ -33,12 +34,15 @@ __all__ = [
     "read_only",
 ]
 
-# Indices of the scalar fields.
-N, K, GRID_SIZE, TOL, NEWTON_ITERATIONS, MAX_ITERATIONS, EXPAND, BRACKET_LOWER, BRACKET_UPPER = (
-    range(9)
-)
+# Indices of the scalar fields. ``ELEMENTS`` is the address of the problem's element
+# entry point in this process (:mod:`~implicitop.solvers.by_address`; exact as a float
+# below 2**53), NaN until a process sets it.
+(
+    N, K, GRID_SIZE, TOL, NEWTON_ITERATIONS, MAX_ITERATIONS, EXPAND, BRACKET_LOWER,
+    BRACKET_UPPER, ELEMENTS,
+) = range(10)  # fmt: skip
 #: Where the arrays start.
-HEADER = 9
+HEADER = 10
 
 
 def read_only(values: object) -> np.ndarray:
@@ -102,8 +106,18 @@ class Settings:
             EXPAND: float(self.expand),
             BRACKET_LOWER: self.bracket[0],
             BRACKET_UPPER: self.bracket[1],
+            ELEMENTS: np.nan,
         }
         scalars = [header[index] for index in range(HEADER)]
         parts = (self.param_lower, self.param_upper, self.lower, self.upper, self.defaults)
         record = read_only(np.concatenate([scalars, *parts, self.grid]))
         object.__setattr__(self, "record", record)
+
+    def record_with_elements(self, address: int) -> np.ndarray:
+        """The record with the address of the problem's element entry point in this
+        process (the shared solver reads it; the full solver ignores it)."""
+        if not 0 < address < 2**53:
+            raise ValueError(f"an entry point's address must be in (0, 2**53), got {address}")
+        record = self.record.copy()
+        record[ELEMENTS] = address
+        return read_only(record)

@@ -120,19 +120,29 @@ class Solver:
 
     def __getstate__(self) -> dict:
         # compiled kernels are rebuilt (from the disk cache) after unpickling
-        return {key: value for key, value in self.__dict__.items() if key != "kernels"}
+        per_process = ("kernels", "record")
+        return {key: value for key, value in self.__dict__.items() if key not in per_process}
 
     @cached_property
     def kernels(self) -> ProblemKernels:
         """The problem's compiled solver (held: looking it up compares SymPy trees)."""
         return problem_kernels(self.problem, self.starts)
 
+    @cached_property
+    def record(self) -> np.ndarray:
+        """The settings record the kernels are called with in this process: the
+        settings and the address of the problem's compiled element functions."""
+        kernels = self.kernels
+        if not kernels.compiled:
+            return self.settings.record
+        return self.settings.record_with_elements(kernels.elements_address)
+
     def solve_flat(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Roots (m, n) and status codes (m,) for parameter rows ``params`` (m, k)."""
         size = params.shape[0]
         root = np.empty((size, self.problem.size))
         code = np.empty(size, dtype=np.int8)
-        kernels, record = self.kernels, self.settings.record
+        kernels, record = self.kernels, self.record
         if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
             with np.errstate(all="ignore"):
                 kernels.solve(params, record, root, code)

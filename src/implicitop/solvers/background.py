@@ -1,0 +1,112 @@
+"""Full solvers compiled in a worker process, one at a time, at the lowest priority.
+
+A new problem is solved at once by the shared solver (see
+:mod:`~implicitop.solvers.compiled`); its full solver, about twice as fast but ten
+seconds or more to compile, is compiled here into numba's disk cache by a separate
+Python process (``python -m implicitop.solvers.background <module>``), so the
+compilation neither holds this process's interpreter nor competes with its work for
+the processor. When it is done, the caller loads the machine code from the cache and
+switches over; results are the same bit for bit.
+
+Set ``IMPLICITOP_BACKGROUND_COMPILE=0`` to compile nothing in the background: the
+shared solver is then used until the full one is asked for (the numba backend asks).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["enabled", "finished_marker", "main", "submit"]
+
+_jobs: queue.Queue[tuple[Path, Callable[[str | None], None]]] = queue.Queue()
+_worker: tuple[int, threading.Thread] | None = None
+_running: subprocess.Popen | None = None
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    """Whether full solvers are compiled in the background (``$IMPLICITOP_BACKGROUND_COMPILE``
+    is not ``0``)."""
+    return os.environ.get("IMPLICITOP_BACKGROUND_COMPILE", "1") != "0"
+
+
+def finished_marker(path: Path) -> Path:
+    """The file that says the full solver of the module at ``path`` is in the disk cache."""
+    return path.with_suffix(".full")
+
+
+def submit(path: Path, done: Callable[[str | None], None]) -> None:
+    """Compile the full solver of the generated module at ``path`` in a worker process,
+    after those submitted before; then call ``done(None)``, or ``done(error)`` with the
+    worker's last words if it failed."""
+    global _worker
+    with _lock:
+        if _worker is None or _worker[0] != os.getpid() or not _worker[1].is_alive():
+            thread = threading.Thread(target=_work, name="implicitop-compile", daemon=True)
+            _worker = (os.getpid(), thread)
+            thread.start()
+    _jobs.put((path, done))
+
+
+def _lowest_priority() -> None:
+    os.nice(19)
+
+
+def _work() -> None:
+    global _running
+    while True:
+        path, done = _jobs.get()
+        command = [sys.executable, "-m", "implicitop.solvers.background", str(path)]
+        try:
+            with _lock:
+                _running = subprocess.Popen(
+                    command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                    preexec_fn=_lowest_priority,
+                )  # fmt: skip
+            _, errors = _running.communicate()
+            failed = _running.returncode != 0
+        except OSError as error:
+            failed, errors = True, str(error)
+        with _lock:
+            _running = None
+        lines = errors.strip().splitlines() if failed else []
+        done((lines[-1] if lines else "the worker process failed") if failed else None)
+
+
+@atexit.register
+def _stop() -> None:
+    """Stop a compilation under way when this process ends (its child would go on)."""
+    with _lock:
+        if _running is not None and _running.poll() is None:
+            _running.kill()
+
+
+def main(path: Path) -> None:
+    """Compile the full solver of the generated module at ``path`` into numba's disk
+    cache (once, whichever processes ask at the same time) and leave
+    :func:`finished_marker`."""
+    from implicitop.solvers.batch import C_SIGNATURE
+    from implicitop.solvers.generated import c_function, import_module
+
+    with open(path.with_suffix(".lock"), "w") as lock:
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: two processes may compile it twice
+            pass
+        else:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not finished_marker(path).exists():
+            module = import_module(path)
+            c_function(module.solve_from_pointers, C_SIGNATURE)
+            finished_marker(path).touch()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,105 @@
+"""The element functions of the shared solver: calls of a problem's entry point by address.
+
+The shared solver is the algorithm (:mod:`~implicitop.solvers.batch` and
+:mod:`~implicitop.solvers.scalar` or :mod:`~implicitop.solvers.system`) compiled
+once for every problem, followed by this module's definitions of the element
+functions (:mod:`~implicitop.solvers.interface`). Each calls the problem's compiled
+entry point (:mod:`~implicitop.solvers.element_entry`), whose address
+:func:`~implicitop.solvers.batch.solve_by_address` appends to every parameter row
+after the number of unknowns. The arithmetic is the problem's own compiled code
+either way, so the shared solver gives the full solver's results bit for bit; it
+only pays a call per evaluation instead of inlining it.
+"""
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from implicitop.solvers.element_entry import (
+    BRACKET,
+    GUESS,
+    HALLEY_PARTS,
+    RESIDUAL_AND_SLOPE,
+    RESIDUALS_AND_JACOBIAN,
+    SCALE,
+    SCALES,
+)
+
+__all__ = [
+    "bracket",
+    "call_by_address",
+    "call_entry",
+    "guess",
+    "halley_parts",
+    "residual_and_slope",
+    "residuals_and_jacobian",
+    "scale",
+    "scales",
+]
+
+
+@intrinsic
+def call_entry(typingctx, address, which, x, p, n, out):
+    """Call the entry point at ``address`` (:data:`~implicitop.solvers.element_entry.C_SIGNATURE`)
+    with the data of the float64 arrays ``x``, ``p``, ``out``: arrays, not pointers, so
+    they live until the call returns."""
+    signature = types.void(types.intp, types.intp, x, p, types.intp, out)
+
+    def codegen(context, builder, sig, args):
+        address, which, n = args[0], args[1], args[4]
+        x_array, p_array, out_array = (
+            context.make_array(sig.args[i])(context, builder, args[i]) for i in (2, 3, 5)
+        )
+        double_pointer = ir.DoubleType().as_pointer()
+        intp = context.get_value_type(types.intp)
+        entry_type = ir.FunctionType(
+            ir.VoidType(), [intp, double_pointer, double_pointer, intp, intp, double_pointer]
+        )
+        entry = builder.inttoptr(address, entry_type.as_pointer())
+        builder.call(entry, [which, x_array.data, p_array.data, p_array.nitems, n, out_array.data])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int) -> np.ndarray:
+    """The ``size`` values the function ``which`` gives at ``x`` for the parameter row
+    ``p``, which ends with the number of unknowns and the entry point's address."""
+    out = np.empty(size)
+    call_entry(int(p[p.shape[0] - 1]), which, x, p, n, out)
+    return out
+
+
+def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
+    out = call_by_address(RESIDUAL_AND_SLOPE, np.full(1, x), p, 1, 2)
+    return out[0], out[1]
+
+
+def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    out = call_by_address(HALLEY_PARTS, np.full(1, x), p, 1, 6)
+    return out[0], out[1], out[2], out[3], out[4], out[5]
+
+
+def scale(x: float, p: np.ndarray) -> float:
+    return call_by_address(SCALE, np.full(1, x), p, 1, 1)[0]
+
+
+def guess(p: np.ndarray) -> np.ndarray:
+    n = int(p[p.shape[0] - 2])
+    return call_by_address(GUESS, np.empty(n), p, n, n)
+
+
+def bracket(p: np.ndarray) -> tuple[float, float]:
+    out = call_by_address(BRACKET, np.empty(1), p, 1, 2)
+    return out[0], out[1]
+
+
+def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    n = u.shape[0]
+    return call_by_address(RESIDUALS_AND_JACOBIAN, np.ascontiguousarray(u), p, n, n + n * n)
+
+
+def scales(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    n = u.shape[0]
+    return call_by_address(SCALES, np.ascontiguousarray(u), p, n, n)
