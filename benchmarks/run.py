@@ -25,6 +25,7 @@ from scipy import optimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cold_start
 import data_model
 
 import pytensor_root_scalar
@@ -348,6 +349,36 @@ def build_rows() -> list[Row]:
     ]
 
 
+def cold_start_rows(cached: int) -> list[Row]:
+    """Seconds to the first value and gradient of a new residual, in new processes."""
+    new_residual, another_x0 = cold_start.new_residual_seconds()
+    hand_written = cold_start.hand_written_seconds()
+    trivial = [cold_start.trivial_compile_seconds(count) for count in (0, cached)]
+    return [
+        Row(
+            "a new residual: op, pytensor.function, first value+grad",
+            "s",
+            new_residual,
+            "the hand-written seed Op, same steps",
+            hand_written,
+        ),
+        Row(
+            "the same again with another numeric x0 (same process)",
+            "s",
+            another_x0,
+            "the hand-written seed Op, same steps",
+            hand_written,
+        ),
+        Row(
+            f"pytensor.function(x + 1), new process, {cached} implicit ops cached",
+            "s",
+            trivial[1],
+            "the same, no implicit op cached",
+            trivial[0],
+        ),
+    ]
+
+
 def equilibrium() -> object:
     a, b, c, k1, k2, total = sp.symbols("a b c K1 K2 T", positive=True)
     residuals = [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total]
@@ -385,6 +416,7 @@ def main() -> None:
         ("batched roots", lambda: batch_rows(size, 2000)),
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", build_rows),
+        ("cold start", lambda: cold_start_rows(3 if args.quick else 20)),
     ]
     if args.only:
         steps = [(name, step) for name, step in steps if args.only in name]

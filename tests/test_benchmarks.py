@@ -21,6 +21,9 @@ ROWS = [
     "2x2 systems",
     "make_implicit_op + first solve, seed",
     "make_implicit_op + first solve, 3x3",
+    "a new residual: op, pytensor.function, first value+grad",
+    "the same again with another numeric x0",
+    "implicit ops cached",
 ]
 
 

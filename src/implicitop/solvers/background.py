@@ -84,7 +84,8 @@ def _work() -> None:
 def _stop() -> None:
     """Stop a compilation under way when this process ends (its child would go on)."""
     with _lock:
-        if _running is not None and _running.poll() is None:
+        mine = _worker is not None and _worker[0] == os.getpid()  # not a forked copy
+        if mine and _running is not None and _running.poll() is None:
             _running.kill()
 
 

@@ -149,6 +149,15 @@ class ProblemKernels:
         GIL, so threads run it side by side."""
         return self._solve_compiled if self.compiled else self.module.solve
 
+    def measure_root(self, u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """At ``u`` (n,) for the parameters ``p`` (k,): ``|R|`` over the rounding it may
+        carry, ``dR/du`` (n, n) and the size of each residual's terms (n,), as the
+        solver measures them (see ``measure_root`` in the algorithm modules)."""
+        if not self.compiled:
+            return self.module.measure_root(u, p)
+        appended = np.concatenate([p, [u.shape[0], self.elements_address]])
+        return _shared_module(min(u.shape[0], 2)).measure_root(u, appended)
+
     def _solve_compiled(
         self, params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray
     ) -> None:
@@ -291,10 +300,15 @@ def _element_error(problem: ImplicitProblem, source: str) -> Exception | None:
 
 
 @lru_cache(maxsize=2)
+def _shared_module(size: int) -> types.ModuleType:
+    """The shared solver's module for one equation (``size`` 1) or for systems (2)."""
+    return import_module(write_module(shared_source(size), SHARED))
+
+
+@lru_cache(maxsize=2)
 def _shared_solver(size: int) -> object:
     """The shared solver of one equation (``size`` 1) or of systems (2), as a C function."""
-    module = import_module(write_module(shared_source(size), SHARED))
-    return c_function(module.solve_by_address, batch.C_SIGNATURE)
+    return c_function(_shared_module(size).solve_by_address, batch.C_SIGNATURE)
 
 
 def _element_entry(problem: ImplicitProblem, source: str) -> object:

@@ -200,7 +200,7 @@ class Solver:
         carry (at most 1 at a computed root), ``dR/du`` (n, n) and the size of each
         residual's terms (n,)."""
         with np.errstate(all="ignore"):
-            return self.kernels.module.measure_root(
+            return self.kernels.measure_root(
                 np.array(root, dtype=np.float64).reshape(-1), np.array(point, dtype=np.float64)
             )
 

@@ -1,0 +1,109 @@
+"""Cold start: how long a user waits for the first number, in fresh processes.
+
+- A residual no process has solved before: ``make_implicit_op``, ``pytensor.function``
+  of its value and gradient, first call (imports not counted; PyTensor's compiledir
+  and implicitop's shared solver warm, as on any machine after the first problem),
+  beside the same steps for the seed page's hand-written Op.
+- The same op again with another numeric ``x0`` (a run-time setting).
+- ``pytensor.function`` of a trivial graph in a new process whose PyTensor compiledir
+  holds 0 or ``cached`` implicit ops: what every compile pays for the ops cached
+  before (PyTensor unpickles every cached op's key when it refreshes its cache).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+FOLDER = str(Path(__file__).resolve().parent)
+
+NEW_RESIDUAL = """
+import time
+import numpy as np, pytensor, pytensor.tensor as pt, sympy as sp
+from implicitop import make_implicit_op
+
+def first_value_and_gradient(**options):
+    start = time.perf_counter()
+    mu, theta = sp.symbols("mu theta", positive=True)
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - {constant!r}, mu, theta, **options)
+    t = pt.dscalar("theta")
+    value = op(t)
+    function = pytensor.function([t], [value, pytensor.grad(value, t)])
+    function(1.0)
+    return time.perf_counter() - start
+
+print(first_value_and_gradient(), first_value_and_gradient(x0=0.7))
+"""
+
+HAND_WRITTEN = """
+import sys, time
+sys.path.insert(0, {folder!r})
+import numpy as np, pytensor, pytensor.tensor as pt
+from seed_op import MuFromTheta
+start = time.perf_counter()
+t = pt.dscalar("theta")
+value = MuFromTheta()(t)
+function = pytensor.function([t], [value, pytensor.grad(value, t)])
+function(1.0)
+print(time.perf_counter() - start)
+"""
+
+FILL_COMPILEDIR = """
+import pytensor, pytensor.tensor as pt, sympy as sp
+from implicitop import make_implicit_op
+x = pt.dscalar("x")
+pytensor.function([x], x + 1)(1.0)
+mu, theta = sp.symbols("mu theta", positive=True)
+for i in range({cached}):
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - (1 + i / 64), mu, theta)
+    pytensor.function([x], op(x))(1.0)
+"""
+
+TRIVIAL = """
+import time
+import pytensor, pytensor.tensor as pt
+start = time.perf_counter()
+x = pt.dscalar("x")
+pytensor.function([x], x + 1)(1.0)
+print(time.perf_counter() - start)
+"""
+
+
+def _run(script: str, environment: dict[str, str] | None = None) -> list[float]:
+    completed = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **(environment or {})},
+    )
+    return [float(value) for value in completed.stdout.split()]
+
+
+def new_residual_seconds(repeats: int = 3) -> tuple[float, float]:
+    """The best of ``repeats`` fresh processes, each with a residual never solved
+    before: seconds to the first value and gradient, then again with a numeric x0."""
+    _run(NEW_RESIDUAL.format(constant=1.0))  # the shared solver, once
+    runs = [
+        _run(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7))
+        for _ in range(repeats)
+    ]
+    return min(r[0] for r in runs), min(r[1] for r in runs)
+
+
+def hand_written_seconds(repeats: int = 3) -> float:
+    """The same steps for the seed page's hand-written Op (its C glue cached)."""
+    return min(_run(HAND_WRITTEN.format(folder=FOLDER))[0] for _ in range(repeats + 1))
+
+
+def trivial_compile_seconds(cached: int, repeats: int = 3) -> float:
+    """``pytensor.function`` of ``x + 1`` in a new process whose own compiledir holds
+    ``cached`` implicit ops."""
+    with tempfile.TemporaryDirectory() as folder:
+        flags = {"PYTENSOR_FLAGS": f"compiledir={folder}"}
+        _run(FILL_COMPILEDIR.format(cached=cached), flags)
+        return min(_run(TRIVIAL, flags)[0] for _ in range(repeats))
