@@ -3,16 +3,35 @@
 Built on sympytensor's printer, with the functions it lacks that PyTensor has
 (``erfc``, Bessel functions, ``Heaviside``, ``Max`` of several arguments, ...; see
 :mod:`implicitop.tensor_printing`). ``to_pytensor(exprs, bindings)`` prints;
-``printable_functions()`` names what can be printed.
+``printable_functions()`` names what can be printed. sympytensor (which imports
+PyMC) is imported when something is first printed, not with the op: PyTensor
+imports the op's module whenever it reads a compiled op's cache key.
 """
 
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+
 import pytensor.tensor as pt
-from sympytensor.pytensor import PytensorPrinter, mapping
+import sympy as sp
 
 from implicitop.tensor_printing import TensorPrinting
 
 __all__ = ["printable_functions", "to_pytensor"]
 
-_PRINTING = TensorPrinting(PytensorPrinter, pt, mapping)
-to_pytensor = _PRINTING.to_graphs
-printable_functions = _PRINTING.printable_functions
+
+@lru_cache(maxsize=1)
+def _printing() -> TensorPrinting:
+    from sympytensor.pytensor import PytensorPrinter, mapping
+
+    return TensorPrinting(PytensorPrinter, pt, mapping)
+
+
+def to_pytensor(exprs: Sequence[sp.Expr], bindings: Mapping[sp.Symbol, object]) -> list[object]:
+    """Print ``exprs`` as PyTensor graphs whose symbols are the bound variables (see
+    :meth:`implicitop.tensor_printing.TensorPrinting.to_graphs`)."""
+    return _printing().to_graphs(exprs, bindings)
+
+
+def printable_functions() -> list[str]:
+    """Names of the SymPy functions that print to PyTensor."""
+    return _printing().printable_functions()
