@@ -1,7 +1,8 @@
 """Cold start: how long a user waits for the first number, in fresh processes.
 
 - A residual no process has solved before: ``make_implicit_op``, ``pytensor.function``
-  of its value and gradient, first call (imports not counted; PyTensor's compiledir
+  of its value and gradient, first call (imports not counted, PyMC's included, as in a
+  notebook; PyTensor's compiledir
   and implicitop's shared solver warm, as on any machine after the first problem),
   beside the same steps for the seed page's hand-written Op.
 - The same op again with another numeric ``x0`` (a run-time setting).
@@ -23,7 +24,7 @@ FOLDER = str(Path(__file__).resolve().parent)
 
 NEW_RESIDUAL = """
 import time
-import numpy as np, pytensor, pytensor.tensor as pt, sympy as sp
+import numpy as np, pymc, pytensor, pytensor.tensor as pt, sympy as sp
 from implicitop import make_implicit_op
 
 def first_value_and_gradient(**options):
@@ -42,7 +43,7 @@ print(first_value_and_gradient(), first_value_and_gradient(x0=0.7))
 HAND_WRITTEN = """
 import sys, time
 sys.path.insert(0, {folder!r})
-import numpy as np, pytensor, pytensor.tensor as pt
+import numpy as np, pymc, pytensor, pytensor.tensor as pt
 from seed_op import MuFromTheta
 start = time.perf_counter()
 t = pt.dscalar("theta")
