@@ -11,13 +11,15 @@ from implicitop.solvers import kernel_cache
 from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
 
 
-def fake_kernel(folder, name, used_at):
-    """A kernel module with two numba cache files, last used at ``used_at``."""
-    path = folder / f"implicitop_kernel_{name}.py"
+def fake_kernel(folder, name, used_at, prefix="implicitop_kernel"):
+    """A generated module with two numba cache files and the marker and lock of a
+    background compilation, last used at ``used_at``."""
+    path = folder / f"{prefix}_{name}.py"
     path.write_text("# generated\n")
     (folder / "__pycache__").mkdir(exist_ok=True)
     numba_files = [folder / "__pycache__" / f"{path.stem}.solve-1.py311.{ext}" for ext in "ic"]
-    for file in [path, *numba_files]:
+    companions = [path.with_suffix(".full"), path.with_suffix(".lock")]
+    for file in [path, *numba_files, *companions]:
         file.touch()
         os.utime(file, (used_at, used_at))
     return path
@@ -36,6 +38,23 @@ def test_least_recently_used_kernels_beyond_the_limit_are_evicted(tmp_path):
     cached = sorted(p.name.split(".")[0] for p in (tmp_path / "__pycache__").iterdir())
     assert set(cached) == {"implicitop_kernel_a", "implicitop_kernel_d", "implicitop_kernel_e"}
     # "d" is beyond the limit too, but was used within the grace period
+    companions = sorted(p.name for p in tmp_path.glob("*.full")) + sorted(
+        p.name for p in tmp_path.glob("*.lock")
+    )
+    assert companions == [f"implicitop_kernel_{n}.{s}" for s in ("full", "lock") for n in "ade"]
+
+
+def test_element_and_shared_modules_are_evicted_like_kernels(tmp_path):
+    now = 1e9
+    old = [
+        fake_kernel(tmp_path, "old", now - 5000, prefix)
+        for prefix in ("implicitop_kernel", "implicitop_elements", "implicitop_shared")
+    ]
+    recent = fake_kernel(tmp_path, "recent", now - 10, "implicitop_elements")
+    removed = evict(tmp_path, keep=1, now=now)
+    assert sorted(removed) == sorted(path.stem for path in old)
+    left = {p.name for p in tmp_path.iterdir() if p.is_file()}
+    assert left == {recent.with_suffix(s).name for s in (".py", ".full", ".lock")}
 
 
 def test_marking_a_kernel_used_leaves_numbas_time_stamp(tmp_path):
