@@ -25,6 +25,7 @@ from scipy import optimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import closed_form
 import cold_start
 import data_model
 
@@ -82,6 +83,7 @@ def seed_model(mu_of_theta: Callable) -> pm.Model:
 
 MU_OF_THETA = {
     "seed_op": MuFromTheta(),
+    "closed_form": closed_form.mu_from_theta,
     "pytensor_root_scalar": pytensor_root_scalar.mu_from_theta,
 }
 
@@ -186,6 +188,8 @@ def fast_sampler_rows(draws: int) -> list[Row]:
         ours = nutpie_seconds(seed_op())
         theirs = _timed_or_none(lambda: nutpie_seconds(MU_OF_THETA["seed_op"]))
         rows.append(Row(f"seed nutpie {label}", "s", ours, "seed_op (object mode)", theirs))
+        closed = nutpie_seconds(MU_OF_THETA["closed_form"])
+        rows.append(Row(f"seed nutpie {label}", "s", ours, "closed form (unrolled Newton)", closed))
     try:
         import numpyro  # noqa: F401
     except ImportError:
@@ -203,6 +207,8 @@ def fast_sampler_rows(draws: int) -> list[Row]:
     ours = numpyro_seconds(seed_op())
     theirs = _timed_or_none(lambda: numpyro_seconds(MU_OF_THETA["seed_op"]))
     rows.append(Row(f"seed numpyro {label}", "s", ours, "seed_op (no JAX conversion)", theirs))
+    closed = numpyro_seconds(MU_OF_THETA["closed_form"])
+    rows.append(Row(f"seed numpyro {label}", "s", ours, "closed form (unrolled Newton)", closed))
     return rows
 
 
@@ -281,13 +287,19 @@ def nutpie_fresh_process_rows(draws: int) -> list[Row]:
         return compile_seconds, sample_seconds
 
     ours = second_process("seed_op()")
-    theirs = second_process('MU_OF_THETA["seed_op"]')
     label = f"seed nutpie, second new process: compile / sample 2 x ({draws} + {draws})"
-    return [
-        Row(f"{label}, compile", "s", ours[0], "seed_op (object mode)", theirs[0]),
-        Row(f"{label}, sample", "s", ours[1], "seed_op (object mode)", theirs[1]),
-        Row(f"{label}, both", "s", sum(ours), "seed_op (object mode)", sum(theirs)),
-    ]
+    rows = []
+    for baseline, builder in [
+        ("seed_op (object mode)", 'MU_OF_THETA["seed_op"]'),
+        ("closed form (unrolled Newton)", 'MU_OF_THETA["closed_form"]'),
+    ]:
+        theirs = second_process(builder)
+        rows += [
+            Row(f"{label}, compile", "s", ours[0], baseline, theirs[0]),
+            Row(f"{label}, sample", "s", ours[1], baseline, theirs[1]),
+            Row(f"{label}, both", "s", sum(ours), baseline, sum(theirs)),
+        ]
+    return rows
 
 
 BUILD_SCRIPT = """

@@ -2,9 +2,13 @@
 
 import re
 
+import closed_form
 import data_model
 import numpy as np
+import pytensor
+import pytensor.tensor as pt
 import run
+from scipy import optimize
 
 from scripts import ROOT, run_script
 
@@ -53,3 +57,16 @@ def test_the_data_model_baselines_compute_the_same_model():
         for logp, grad in baselines:
             np.testing.assert_allclose(logp, ours_logp, rtol=1e-10)
             np.testing.assert_allclose(grad, ours_grad, rtol=1e-7)
+
+
+def test_the_closed_form_baseline_is_the_seed_root():
+    """The unrolled Newton graph the fast-sampler rows compare against is the seed's
+    model: its mu is brentq's root to rounding over theta >= 0."""
+    theta = pt.dvector("theta")
+    mu = pytensor.function([theta], closed_form.mu_from_theta(theta))
+    thetas = np.concatenate([[0.0], np.geomspace(1e-4, 30, 60)])
+    references = [
+        optimize.brentq(lambda m, t=t: m + m * np.exp(t * m) - 1, 0, 1, xtol=1e-300, rtol=1e-15)
+        for t in thetas
+    ]
+    np.testing.assert_allclose(mu(thetas), references, rtol=4e-15)
