@@ -236,13 +236,16 @@ def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, 
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
     monkeypatch.setitem(generated._ALGORITHMS, 1, (batch, broken))
-    compiled._shared_solver.cache_clear()  # the shared solver is compiled from it again
+    shared = (compiled._shared_module, compiled._shared_solver)
+    for cached in shared:  # the shared solver is built from the broken algorithm again
+        cached.cache_clear()
     u = sp.Symbol("u", positive=True)
     try:
         with pytest.raises(RuntimeError, match="but not the solver around them: TypingError"):
             make_implicit_op(u**5 + u - Q, u, Q).solve(1.0)
     finally:
-        compiled._shared_solver.cache_clear()
+        for cached in shared:
+            cached.cache_clear()
 
 
 def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):

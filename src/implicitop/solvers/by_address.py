@@ -72,34 +72,41 @@ def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int)
 
 
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
+    """``R(x, p)`` and ``dR/dx``, by address (see :mod:`~implicitop.solvers.interface`)."""
     out = call_by_address(RESIDUAL_AND_SLOPE, np.full(1, x), p, 1, 2)
     return out[0], out[1]
 
 
 def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """The Halley parts of one equation, by address."""
     out = call_by_address(HALLEY_PARTS, np.full(1, x), p, 1, 6)
     return out[0], out[1], out[2], out[3], out[4], out[5]
 
 
 def scale(x: float, p: np.ndarray) -> float:
+    """The size of one equation's terms, by address."""
     return call_by_address(SCALE, np.full(1, x), p, 1, 1)[0]
 
 
 def guess(p: np.ndarray) -> np.ndarray:
+    """The guess expressions' values (n), by address."""
     n = int(p[p.shape[0] - 2])
     return call_by_address(GUESS, np.empty(n), p, n, n)
 
 
 def bracket(p: np.ndarray) -> tuple[float, float]:
+    """The bracket expressions' values, by address."""
     out = call_by_address(BRACKET, np.empty(1), p, 1, 2)
     return out[0], out[1]
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A system's residuals and Jacobian (n + n*n), by address."""
     n = u.shape[0]
     return call_by_address(RESIDUALS_AND_JACOBIAN, np.ascontiguousarray(u), p, n, n + n * n)
 
 
 def scales(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The size of each of a system's residuals' terms (n), by address."""
     n = u.shape[0]
     return call_by_address(SCALES, np.ascontiguousarray(u), p, n, n)
