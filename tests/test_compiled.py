@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 import warnings
 
 import numpy as np
@@ -21,6 +22,7 @@ from implicitop.codegen import element_source
 from implicitop.solvers import batch, compiled, generated, scalar, system
 from implicitop.solvers.compiled import plain_kernels
 from implicitop.solvers.kernel_cache import FORMAT
+from implicitop.solvers.parallel import THREADED_FROM
 from implicitop.solvers.solver import parameter_rows
 
 X, Q = sp.symbols("x q", positive=True)
@@ -107,6 +109,22 @@ def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, t
     assert int(kernels.entry_cell[0]) == kernels.c_address
     np.testing.assert_array_equal(function(qs), first)
     np.testing.assert_allclose(first**3 + 2 * first, qs, rtol=1e-14)
+
+
+def test_a_batch_worth_threads_waits_for_the_full_solver(monkeypatch):
+    """Small calls run on the shared solver; a batch split over threads (a data-sized
+    model) compiles the full one first, as it pays back at once."""
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_COMPILE", "0")
+    coefficient = 3 + uuid.uuid4().int % 10**9 / 1e12  # a residual no process solved
+    op = make_implicit_op(X**3 + coefficient * X - Q, X, Q)
+    kernels = op.solver.kernels
+    small = op.solve(np.linspace(1, 10, 100))
+    assert not kernels.full_ready
+    qs = np.linspace(1, 10, THREADED_FROM)
+    large = op.solve(qs)
+    assert kernels.full_ready
+    np.testing.assert_array_equal(large.root[::45][:100], op.solve(qs[::45][:100]).root)
+    np.testing.assert_allclose(small.root**3 + coefficient * small.root, np.linspace(1, 10, 100))
 
 
 @pytest.mark.parametrize("problem", [CATALOGUE[0], SYSTEMS[0]], ids=lambda p: p.name)

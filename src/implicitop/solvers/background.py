@@ -1,11 +1,11 @@
-"""Full solvers compiled in a worker process, one at a time, at the lowest priority.
+"""Full solvers compiled in a worker process, one at a time, at a low priority.
 
 A new problem is solved at once by the shared solver (see
 :mod:`~implicitop.solvers.compiled`); its full solver, about twice as fast but ten
 seconds or more to compile, is compiled here into numba's disk cache by a separate
-Python process (``python -m implicitop.solvers.background <module>``), so the
-compilation neither holds this process's interpreter nor competes with its work for
-the processor. When it is done, the caller loads the machine code from the cache and
+Python process (``python -m implicitop.solvers.background <module>``) at a low
+priority, so the compilation neither holds this process's interpreter nor slows its
+work much. When it is done, the caller loads the machine code from the cache and
 switches over; results are the same bit for bit.
 
 Set ``IMPLICITOP_BACKGROUND_COMPILE=0`` to compile nothing in the background: the
@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["enabled", "finished_marker", "main", "submit"]
+__all__ = ["NICENESS", "enabled", "finished_marker", "main", "submit"]
 
 _jobs: queue.Queue[tuple[Path, Callable[[str | None], None]]] = queue.Queue()
 _worker: tuple[int, threading.Thread] | None = None
@@ -55,8 +55,13 @@ def submit(path: Path, done: Callable[[str | None], None]) -> None:
     _jobs.put((path, done))
 
 
-def _lowest_priority() -> None:
-    os.nice(19)
+#: The worker's niceness: below the caller's work, but not starved by it (at 19 a
+#: sampler busy on every core would leave it almost no time).
+NICENESS = 10
+
+
+def _low_priority() -> None:
+    os.nice(NICENESS)
 
 
 def _work() -> None:
@@ -68,7 +73,7 @@ def _work() -> None:
             with _lock:
                 _running = subprocess.Popen(
                     command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                    preexec_fn=_lowest_priority,
+                    preexec_fn=_low_priority,
                 )  # fmt: skip
             _, errors = _running.communicate()
             failed = _running.returncode != 0

@@ -148,7 +148,8 @@ class Solver:
                 kernels.solve(params, record, root, code)
         elif size < THREADED_FROM:
             kernels.solve(params, record, root, code)
-        else:
+        else:  # a batch this large is worth the full solver: compiled now if not ready
+            kernels.c_address  # noqa: B018
 
             def solve_part(start: int, stop: int) -> None:
                 kernels.solve(params[start:stop], record, root[start:stop], code[start:stop])
