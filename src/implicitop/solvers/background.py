@@ -60,10 +60,6 @@ def submit(path: Path, done: Callable[[str | None], None]) -> None:
 NICENESS = 10
 
 
-def _low_priority() -> None:
-    os.nice(NICENESS)
-
-
 def _work() -> None:
     global _running
     while True:
@@ -72,9 +68,8 @@ def _work() -> None:
         try:
             with _lock:
                 _running = subprocess.Popen(
-                    command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                    preexec_fn=_low_priority,
-                )  # fmt: skip
+                    command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                )
             _, errors = _running.communicate()
             failed = _running.returncode != 0
         except OSError as error:
@@ -98,6 +93,8 @@ def main(path: Path) -> None:
     """Compile the full solver of the generated module at ``path`` into numba's disk
     cache (once, whichever processes ask at the same time) and leave
     :func:`finished_marker`."""
+    if hasattr(os, "nice"):  # here, not in the parent between fork and exec
+        os.nice(NICENESS)
     from implicitop.solvers.batch import C_SIGNATURE
     from implicitop.solvers.generated import c_function, import_module
 
