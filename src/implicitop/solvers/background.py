@@ -28,6 +28,7 @@ __all__ = ["NICENESS", "enabled", "finished_marker", "main", "submit"]
 _jobs: queue.Queue[tuple[Path, Callable[[str | None], None]]] = queue.Queue()
 _worker: tuple[int, threading.Thread] | None = None
 _running: subprocess.Popen | None = None
+_stopping = False
 _lock = threading.Lock()
 
 
@@ -64,6 +65,11 @@ def _work() -> None:
     global _running
     while True:
         path, done = _jobs.get()
+        if finished_marker(path).exists():  # compiled meanwhile, here or elsewhere
+            done(None)
+            continue
+        if not path.exists():  # evicted while waiting: nothing uses it any more
+            continue
         command = [sys.executable, "-m", "implicitop.solvers.background", str(path)]
         try:
             with _lock:
@@ -71,19 +77,26 @@ def _work() -> None:
                     command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
                 )
             _, errors = _running.communicate()
-            failed = _running.returncode != 0
+            status = _running.returncode
         except OSError as error:
-            failed, errors = True, str(error)
+            status, errors = None, str(error)
         with _lock:
             _running = None
-        lines = errors.strip().splitlines() if failed else []
-        done((lines[-1] if lines else "the worker process failed") if failed else None)
+            if _stopping:  # killed as this process ends: nothing to report
+                return
+        lines = errors.strip().splitlines()
+        if status == 0:
+            done(None)
+        else:
+            done(lines[-1] if lines else f"the worker process ended with status {status}")
 
 
 @atexit.register
 def _stop() -> None:
     """Stop a compilation under way when this process ends (its child would go on)."""
+    global _stopping
     with _lock:
+        _stopping = True
         mine = _worker is not None and _worker[0] == os.getpid()  # not a forked copy
         if mine and _running is not None and _running.poll() is None:
             _running.kill()
