@@ -1,11 +1,13 @@
-"""The loop over elements that both algorithms share, and its C entry point.
+"""The loop over elements that both algorithms share, and its C entry points.
 
 Every element is an independent root problem: its parameters are checked, its
 starting point is chosen, and the algorithm's ``solve_block`` (one equation:
 :mod:`~implicitop.solvers.scalar`; systems: :mod:`~implicitop.solvers.system`)
 solves it, :data:`BLOCK` elements at a time. This module's source opens each
-problem's generated module (see :mod:`~implicitop.solvers.compiled`); the algorithm's
-source follows it and defines ``solve_block``, the problem's functions follow that.
+generated solver module (see :mod:`~implicitop.solvers.generated`); the algorithm's
+source follows it and defines ``solve_block``, the element functions follow that.
+:func:`solve_from_pointers` is the full solver's C entry point,
+:func:`solve_by_address` the shared solver's.
 
 Arrays: ``params`` (m, k), one row per element; ``settings``, the run-time settings
 record (:mod:`~implicitop.solvers.settings`); ``root`` (m, n) and ``code`` (m,) are
