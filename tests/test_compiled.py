@@ -19,9 +19,9 @@ from scipy import optimize, special
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
 from implicitop.codegen import element_source
-from implicitop.solvers import batch, compiled, generated, scalar, system
+from implicitop.solvers import background, batch, compiled, generated, scalar, system
 from implicitop.solvers.compiled import plain_kernels
-from implicitop.solvers.kernel_cache import FORMAT
+from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
 from implicitop.solvers.parallel import THREADED_FROM
 from implicitop.solvers.solver import parameter_rows
 
@@ -94,18 +94,25 @@ def test_the_shared_and_the_full_solver_agree_bit_for_bit(name, build, ranges):
 
 def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, tmp_path):
     """The shared solver answers at once; the full one, compiled by a worker process,
-    takes over in the same op (the C op reads the entry point's address at each call)."""
+    takes over in the same op (the C op reads the entry point's address at each call),
+    even where another process evicted the module from the kernel folder meanwhile."""
     monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_COMPILE", "0")
     op = make_implicit_op(X**3 + 2 * X - Q, X, Q)  # a problem no other test builds
     kernels = op.solver.kernels
     assert not kernels.full_ready
     function = pytensor.function([q := pt.dvector("q")], op(q))
     qs = np.linspace(0.5, 20, 50)
     first = function(qs)
+    path = kernels.module_file()
+    assert path.stem in evict(path.parent, keep=0, now=time.time() + GRACE_SECONDS + 1)
+    assert not path.exists()
+    kernels.upgrade_in_background()
     deadline = time.monotonic() + 600
     while not kernels.full_ready and time.monotonic() < deadline:
         time.sleep(0.2)
     assert kernels.full_ready
+    assert path.exists() and background.finished_marker(path).exists()
     assert int(kernels.entry_cell[0]) == kernels.c_address
     np.testing.assert_array_equal(function(qs), first)
     np.testing.assert_allclose(first**3 + 2 * first, qs, rtol=1e-14)

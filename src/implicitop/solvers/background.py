@@ -25,7 +25,7 @@ from pathlib import Path
 
 __all__ = ["NICENESS", "enabled", "finished_marker", "main", "submit"]
 
-_jobs: queue.Queue[tuple[Path, Callable[[str | None], None]]] = queue.Queue()
+_jobs: queue.Queue[tuple[Callable[[], Path], Callable[[str | None], None]]] = queue.Queue()
 _worker: tuple[int, threading.Thread] | None = None
 _running: subprocess.Popen | None = None
 _stopping = False
@@ -43,17 +43,18 @@ def finished_marker(path: Path) -> Path:
     return path.with_suffix(".full")
 
 
-def submit(path: Path, done: Callable[[str | None], None]) -> None:
-    """Compile the full solver of the generated module at ``path`` in a worker process,
-    after those submitted before; then call ``done(None)``, or ``done(error)`` with the
-    worker's last words if it failed."""
+def submit(module_file: Callable[[], Path], done: Callable[[str | None], None]) -> None:
+    """Compile the full solver of the generated module ``module_file()`` (called when
+    its turn comes: it writes the file again if it was evicted meanwhile) in a worker
+    process, after those submitted before; then call ``done(None)``, or ``done(error)``
+    with the worker's last words if it failed."""
     global _worker
     with _lock:
         if _worker is None or _worker[0] != os.getpid() or not _worker[1].is_alive():
             thread = threading.Thread(target=_work, name="implicitop-compile", daemon=True)
             _worker = (os.getpid(), thread)
             thread.start()
-    _jobs.put((path, done))
+    _jobs.put((module_file, done))
 
 
 #: The worker's niceness: below the caller's work, but not starved by it (at 19 a
@@ -64,11 +65,14 @@ NICENESS = 10
 def _work() -> None:
     global _running
     while True:
-        path, done = _jobs.get()
+        module_file, done = _jobs.get()
+        try:
+            path = module_file()
+        except OSError as error:
+            done(f"{type(error).__name__}: {error}")
+            continue
         if finished_marker(path).exists():  # compiled meanwhile, here or elsewhere
             done(None)
-            continue
-        if not path.exists():  # evicted while waiting: nothing uses it any more
             continue
         command = [sys.executable, "-m", "implicitop.solvers.background", str(path)]
         try:

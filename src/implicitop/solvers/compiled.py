@@ -58,6 +58,7 @@ from implicitop.solvers.generated import (
     special_import,
     write_module,
 )
+from implicitop.solvers.kernel_cache import mark_used
 from implicitop.solvers.settings import ELEMENTS as ELEMENTS_FIELD
 
 __all__ = [
@@ -94,7 +95,10 @@ class ProblemKernels:
     elements, shared
         The problem's element entry point and the shared solver (numba C functions).
     path
-        The file of ``module``.
+        The file of ``module``, written again from ``source`` if it is evicted from the
+        kernel folder while this process uses it (numba's disk cache needs it).
+    source
+        The source of ``module``.
     shown
         The residuals, as errors and warnings name them.
     """
@@ -106,12 +110,14 @@ class ProblemKernels:
         elements: object = None,
         shared: object = None,
         path: Path | None = None,
+        source: str = "",
         shown: str = "",
     ) -> None:
         self.module = module
         self._shown = shown
         self.compiled = compiled
-        self._elements, self._shared, self._path = elements, shared, path
+        self._elements, self._shared = elements, shared
+        self._path, self._source = path, source
         self._full: object = None
         self._started = False
         self._lock = threading.Lock()
@@ -206,8 +212,9 @@ class ProblemKernels:
         it and return its address."""
         with self._lock:
             if self._full is None:
+                path = self.module_file()
                 full = c_function(self.module.solve_from_pointers, batch.C_SIGNATURE)
-                background.finished_marker(self._path).touch()
+                background.finished_marker(path).touch()
                 self._full = full
                 self._cell[0] = full.address
         return self._full.address
@@ -218,7 +225,16 @@ class ProblemKernels:
             if self._started or self._full is not None or not self.compiled:
                 return
             self._started = True
-        background.submit(self._path, self._compiled_in_background)
+        background.submit(self.module_file, self._compiled_in_background)
+
+    def module_file(self) -> Path:
+        """The file of the full solver's module, marked used in the kernel folder, or
+        written again if it was evicted (by another process, say, while this one
+        waited for its full solver)."""
+        if self._path.exists():
+            mark_used(self._path)
+            return self._path
+        return write_module(self._source, FULL)
 
     def _compiled_in_background(self, error: str | None) -> None:
         try:
@@ -335,7 +351,8 @@ def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
     """
     try:
         source = element_source(problem, starts)
-        path = write_module(full_source(problem, source), FULL)
+        full = full_source(problem, source)
+        path = write_module(full, FULL)
     except Exception as error:  # a function the kernel printer cannot print
         _warn_plain_python(problem, starts, error)
         return plain_kernels(problem, starts)
@@ -353,7 +370,7 @@ def problem_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
         shared = _shared_solver(min(problem.size, 2))
     except Exception as error:
         raise _around_error(shown, error) from error
-    kernels = ProblemKernels(module, True, elements, shared, path, shown)
+    kernels = ProblemKernels(module, True, elements, shared, path, full, shown)
     if background.finished_marker(path).exists():
         kernels.c_address  # noqa: B018 (loads the full solver from the disk cache)
     elif background.enabled():
