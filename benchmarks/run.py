@@ -8,7 +8,9 @@ and reports their ratio; machines here are noisy, so compare ratios, not seconds
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -228,6 +230,69 @@ def batch_rows(size: int, loop_size: int) -> list[Row]:
     ]
 
 
+VECTOR_MATH_SCRIPT = """
+import json, sys
+sys.path.insert(0, {folder!r})
+import run
+print(json.dumps(run.vector_math_sensitive({size}, {observations})))
+"""
+
+
+def vector_math_sensitive(size: int, observations: int) -> dict[str, float]:
+    """implicitop's numbers that vector exp and log change: 1e6-style seed roots per
+    second, and the data-sized model's logp+dlogp per call (ms)."""
+    rng = np.random.default_rng(0)
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), size))
+    op = seed_op()
+    model = data_model.data_model(data_op(), observations)
+    return {
+        "roots": size / best_time(lambda: op.solve(thetas), repeats=3),
+        "data": logp_dlogp_seconds(model, number=20, repeats=5) * 1e3,
+    }
+
+
+def vector_math_rows(size: int, observations: int) -> list[Row]:
+    """The seed roots and the data-sized model with vector exp and log (this process)
+    and without (a new process with ``IMPLICITOP_VECTOR_MATH=0``), beside the
+    vectorised-SciPy baselines."""
+    from implicitop.solvers import vector_math
+
+    script = VECTOR_MATH_SCRIPT.format(
+        folder=str(Path(__file__).resolve().parent), size=size, observations=observations
+    )
+    completed = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "IMPLICITOP_VECTOR_MATH": "0"},
+    )
+    scalar = json.loads(completed.stdout.splitlines()[-1])
+    vector = vector_math_sensitive(size, observations)
+    rng = np.random.default_rng(0)
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), size))
+    newton = size / best_time(lambda: scipy_newton.vectorised(thetas), repeats=3)
+    by_hand = data_model.data_model(data_model.VectorNewtonOp(), observations)
+    by_hand_ms = logp_dlogp_seconds(by_hand, number=20, repeats=5) * 1e3
+    library = vector_math.enable()
+    roots = f"{size:.0e} seed roots"
+    data = f"{observations} observations: logp+dlogp per call"
+    return [
+        Row(f"{roots}, vector exp/log ({library})", "roots/s", vector["roots"],
+            "the same, scalar exp/log", scalar["roots"], True),
+        Row(f"{roots}, vector exp/log ({library})", "roots/s", vector["roots"],
+            "scipy newton, vectorised", newton, True),
+        Row(f"{roots}, scalar exp/log", "roots/s", scalar["roots"],
+            "scipy newton, vectorised", newton, True),
+        Row(f"{data}, vector exp/log ({library})", "ms", vector["data"],
+            "the same, scalar exp/log", scalar["data"]),
+        Row(f"{data}, vector exp/log ({library})", "ms", vector["data"],
+            "hand-written Op, vectorised scipy newton", by_hand_ms),
+        Row(f"{data}, scalar exp/log", "ms", scalar["data"],
+            "hand-written Op, vectorised scipy newton", by_hand_ms),
+    ]  # fmt: skip
+
+
 def circle_line() -> object:
     x, y, r, a = sp.symbols("x y r a", positive=True)
     return make_implicit_op([x**2 + y**2 - r**2, y - a * x], [x, y], [r, a])
@@ -432,6 +497,7 @@ def main() -> None:
         ("nutpie and numpyro", lambda: fast_sampler_rows(draws)),
         ("nutpie in a new process", lambda: nutpie_fresh_process_rows(draws, processes)),
         ("batched roots", lambda: batch_rows(size, 2000)),
+        ("vector math", lambda: vector_math_rows(size, observations)),
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", build_rows),
         ("cold start", lambda: cold_start_rows(cached, processes + 1)),

@@ -15,7 +15,7 @@ from scripts import ROOT, run_script
 
 #: The smoke run in parts that run side by side (``--only``), and the rows each prints.
 PARTS = {
-    "logp+dlogp,data-sized model,NUTS sampling,batched": [
+    "logp+dlogp,data-sized model,NUTS sampling,batched,vector math": [
         "seed logp+dlogp per call (default backend)",
         "seed logp+dlogp per call (NUMBA backend)",
         "observations, a root each: logp+dlogp per call",
@@ -23,6 +23,9 @@ PARTS = {
         "seed pm.sample NUTS",
         "seed roots, theta log-uniform",
         "2x2 systems",
+        "seed roots, vector exp/log",
+        "seed roots, scalar exp/log",
+        "observations: logp+dlogp per call, vector exp/log",
     ],
     "nutpie and numpyro": ["seed nutpie", "seed numpyro"],
     "nutpie in a new process,build time": [

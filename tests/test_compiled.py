@@ -19,7 +19,7 @@ from scipy import optimize, special
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
 from implicitop.codegen import element_source
-from implicitop.solvers import background, batch, compiled, generated, scalar, system
+from implicitop.solvers import background, batch, compiled, generated, lockstep, scalar, system
 from implicitop.solvers.compiled import plain_kernels
 from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
 from implicitop.solvers.parallel import THREADED_FROM
@@ -260,7 +260,7 @@ def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, 
     spec = importlib.util.spec_from_file_location("broken_scalar", path)
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
-    monkeypatch.setitem(generated._ALGORITHMS, 1, (batch, broken))
+    monkeypatch.setitem(generated._ALGORITHMS, 1, (batch, broken, lockstep))
     shared = (compiled._shared_module, compiled._shared_solver)
     for cached in shared:  # the shared solver is built from the broken algorithm again
         cached.cache_clear()

@@ -18,11 +18,11 @@ import numpy as np
 
 from implicitop.problem import residual_scale
 from implicitop.solvers import Solver
+from implicitop.solvers.lockstep import LOG_FORM_RATIO
 from implicitop.solvers.scalar import (
     DECADES,
     EXPANSION_STEPS,
     GRID_CAPACITY,
-    LOG_FORM_RATIO,
     MAX_BRACKETS,
     NOISE_ULPS,
     PLATEAU_STEP,

@@ -6,6 +6,8 @@ backend's dispatch module (:mod:`~implicitop.pytensor.after_import`): importing 
 op imports neither.
 """
 
+import warnings
+from collections.abc import Callable
 from importlib import import_module
 from importlib.util import find_spec
 
@@ -14,11 +16,27 @@ from implicitop.pytensor.op import ImplicitOp, make_implicit_op
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
+
+def _registration(module: str) -> Callable[[], None]:
+    """Import ``module``, which registers the op with a backend; where that fails, say
+    why (PyTensor would only say it has no conversion for the op)."""
+
+    def register() -> None:
+        try:
+            import_module(module)
+        except Exception as error:
+            warnings.warn(
+                f"implicitop could not register its op with this PyTensor backend ({module}): "
+                f"{type(error).__name__}: {error}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    return register
+
+
 after_import(
-    "pytensor.link.numba.dispatch.basic",
-    lambda: import_module("implicitop.pytensor.numba_dispatch"),
+    "pytensor.link.numba.dispatch.basic", _registration("implicitop.pytensor.numba_dispatch")
 )
 if find_spec("jax") is not None:
-    after_import(
-        "pytensor.link.jax.dispatch", lambda: import_module("implicitop.pytensor.jax_dispatch")
-    )
+    after_import("pytensor.link.jax.dispatch", _registration("implicitop.pytensor.jax_dispatch"))

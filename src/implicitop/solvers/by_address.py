@@ -19,8 +19,10 @@ from numba.extending import intrinsic
 from implicitop.solvers.element_entry import (
     BRACKET,
     GUESS,
+    HALLEY_BLOCK,
     HALLEY_PARTS,
     RESIDUAL_AND_SLOPE,
+    RESIDUAL_BLOCK,
     RESIDUALS_AND_JACOBIAN,
     SCALE,
     SCALES,
@@ -28,11 +30,14 @@ from implicitop.solvers.element_entry import (
 
 __all__ = [
     "bracket",
+    "call_block",
     "call_by_address",
     "call_entry",
     "guess",
+    "halley_block",
     "halley_parts",
     "residual_and_slope",
+    "residual_block",
     "residuals_and_jacobian",
     "scale",
     "scales",
@@ -40,16 +45,16 @@ __all__ = [
 
 
 @intrinsic
-def call_entry(typingctx, address, which, x, p, n, out):
+def call_entry(typingctx, address, which, x, p, k, n, out):
     """Call the entry point at ``address`` (:data:`~implicitop.solvers.element_entry.C_SIGNATURE`)
     with the data of the float64 arrays ``x``, ``p``, ``out``: arrays, not pointers, so
     they live until the call returns."""
-    signature = types.void(types.intp, types.intp, x, p, types.intp, out)
+    signature = types.void(types.intp, types.intp, x, p, types.intp, types.intp, out)
 
     def codegen(context, builder, sig, args):
-        address, which, n = args[0], args[1], args[4]
+        address, which, k, n = args[0], args[1], args[4], args[5]
         x_array, p_array, out_array = (
-            context.make_array(sig.args[i])(context, builder, args[i]) for i in (2, 3, 5)
+            context.make_array(sig.args[i])(context, builder, args[i]) for i in (2, 3, 6)
         )
         double_pointer = ir.DoubleType().as_pointer()
         intp = context.get_value_type(types.intp)
@@ -57,7 +62,7 @@ def call_entry(typingctx, address, which, x, p, n, out):
             ir.VoidType(), [intp, double_pointer, double_pointer, intp, intp, double_pointer]
         )
         entry = builder.inttoptr(address, entry_type.as_pointer())
-        builder.call(entry, [which, x_array.data, p_array.data, p_array.nitems, n, out_array.data])
+        builder.call(entry, [which, x_array.data, p_array.data, k, n, out_array.data])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -67,7 +72,7 @@ def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int)
     """The ``size`` values the function ``which`` gives at ``x`` for the parameter row
     ``p``, which ends with the number of unknowns and the entry point's address."""
     out = np.empty(size)
-    call_entry(int(p[p.shape[0] - 1]), which, x, p, n, out)
+    call_entry(int(p[p.shape[0] - 1]), which, x, p, p.shape[0], n, out)
     return out
 
 
@@ -81,6 +86,26 @@ def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, f
     """The Halley parts of one equation, by address."""
     out = call_by_address(HALLEY_PARTS, np.full(1, x), p, 1, 6)
     return out[0], out[1], out[2], out[3], out[4], out[5]
+
+
+def call_block(
+    which: int, x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray
+) -> None:
+    """The block function ``which`` at the first ``count`` lanes of a block, by address
+    (``columns``: one parameter per row, the entry point's address in the last)."""
+    rows = columns.shape[0]
+    call_entry(int(columns[rows - 1, 0]), which, x, columns, count, rows, terms)
+
+
+def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """Phase 1's evaluations at the lanes of a block, by address."""
+    call_block(HALLEY_BLOCK, x, columns, count, terms)
+
+
+def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """The residual, its slope and the size of its terms at the lanes of a block, by
+    address."""
+    call_block(RESIDUAL_BLOCK, x, columns, count, terms)
 
 
 def scale(x: float, p: np.ndarray) -> float:

@@ -45,7 +45,15 @@ from implicitop.codegen import (
     unprintable_functions,
 )
 from implicitop.problem import ImplicitProblem
-from implicitop.solvers import background, batch, element_entry, interface, scalar, system
+from implicitop.solvers import (
+    background,
+    batch,
+    element_entry,
+    interface,
+    lockstep,
+    scalar,
+    system,
+)
 from implicitop.solvers.generated import (
     ELEMENTS,
     FULL,
@@ -270,7 +278,7 @@ def plain_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
     """The problem's solver as plain Python: the same algorithm, over the problem's
     SciPy/NumPy callables (slow; for residuals numba cannot compile)."""
     module = types.ModuleType("implicitop_plain_solver")
-    for part in (batch, scalar if problem.size == 1 else system):
+    for part in (batch, *((scalar, lockstep) if problem.size == 1 else (system,))):
         exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
     functions = element_functions(problem, starts)
     if problem.size == 1:

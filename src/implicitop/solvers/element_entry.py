@@ -10,17 +10,24 @@ functions in a generated module, as the algorithms' does in the full solver.
 
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
-come first), the number of unknowns ``n`` and ``out``.
+come first), the number of unknowns ``n`` and ``out``; for ``HALLEY_BLOCK`` and
+``RESIDUAL_BLOCK``, ``x``
+holds a block's lanes (:data:`~implicitop.solvers.batch.BLOCK`), ``p`` their ``n``
+parameters, one row of lanes per parameter, ``k`` the number of lanes in use, and
+``out`` receives (3, ``BLOCK``) values.
 """
 
 import numpy as np
 from numba import carray
 
+from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.interface import (
     bracket,
     guess,
+    halley_block,
     halley_parts,
     residual_and_slope,
+    residual_block,
     residuals_and_jacobian,
     scale,
     scales,
@@ -31,9 +38,11 @@ __all__ = [
     "CALLED",
     "C_SIGNATURE",
     "GUESS",
+    "HALLEY_BLOCK",
     "HALLEY_PARTS",
     "RESIDUALS_AND_JACOBIAN",
     "RESIDUAL_AND_SLOPE",
+    "RESIDUAL_BLOCK",
     "SCALE",
     "SCALES",
     "equation_elements",
@@ -42,12 +51,23 @@ __all__ = [
 ]
 
 # Which function an entry point evaluates.
-RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES = range(7)
+(
+    RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES,
+    HALLEY_BLOCK, RESIDUAL_BLOCK,
+) = range(9)  # fmt: skip
 
 #: The element functions each entry point calls, by number of unknowns (1, or 2 for all
 #: systems).
 CALLED = {
-    1: ("residual_and_slope", "halley_parts", "scale", "guess", "bracket"),
+    1: (
+        "residual_and_slope",
+        "halley_parts",
+        "halley_block",
+        "residual_block",
+        "scale",
+        "guess",
+        "bracket",
+    ),
     2: ("residuals_and_jacobian", "scales", "guess"),
 }
 
@@ -72,6 +92,12 @@ def equation_elements(
         store(halley_parts(x[0], params), out)
     elif which == SCALE:
         out[0] = scale(x[0], params)
+    elif which == HALLEY_BLOCK or which == RESIDUAL_BLOCK:
+        lanes, columns, terms = carray(x, (BLOCK,)), carray(p, (n, BLOCK)), carray(out, (3, BLOCK))
+        if which == HALLEY_BLOCK:
+            halley_block(lanes, columns, k, terms)
+        else:
+            residual_block(lanes, columns, k, terms)
     elif which == GUESS:
         store(guess(params), out)
     else:

@@ -42,10 +42,12 @@ from implicitop.solvers import (
     by_address,
     element_entry,
     interface,
+    lockstep,
     scalar,
     settings,
     status,
     system,
+    vector_math,
 )
 from implicitop.solvers.kernel_cache import evict, kernel_folder, mark_used
 
@@ -80,17 +82,17 @@ _INLINED = frozenset(interface.__all__) | {
 #: The prefixes of the three kinds of generated module's names.
 FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop_shared"
 
-_ALGORITHMS = {1: (batch, scalar), 2: (batch, system)}
+_ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system)}
 #: Modules the generated ones import constants from (their source is in the digest).
-_DEPENDENCIES = (interface, settings, status, element_entry)
+_DEPENDENCIES = (interface, settings, status, element_entry, batch)
 _MISNAMED = _INLINED - {
-    name for module in (batch, scalar, system, interface) for name in module.__all__
+    name for module in (batch, scalar, lockstep, system, interface) for name in module.__all__
 }
 if _MISNAMED:
     raise RuntimeError(f"functions to inline that no algorithm defines: {sorted(_MISNAMED)}")
 #: Names the shared solver's element functions would take from the algorithms.
 _CLASHES = (set(by_address.__all__) - set(interface.__all__)) & {
-    name for module in (batch, scalar, system) for name in module.__all__
+    name for module in (batch, scalar, lockstep, system) for name in module.__all__
 }
 if _CLASHES:
     raise RuntimeError(f"by_address redefines names of the algorithms: {sorted(_CLASHES)}")
@@ -121,8 +123,10 @@ def _module(title: str, modules: tuple[types.ModuleType, ...], tail: list[str]) 
     # functions are compiled: both are part of the file's digest through this line.
     # So are the numba and NumPy versions: two environments sharing the cache folder
     # (PyMC 5 and the PyMC3 stack) keep a kernel each instead of overwriting each
-    # other's cache index at every run.
-    options = repr((JIT_OPTIONS, sorted(_INLINED), numba.__version__, np.__version__))
+    # other's cache index at every run. And the vector math library the machine code
+    # calls, which a process must load before it loads that code.
+    library = vector_math.enable()
+    options = repr((JIT_OPTIONS, sorted(_INLINED), numba.__version__, np.__version__, library))
     depends = hashlib.sha256(
         "".join([*(inspect.getsource(module) for module in _DEPENDENCIES), options]).encode()
     ).hexdigest()
@@ -162,7 +166,8 @@ def full_source(problem: ImplicitProblem, elements: str) -> str:
 def elements_source(problem: ImplicitProblem, elements: str) -> str:
     """The element entry point of ``problem``, whose element functions are ``elements``."""
     title = f"the element functions of {_shown(problem)}"
-    return _module(title, (element_entry,), _element_part(elements))
+    modules = (element_entry, lockstep) if problem.size == 1 else (element_entry,)
+    return _module(title, modules, _element_part(elements))
 
 
 def shared_source(size: int) -> str:
@@ -200,6 +205,7 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
     name = path.stem
     if name in sys.modules:
         return sys.modules[name]
+    vector_math.enable()  # before numba compiles, or loads code that calls the library
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's disk cache finds the module by name

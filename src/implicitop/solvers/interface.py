@@ -16,8 +16,10 @@ import numpy as np
 __all__ = [
     "bracket",
     "guess",
+    "halley_block",
     "halley_parts",
     "residual_and_slope",
+    "residual_block",
     "residuals_and_jacobian",
     "scale",
     "scales",
@@ -39,6 +41,18 @@ def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, f
     """One equation: ``A, dA/dx, d2A/dx2, B, dB/dx, d2B/dx2`` with ``R = A - B``, where
     ``A, B > 0`` or ``B = 0`` (:attr:`implicitop.problem.ImplicitProblem.halley_parts`)."""
     raise _unbound("halley_parts")
+
+
+def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """One equation: what phase 1 iterates on, with its first two derivatives, at every
+    lane of a block (:func:`implicitop.solvers.lockstep.halley_block`)."""
+    raise _unbound("halley_block")
+
+
+def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """One equation: ``R``, ``dR/dx`` and the size of R's terms at every lane of a block
+    (:func:`implicitop.solvers.lockstep.residual_block`)."""
+    raise _unbound("residual_block")
 
 
 def scale(x: float, p: np.ndarray) -> float:

@@ -27,7 +27,15 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.interface import bracket, halley_parts, residual_and_slope, scale
+from implicitop.solvers.batch import BLOCK
+from implicitop.solvers.interface import (
+    bracket,
+    halley_block,
+    residual_and_slope,
+    residual_block,
+    scale,
+)
+from implicitop.solvers.lockstep import pad_columns
 from implicitop.solvers.settings import (
     BRACKET_LOWER,
     BRACKET_UPPER,
@@ -53,7 +61,6 @@ __all__ = [
     "EXPANSION_STEPS",
     "GAVE_UP",
     "GRID_CAPACITY",
-    "LOG_FORM_RATIO",
     "MAX_BRACKETS",
     "NOISE_ULPS",
     "PHASE1_MAXITER",
@@ -63,6 +70,7 @@ __all__ = [
     "SCAN_POINTS",
     "SETTLED",
     "SIGN_CHANGE_REACH",
+    "accepted",
     "accepts",
     "allowance",
     "bracketed",
@@ -73,7 +81,6 @@ __all__ = [
     "fill_scan_grid",
     "grown",
     "halley_step",
-    "halley_terms",
     "measure_root",
     "midpoint",
     "nearest_bracket",
@@ -103,9 +110,6 @@ SIGN_CHANGE_REACH = 4.0
 MAX_BRACKETS = 8
 #: How often :func:`probe` halves its distance to a root where the residual is NaN.
 PROBE_RETREATS = 8
-#: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
-#: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
-LOG_FORM_RATIO = 2.0
 #: Rounding noise of a residual, relative to the size of its terms (see :func:`noise`).
 NOISE_ULPS = 4 * float(np.finfo(float).eps)
 #: Points of the scan grid over a bounded interval.
@@ -128,26 +132,27 @@ def residual_error(x: float, p: np.ndarray) -> float:
     gives far more.
     """
     value, slope = residual_and_slope(x, p)
-    return error_of(x, value, slope, p)
+    return error_of(x, value, slope, scale(x, p), p)
 
 
-def allowance(x: float, slope: float, p: np.ndarray) -> float:
-    """The rounding error ``R`` may carry at ``x``: the larger of :data:`RESIDUAL_RTOL`
-    times the size of its terms and its change within a few ulps of ``x``, and at least
-    one subnormal step (NaN if unknown)."""
-    terms = RESIDUAL_RTOL * scale(x, p)
+def allowance(x: float, slope: float, size: float) -> float:
+    """The rounding error ``R`` may carry at ``x``, where the size of its terms is
+    ``size`` (:func:`~implicitop.solvers.interface.scale`): the larger of
+    :data:`RESIDUAL_RTOL` times ``size`` and its change within a few ulps of ``x``, and
+    at least one subnormal step (NaN if unknown)."""
+    terms = RESIDUAL_RTOL * size
     rounding = ULPS_OF_X * abs(x * slope)
     if math.isnan(terms) or math.isnan(rounding):
         return math.nan
     return max(terms, rounding, RESIDUAL_FLOOR)
 
 
-def error_of(x: float, value: float, slope: float, p: np.ndarray) -> float:
-    """:func:`residual_error` at ``x`` where ``R`` and ``dR/dx`` are known already
-    (infinite on a plateau of exact zeros, see :func:`on_zero_plateau`)."""
+def error_of(x: float, value: float, slope: float, size: float, p: np.ndarray) -> float:
+    """:func:`residual_error` at ``x`` where ``R``, ``dR/dx`` and the size of R's terms
+    are known already (infinite on a plateau of exact zeros, see :func:`on_zero_plateau`)."""
     if value == 0.0:
         return math.inf if slope == 0.0 and on_zero_plateau(x, p) else 0.0
-    return abs(value) / allowance(x, slope, p)
+    return abs(value) / allowance(x, slope, size)
 
 
 def on_zero_plateau(x: float, p: np.ndarray) -> bool:
@@ -182,7 +187,7 @@ def probe(x: float, target: float, p: np.ndarray, lower: float, upper: float) ->
 
 
 def changes_sign(
-    x: float, value: float, slope: float, p: np.ndarray, lower: float, upper: float
+    x: float, value: float, slope: float, size: float, p: np.ndarray, lower: float, upper: float
 ) -> bool:
     """Whether ``R`` changes sign across ``x`` within :data:`SIGN_CHANGE_REACH` times its
     rounding error (in ``x``): a root, not a near miss (a minimum of ``|R|`` within
@@ -197,8 +202,8 @@ def changes_sign(
     """
     if slope == 0.0 or not math.isfinite(slope):
         return value == 0.0
-    reach = SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, p)) / abs(slope)
-    level = noise(x, p)
+    reach = SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, size)) / abs(slope)
+    level = noise(size)
     if abs(value) > level:
         beyond = probe(x, x - math.copysign(reach, value * slope), p, lower, upper)
         return opposite(beyond, value) and abs(beyond) > level
@@ -208,12 +213,12 @@ def changes_sign(
     return opposite(below, above) and min(abs(below), abs(above)) > level
 
 
-def noise(x: float, p: np.ndarray) -> float:
-    """The rounding noise of ``R`` near ``x``: :data:`NOISE_ULPS` of the size of its
-    terms. A residual no larger has lost its sign: at a no-arbitrage bound, Black-Scholes'
+def noise(size: float) -> float:
+    """The rounding noise of ``R`` where the size of its terms is ``size``: :data:`NOISE_ULPS`
+    of it. A residual no larger has lost its sign: at a no-arbitrage bound, Black-Scholes'
     ``S Phi(d1) - K exp(-r tau) Phi(d2) - C`` is a few ulps of S either side of 0 over a
     whole interval of sigma, though it is positive in exact arithmetic."""
-    return NOISE_ULPS * scale(x, p)
+    return NOISE_ULPS * size
 
 
 def opposite(a: float, b: float) -> bool:
@@ -225,7 +230,16 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
     """Whether ``x`` is a root: the residual is zero to rounding there
     (:func:`error_of`) and changes sign across it (:func:`changes_sign`)."""
     value, slope = residual_and_slope(x, p)
-    return error_of(x, value, slope, p) <= 1.0 and changes_sign(x, value, slope, p, lower, upper)
+    return accepted(x, value, slope, scale(x, p), p, lower, upper)
+
+
+def accepted(
+    x: float, value: float, slope: float, size: float, p: np.ndarray, lower: float, upper: float
+) -> bool:
+    """:func:`accepts` where ``R``, ``dR/dx`` and the size of R's terms at ``x`` are known."""
+    return error_of(x, value, slope, size, p) <= 1.0 and changes_sign(
+        x, value, slope, size, p, lower, upper
+    )
 
 
 def midpoint(a: float, b: float) -> float:
@@ -256,18 +270,6 @@ def retreat(x: float, lower: float, upper: float) -> float:
 RUNNING, SETTLED, GAVE_UP = 0, 1, 2
 
 
-def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
-    """The function ``F`` phase 1 iterates on at ``x``, ``dF/dx`` and ``d2F/dx2``:
-    ``F = log A - log B`` where ``R = A - B`` with ``A, B > 0`` far apart (see
-    :data:`LOG_FORM_RATIO`), else ``F = R``. Both have the same roots."""
-    a, a1, a2, b, b1, b2 = halley_parts(x, p)
-    if b > 0.0 and a > 0.0 and (a > LOG_FORM_RATIO * b or b > LOG_FORM_RATIO * a):
-        slope_a, slope_b = a1 / a, b1 / b
-        value = math.log(a) - math.log(b)
-        return value, slope_a - slope_b, a2 / a - slope_a**2 - b2 / b + slope_b**2
-    return a - b, a1 - b1, a2 - b2
-
-
 def halley_step(value: float, slope: float, curvature: float) -> float:
     """Halley's step ``-2 R R' / (2 R'^2 - R R'')``, with ``R R''`` kept within
     ``[-R'^2, R'^2]`` (at most twice, at least two thirds of Newton's step); Newton's
@@ -282,13 +284,18 @@ def halley_step(value: float, slope: float, curvature: float) -> float:
 
 
 def phase_one_step(
-    x: float, previous: float, p: np.ndarray, lower: float, upper: float, tol: float
+    x: float,
+    previous: float,
+    terms: np.ndarray,
+    lower: float,
+    upper: float,
+    tol: float,
 ) -> tuple[float, float, int]:
     """One step of phase 1 from ``x`` (``previous``: the iterate before it, NaN at
-    first): the next iterate, the new ``previous`` and whether to go on
-    (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2 must take
-    over (:data:`GAVE_UP`)."""
-    value, slope, curvature = halley_terms(x, p)
+    first), where ``terms`` holds :func:`~implicitop.solvers.lockstep.halley_terms`:
+    the next iterate, the new ``previous`` and whether to go on (:data:`RUNNING`), ``x``
+    is a root candidate (:data:`SETTLED`) or phase 2 must take over (:data:`GAVE_UP`)."""
+    value, slope, curvature = terms[0], terms[1], terms[2]
     if value == 0.0:
         return x, previous, SETTLED
     if not (math.isfinite(value) and math.isfinite(slope)):
@@ -424,7 +431,7 @@ def refine(
             return a, CONVERGED
         return math.nan, NOT_A_ROOT
     for end, value in ((a, value_a), (b, value_b)):
-        if math.isfinite(value) and abs(value) <= noise(end, p):  # a root there, or none
+        if math.isfinite(value) and abs(value) <= noise(scale(end, p)):  # a root, or none
             if accepts(end, p, lower, upper):
                 return end, CONVERGED
             return math.nan, NOT_A_ROOT
@@ -465,7 +472,8 @@ def refine(
     value, slope = residual_and_slope(result, p)
     # an exact zero inside the sign change is a root, even on a plateau of zeros (x**9
     # underflows near its root at 0)
-    if value == 0.0 or (error_of(result, value, slope, p) <= 1.0 and abs(value) <= ceiling):
+    accurate = error_of(result, value, slope, scale(result, p), p) <= 1.0
+    if value == 0.0 or (accurate and abs(value) <= ceiling):
         return result, CONVERGED
     return math.nan, NOT_A_ROOT
 
@@ -640,14 +648,18 @@ def solve_block(
     """Both phases for the block's elements still to be solved (see
     :func:`implicitop.solvers.batch.solve_block`).
 
-    Phase 1 runs in lock-step: each round takes one step of every element still
-    iterating, so the processor overlaps the independent evaluations of several
-    elements instead of waiting on one element's chain of dependent steps. Every
-    element takes the same steps as it would alone: the same result.
+    Phase 1 runs in lock-step: each round evaluates every lane of the block at once
+    (:func:`~implicitop.solvers.lockstep.halley_block`, in vector instructions), then
+    takes one step of every element still iterating; the residual at the candidates
+    is evaluated at once too (:func:`~implicitop.solvers.lockstep.residual_block`).
+    Every element takes the same steps as it would alone: the same result.
     """
     lower, upper, tol = lowers[0], uppers[0], settings[TOL]
     size = params.shape[0]
-    x = np.empty(size)
+    x = np.zeros(BLOCK)
+    columns = np.empty((params.shape[1], BLOCK))
+    pad_columns(params, columns)
+    terms = np.empty((3, BLOCK))
     previous = np.full(size, math.nan)
     outcome = np.full(size, SETTLED, dtype=np.int8)
     running = 0
@@ -659,17 +671,20 @@ def solve_block(
     for _ in range(int(settings[NEWTON_ITERATIONS])):
         if running == 0:
             break
+        halley_block(x, columns, size, terms)
         for i in range(size):
             if outcome[i] == RUNNING:
                 x[i], previous[i], outcome[i] = phase_one_step(
-                    x[i], previous[i], params[i], lower, upper, tol
+                    x[i], previous[i], terms[:, i], lower, upper, tol
                 )
                 if outcome[i] != RUNNING:
                     running -= 1
     # Settled candidates are checked first, side by side; the rest go to phase 2.
+    residual_block(x, columns, size, terms)
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
-            if accepts(x[i], params[i], lower, upper):
+            value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
+            if accepted(x[i], value, slope, terms_size, params[i], lower, upper):
                 root[i, 0], code[i] = x[i], CONVERGED
     values, seen = np.empty(GRID_CAPACITY), np.empty(GRID_CAPACITY, dtype=np.bool_)
     element_grid = np.empty(GRID_CAPACITY)

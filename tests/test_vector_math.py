@@ -1,0 +1,95 @@
+"""Phase 1 evaluates a block of elements in vector instructions (libmvec's exp and log
+where glibc has it); the scalar path, without the library, solves alike."""
+
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+
+from catalogue import CATALOGUE, build_seed, seed_root
+from implicitop.codegen import element_source
+from implicitop.solvers import element_entry, interface, vector_math
+from implicitop.solvers.generated import ELEMENTS, elements_source, import_module, write_module
+
+LIBMVEC_MACHINE = sys.platform.startswith("linux") and platform.machine() == "x86_64"
+
+
+@pytest.mark.skipif(not LIBMVEC_MACHINE, reason="libmvec is glibc's, on x86-64")
+def test_the_block_loop_calls_vector_exp_and_log():
+    assert vector_math.enable() in ("libmvec", "SVML")
+    solver = build_seed().solver
+    source = element_source(solver.problem, solver.starts)
+    unused = set(interface.__all__) - set(element_entry.CALLED[1])
+    module = import_module(write_module(elements_source(solver.problem, source), ELEMENTS), unused)
+    entry = numba.cfunc(element_entry.C_SIGNATURE, error_model="numpy")(
+        module.equation_elements.py_func
+    )  # not from the disk cache, whose code cannot be inspected
+    code = entry.inspect_llvm()
+    for function in ("exp", "log"):
+        assert re.search(rf"call <\d+ x double> @_ZGV\w+_{function}\(", code), function
+
+
+SCALAR_CHILD = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from catalogue import CATALOGUE
+from implicitop.solvers import vector_math
+results = {{"library": vector_math.enable()}}
+for problem in CATALOGUE:
+    op = problem.build()
+    rng = np.random.default_rng(3)
+    values = [rng.uniform(*problem.ranges[s.name], 300) for s in op.solver.problem.params]
+    result = op.solve(*values)
+    results[problem.name] = [result.root.tolist(), result.status.tolist()]
+print(json.dumps(results))
+"""
+
+
+def test_without_the_vector_library_the_solver_finds_the_same_roots(tmp_path):
+    """``IMPLICITOP_VECTOR_MATH=0``: scalar exp and log in phase 1, other kernels (the
+    cache tells them apart), the same statuses and the same roots to rounding."""
+    environment = {
+        **os.environ,
+        "IMPLICITOP_VECTOR_MATH": "0",
+        "IMPLICITOP_CACHE_DIR": str(tmp_path),
+        "IMPLICITOP_BACKGROUND_COMPILE": "0",
+        "PYTHONWARNINGS": "ignore",
+    }
+    script = SCALAR_CHILD.format(tests=os.path.dirname(__file__))
+    completed = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+        timeout=900, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    scalar = json.loads(completed.stdout)
+    assert scalar["library"] in ("none", "SVML")
+    for problem in CATALOGUE:
+        op = problem.build()
+        rng = np.random.default_rng(3)
+        values = [rng.uniform(*problem.ranges[s.name], 300) for s in op.solver.problem.params]
+        result = op.solve(*values)
+        roots, statuses = scalar[problem.name]
+        np.testing.assert_array_equal(result.status, statuses, err_msg=problem.name)
+        np.testing.assert_allclose(
+            result.root, roots, rtol=problem.plain_rtol, atol=1e-300, err_msg=problem.name
+        )
+
+
+def test_an_element_gets_the_same_bits_wherever_it_sits_in_a_block():
+    """Every lane of a block runs the same vector code (padding lanes included), so an
+    element's root does not depend on its neighbours or its place in the batch."""
+    op = build_seed()
+    thetas = np.geomspace(1e-4, 1e4, 201)
+    together = op.solve(thetas).root
+    reversed_order = op.solve(thetas[::-1]).root[::-1]
+    alone = np.array([op.solve(theta).root for theta in thetas[::20]])
+    assert together.tobytes() == reversed_order.tobytes()
+    assert together[::20].tobytes() == alone.tobytes()
+    np.testing.assert_allclose(together[::20], [seed_root(t) for t in thetas[::20]], rtol=1e-14)
