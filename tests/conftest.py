@@ -1,9 +1,22 @@
-"""The main suite's set-up: Hypothesis profiles (:mod:`hypothesis_profiles`).
+"""The main suite's set-up: Hypothesis profiles (:mod:`hypothesis_profiles`), and no
+background compiles.
 
 ``tests/theano`` runs only in the legacy environment (``make test-theano``, its own
 ``pytest.ini``), so it is not collected here.
+
+The suite builds a few hundred problems. With background compiles on (a user's
+default), every test process would compile each one's full solver in a worker
+process, one after the other, for as long as the suite runs: CPU the tests need on a
+2-core machine, for solvers almost no test waits for. The tiers give the same bits
+(``test_the_shared_and_the_full_solver_agree_bit_for_bit``), the switch to the full
+solver is tested on its own (``test_a_new_residual_is_solved_before_its_full_solver_is_ready``
+calls it explicitly), and large batches compile the full solver at once either way.
 """
 
+import os
+
 import hypothesis_profiles  # noqa: F401  (registers and loads the profiles)
+
+os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")  # inherited by the scripts run
 
 collect_ignore = ["theano"]
