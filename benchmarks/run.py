@@ -274,7 +274,7 @@ def vector_math_rows(size: int, observations: int) -> list[Row]:
     newton = size / best_time(lambda: scipy_newton.vectorised(thetas), repeats=3)
     by_hand = data_model.data_model(data_model.VectorNewtonOp(), observations)
     by_hand_ms = logp_dlogp_seconds(by_hand, number=20, repeats=5) * 1e3
-    library = vector_math.enable()
+    library = vector_math.library()
     roots = f"{size:.0e} seed roots"
     data = f"{observations} observations: logp+dlogp per call"
     return [

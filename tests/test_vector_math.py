@@ -22,14 +22,15 @@ LIBMVEC_MACHINE = sys.platform.startswith("linux") and platform.machine() == "x8
 
 @pytest.mark.skipif(not LIBMVEC_MACHINE, reason="libmvec is glibc's, on x86-64")
 def test_the_block_loop_calls_vector_exp_and_log():
-    assert vector_math.enable() in ("libmvec", "SVML")
+    assert vector_math.library() in ("libmvec", "SVML")
     solver = build_seed().solver
     source = element_source(solver.problem, solver.starts)
     unused = set(interface.__all__) - set(element_entry.CALLED[1])
     module = import_module(write_module(elements_source(solver.problem, source), ELEMENTS), unused)
-    entry = numba.cfunc(element_entry.C_SIGNATURE, error_model="numpy")(
-        module.equation_elements.py_func
-    )  # not from the disk cache, whose code cannot be inspected
+    with vector_math.vector_library():  # not from the disk cache, which cannot be inspected
+        entry = numba.cfunc(element_entry.C_SIGNATURE, error_model="numpy")(
+            module.equation_elements.py_func
+        )
     code = entry.inspect_llvm()
     for function in ("exp", "log"):
         assert re.search(rf"call <\d+ x double> @_ZGV\w+_{function}\(", code), function
@@ -41,7 +42,7 @@ import numpy as np
 sys.path.insert(0, {tests!r})
 from catalogue import CATALOGUE
 from implicitop.solvers import vector_math
-results = {{"library": vector_math.enable()}}
+results = {{"library": vector_math.library()}}
 for problem in CATALOGUE:
     op = problem.build()
     rng = np.random.default_rng(3)
@@ -93,3 +94,44 @@ def test_an_element_gets_the_same_bits_wherever_it_sits_in_a_block():
     assert together.tobytes() == reversed_order.tobytes()
     assert together[::20].tobytes() == alone.tobytes()
     np.testing.assert_allclose(together[::20], [seed_root(t) for t in thetas[::20]], rtol=1e-14)
+
+
+USER_MODULE = """
+import sys
+import numba
+import numpy as np
+if sys.argv[1] == "with implicitop":
+    sys.path.insert(0, {tests!r})
+    from catalogue import build_seed
+    build_seed().solve(np.geomspace(0.1, 10.0, 100))  # compiles with vector math
+@numba.njit(cache=True, error_model="numpy")
+def exponentials(x, out):
+    for i in range(64):
+        out[i] = np.exp(x[i])
+x = np.linspace(0.0, 1.0, 64)
+out = np.empty(64)
+exponentials(x, out)
+assert np.allclose(out, np.exp(x))
+print(exponentials.stats.cache_hits)
+"""
+
+
+def test_code_compiled_beside_the_solver_runs_where_implicitop_is_not_loaded(tmp_path):
+    """LLVM's vector library is set only while implicitop's own modules compile: a
+    user's function cached by numba in a process that solved something calls no
+    libmvec, so a process without implicitop (without libmvec) loads and runs it."""
+    script = tmp_path / "user_code.py"
+    script.write_text(USER_MODULE.format(tests=os.path.dirname(__file__)))
+    environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    environment.pop("NUMBA_CACHE_DIR", None)  # numba's cache beside the script
+
+    def run(mode: str) -> str:
+        completed = subprocess.run(
+            [sys.executable, str(script), mode], env=environment, capture_output=True,
+            text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert completed.returncode == 0, (mode, completed.returncode, completed.stderr[-2000:])
+        return completed.stdout.strip()
+
+    assert run("with implicitop") == "Counter()"  # compiled: no cache hit
+    assert run("without implicitop").endswith(": 1})")  # loaded from the cache, and ran

@@ -68,6 +68,7 @@ from implicitop.solvers.generated import (
 )
 from implicitop.solvers.kernel_cache import mark_used
 from implicitop.solvers.settings import ELEMENTS as ELEMENTS_FIELD
+from implicitop.solvers.vector_math import vector_library
 
 __all__ = [
     "ProblemKernels",
@@ -170,7 +171,8 @@ class ProblemKernels:
         if not self.compiled:
             return self.module.measure_root(u, p)
         appended = np.concatenate([p, [u.shape[0], self.elements_address]])
-        return _shared_module(min(u.shape[0], 2)).measure_root(u, appended)
+        with vector_library():  # compiled at the first call
+            return _shared_module(min(u.shape[0], 2)).measure_root(u, appended)
 
     def _solve_compiled(
         self, params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray

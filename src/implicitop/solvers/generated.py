@@ -125,7 +125,7 @@ def _module(title: str, modules: tuple[types.ModuleType, ...], tail: list[str]) 
     # (PyMC 5 and the PyMC3 stack) keep a kernel each instead of overwriting each
     # other's cache index at every run. And the vector math library the machine code
     # calls, which a process must load before it loads that code.
-    library = vector_math.enable()
+    library = vector_math.library()
     options = repr((JIT_OPTIONS, sorted(_INLINED), numba.__version__, np.__version__, library))
     depends = hashlib.sha256(
         "".join([*(inspect.getsource(module) for module in _DEPENDENCIES), options]).encode()
@@ -205,7 +205,7 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
     name = path.stem
     if name in sys.modules:
         return sys.modules[name]
-    vector_math.enable()  # before numba compiles, or loads code that calls the library
+    vector_math.library()  # loaded before numba loads machine code that calls it
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's disk cache finds the module by name
@@ -228,6 +228,8 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
 
 
 def c_function(function: object, signature: str) -> object:
-    """``function`` (a numba dispatcher of a generated module) compiled as a C function,
-    or loaded from numba's disk cache."""
-    return numba.cfunc(signature, **JIT_OPTIONS)(function.py_func)
+    """``function`` (a numba dispatcher of a generated module) compiled as a C function
+    with vector math (:func:`~implicitop.solvers.vector_math.vector_library`), or
+    loaded from numba's disk cache."""
+    with vector_math.vector_library():
+        return numba.cfunc(signature, **JIT_OPTIONS)(function.py_func)

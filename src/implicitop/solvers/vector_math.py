@@ -3,16 +3,19 @@
 LLVM's loop vectoriser turns a loop of ``exp`` calls into calls of a vector ``exp``
 (four or eight values at once) only where it knows a vector math library. numba
 sets up Intel's SVML where it is installed; elsewhere, on x86-64 Linux, glibc ships
-libmvec (``libmvec.so.1``), which :func:`enable` loads and names to LLVM before
-implicitop compiles anything. Phase 1 of the one-equation solver evaluates a whole
-block of elements in such a loop (:mod:`~implicitop.solvers.lockstep`).
+libmvec (``libmvec.so.1``), which :func:`library` loads. Phase 1 of the one-equation
+solver evaluates a whole block of elements in such a loop
+(:mod:`~implicitop.solvers.lockstep`).
 
-The setting is LLVM's, so it holds for the whole process: other numba code (PyTensor's
-numba backend) vectorises its math loops with libmvec too, as it does with SVML.
-libmvec's functions are within 4 ulps, as glibc documents, and lane by lane the same
-whichever lane: a result depends only on its own element. Set
-``IMPLICITOP_VECTOR_MATH=0`` to leave LLVM's setting alone (the solver's loops then
-call the scalar functions; roots agree to rounding).
+LLVM's setting is process-wide, and machine code compiled with it calls libmvec, which
+a process that has not loaded it cannot run (numba's disk cache would hand such code
+to other processes: they crash). So the setting is on only while numba compiles
+implicitop's own modules (:func:`vector_library`, with numba's compiler lock held, so
+no other code compiles meanwhile), and every process that loads them loads libmvec
+first (:func:`~implicitop.solvers.generated.import_module`). libmvec's functions are
+within 4 ulps, as glibc documents, and lane by lane the same whichever lane: a result
+depends only on its own element. Set ``IMPLICITOP_VECTOR_MATH=0`` to do without (the
+solver's loops then call the scalar functions; roots agree to rounding).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["LIBRARY", "enable", "requested"]
+__all__ = ["LIBRARY", "library", "requested", "vector_library"]
 
 #: The vector math library loaded on x86-64 Linux.
 LIBRARY = "libmvec.so.1"
@@ -34,10 +39,10 @@ def requested() -> bool:
 
 
 @lru_cache(maxsize=1)
-def enable() -> str:
-    """Make a vector math library known to LLVM, once per process, and say which: "SVML"
-    (set up by numba), "libmvec" (loaded here) or "none" (not wanted, or not available:
-    not x86-64 Linux with glibc)."""
+def library() -> str:
+    """The vector math library implicitop's machine code calls in this process, loaded
+    once: "SVML" (set up by numba for all code), "libmvec" (loaded here) or "none" (not
+    wanted, or not available: not x86-64 Linux with glibc)."""
     import llvmlite.binding as llvm
     from numba.core import config
 
@@ -51,5 +56,24 @@ def enable() -> str:
         llvm.load_library_permanently(LIBRARY)
     except RuntimeError:  # not glibc, or a glibc without it
         return "none"
-    llvm.set_option("implicitop", "-vector-library=LIBMVEC-X86")
     return "libmvec"
+
+
+@contextmanager
+def vector_library() -> Iterator[str]:
+    """Within this block, numba compiles math loops with vector calls of :func:`library`
+    (libmvec: LLVM's setting is made on entry and undone on exit, numba's compiler lock
+    held throughout); yields the library's name."""
+    name = library()
+    if name != "libmvec":  # SVML is numba's own, always on; or there is none
+        yield name
+        return
+    import llvmlite.binding as llvm
+    from numba.core.compiler_lock import global_compiler_lock
+
+    with global_compiler_lock:
+        llvm.set_option("implicitop", "-vector-library=LIBMVEC-X86")
+        try:
+            yield name
+        finally:
+            llvm.set_option("implicitop", "-vector-library=none")
