@@ -98,6 +98,7 @@ def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, t
     even where another process evicted the module from the kernel folder meanwhile."""
     monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("IMPLICITOP_BACKGROUND_COMPILE", "0")
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_NICENESS", "0")  # beside the other test worker
     op = make_implicit_op(X**3 + 2 * X - Q, X, Q)  # a problem no other test builds
     kernels = op.solver.kernels
     assert not kernels.full_ready
@@ -116,6 +117,17 @@ def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, t
     assert int(kernels.entry_cell[0]) == kernels.c_address
     np.testing.assert_array_equal(function(qs), first)
     np.testing.assert_allclose(first**3 + 2 * first, qs, rtol=1e-14)
+
+
+@pytest.mark.parametrize("setting", ["-1", "20", "ten", " "])
+def test_the_workers_niceness_is_checked(monkeypatch, setting):
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_NICENESS", setting)
+    with pytest.raises(ValueError, match="IMPLICITOP_BACKGROUND_NICENESS"):
+        background.niceness()
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_NICENESS", "3")
+    assert background.niceness() == 3
+    monkeypatch.delenv("IMPLICITOP_BACKGROUND_NICENESS")
+    assert background.niceness() == background.NICENESS
 
 
 def test_a_batch_worth_threads_waits_for_the_full_solver(monkeypatch):

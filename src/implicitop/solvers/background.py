@@ -10,6 +10,8 @@ switches over; results are the same bit for bit.
 
 Set ``IMPLICITOP_BACKGROUND_COMPILE=0`` to compile nothing in the background: the
 shared solver is then used until the full one is asked for (the numba backend asks).
+``IMPLICITOP_BACKGROUND_NICENESS`` sets the worker's niceness (default :data:`NICENESS`;
+0 for as soon as possible, beside work of the same priority).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["NICENESS", "enabled", "finished_marker", "main", "submit"]
+__all__ = ["NICENESS", "enabled", "finished_marker", "main", "niceness", "submit"]
 
 _jobs: queue.Queue[tuple[Callable[[], Path], Callable[[str | None], None]]] = queue.Queue()
 _worker: tuple[int, threading.Thread] | None = None
@@ -106,12 +108,28 @@ def _stop() -> None:
             _running.kill()
 
 
+def niceness() -> int:
+    """The worker's niceness: ``$IMPLICITOP_BACKGROUND_NICENESS``, by default :data:`NICENESS`.
+
+    Raises
+    ------
+    ValueError
+        Where the variable is not a whole number from 0 to 19.
+    """
+    setting = os.environ.get("IMPLICITOP_BACKGROUND_NICENESS", str(NICENESS))
+    if not setting.strip().isdigit() or int(setting) > 19:
+        raise ValueError(
+            f"IMPLICITOP_BACKGROUND_NICENESS must be a whole number from 0 to 19, got {setting!r}"
+        )
+    return int(setting)
+
+
 def main(path: Path) -> None:
     """Compile the full solver of the generated module at ``path`` into numba's disk
     cache (once, whichever processes ask at the same time) and leave
     :func:`finished_marker`."""
     if hasattr(os, "nice"):  # here, not in the parent between fork and exec
-        os.nice(NICENESS)
+        os.nice(niceness())
     from implicitop.solvers.batch import C_SIGNATURE
     from implicitop.solvers.generated import c_function, import_module
 
