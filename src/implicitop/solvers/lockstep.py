@@ -2,14 +2,14 @@
 
 Each round of phase 1 (see :mod:`~implicitop.solvers.scalar`) evaluates the function
 it iterates on, with its first two derivatives, for every element of a block:
-:func:`halley_block` does so for all :data:`~implicitop.solvers.batch.BLOCK` lanes,
-without a branch, so LLVM vectorises the loop, ``exp`` and ``log`` included where
-numba has a vector math library (:mod:`~implicitop.solvers.vector_math`); and
-:func:`residual_block` evaluates the residual at the candidates phase 1 settles on
-(vectorised too where the residual has no branch). Every
-lane of a chunk is computed, those of finished or padding elements too, and the trip
-count is fixed: each element takes the same instructions wherever it sits in a batch,
-so its result does not depend on the batch, the block or the thread count.
+:func:`halley_block` does so for the block's lanes in use, rounded up to whole chunks
+of :data:`LANES`, without a branch, so LLVM vectorises the loop, ``exp`` and ``log``
+included where numba has a vector math library (:mod:`~implicitop.solvers.vector_math`);
+and :func:`residual_block` evaluates the residual at the candidates phase 1 settles on
+(vectorised too where the residual has no branch). Every lane of a chunk is computed,
+those of finished or padding elements too, and the trip count is a multiple of the
+vector step: each element takes the same instructions wherever it sits in a batch, so
+its result does not depend on the batch, the block or the thread count.
 
 This module's source follows the algorithm in a problem's full solver and the
 element entry point in its element module (see :mod:`~implicitop.solvers.generated`),
