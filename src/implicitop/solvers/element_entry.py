@@ -10,11 +10,10 @@ functions in a generated module, as the algorithms' does in the full solver.
 
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
-come first), the number of unknowns ``n`` and ``out``; for ``HALLEY_BLOCK`` and
-``RESIDUAL_BLOCK``, ``x``
-holds a block's lanes (:data:`~implicitop.solvers.batch.BLOCK`), ``p`` their ``n``
-parameters, one row of lanes per parameter, ``k`` the number of lanes in use, and
-``out`` receives (3, ``BLOCK``) values.
+come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK`` and
+``RESIDUAL_BLOCK``, ``x`` holds a block's lanes (:data:`~implicitop.solvers.batch.BLOCK`),
+``p`` their ``n`` parameters, one row of lanes per parameter, ``k`` is the number of
+lanes in use, and ``out`` receives (3, ``BLOCK``) values.
 """
 
 import numpy as np
