@@ -140,9 +140,9 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
         point, previous, outcome = 1.0, np.nan, RUNNING
         for _ in range(PHASE1_MAXITER):
             with np.errstate(all="ignore"):  # overflow at mu = 1, as in the solver
-                terms = np.array(module.halley_terms(point, params))
+                terms = module.halley_terms(point, params)
                 point, previous, outcome = module.phase_one_step(
-                    point, previous, terms, lower, upper, tol
+                    point, previous, *terms, lower, upper, tol
                 )
             if outcome != RUNNING:
                 break

@@ -11,7 +11,10 @@ for one problem with :func:`sympy.lambdify` (common subexpressions shared throug
 ``cse=True``): as Python source over ``math`` for numba to compile, or as callables
 over SciPy and NumPy for the plain-Python solver.
 Every function takes ``(x, p)`` or ``(u, p)``: the unknown (an array for systems)
-and the array of the element's parameters.
+and the element's parameters (an array, or a tuple); one equation's
+``lane_parameters(columns, i)`` gives the tuple of lane ``i``'s parameters from the
+columns of a block, which the block loops pass on (with an array view in their place,
+LLVM cannot bound the loads and does not vectorise those loops).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ ElementFunctions = dict[str, Callable[..., tuple[float, ...]]]
 _UNKNOWNS = sp.IndexedBase("u")
 _PARAMS = sp.IndexedBase("p")
 _UNKNOWN = sp.Symbol("x")
+_COLUMNS = sp.IndexedBase("columns")
+_LANE = sp.Symbol("i", integer=True)
 
 
 def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp.Expr, ...]]:
@@ -68,6 +73,7 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
             "residual_and_slope": (residual, problem.jacobian[0, 0]),
             "halley_parts": problem.halley_parts,
             "scale": (residual_scale(residual),),
+            "lane_parameters": tuple(_COLUMNS[j, _LANE] for j in range(len(problem.params))),
         }
     else:
         element |= {u: _UNKNOWNS[j] for j, u in enumerate(problem.unknowns)}
@@ -97,6 +103,8 @@ def _floating(expr: sp.Expr) -> sp.Expr:
 def _arguments(problem: ImplicitProblem, name: str) -> list[sp.Basic]:
     if name in ("guess", "bracket"):
         return [_PARAMS]
+    if name == "lane_parameters":
+        return [_COLUMNS, _LANE]
     return [_UNKNOWN if problem.size == 1 else _UNKNOWNS, _PARAMS]
 
 

@@ -315,11 +315,15 @@ def _element_error(problem: ImplicitProblem, source: str) -> Exception | None:
         header = "\n".join(["from math import *", *special_import(source)])
         exec(compile(f"{header}\n{source}", "<element functions>", "exec"), namespace)
         unknown = numba.float64 if problem.size == 1 else numba.float64[::1]
+        params = numba.float64[::1]
+        arguments = {
+            "guess": (params,),
+            "bracket": (params,),
+            "lane_parameters": (numba.float64[:, ::1], numba.intp),
+        }
         for name in defined_names(source):
-            arguments = (numba.float64[::1],)
-            if name not in ("guess", "bracket"):
-                arguments = (unknown, *arguments)
-            numba.njit(error_model="numpy")(namespace[name]).compile(arguments)
+            signature = arguments.get(name, (unknown, params))
+            numba.njit(error_model="numpy")(namespace[name]).compile(signature)
     except Exception as error:
         return error
     return None
@@ -327,8 +331,10 @@ def _element_error(problem: ImplicitProblem, source: str) -> Exception | None:
 
 @lru_cache(maxsize=2)
 def _shared_module(size: int) -> types.ModuleType:
-    """The shared solver's module for one equation (``size`` 1) or for systems (2)."""
-    return import_module(write_module(shared_source(size), SHARED))
+    """The shared solver's module for one equation (``size`` 1) or for systems (2).
+    Its block functions call the problem's (which take their lanes' parameters with
+    the problem's ``lane_parameters``), so it defines no ``lane_parameters`` itself."""
+    return import_module(write_module(shared_source(size), SHARED), {"lane_parameters"})
 
 
 @lru_cache(maxsize=2)

@@ -63,6 +63,7 @@ CALLED = {
         "halley_parts",
         "halley_block",
         "residual_block",
+        "lane_parameters",
         "scale",
         "guess",
         "bracket",

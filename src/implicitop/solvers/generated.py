@@ -69,15 +69,23 @@ __all__ = [
 JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True}
 #: Compiled into their callers: the problem's functions and the small functions the
 #: algorithms call once per iteration and element. As separate functions their call
-#: overhead cost more than their arithmetic (the solve took twice as long).
+#: overhead cost more than their arithmetic (the solve took twice as long), and a call
+#: inside a loop over a block's lanes keeps LLVM from vectorising it.
 _INLINED = frozenset(interface.__all__) | {
+    "allowance",
     "halley_step",
     "halley_terms",
     "accepts",
+    "midpoint",
+    "noise",
     "phase_one_step",
     "parameter_status",
+    "probe_target",
+    "reach_of",
+    "retreat",
     "residual_error",
     "starting_point",
+    "within",
 }
 #: The prefixes of the three kinds of generated module's names.
 FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop_shared"

@@ -8,7 +8,7 @@ or calls of them by address (:mod:`~implicitop.solvers.by_address`), so a later
 definition replaces an earlier import. The definitions here only state the contract.
 
 Arguments: ``x`` is the unknown of one equation (a float), ``u`` the n unknowns of a
-system (an array), ``p`` the k parameters of one element (an array).
+system (an array), ``p`` the k parameters of one element (an array, or a tuple).
 """
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "guess",
     "halley_block",
     "halley_parts",
+    "lane_parameters",
     "residual_and_slope",
     "residual_block",
     "residuals_and_jacobian",
@@ -41,6 +42,12 @@ def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, f
     """One equation: ``A, dA/dx, d2A/dx2, B, dB/dx, d2B/dx2`` with ``R = A - B``, where
     ``A, B > 0`` or ``B = 0`` (:attr:`implicitop.problem.ImplicitProblem.halley_parts`)."""
     raise _unbound("halley_parts")
+
+
+def lane_parameters(columns: np.ndarray, i: int) -> tuple[float, ...]:
+    """One equation: the parameters of lane ``i`` of a block, whose parameters are the
+    rows of ``columns`` (k, ``BLOCK``), as a tuple the functions above take as ``p``."""
+    raise _unbound("lane_parameters")
 
 
 def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:

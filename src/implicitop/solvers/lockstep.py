@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from implicitop.solvers.batch import BLOCK
-from implicitop.solvers.interface import halley_parts, residual_and_slope, scale
+from implicitop.solvers.interface import halley_parts, lane_parameters, residual_and_slope, scale
 
 __all__ = [
     "LANES",
@@ -81,7 +81,7 @@ def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarr
     load as vectors) into the columns of ``terms`` (3, ``BLOCK``), for the first
     ``count`` lanes rounded up to whole chunks of :data:`LANES`."""
     for i in range(whole_chunks(count)):
-        value, slope, curvature = halley_terms(x[i], columns[:, i])
+        value, slope, curvature = halley_terms(x[i], lane_parameters(columns, i))
         terms[0, i] = value
         terms[1, i] = slope
         terms[2, i] = curvature
@@ -93,10 +93,11 @@ def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.nda
     of ``terms`` (3, ``BLOCK``), as :func:`halley_block`: what acceptance starts from
     at phase 1's candidates."""
     for i in range(whole_chunks(count)):
-        value, slope = residual_and_slope(x[i], columns[:, i])
+        p = lane_parameters(columns, i)
+        value, slope = residual_and_slope(x[i], p)
         terms[0, i] = value
         terms[1, i] = slope
-        terms[2, i] = scale(x[i], columns[:, i])
+        terms[2, i] = scale(x[i], p)
 
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:

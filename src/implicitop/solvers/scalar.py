@@ -35,7 +35,7 @@ from implicitop.solvers.interface import (
     residual_block,
     scale,
 )
-from implicitop.solvers.lockstep import pad_columns
+from implicitop.solvers.lockstep import pad_columns, whole_chunks
 from implicitop.solvers.settings import (
     BRACKET_LOWER,
     BRACKET_UPPER,
@@ -88,14 +88,20 @@ __all__ = [
     "on_zero_plateau",
     "opposite",
     "outward",
+    "phase_one_block",
     "phase_one_step",
     "phase_two",
+    "phase_two_block",
     "probe",
+    "probe_block",
+    "probe_target",
+    "reach_of",
     "refine",
     "residual_error",
     "retreat",
     "scan_point",
     "solve_block",
+    "within",
 ]
 
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
@@ -168,26 +174,62 @@ def on_zero_plateau(x: float, p: np.ndarray) -> bool:
     return False
 
 
-def probe(x: float, target: float, p: np.ndarray, lower: float, upper: float) -> float:
-    """``R`` at ``target`` beside ``x``: moved halfway to the domain's bound if it lies
-    beyond it, and halfway back towards ``x`` (at most :data:`PROBE_RETREATS` times)
-    where ``R`` is NaN; NaN if it is NaN all the way or there is no room beside ``x``."""
-    if target < lower:
-        target = lower + (x - lower) / 2
-    if target > upper:
-        target = upper - (upper - x) / 2
-    for _ in range(PROBE_RETREATS):
-        if target == x:
-            return math.nan
-        value = residual_and_slope(target, p)[0]
-        if not math.isnan(value):
-            return value
+def reach_of(x: float, value: float, slope: float, size: float) -> float:
+    """How far beside ``x`` :func:`changes_sign` looks: :data:`SIGN_CHANGE_REACH` times
+    the rounding error of ``R`` there (:func:`allowance`, or ``|R|`` if larger) over its
+    slope."""
+    return SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, size)) / abs(slope)
+
+
+def within(x: float, target: float, lower: float, upper: float) -> float:
+    """``target`` beside ``x``, moved halfway from ``x`` to the domain's bound where it
+    lies beyond it."""
+    target = lower + (x - lower) / 2 if target < lower else target
+    return upper - (upper - x) / 2 if target > upper else target
+
+
+def probe_target(
+    x: float, value: float, slope: float, size: float, lower: float, upper: float
+) -> float:
+    """Where :func:`changes_sign` first evaluates ``R`` beside ``x``: beyond the root the
+    slope points to, or below ``x`` where ``|R|`` is within its :func:`noise` (then it
+    looks above too), inside the domain (:func:`within`)."""
+    reach = reach_of(x, value, slope, size)
+    beyond = x - math.copysign(reach, value * slope)
+    return within(x, beyond if abs(value) > noise(size) else x - reach, lower, upper)
+
+
+def probe_block(
+    x: np.ndarray, terms: np.ndarray, count: int, lower: float, upper: float, targets: np.ndarray
+) -> None:
+    """:func:`probe_target` for the first ``count`` lanes of a block (rounded up to whole
+    chunks, as :func:`~implicitop.solvers.lockstep.residual_block`, whose ``terms`` at
+    ``x`` it takes) into ``targets``; a loop that vectorises."""
+    for i in range(whole_chunks(count)):
+        targets[i] = probe_target(x[i], terms[0, i], terms[1, i], terms[2, i], lower, upper)
+
+
+def probe(x: float, target: float, value: float, p: np.ndarray) -> float:
+    """``R`` beside ``x`` from ``target`` (where it is ``value``, see :func:`within`),
+    moved halfway back towards ``x`` (at most :data:`PROBE_RETREATS` times in all) where
+    ``R`` is NaN; NaN if it is NaN all the way or there is no room beside ``x``."""
+    for _ in range(PROBE_RETREATS - 1):
+        if target == x or not math.isnan(value):
+            break
         target = x + (target - x) / 2
-    return math.nan
+        value = residual_and_slope(target, p)[0]
+    return math.nan if target == x else value
 
 
 def changes_sign(
-    x: float, value: float, slope: float, size: float, p: np.ndarray, lower: float, upper: float
+    x: float,
+    value: float,
+    slope: float,
+    size: float,
+    beside: float,
+    p: np.ndarray,
+    lower: float,
+    upper: float,
 ) -> bool:
     """Whether ``R`` changes sign across ``x`` within :data:`SIGN_CHANGE_REACH` times its
     rounding error (in ``x``): a root, not a near miss (a minimum of ``|R|`` within
@@ -195,6 +237,7 @@ def changes_sign(
     the open end of the domain the iterates crept towards (``z - 1 + exp(-R0*z)`` as
     ``z -> 0``). Only signs above the rounding noise of the residual's terms count
     (:func:`noise`): where ``|R|`` is within it at ``x``, both sides must show a sign.
+    ``beside`` is ``R`` at :func:`probe_target`.
 
     Where the slope is zero or not finite only an exact zero counts (a root the residual
     touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
@@ -202,12 +245,12 @@ def changes_sign(
     """
     if slope == 0.0 or not math.isfinite(slope):
         return value == 0.0
-    reach = SIGN_CHANGE_REACH * max(abs(value), allowance(x, slope, size)) / abs(slope)
+    first = probe(x, probe_target(x, value, slope, size, lower, upper), beside, p)
     level = noise(size)
     if abs(value) > level:
-        beyond = probe(x, x - math.copysign(reach, value * slope), p, lower, upper)
-        return opposite(beyond, value) and abs(beyond) > level
-    below, above = probe(x, x - reach, p, lower, upper), probe(x, x + reach, p, lower, upper)
+        return opposite(first, value) and abs(first) > level
+    above = within(x, x + reach_of(x, value, slope, size), lower, upper)
+    below, above = first, probe(x, above, residual_and_slope(above, p)[0], p)
     if math.isnan(below) or math.isnan(above):
         return not (abs(below) <= level or abs(above) <= level)
     return opposite(below, above) and min(abs(below), abs(above)) > level
@@ -230,39 +273,46 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
     """Whether ``x`` is a root: the residual is zero to rounding there
     (:func:`error_of`) and changes sign across it (:func:`changes_sign`)."""
     value, slope = residual_and_slope(x, p)
-    return accepted(x, value, slope, scale(x, p), p, lower, upper)
+    size = scale(x, p)
+    target = probe_target(x, value, slope, size, lower, upper)
+    beside = residual_and_slope(target, p)[0]
+    return accepted(x, value, slope, size, beside, p, lower, upper)
 
 
 def accepted(
-    x: float, value: float, slope: float, size: float, p: np.ndarray, lower: float, upper: float
+    x: float,
+    value: float,
+    slope: float,
+    size: float,
+    beside: float,
+    p: np.ndarray,
+    lower: float,
+    upper: float,
 ) -> bool:
-    """:func:`accepts` where ``R``, ``dR/dx`` and the size of R's terms at ``x`` are known."""
+    """:func:`accepts` where ``R``, ``dR/dx`` and the size of R's terms at ``x`` are
+    known, and ``R`` at :func:`probe_target` (``beside``)."""
     return error_of(x, value, slope, size, p) <= 1.0 and changes_sign(
-        x, value, slope, size, p, lower, upper
+        x, value, slope, size, beside, p, lower, upper
     )
 
 
 def midpoint(a: float, b: float) -> float:
     """Bisection point: 0 where the bracket holds it; geometric for wide same-signed
     brackets (an end at 0 counts as the smallest normal number), so a bracket narrows
-    to any magnitude in a few dozen steps; else arithmetic."""
+    to any magnitude in a few dozen steps; else arithmetic. (Selects, no branches: it
+    runs in :func:`phase_one_block`'s vector loop.)"""
     lo, hi = min(a, b), max(a, b)
-    if lo < 0.0 < hi:
-        return 0.0
     small, large = max(min(abs(lo), abs(hi)), SMALLEST_NORMAL), max(abs(lo), abs(hi))
-    if large > 4 * small:
-        return math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
-    return lo / 2 + hi / 2
+    geometric = math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
+    same_signed = geometric if large > 4 * small else lo / 2 + hi / 2
+    return 0.0 if (lo < 0.0) & (0.0 < hi) else same_signed
 
 
 def retreat(x: float, lower: float, upper: float) -> float:
     """Where to go when R overflows at the very first iterate: a tenth of the way to
     the domain's bound (lower first), or towards zero in an unbounded domain."""
-    if lower > -math.inf:
-        return lower + (x - lower) * 0.1
-    if upper < math.inf:
-        return upper - (upper - x) * 0.1
-    return x * 0.1
+    unbounded_above = upper - (upper - x) * 0.1 if upper < math.inf else x * 0.1
+    return lower + (x - lower) * 0.1 if lower > -math.inf else unbounded_above
 
 
 #: What a Newton step leaves behind: keep iterating, a root candidate, or hand over to
@@ -286,33 +336,72 @@ def halley_step(value: float, slope: float, curvature: float) -> float:
 def phase_one_step(
     x: float,
     previous: float,
-    terms: np.ndarray,
+    value: float,
+    slope: float,
+    curvature: float,
     lower: float,
     upper: float,
     tol: float,
 ) -> tuple[float, float, int]:
     """One step of phase 1 from ``x`` (``previous``: the iterate before it, NaN at
-    first), where ``terms`` holds :func:`~implicitop.solvers.lockstep.halley_terms`:
-    the next iterate, the new ``previous`` and whether to go on (:data:`RUNNING`), ``x``
-    is a root candidate (:data:`SETTLED`) or phase 2 must take over (:data:`GAVE_UP`)."""
-    value, slope, curvature = terms[0], terms[1], terms[2]
-    if value == 0.0:
-        return x, previous, SETTLED
-    if not (math.isfinite(value) and math.isfinite(slope)):
-        if math.isfinite(previous):
-            return midpoint(previous, x), previous, RUNNING
-        target = retreat(x, lower, upper)
-        return target, previous, GAVE_UP if target == x else RUNNING
+    first), where :func:`~implicitop.solvers.lockstep.halley_terms` gives ``value``,
+    ``slope`` and ``curvature``: the next iterate, the new ``previous`` and whether to
+    go on (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2
+    must take over (:data:`GAVE_UP`).
+
+    Every case is computed and one is selected (no branches), so
+    :func:`phase_one_block`'s loop of it vectorises:
+
+    - ``R = 0``: ``x`` is a candidate;
+    - ``R`` or its slope overflows: halfway back to ``previous``, or at the first
+      iterate a step towards the domain's bound (:func:`retreat`; phase 2 where there
+      is no room);
+    - else Halley's step, kept inside the domain; a candidate where it is within
+      ``tol`` of ``x``, phase 2 where it is not a number.
+    """
+    has_previous = math.isfinite(previous)
+    target = retreat(x, lower, upper)
+    overflow_x = midpoint(previous, x) if has_previous else target
+    overflow_state = RUNNING if has_previous | (target != x) else GAVE_UP
     proposal = x + halley_step(value, slope, curvature)
-    if proposal < lower:
-        proposal = lower + (x - lower) * 0.1
-    if proposal > upper:
-        proposal = upper - (upper - x) * 0.1
-    if not math.isfinite(proposal):
-        return x, previous, GAVE_UP
-    if abs(proposal - x) <= tol * abs(proposal):
-        return proposal, x, SETTLED
-    return proposal, x, RUNNING
+    proposal = lower + (x - lower) * 0.1 if proposal < lower else proposal
+    proposal = upper - (upper - x) * 0.1 if proposal > upper else proposal
+    usable = math.isfinite(proposal)
+    near = abs(proposal - x) <= tol * abs(proposal)
+    step_state = (SETTLED if near else RUNNING) if usable else GAVE_UP
+    finite = math.isfinite(value) & math.isfinite(slope)
+    zero = value == 0.0
+    next_x = x if zero | (finite & (not usable)) else (proposal if finite else overflow_x)
+    next_previous = x if finite & usable & (not zero) else previous
+    state = SETTLED if zero else (step_state if finite else overflow_state)
+    return next_x, next_previous, state
+
+
+def phase_one_block(
+    x: np.ndarray,
+    previous: np.ndarray,
+    outcome: np.ndarray,
+    terms: np.ndarray,
+    count: int,
+    lower: float,
+    upper: float,
+    tol: float,
+) -> int:
+    """:func:`phase_one_step` for the first ``count`` lanes of a block whose ``outcome``
+    is :data:`RUNNING` (``terms``: :func:`~implicitop.solvers.lockstep.halley_block`'s),
+    updating ``x``, ``previous`` and ``outcome`` in place; how many still run. Every
+    lane is computed and the running ones updated (selects), so the loop vectorises."""
+    running = 0
+    for i in range(count):
+        next_x, next_previous, state = phase_one_step(
+            x[i], previous[i], terms[0, i], terms[1, i], terms[2, i], lower, upper, tol
+        )
+        going = outcome[i] == RUNNING
+        x[i] = next_x if going else x[i]
+        previous[i] = next_previous if going else previous[i]
+        outcome[i] = state if going else outcome[i]
+        running += going & (state == RUNNING)
+    return running
 
 
 def grid_value(
@@ -656,39 +745,52 @@ def solve_block(
     """
     lower, upper, tol = lowers[0], uppers[0], settings[TOL]
     size = params.shape[0]
-    x = np.zeros(BLOCK)
+    # one allocation for the lanes' rows (each one costs about as much as a lane's step)
+    work = np.empty((9, BLOCK))
+    x, previous, targets, terms, beside = work[0], work[1], work[2], work[3:6], work[6:9]
     columns = np.empty((params.shape[1], BLOCK))
     pad_columns(params, columns)
-    terms = np.empty((3, BLOCK))
-    previous = np.full(size, math.nan)
-    outcome = np.full(size, SETTLED, dtype=np.int8)
+    outcome = np.empty(BLOCK, dtype=np.int8)
     running = 0
-    for i in range(size):
-        x[i] = x0[i, 0]
-        if code[i] == MAXITER:
-            outcome[i] = RUNNING
-            running += 1
+    for i in range(BLOCK):
+        x[i] = x0[i, 0] if i < size else 0.0
+        previous[i] = math.nan
+        outcome[i] = RUNNING if i < size and code[i] == MAXITER else SETTLED
+        running += outcome[i] == RUNNING
     for _ in range(int(settings[NEWTON_ITERATIONS])):
         if running == 0:
             break
         halley_block(x, columns, size, terms)
-        for i in range(size):
-            if outcome[i] == RUNNING:
-                x[i], previous[i], outcome[i] = phase_one_step(
-                    x[i], previous[i], terms[:, i], lower, upper, tol
-                )
-                if outcome[i] != RUNNING:
-                    running -= 1
+        running = phase_one_block(x, previous, outcome, terms, size, lower, upper, tol)
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     residual_block(x, columns, size, terms)
+    probe_block(x, terms, size, lower, upper, targets)
+    residual_block(targets, columns, size, beside)
+    left = 0
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
             value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
-            if accepted(x[i], value, slope, terms_size, params[i], lower, upper):
+            if accepted(x[i], value, slope, terms_size, beside[0, i], params[i], lower, upper):
                 root[i, 0], code[i] = x[i], CONVERGED
+        left += code[i] == MAXITER
+    if left:
+        phase_two_block(x0, params, lower, upper, settings, grid, root, code)
+
+
+def phase_two_block(
+    x0: np.ndarray,
+    params: np.ndarray,
+    lower: float,
+    upper: float,
+    settings: np.ndarray,
+    grid: np.ndarray,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> None:
+    """:func:`phase_two` for the block's elements whose ``code`` is still ``MAXITER``."""
     values, seen = np.empty(GRID_CAPACITY), np.empty(GRID_CAPACITY, dtype=np.bool_)
     element_grid = np.empty(GRID_CAPACITY)
-    for i in range(size):
+    for i in range(params.shape[0]):
         if code[i] == MAXITER:
             root[i, 0], code[i] = phase_two(
                 x0[i, 0], params[i], lower, upper, settings, grid, element_grid, values, seen
