@@ -11,8 +11,10 @@ import sys
 import numba
 import numpy as np
 import pytest
+import sympy as sp
 
 from catalogue import CATALOGUE, build_seed, seed_root
+from implicitop import make_implicit_op
 from implicitop.codegen import element_source
 from implicitop.solvers import element_entry, interface, vector_math
 from implicitop.solvers.generated import ELEMENTS, elements_source, import_module, write_module
@@ -20,10 +22,19 @@ from implicitop.solvers.generated import ELEMENTS, elements_source, import_modul
 LIBMVEC_MACHINE = sys.platform.startswith("linux") and platform.machine() == "x86_64"
 
 
+def data_residual_op() -> object:
+    """The seed's residual with a covariate: two parameters per element."""
+    mu, theta, x = sp.symbols("mu theta x", positive=True)
+    return make_implicit_op(mu + mu * sp.exp(theta * mu * x) - 1, mu, [theta, x])
+
+
 @pytest.mark.skipif(not LIBMVEC_MACHINE, reason="libmvec is glibc's, on x86-64")
-def test_the_block_loop_calls_vector_exp_and_log():
+@pytest.mark.parametrize("build", [build_seed, data_residual_op], ids=["seed", "two parameters"])
+def test_the_block_loop_calls_vector_exp_and_log(build):
+    # with more than one parameter, the lanes' parameters must reach the functions as
+    # values (lane_parameters), not as an array view LLVM cannot bound
     assert vector_math.library() in ("libmvec", "SVML")
-    solver = build_seed().solver
+    solver = build().solver
     source = element_source(solver.problem, solver.starts)
     unused = set(interface.__all__) - set(element_entry.CALLED[1])
     module = import_module(write_module(elements_source(solver.problem, source), ELEMENTS), unused)
