@@ -28,7 +28,9 @@ __all__ = [
     "BLOCK",
     "C_SIGNATURE",
     "appended_parameters",
+    "fill",
     "parameter_status",
+    "place",
     "solve",
     "solve_block",
     "solve_by_address",
@@ -59,6 +61,20 @@ def solve_block(
     Each algorithm module defines its own; this one only states the contract.
     """
     raise NotImplementedError("solve_block is defined by the algorithm modules")
+
+
+def fill(destination: np.ndarray, start: int, stop: int, value: float) -> None:
+    """``destination[start:stop] = value``, as a loop: numba compiles each slice
+    assignment into a broadcasting routine of its own (a tenth of a second or more of
+    every solver's compile)."""
+    for j in range(start, stop):
+        destination[j] = value
+
+
+def place(destination: np.ndarray, start: int, values: np.ndarray) -> None:
+    """``destination[start : start + len(values)] = values``, as a loop (see :func:`fill`)."""
+    for j in range(values.shape[0]):
+        destination[start + j] = values[j]
 
 
 def unpack(
@@ -110,7 +126,7 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
     for start in range(0, size, BLOCK):
         stop = min(start + BLOCK, size)
         for i in range(start, stop):
-            root[i, :] = math.nan
+            fill(root[i], 0, root.shape[1], math.nan)
             code[i] = parameter_status(params[i], param_lower, param_upper)
             if code[i] == MAXITER:
                 starting_point(params[i], lower, upper, defaults, x0[i - start])
@@ -146,11 +162,11 @@ def appended_parameters(settings: np.ndarray) -> np.ndarray:
     k = int(settings[K])
     lower_end, upper_end = HEADER + k, HEADER + 2 * k
     record = np.empty(settings.shape[0] + 2 * APPENDED)
-    record[:lower_end] = settings[:lower_end]
-    record[lower_end : lower_end + APPENDED] = -np.inf
-    record[lower_end + APPENDED : upper_end + APPENDED] = settings[lower_end:upper_end]
-    record[upper_end + APPENDED : upper_end + 2 * APPENDED] = np.inf
-    record[upper_end + 2 * APPENDED :] = settings[upper_end:]
+    place(record, 0, settings[:lower_end])
+    fill(record, lower_end, lower_end + APPENDED, -np.inf)
+    place(record, lower_end + APPENDED, settings[lower_end:upper_end])
+    fill(record, upper_end + APPENDED, upper_end + 2 * APPENDED, np.inf)
+    place(record, upper_end + 2 * APPENDED, settings[upper_end:])
     record[K] = k + APPENDED
     return record
 
@@ -164,7 +180,8 @@ def solve_by_address(
     record = carray(settings, (settings_size,))
     n, k = int(record[N]), int(record[K])
     rows = np.empty((size, k + APPENDED))
-    rows[:, :k] = carray(params, (size, k))
-    rows[:, k] = n
-    rows[:, k + 1] = record[ELEMENTS]
+    given = carray(params, (size, k))
+    for i in range(size):
+        place(rows[i], 0, given[i])
+        rows[i, k], rows[i, k + 1] = n, record[ELEMENTS]
     solve(rows, appended_parameters(record), carray(root, (size, n)), carray(code, (size,)))

@@ -455,7 +455,8 @@ def nearest_bracket(
     size = grid.shape[0]
     target = np.searchsorted(grid, x0)
     if first == 0:
-        seen[:size] = False
+        for g in range(size):  # a loop: numba compiles slice assignments slowly
+            seen[g] = False
     for step in range(first, 2 * size + 1):
         g = scan_point(target, step)
         if 0 <= g < size:
@@ -687,7 +688,7 @@ def grown(
                 return end, end, value, value
             if opposite(value, value_before):
                 return before, end, value_before, value
-    moving[:] = False
+    moving[0], moving[1] = False, False
     return math.nan, math.nan, math.nan, math.nan
 
 

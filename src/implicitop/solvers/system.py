@@ -41,6 +41,7 @@ __all__ = [
     "LM_ARMIJO",
     "MAX_DAMPINGS",
     "MAX_HALVINGS",
+    "assign",
     "best_or",
     "damped_newton",
     "error_at",
@@ -70,6 +71,13 @@ MAX_DAMPINGS = 12
 LM_ARMIJO = 1e-4
 #: Columns of ``J`` smaller than this fraction of the largest are scaled as if this size.
 DIAGONAL_FLOOR = 1e-12
+
+
+def assign(destination: np.ndarray, values: np.ndarray) -> None:
+    """``destination[:] = values`` (1-d), as a loop: numba compiles each slice
+    assignment into a broadcasting routine of its own."""
+    for j in range(destination.shape[0]):
+        destination[j] = values[j]
 
 
 def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> None:
@@ -161,7 +169,7 @@ def lm_step(values: np.ndarray, jacobian: np.ndarray, damping: float, step: np.n
     determinant = np.linalg.det(normal)
     if not math.isfinite(determinant) or determinant == 0:
         return False
-    step[:] = -np.linalg.solve(normal, gradient)
+    assign(step, -np.linalg.solve(normal, gradient))
     return all_finite(step)
 
 
@@ -198,11 +206,11 @@ def damped_newton(
         error = error_at(u, p, values, jacobian)
         if error < best_error:
             best_error = error
-            best[:] = u
+            assign(best, u)
         determinant = np.linalg.det(jacobian)
         singular = not math.isfinite(determinant) or determinant == 0
         if not singular:
-            step[:] = -np.linalg.solve(jacobian, values)
+            assign(step, -np.linalg.solve(jacobian, values))
             singular = not all_finite(step)
         if not singular and np.all(np.abs(step) <= tol * np.abs(u)):
             return u, MAXITER
@@ -231,9 +239,10 @@ def damped_newton(
             damping *= DAMPING_GROWTH
         if not accepted:
             return best_or(best, best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS)
-        u[:] = trial
-        values[:] = trial_values
-        jacobian[:] = trial_jacobian
+        assign(u, trial)
+        assign(values, trial_values)
+        for row in range(jacobian.shape[0]):
+            assign(jacobian[row], trial_jacobian[row])
     return best_or(best, best_error, MAXITER)
 
 
@@ -278,7 +287,7 @@ def solve_element(
         return status
     n = x0.shape[0]
     if residual_error(candidate, p, np.empty(n), np.empty((n, n))) <= 1:
-        root[:] = candidate
+        assign(root, candidate)
         return CONVERGED
     return NOT_A_ROOT
 
