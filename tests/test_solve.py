@@ -137,17 +137,16 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
     (lower,), (upper,), tol = solver.settings.lower, solver.settings.upper, solver.settings.tol
     for value in np.geomspace(1e-3, 1e6, 37):
         params = np.array([value, covariate])
-        point, previous, outcome = 1.0, np.nan, RUNNING
+        point, previous = np.array([1.0]), np.array([np.nan])
+        outcome = np.array([RUNNING], dtype=np.int8)
         for _ in range(PHASE1_MAXITER):
             with np.errstate(all="ignore"):  # overflow at mu = 1, as in the solver
-                terms = module.halley_terms(point, params)
-                point, previous, outcome = module.phase_one_step(
-                    point, previous, *terms, lower, upper, tol
-                )
-            if outcome != RUNNING:
+                terms = np.reshape(module.halley_terms(point[0], params), (3, 1))
+                module.phase_one_block(point, previous, outcome, terms, 1, lower, upper, tol)
+            if outcome[0] != RUNNING:
                 break
-        assert outcome == SETTLED, value
-        np.testing.assert_allclose(point, seed_root(value * covariate), rtol=4e-15)
+        assert outcome[0] == SETTLED, value
+        np.testing.assert_allclose(point[0], seed_root(value * covariate), rtol=4e-15)
 
 
 def test_a_plateau_of_underflowed_zeros_is_not_a_root():

@@ -28,7 +28,8 @@ import os
 import sys
 import types
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numba
@@ -76,13 +77,13 @@ _INLINED = frozenset(interface.__all__) | {
     "halley_step",
     "halley_terms",
     "accepts",
+    "halley_update",
     "midpoint",
     "noise",
-    "phase_one_step",
+    "overflowed",
     "parameter_status",
     "probe_target",
     "reach_of",
-    "retreat",
     "residual_error",
     "starting_point",
     "within",
@@ -235,9 +236,35 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
     return module
 
 
+@contextmanager
+def _compiling(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the generated module's file (POSIX ``flock``) while it
+    is compiled: processes that need the same module (the samplers of ``pm.sample``,
+    the background worker and a process that cannot wait for it, the first problem
+    after installing) compile it one after the other, and all but the first load the
+    machine code from numba's disk cache instead of compiling it again side by side."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: each process compiles on its own
+        yield
+        return
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:  # evicted meanwhile: nothing to share
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def c_function(function: object, signature: str) -> object:
     """``function`` (a numba dispatcher of a generated module) compiled as a C function
     with vector math (:func:`~implicitop.solvers.vector_math.vector_library`), or
-    loaded from numba's disk cache."""
-    with vector_math.vector_library():
+    loaded from numba's disk cache, with the module's file locked meanwhile
+    (:func:`_compiling`)."""
+    with _compiling(Path(function.py_func.__code__.co_filename)), vector_math.vector_library():
         return numba.cfunc(signature, **JIT_OPTIONS)(function.py_func)

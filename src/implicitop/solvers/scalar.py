@@ -81,6 +81,7 @@ __all__ = [
     "fill_scan_grid",
     "grown",
     "halley_step",
+    "halley_update",
     "measure_root",
     "midpoint",
     "nearest_bracket",
@@ -88,8 +89,9 @@ __all__ = [
     "on_zero_plateau",
     "opposite",
     "outward",
+    "overflow_update",
+    "overflowed",
     "phase_one_block",
-    "phase_one_step",
     "phase_two",
     "phase_two_block",
     "probe",
@@ -299,8 +301,7 @@ def accepted(
 def midpoint(a: float, b: float) -> float:
     """Bisection point: 0 where the bracket holds it; geometric for wide same-signed
     brackets (an end at 0 counts as the smallest normal number), so a bracket narrows
-    to any magnitude in a few dozen steps; else arithmetic. (Selects, no branches: it
-    runs in :func:`phase_one_block`'s vector loop.)"""
+    to any magnitude in a few dozen steps; else arithmetic."""
     lo, hi = min(a, b), max(a, b)
     small, large = max(min(abs(lo), abs(hi)), SMALLEST_NORMAL), max(abs(lo), abs(hi))
     geometric = math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
@@ -333,7 +334,13 @@ def halley_step(value: float, slope: float, curvature: float) -> float:
     return -value / slope
 
 
-def phase_one_step(
+def overflowed(value: float, slope: float) -> bool:
+    """Whether phase 1 must back off instead of stepping: ``R`` or its slope at the
+    iterate is infinite or not a number (and ``R`` is not exactly 0)."""
+    return (value != 0.0) & ((not math.isfinite(value)) | (not math.isfinite(slope)))
+
+
+def halley_update(
     x: float,
     previous: float,
     value: float,
@@ -343,38 +350,40 @@ def phase_one_step(
     upper: float,
     tol: float,
 ) -> tuple[float, float, int]:
-    """One step of phase 1 from ``x`` (``previous``: the iterate before it, NaN at
-    first), where :func:`~implicitop.solvers.lockstep.halley_terms` gives ``value``,
-    ``slope`` and ``curvature``: the next iterate, the new ``previous`` and whether to
-    go on (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`) or phase 2
-    must take over (:data:`GAVE_UP`).
+    """Phase 1's step from ``x`` where it does not back off (:func:`overflowed`), and
+    :func:`~implicitop.solvers.lockstep.halley_terms` gives ``value``, ``slope`` and
+    ``curvature`` there: the next iterate, the new ``previous`` (the iterate before it)
+    and whether to go on (:data:`RUNNING`), ``x`` is a root candidate (:data:`SETTLED`)
+    or phase 2 must take over (:data:`GAVE_UP`).
 
-    Every case is computed and one is selected (no branches), so
-    :func:`phase_one_block`'s loop of it vectorises:
-
-    - ``R = 0``: ``x`` is a candidate;
-    - ``R`` or its slope overflows: halfway back to ``previous``, or at the first
-      iterate a step towards the domain's bound (:func:`retreat`; phase 2 where there
-      is no room);
-    - else Halley's step, kept inside the domain; a candidate where it is within
-      ``tol`` of ``x``, phase 2 where it is not a number.
+    ``R = 0``: ``x`` is a candidate; else Halley's step, kept inside the domain, a
+    candidate where it is within ``tol`` of ``x``, phase 2 where it is not a number.
+    Every case is computed and one selected (no branches), so a loop of it vectorises.
     """
-    has_previous = math.isfinite(previous)
-    target = retreat(x, lower, upper)
-    overflow_x = midpoint(previous, x) if has_previous else target
-    overflow_state = RUNNING if has_previous | (target != x) else GAVE_UP
     proposal = x + halley_step(value, slope, curvature)
     proposal = lower + (x - lower) * 0.1 if proposal < lower else proposal
     proposal = upper - (upper - x) * 0.1 if proposal > upper else proposal
-    usable = math.isfinite(proposal)
+    moves = math.isfinite(proposal) & (value != 0.0)
     near = abs(proposal - x) <= tol * abs(proposal)
-    step_state = (SETTLED if near else RUNNING) if usable else GAVE_UP
-    finite = math.isfinite(value) & math.isfinite(slope)
-    zero = value == 0.0
-    next_x = x if zero | (finite & (not usable)) else (proposal if finite else overflow_x)
-    next_previous = x if finite & usable & (not zero) else previous
-    state = SETTLED if zero else (step_state if finite else overflow_state)
-    return next_x, next_previous, state
+    state = (SETTLED if near else RUNNING) if math.isfinite(proposal) else GAVE_UP
+    return (
+        proposal if moves else x,
+        x if moves else previous,
+        SETTLED if value == 0.0 else state,
+    )
+
+
+def overflow_update(
+    x: float, previous: float, lower: float, upper: float
+) -> tuple[float, float, int]:
+    """Phase 1's move from ``x`` where ``R`` or its slope overflowed: halfway back to
+    the iterate before (``previous``), or at the first iterate a step towards the
+    domain's bound (:func:`retreat`; phase 2 where there is no room). As
+    :func:`halley_update`."""
+    if math.isfinite(previous):
+        return midpoint(previous, x), previous, RUNNING
+    target = retreat(x, lower, upper)
+    return target, previous, GAVE_UP if target == x else RUNNING
 
 
 def phase_one_block(
@@ -387,20 +396,32 @@ def phase_one_block(
     upper: float,
     tol: float,
 ) -> int:
-    """:func:`phase_one_step` for the first ``count`` lanes of a block whose ``outcome``
+    """One step of phase 1 for the first ``count`` lanes of a block whose ``outcome``
     is :data:`RUNNING` (``terms``: :func:`~implicitop.solvers.lockstep.halley_block`'s),
-    updating ``x``, ``previous`` and ``outcome`` in place; how many still run. Every
-    lane is computed and the running ones updated (selects), so the loop vectorises."""
-    running = 0
+    updating ``x``, ``previous`` and ``outcome`` in place; how many still run.
+
+    :func:`halley_update` for every lane, the running ones updated (selects): a loop
+    that vectorises. The rare lanes that back off (:func:`overflowed`) are moved after
+    it, one by one (:func:`overflow_update`); an element takes the same path whatever
+    its neighbours.
+    """
+    running, backing_off = 0, 0
     for i in range(count):
-        next_x, next_previous, state = phase_one_step(
-            x[i], previous[i], terms[0, i], terms[1, i], terms[2, i], lower, upper, tol
+        value, slope = terms[0, i], terms[1, i]
+        next_x, next_previous, state = halley_update(
+            x[i], previous[i], value, slope, terms[2, i], lower, upper, tol
         )
         going = outcome[i] == RUNNING
-        x[i] = next_x if going else x[i]
-        previous[i] = next_previous if going else previous[i]
-        outcome[i] = state if going else outcome[i]
-        running += going & (state == RUNNING)
+        stepping = going & (not overflowed(value, slope))
+        x[i] = next_x if stepping else x[i]
+        previous[i] = next_previous if stepping else previous[i]
+        outcome[i] = state if stepping else outcome[i]
+        running += stepping & (state == RUNNING)
+        backing_off += going & overflowed(value, slope)
+    for i in range(count if backing_off else 0):
+        if outcome[i] == RUNNING and overflowed(terms[0, i], terms[1, i]):
+            x[i], previous[i], outcome[i] = overflow_update(x[i], previous[i], lower, upper)
+            running += outcome[i] == RUNNING
     return running
 
 
