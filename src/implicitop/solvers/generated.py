@@ -78,7 +78,6 @@ _INLINED = frozenset(interface.__all__) | {
     "halley_terms",
     "accepts",
     "halley_update",
-    "midpoint",
     "noise",
     "overflowed",
     "parameter_status",

@@ -303,17 +303,22 @@ def midpoint(a: float, b: float) -> float:
     brackets (an end at 0 counts as the smallest normal number), so a bracket narrows
     to any magnitude in a few dozen steps; else arithmetic."""
     lo, hi = min(a, b), max(a, b)
+    if lo < 0.0 < hi:
+        return 0.0
     small, large = max(min(abs(lo), abs(hi)), SMALLEST_NORMAL), max(abs(lo), abs(hi))
-    geometric = math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
-    same_signed = geometric if large > 4 * small else lo / 2 + hi / 2
-    return 0.0 if (lo < 0.0) & (0.0 < hi) else same_signed
+    if large > 4 * small:
+        return math.copysign(math.sqrt(small) * math.sqrt(large), lo + hi)
+    return lo / 2 + hi / 2
 
 
 def retreat(x: float, lower: float, upper: float) -> float:
     """Where to go when R overflows at the very first iterate: a tenth of the way to
     the domain's bound (lower first), or towards zero in an unbounded domain."""
-    unbounded_above = upper - (upper - x) * 0.1 if upper < math.inf else x * 0.1
-    return lower + (x - lower) * 0.1 if lower > -math.inf else unbounded_above
+    if lower > -math.inf:
+        return lower + (x - lower) * 0.1
+    if upper < math.inf:
+        return upper - (upper - x) * 0.1
+    return x * 0.1
 
 
 #: What a Newton step leaves behind: keep iterating, a root candidate, or hand over to
@@ -411,13 +416,13 @@ def phase_one_block(
         next_x, next_previous, state = halley_update(
             x[i], previous[i], value, slope, terms[2, i], lower, upper, tol
         )
-        going = outcome[i] == RUNNING
-        stepping = going & (not overflowed(value, slope))
+        going, backs_off = outcome[i] == RUNNING, overflowed(value, slope)
+        stepping = going & (not backs_off)
         x[i] = next_x if stepping else x[i]
         previous[i] = next_previous if stepping else previous[i]
         outcome[i] = state if stepping else outcome[i]
         running += stepping & (state == RUNNING)
-        backing_off += going & overflowed(value, slope)
+        backing_off += going & backs_off
     for i in range(count if backing_off else 0):
         if outcome[i] == RUNNING and overflowed(terms[0, i], terms[1, i]):
             x[i], previous[i], outcome[i] = overflow_update(x[i], previous[i], lower, upper)
