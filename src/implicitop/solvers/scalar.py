@@ -228,6 +228,7 @@ def changes_sign(
     value: float,
     slope: float,
     size: float,
+    target: float,
     beside: float,
     p: np.ndarray,
     lower: float,
@@ -239,7 +240,7 @@ def changes_sign(
     the open end of the domain the iterates crept towards (``z - 1 + exp(-R0*z)`` as
     ``z -> 0``). Only signs above the rounding noise of the residual's terms count
     (:func:`noise`): where ``|R|`` is within it at ``x``, both sides must show a sign.
-    ``beside`` is ``R`` at :func:`probe_target`.
+    ``beside`` is ``R`` at ``target``, the :func:`probe_target`.
 
     Where the slope is zero or not finite only an exact zero counts (a root the residual
     touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
@@ -247,7 +248,7 @@ def changes_sign(
     """
     if slope == 0.0 or not math.isfinite(slope):
         return value == 0.0
-    first = probe(x, probe_target(x, value, slope, size, lower, upper), beside, p)
+    first = probe(x, target, beside, p)
     level = noise(size)
     if abs(value) > level:
         return opposite(first, value) and abs(first) > level
@@ -278,7 +279,7 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
     size = scale(x, p)
     target = probe_target(x, value, slope, size, lower, upper)
     beside = residual_and_slope(target, p)[0]
-    return accepted(x, value, slope, size, beside, p, lower, upper)
+    return accepted(x, value, slope, size, target, beside, p, lower, upper)
 
 
 def accepted(
@@ -286,15 +287,16 @@ def accepted(
     value: float,
     slope: float,
     size: float,
+    target: float,
     beside: float,
     p: np.ndarray,
     lower: float,
     upper: float,
 ) -> bool:
     """:func:`accepts` where ``R``, ``dR/dx`` and the size of R's terms at ``x`` are
-    known, and ``R`` at :func:`probe_target` (``beside``)."""
+    known, and the :func:`probe_target` (``target``) and ``R`` there (``beside``)."""
     return error_of(x, value, slope, size, p) <= 1.0 and changes_sign(
-        x, value, slope, size, beside, p, lower, upper
+        x, value, slope, size, target, beside, p, lower, upper
     )
 
 
@@ -797,7 +799,10 @@ def solve_block(
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
             value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
-            if accepted(x[i], value, slope, terms_size, beside[0, i], params[i], lower, upper):
+            target, value_there = targets[i], beside[0, i]
+            if accepted(
+                x[i], value, slope, terms_size, target, value_there, params[i], lower, upper
+            ):
                 root[i, 0], code[i] = x[i], CONVERGED
         left += code[i] == MAXITER
     if left:
