@@ -87,17 +87,23 @@ _INLINED = frozenset(interface.__all__) | {
     "starting_point",
     "within",
 }
+#: The only functions Python calls through their numba dispatcher. The others are called
+#: by compiled code only, so they are compiled without the wrappers numba otherwise
+#: builds around every function for calls from Python and from C, with the machine code
+#: behind them: that took about 40% of the time to compile a solver.
+_CALLED_FROM_PYTHON = frozenset({"measure_root"})
+_NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 #: The prefixes of the three kinds of generated module's names.
 FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop_shared"
 
 _ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system)}
 #: Modules the generated ones import constants from (their source is in the digest).
 _DEPENDENCIES = (interface, settings, status, element_entry, batch)
-_MISNAMED = _INLINED - {
+_MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
     name for module in (batch, scalar, lockstep, system, interface) for name in module.__all__
 }
 if _MISNAMED:
-    raise RuntimeError(f"functions to inline that no algorithm defines: {sorted(_MISNAMED)}")
+    raise RuntimeError(f"functions named here that no algorithm defines: {sorted(_MISNAMED)}")
 #: Names the shared solver's element functions would take from the algorithms.
 _CLASHES = (set(by_address.__all__) - set(interface.__all__)) & {
     name for module in (batch, scalar, lockstep, system) for name in module.__all__
@@ -134,7 +140,8 @@ def _module(title: str, modules: tuple[types.ModuleType, ...], tail: list[str]) 
     # other's cache index at every run. And the vector math library the machine code
     # calls, which a process must load before it loads that code.
     library = vector_math.library()
-    options = repr((JIT_OPTIONS, sorted(_INLINED), numba.__version__, np.__version__, library))
+    how = (JIT_OPTIONS, sorted(_INLINED), sorted(_CALLED_FROM_PYTHON))
+    options = repr((*how, numba.__version__, np.__version__, library))
     depends = hashlib.sha256(
         "".join([*(inspect.getsource(module) for module in _DEPENDENCIES), options]).encode()
     ).hexdigest()
@@ -202,7 +209,9 @@ def write_module(source: str, prefix: str) -> Path:
 
 def import_module(path: Path, placeholders: Collection[str] = ()) -> types.ModuleType:
     """Import the generated module at ``path`` with every function it defines wrapped
-    in ``numba.njit`` (compiled when first called).
+    in ``numba.njit`` (compiled when first called). Only the functions named in
+    ``_CALLED_FROM_PYTHON`` can be called from Python; the others are for compiled
+    callers (``numba.cfunc`` of an entry point, other functions of the module).
 
     Raises
     ------
@@ -231,7 +240,8 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
     for key, value in list(vars(module).items()):
         if inspect.isfunction(value) and value.__code__.co_filename == str(path):
             inline = "always" if key in _INLINED else "never"
-            setattr(module, key, numba.njit(inline=inline, **JIT_OPTIONS)(value))
+            wrappers = {} if key in _CALLED_FROM_PYTHON else _NO_WRAPPERS
+            setattr(module, key, numba.njit(inline=inline, **wrappers, **JIT_OPTIONS)(value))
     return module
 
 
