@@ -52,10 +52,15 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests examples benchmarks docs
 	$(BIN)/ruff format --check src tests examples benchmarks docs
 
-test: test-main test-theano docs
+# The three parts run side by side: the legacy suite and the docs build are mostly one
+# process each, which would leave one of the two cores idle for minutes after the main
+# suite. The main suite prints as it goes ("+": not held back by --output-sync); the
+# output of the other two comes in one piece each when they end.
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-main test-theano docs
 
 test-main: lint
-	$(BIN)/python -m pytest -n 2 --durations=15
+	+$(BIN)/python -m pytest -n 2 --durations=15
 
 # tests/theano has its own pytest.ini, so the main suite's conftest is not loaded there.
 test-theano: $(STAMP_LEGACY)
