@@ -3,7 +3,8 @@ derivatives in this process.
 
 ``fill N``: compile value and gradient of N different implicit ops (filling the
 PyTensor compiledir). ``trivial``: compile a graph without implicit ops, which makes
-PyTensor refresh its module cache, unpickling the key of every cached op.
+PyTensor refresh its module cache, unpickling the key of every cached op. Also
+reported: whether numba was imported.
 """
 
 import json
@@ -46,4 +47,5 @@ if mode == "fill":
     derivations = dict.fromkeys(derivations, 0)  # count only what the next compile does
 x = pt.dvector("x")
 pytensor.function([x], pt.exp(x) * 2)
-print(json.dumps({"derivations": derivations, "values": values}))
+numba_imported = "numba" in sys.modules
+print(json.dumps({"derivations": derivations, "values": values, "numba": numba_imported}))

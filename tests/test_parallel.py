@@ -7,7 +7,7 @@ import pytest
 
 from catalogue import SYSTEMS, build_seed, seed_root
 from implicitop.solvers import parallel
-from implicitop.solvers.batch import BLOCK
+from implicitop.solvers.lockstep import BLOCK
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])

@@ -83,3 +83,5 @@ def test_pytensor_cache_refresh_runs_no_sympy(tmp_path, monkeypatch):
     assert cached_keys
     refreshed = json.loads(run_script(script, "trivial").splitlines()[-1])
     assert refreshed["derivations"] == {"jacobian": 0, "simplify": 0}
+    # nor imports numba (0.3-0.4 s): the ops are unpickled, not solved
+    assert filled["numba"] and not refreshed["numba"]

@@ -3,9 +3,10 @@
 Every element is an independent root problem: its parameters are checked, its
 starting point is chosen, and the algorithm's ``solve_block`` (one equation:
 :mod:`~implicitop.solvers.scalar`; systems: :mod:`~implicitop.solvers.system`)
-solves it, :data:`BLOCK` elements at a time. This module's source opens each
-generated solver module (see :mod:`~implicitop.solvers.generated`); the algorithm's
-source follows it and defines ``solve_block``, the element functions follow that.
+solves it, :data:`~implicitop.solvers.lockstep.BLOCK` elements at a time. This
+module's source opens each generated solver module (see
+:mod:`~implicitop.solvers.generated`); the algorithm's source follows it and defines
+``solve_block``, the element functions follow that.
 :func:`solve_from_pointers` is the full solver's C entry point,
 :func:`solve_by_address` the shared solver's.
 
@@ -20,12 +21,12 @@ import numpy as np
 from numba import carray
 
 from implicitop.solvers.interface import guess
+from implicitop.solvers.lockstep import BLOCK
 from implicitop.solvers.settings import ELEMENTS, GRID_SIZE, HEADER, K, N
 from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
 
 __all__ = [
     "APPENDED",
-    "BLOCK",
     "C_SIGNATURE",
     "appended_parameters",
     "fill",
@@ -38,9 +39,6 @@ __all__ = [
     "starting_point",
     "unpack",
 ]
-
-#: Elements solved together: enough independent work for the processor to overlap.
-BLOCK = 64
 
 
 def solve_block(

@@ -11,7 +11,7 @@ functions in a generated module, as the algorithms' does in the full solver.
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
 come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK`` and
-``RESIDUAL_BLOCK``, ``x`` holds a block's lanes (:data:`~implicitop.solvers.batch.BLOCK`),
+``RESIDUAL_BLOCK``, ``x`` holds a block's lanes (:data:`~implicitop.solvers.lockstep.BLOCK`),
 ``p`` their ``n`` parameters, one row of lanes per parameter, ``k`` is the number of
 lanes in use, and ``out`` receives (3, ``BLOCK``) values.
 """
@@ -19,7 +19,6 @@ lanes in use, and ``out`` receives (3, ``BLOCK``) values.
 import numpy as np
 from numba import carray
 
-from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.interface import (
     bracket,
     guess,
@@ -31,6 +30,7 @@ from implicitop.solvers.interface import (
     scale,
     scales,
 )
+from implicitop.solvers.lockstep import BLOCK
 
 __all__ = [
     "BRACKET",

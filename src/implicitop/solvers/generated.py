@@ -98,7 +98,7 @@ FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop
 
 _ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system)}
 #: Modules the generated ones import constants from (their source is in the digest).
-_DEPENDENCIES = (interface, settings, status, element_entry, batch)
+_DEPENDENCIES = (interface, settings, status, element_entry, batch, lockstep)
 _MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
     name for module in (batch, scalar, lockstep, system, interface) for name in module.__all__
 }

@@ -20,10 +20,10 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.interface import halley_parts, lane_parameters, residual_and_slope, scale
 
 __all__ = [
+    "BLOCK",
     "LANES",
     "LOG_FORM_RATIO",
     "halley_block",
@@ -33,11 +33,13 @@ __all__ = [
     "whole_chunks",
 ]
 
+#: Elements solved together: enough independent work for the processor to overlap.
+BLOCK = 64
 #: Lanes evaluated together. LLVM covers a loop with vector steps of at most 32
 #: doubles on x86-64 (8 per AVX-512 register, unrolled at most 4 times), so a trip
 #: count that is a multiple of 32 leaves no lane to a scalar remainder loop, whose
 #: ``exp`` would differ in the last bit from the vector one. A small batch pays for 32
-#: lanes, not for :data:`~implicitop.solvers.batch.BLOCK`.
+#: lanes, not for :data:`BLOCK`.
 LANES = 32
 if BLOCK % LANES:
     raise RuntimeError(f"a block of {BLOCK} elements is not whole chunks of {LANES} lanes")

@@ -27,7 +27,6 @@ import math
 
 import numpy as np
 
-from implicitop.solvers.batch import BLOCK
 from implicitop.solvers.interface import (
     bracket,
     halley_block,
@@ -35,7 +34,7 @@ from implicitop.solvers.interface import (
     residual_block,
     scale,
 )
-from implicitop.solvers.lockstep import pad_columns, whole_chunks
+from implicitop.solvers.lockstep import BLOCK, pad_columns, whole_chunks
 from implicitop.solvers.settings import (
     BRACKET_LOWER,
     BRACKET_UPPER,

@@ -11,18 +11,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from implicitop.codegen import check_evaluable
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solvers.batch import BLOCK
-from implicitop.solvers.compiled import ProblemKernels, problem_kernels
+from implicitop.solvers.lockstep import BLOCK
 from implicitop.solvers.parallel import THREADED_FROM, run_in_parts
 from implicitop.solvers.scalar import GRID_CAPACITY, PHASE1_MAXITER, fill_scan_grid
 from implicitop.solvers.settings import Settings, read_only
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
+
+if TYPE_CHECKING:
+    from implicitop.solvers.compiled import ProblemKernels
 
 __all__ = ["SolveResult", "Solver", "default_guess", "scan_grid", "solve"]
 
@@ -126,6 +129,10 @@ class Solver:
     @cached_property
     def kernels(self) -> ProblemKernels:
         """The problem's compiled solver (held: looking it up compares SymPy trees)."""
+        # numba is imported here, at the first solve, not with implicitop: a process
+        # that only unpickles ops (PyTensor reading its cache keys) never needs it
+        from implicitop.solvers.compiled import problem_kernels
+
         return problem_kernels(self.problem, self.starts)
 
     @cached_property
