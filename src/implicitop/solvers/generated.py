@@ -90,7 +90,7 @@ _INLINED = frozenset(interface.__all__) | {
 #: The only functions Python calls through their numba dispatcher. The others are called
 #: by compiled code only, so they are compiled without the wrappers numba otherwise
 #: builds around every function for calls from Python and from C, with the machine code
-#: behind them: that took about 40% of the time to compile a solver.
+#: behind them: 11-24% of the CPU time to compile a solver (benchmarks/compile_time.py).
 _CALLED_FROM_PYTHON = frozenset({"measure_root"})
 _NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 #: The prefixes of the three kinds of generated module's names.
