@@ -74,7 +74,8 @@ print(time.perf_counter() - start)
 """
 
 
-def _run(script: str, environment: dict[str, str] | None = None) -> list[float]:
+def run_values(script: str, environment: dict[str, str] | None = None) -> list[float]:
+    """The numbers ``script`` prints, run in a new process with ``environment`` added."""
     completed = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script],
         capture_output=True,
@@ -88,9 +89,9 @@ def _run(script: str, environment: dict[str, str] | None = None) -> list[float]:
 def new_residual_seconds(repeats: int = 3) -> tuple[float, float]:
     """The best of ``repeats`` fresh processes, each with a residual never solved
     before: seconds to the first value and gradient, then again with a numeric x0."""
-    _run(NEW_RESIDUAL.format(constant=1.0))  # the shared solver, once
+    run_values(NEW_RESIDUAL.format(constant=1.0))  # the shared solver, once
     runs = [
-        _run(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7))
+        run_values(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7))
         for _ in range(repeats)
     ]
     return min(r[0] for r in runs), min(r[1] for r in runs)
@@ -98,8 +99,8 @@ def new_residual_seconds(repeats: int = 3) -> tuple[float, float]:
 
 def hand_written_seconds(repeats: int = 3) -> float:
     """The same steps for the seed page's hand-written Op (its C glue cached)."""
-    _run(HAND_WRITTEN.format(folder=FOLDER))  # PyTensor compiles its C once
-    return min(_run(HAND_WRITTEN.format(folder=FOLDER))[0] for _ in range(repeats))
+    run_values(HAND_WRITTEN.format(folder=FOLDER))  # PyTensor compiles its C once
+    return min(run_values(HAND_WRITTEN.format(folder=FOLDER))[0] for _ in range(repeats))
 
 
 def trivial_compile_seconds(cached: int, repeats: int = 3) -> float:
@@ -107,5 +108,5 @@ def trivial_compile_seconds(cached: int, repeats: int = 3) -> float:
     ``cached`` implicit ops."""
     with tempfile.TemporaryDirectory() as folder:
         flags = {"PYTENSOR_FLAGS": f"compiledir={folder}"}
-        _run(FILL_COMPILEDIR.format(cached=cached), flags)
-        return min(_run(TRIVIAL, flags)[0] for _ in range(repeats))
+        run_values(FILL_COMPILEDIR.format(cached=cached), flags)
+        return min(run_values(TRIVIAL, flags)[0] for _ in range(repeats))

@@ -17,17 +17,16 @@ CPU time, not wall time, so that a busy second core does not count.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from cold_start import run_values
 
 ROOT = Path(__file__).resolve().parent.parent
 
 MEASURE = """
-import json, time
+import time
 import sympy as sp
 from implicitop import make_implicit_op
 
@@ -40,13 +39,20 @@ mu, theta = sp.symbols("mu theta", positive=True)
 a, b = sp.symbols("a b", real=True)
 seed = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
 system = make_implicit_op([a**2 + b**2 - theta, a - b], [a, b], theta, x0=[1.0, 1.0])
-print(json.dumps({
-    "one equation: shared solver + elements": cpu(lambda: seed.solve(1.0)),
-    "one equation: full solver": cpu(lambda: seed.solver.kernels.c_address),
-    "2x2 system: shared solver + elements": cpu(lambda: system.solve(1.0)),
-    "2x2 system: full solver": cpu(lambda: system.solver.kernels.c_address),
-}))
+print(
+    cpu(lambda: seed.solve(1.0)),
+    cpu(lambda: seed.solver.kernels.c_address),
+    cpu(lambda: system.solve(1.0)),
+    cpu(lambda: system.solver.kernels.c_address),
+)
 """
+#: What MEASURE prints, in order.
+STEPS = (
+    "one equation: shared solver + elements",
+    "one equation: full solver",
+    "2x2 system: shared solver + elements",
+    "2x2 system: full solver",
+)
 
 
 def measure(source: Path) -> dict[str, float]:
@@ -54,19 +60,11 @@ def measure(source: Path) -> dict[str, float]:
     (a ``src`` folder) on an empty kernel cache."""
     with tempfile.TemporaryDirectory() as cache:
         environment = {
-            **os.environ,
             "PYTHONPATH": str(source),
             "IMPLICITOP_CACHE_DIR": cache,
             "IMPLICITOP_BACKGROUND_COMPILE": "0",
         }
-        completed = subprocess.run(
-            [sys.executable, "-W", "ignore", "-c", MEASURE],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=environment,
-        )
-    return json.loads(completed.stdout.splitlines()[-1])
+        return dict(zip(STEPS, run_values(MEASURE, environment), strict=True))
 
 
 def checkout(revision: str, folder: Path) -> Path:
@@ -93,11 +91,10 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, source in versions.items():
                 results[name].append(measure(source))
-    steps = list(next(iter(results.values()))[0])
     names = list(versions)
     print("| step | " + " | ".join(f"{name} (CPU s)" for name in names) + " |")
     print("|---|" + "---|" * len(names))
-    for step in steps:
+    for step in STEPS:
         cells = [", ".join(f"{run[step]:.1f}" for run in results[name]) for name in names]
         print(f"| {step} | " + " | ".join(cells) + " |")
 
