@@ -9,21 +9,22 @@ times, on a kernel cache of its own:
 - the first solve of the seed residual: the shared one-equation solver (once per
   installation) and the problem's element functions;
 - the seed's full solver (compiled in the background for each new problem);
-- the same two for a 2x2 system (the shared solver of systems).
+- the same two for a 2x2 system (the shared solver of systems);
+
+then, in a second process on the same kernel cache, the full solver of another 2x2
+system (a user's next residual: the shared solver loads from disk, and whatever numba
+compiled for the first process's solvers is compiled again).
 
 CPU time, not wall time, so that a busy second core does not count.
 """
 
 from __future__ import annotations
 
-import argparse
-import subprocess
 import tempfile
 from pathlib import Path
 
 from cold_start import run_values
-
-ROOT = Path(__file__).resolve().parent.parent
+from revisions import compare
 
 MEASURE = """
 import time
@@ -46,58 +47,41 @@ print(
     cpu(lambda: system.solver.kernels.c_address),
 )
 """
-#: What MEASURE prints, in order.
+NEXT_SYSTEM = """
+import time
+import sympy as sp
+from implicitop import make_implicit_op
+
+a, b, theta = sp.symbols("a b theta", real=True)
+system = make_implicit_op([a**2 + 2 * b**2 - theta, a - b], [a, b], theta, x0=[1.0, 1.0])
+system.solve(1.0)
+start = time.process_time()
+system.solver.kernels.c_address
+print(time.process_time() - start)
+"""
+#: What MEASURE, then NEXT_SYSTEM print, in order.
 STEPS = (
     "one equation: shared solver + elements",
     "one equation: full solver",
     "2x2 system: shared solver + elements",
     "2x2 system: full solver",
+    "another 2x2 system, new process: full solver",
 )
 
 
-def measure(source: Path) -> dict[str, float]:
-    """CPU seconds of each step in a new process running implicitop from ``source``
-    (a ``src`` folder) on an empty kernel cache."""
+def measure(source: Path, own: Path) -> dict[str, float]:
+    """CPU seconds of each step in new processes running implicitop from ``source``
+    (a ``src`` folder) on an empty kernel cache (``own`` is not used): MEASURE's
+    process, then NEXT_SYSTEM's."""
     with tempfile.TemporaryDirectory() as cache:
         environment = {
             "PYTHONPATH": str(source),
             "IMPLICITOP_CACHE_DIR": cache,
             "IMPLICITOP_BACKGROUND_COMPILE": "0",
         }
-        return dict(zip(STEPS, run_values(MEASURE, environment), strict=True))
-
-
-def checkout(revision: str, folder: Path) -> Path:
-    """The ``src`` folder of ``revision``, exported into ``folder``."""
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", revision, "src"],
-        capture_output=True,
-        check=True,
-    ).stdout
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder / "src"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--against", help="a git revision to measure alternately with this one")
-    parser.add_argument("--rounds", type=int, default=2, help="processes per version")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        versions = {"this checkout": ROOT / "src"}
-        if args.against:
-            versions[args.against] = checkout(args.against, Path(folder))
-        results: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
-        for _ in range(args.rounds):
-            for name, source in versions.items():
-                results[name].append(measure(source))
-    names = list(versions)
-    print("| step | " + " | ".join(f"{name} (CPU s)" for name in names) + " |")
-    print("|---|" + "---|" * len(names))
-    for step in STEPS:
-        cells = [", ".join(f"{run[step]:.1f}" for run in results[name]) for name in names]
-        print(f"| {step} | " + " | ".join(cells) + " |")
+        values = run_values(MEASURE, environment) + run_values(NEXT_SYSTEM, environment)
+        return dict(zip(STEPS, values, strict=True))
 
 
 if __name__ == "__main__":
-    main()
+    compare(__doc__.splitlines()[0], STEPS, measure, "CPU s")

@@ -298,23 +298,71 @@ def circle_line() -> object:
     return make_implicit_op([x**2 + y**2 - r**2, y - a * x], [x, y], [r, a])
 
 
+#: Water's ion product (mol^2/L^2 at 25 C).
+WATER = 1e-14
+
+
+def weak_acid() -> object:
+    """A weak acid at concentration ``c`` with dissociation constant ``ka`` in water:
+    ``[H+]``, ``[A-]``, ``[OH-]`` over many orders of magnitude."""
+    h, base, hydroxide, ka, c = sp.symbols("h base hydroxide ka c", positive=True)
+    residuals = [h * base - ka * (c - base), h * hydroxide - WATER, h - base - hydroxide]
+    return make_implicit_op(residuals, [h, base, hydroxide], [ka, c])
+
+
+def weak_acid_for_scipy(u: np.ndarray, ka: float, c: float) -> list[float]:
+    h, base, hydroxide = u
+    return [h * base - ka * (c - base), h * hydroxide - WATER, h - base - hydroxide]
+
+
+def weak_acid_jacobian(u: np.ndarray, ka: float, c: float) -> list[list[float]]:
+    h, base, hydroxide = u
+    return [[base, h + ka, 0.0], [hydroxide, 0.0, h], [1.0, -1.0, -1.0]]
+
+
+def circle_line_for_scipy(u: np.ndarray, r: float, a: float) -> list[float]:
+    return [u[0] ** 2 + u[1] ** 2 - r**2, u[1] - a * u[0]]
+
+
+def circle_line_jacobian(u: np.ndarray, r: float, a: float) -> list[list[float]]:
+    return [[2 * u[0], 2 * u[1]], [-a, 1.0]]
+
+
+def scipy_root_loop(
+    residuals: Callable[..., list[float]],
+    jacobian: Callable[..., list[list[float]]],
+    x0: list[float],
+    params: np.ndarray,
+) -> float:
+    """Systems per second of ``scipy.optimize.root`` (MINPACK's hybrj with the analytic
+    Jacobian) in a Python loop over the rows of ``params``."""
+
+    def loop() -> None:
+        for row in params:
+            optimize.root(residuals, x0, args=tuple(row), jac=jacobian)
+
+    return len(params) / best_time(loop, repeats=1)
+
+
 def system_rows(size: int, loop_size: int) -> list[Row]:
     rng = np.random.default_rng(1)
     radii, slopes = rng.uniform(0.5, 2.0, size), rng.uniform(0.1, 10.0, size)
-    op = circle_line()
-    ours = size / best_time(lambda: op.solve(radii, slopes), repeats=3)
-
-    def scipy_loop() -> None:
-        for r, a in zip(radii[:loop_size], slopes[:loop_size], strict=True):
-            optimize.root(
-                lambda u, r=r, a=a: [u[0] ** 2 + u[1] ** 2 - r**2, u[1] - a * u[0]],
-                [1.0, 1.0],
-                jac=lambda u, a=a: [[2 * u[0], 2 * u[1]], [-a, 1.0]],
-            )
-
-    loop = loop_size / best_time(scipy_loop, repeats=1)
-    label = f"{size:.0e} 2x2 systems (circle meets line)"
-    return [Row(label, "systems/s", ours, "scipy.optimize.root, Python loop", loop, True)]
+    constants, concentrations = 10 ** rng.uniform(-10, -2, size), 10 ** rng.uniform(-6, 0, size)
+    rows = []
+    for label, op, params, residuals, jacobian, x0 in (
+        ("2x2 systems (circle meets line)", circle_line(), (radii, slopes),
+         circle_line_for_scipy, circle_line_jacobian, [1.0, 1.0]),
+        ("3x3 systems (weak acid in water, [H+] 1e-7..1e-1)", weak_acid(),
+         (constants, concentrations), weak_acid_for_scipy, weak_acid_jacobian,
+         [1e-7, 1e-7, 1e-7]),
+    ):  # fmt: skip
+        ours = size / best_time(lambda op=op, params=params: op.solve(*params), repeats=3)
+        loop = scipy_root_loop(residuals, jacobian, x0, np.column_stack(params)[:loop_size])
+        rows.append(
+            Row(f"{size:.0e} {label}", "systems/s", ours, "scipy.optimize.root, Python loop",
+                loop, True)
+        )  # fmt: skip
+    return rows
 
 
 NUTPIE_SCRIPT = """

@@ -23,6 +23,7 @@ PARTS = {
         "seed pm.sample NUTS",
         "seed roots, theta log-uniform",
         "2x2 systems",
+        "3x3 systems",
         "seed roots, vector exp/log",
         "seed roots, scalar exp/log",
         "observations: logp+dlogp per call, vector exp/log",

@@ -1,13 +1,14 @@
 """The damped Newton of :mod:`implicitop.solvers.system`, traced with ``jax.lax``.
 
-One element at a time (``jax.vmap`` maps it over a batch): Newton steps from
-``jnp.linalg.solve``, the Armijo line search on ``|R|^2/2``, Levenberg-Marquardt steps
+One element at a time (``jax.vmap`` maps it over a batch): Newton steps from an LU
+factorisation, the Armijo line search on ``|R|^2/2``, Levenberg-Marquardt steps
 where that fails or ``J`` is singular, fraction-to-the-boundary moves and the same
 acceptance test, with the core's constants and settings.
 """
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 
 from implicitop.jax.scalar import CompileExpressions
 from implicitop.problem import residual_scale
@@ -35,7 +36,19 @@ from implicitop.solvers.system import (
     MAX_HALVINGS,
 )
 
-__all__ = ["SystemElementSolver"]
+__all__ = ["SystemElementSolver", "newton_like_step"]
+
+
+def newton_like_step(matrix: jax.Array, rhs: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``-matrix^-1 rhs`` and whether it is usable: ``matrix`` finite with no zero pivot
+    in its LU factors with partial pivoting, and the step finite
+    (:func:`~implicitop.solvers.system.solve_linear`)."""
+    finite = jnp.all(jnp.isfinite(matrix))
+    factors, pivots = jax.scipy.linalg.lu_factor(jnp.where(finite, matrix, jnp.eye(rhs.shape[0])))
+    regular = finite & jnp.all(jnp.diagonal(factors) != 0)
+    safe = jnp.where(regular, factors, jnp.eye(rhs.shape[0]))
+    step = -jax.scipy.linalg.lu_solve((safe, pivots), rhs)
+    return step, regular & jnp.all(jnp.isfinite(step))
 
 
 class SystemElementSolver:
@@ -100,11 +113,7 @@ class SystemElementSolver:
 
         def body(state):
             tries, damping, _, _, _, _ = state
-            damped = normal + jnp.diag(damping * scaling)
-            determinant = jnp.linalg.det(damped)
-            usable = jnp.isfinite(determinant) & (determinant != 0)
-            step = -jnp.linalg.solve(jnp.where(usable, damped, jnp.eye(n)), gradient)
-            usable &= jnp.all(jnp.isfinite(step))
+            step, usable = newton_like_step(normal + jnp.diag(damping * scaling), gradient)
             trial = self.move(x, jnp.where(usable, step, 0.0), 1.0)
             trial_values, trial_jacobian, _ = self.evaluate(trial, params)
             trial_merit = 0.5 * jnp.sum(trial_values**2)
@@ -151,12 +160,8 @@ class SystemElementSolver:
     def newton_step(self, values, jacobian, x) -> tuple[jax.Array, jax.Array, jax.Array]:
         """``-J^-1 R``, whether ``J`` is unusable, and whether R and J are finite."""
         finite = jnp.all(jnp.isfinite(values)) & jnp.all(jnp.isfinite(jacobian))
-        usable = jnp.where(finite, jacobian, jnp.eye(self.n))
-        determinant = jnp.linalg.det(usable)
-        singular = ~jnp.isfinite(determinant) | (determinant == 0)
-        safe = jnp.where(singular, jnp.eye(self.n), usable)
-        step = -jnp.linalg.solve(safe, jnp.where(finite, values, 0.0))
-        return step, singular | ~jnp.all(jnp.isfinite(step)), finite
+        step, usable = newton_like_step(jacobian, jnp.where(finite, values, 0.0))
+        return step, ~usable, finite
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         tol = self.tol

@@ -48,6 +48,8 @@ from implicitop.solvers import (
     settings,
     status,
     system,
+    unowned,
+    unowned_numba,
     vector_math,
 )
 from implicitop.solvers.kernel_cache import evict, kernel_folder, mark_used
@@ -98,7 +100,10 @@ FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop
 
 _ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system)}
 #: Modules the generated ones import constants from (their source is in the digest).
-_DEPENDENCIES = (interface, settings, status, element_entry, batch, lockstep)
+#: (``unowned_numba`` also registers the compiled ``borrowed`` the system algorithm calls.)
+_DEPENDENCIES = (
+    interface, settings, status, element_entry, batch, lockstep, unowned, unowned_numba,
+)  # fmt: skip
 _MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
     name for module in (batch, scalar, lockstep, system, interface) for name in module.__all__
 }

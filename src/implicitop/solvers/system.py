@@ -14,6 +14,7 @@ numba cannot compile the residuals (see :mod:`~implicitop.solvers.compiled`).
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from implicitop.solvers.status import (
     SMALLEST_NORMAL,
     ULPS_OF_X,
 )
+from implicitop.solvers.unowned import borrowed
 
 __all__ = [
     "ARMIJO",
@@ -41,17 +43,25 @@ __all__ = [
     "LM_ARMIJO",
     "MAX_DAMPINGS",
     "MAX_HALVINGS",
+    "Scratch",
+    "all_finite",
+    "all_finite_matrix",
     "assign",
     "best_or",
     "damped_newton",
     "error_at",
     "evaluate",
+    "half_sum_of_squares",
     "lm_step",
     "measure_root",
     "move",
+    "negligible",
     "residual_error",
+    "scratch",
     "solve_block",
     "solve_element",
+    "solve_elements",
+    "solve_linear",
     "sufficient_decrease",
 ]
 
@@ -90,11 +100,63 @@ def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndar
             jacobian[i, j] = out[n + i * n + j]
 
 
+def half_sum_of_squares(values: np.ndarray) -> float:
+    """``|values|^2 / 2``, the merit function the line search lowers."""
+    total = 0.0
+    for v in values:
+        total += v * v
+    return 0.5 * total
+
+
+def solve_linear(matrix: np.ndarray, rhs: np.ndarray, work: np.ndarray, out: np.ndarray) -> bool:
+    """Fill ``out`` with ``-matrix^-1 rhs`` (n, n and n) by Gaussian elimination with
+    partial pivoting in ``work`` (n, n + 1); whether ``matrix`` is regular (no zero
+    pivot) and the result finite.
+
+    For the few unknowns of an element's system this is a fraction of the cost of a
+    LAPACK call through numba, which copies and checks its arguments at every call.
+    """
+    n = rhs.shape[0]
+    for i in range(n):
+        for j in range(n):
+            work[i, j] = matrix[i, j]
+        work[i, n] = -rhs[i]
+    for column in range(n):
+        pivot_row = column
+        for row in range(column + 1, n):
+            if abs(work[row, column]) > abs(work[pivot_row, column]):
+                pivot_row = row
+        pivot = work[pivot_row, column]
+        if pivot == 0.0 or not math.isfinite(pivot):
+            return False
+        for j in range(column, n + 1):
+            work[column, j], work[pivot_row, j] = work[pivot_row, j], work[column, j]
+        for row in range(column + 1, n):
+            factor = work[row, column] / pivot
+            for j in range(column + 1, n + 1):
+                work[row, j] -= factor * work[column, j]
+    for row in range(n - 1, -1, -1):
+        total = work[row, n]
+        for j in range(row + 1, n):
+            total -= work[row, j] * out[j]
+        out[row] = total / work[row, row]
+    return all_finite(out)
+
+
 def all_finite(a: np.ndarray) -> bool:
-    """Whether every entry of ``a`` is finite."""
-    for v in a.ravel():
+    """Whether every entry of the vector ``a`` is finite."""
+    for v in a:
         if not math.isfinite(v):
             return False
+    return True
+
+
+def all_finite_matrix(a: np.ndarray) -> bool:
+    """Whether every entry of the matrix ``a`` is finite."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if not math.isfinite(a[i, j]):
+                return False
     return True
 
 
@@ -127,6 +189,14 @@ def error_at(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndar
     return worst
 
 
+def negligible(step: np.ndarray, u: np.ndarray, tol: float) -> bool:
+    """Whether every ``|step_j| <= tol |u_j|``."""
+    for j in range(u.shape[0]):
+        if not abs(step[j]) <= tol * abs(u[j]):
+            return False
+    return True
+
+
 def move(
     u: np.ndarray,
     step: np.ndarray,
@@ -152,31 +222,73 @@ def move(
         out[j] = moved
 
 
-def lm_step(values: np.ndarray, jacobian: np.ndarray, damping: float, step: np.ndarray) -> bool:
-    """Fill ``step`` with the Levenberg-Marquardt step ``-(J^T J + damping D)^-1 J^T R``,
-    ``D`` the diagonal of ``J^T J`` (Marquardt's scaling, so unknowns of any magnitude
-    weigh alike; floored where a column of ``J`` vanishes); whether it is usable."""
-    n = values.shape[0]
-    normal = jacobian.T @ jacobian
-    gradient = jacobian.T @ values
+class Scratch(NamedTuple):
+    """The arrays an element's solve works in (n unknowns), allocated once per block."""
+
+    #: The iterate (n,), then the candidate root.
+    u: np.ndarray
+    #: ``R`` (n,) and ``dR/du`` (n, n) at ``u``.
+    values: np.ndarray
+    jacobian: np.ndarray
+    #: A trial point (n,), ``R`` and ``dR/du`` there.
+    trial: np.ndarray
+    trial_values: np.ndarray
+    trial_jacobian: np.ndarray
+    #: The step (n,) and the iterate nearest a root so far (n,).
+    step: np.ndarray
+    best: np.ndarray
+    #: ``J^T J`` (n, n) and ``J^T R`` (n,) of a Levenberg-Marquardt step.
+    normal: np.ndarray
+    gradient: np.ndarray
+    #: The linear solver's augmented matrix (n, n + 1).
+    work: np.ndarray
+
+
+def scratch(n: int) -> Scratch:
+    """Uninitialised :class:`Scratch` for ``n`` unknowns."""
+    return Scratch(
+        np.empty(n), np.empty(n), np.empty((n, n)), np.empty(n), np.empty(n),
+        np.empty((n, n)), np.empty(n), np.empty(n), np.empty((n, n)), np.empty(n),
+        np.empty((n, n + 1)),
+    )  # fmt: skip
+
+
+def lm_step(damping: float, s: Scratch) -> bool:
+    """Fill ``s.step`` with the Levenberg-Marquardt step ``-(J^T J + damping D)^-1 J^T R``
+    at ``s.u``, ``D`` the diagonal of ``J^T J`` (Marquardt's scaling, so unknowns of any
+    magnitude weigh alike; floored where a column of ``J`` vanishes); whether it is
+    usable."""
+    n = s.values.shape[0]
     largest = 0.0
+    for i in range(n):
+        total = 0.0
+        for row in range(n):
+            total += s.jacobian[row, i] * s.values[row]
+        s.gradient[i] = total
+        for j in range(n):
+            total = 0.0
+            for row in range(n):
+                total += s.jacobian[row, i] * s.jacobian[row, j]
+            s.normal[i, j] = total
+        largest = max(largest, s.normal[i, i])
     for j in range(n):
-        largest = max(largest, normal[j, j])
-    for j in range(n):
-        normal[j, j] += damping * max(normal[j, j], DIAGONAL_FLOOR * largest, SMALLEST_NORMAL)
-    if not (all_finite(normal) and all_finite(gradient)):  # J^T J can overflow where J does not
+        s.normal[j, j] += damping * max(s.normal[j, j], DIAGONAL_FLOOR * largest, SMALLEST_NORMAL)
+    # J^T J can overflow where J does not
+    if not (all_finite_matrix(s.normal) and all_finite(s.gradient)):
         return False
-    determinant = np.linalg.det(normal)
-    if not math.isfinite(determinant) or determinant == 0:
-        return False
-    assign(step, -np.linalg.solve(normal, gradient))
-    return all_finite(step)
+    return solve_linear(s.normal, s.gradient, s.work, s.step)
 
 
 def damped_newton(
-    x0: np.ndarray, p: np.ndarray, lower: np.ndarray, upper: np.ndarray, tol: float, maxiter: int
-) -> tuple[np.ndarray, int]:
-    """A root candidate with ``MAXITER`` (to be checked), or NaNs and why it failed.
+    x0: np.ndarray,
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tol: float,
+    maxiter: int,
+    s: Scratch,
+) -> int:
+    """``MAXITER`` with a root candidate in ``s.u`` (to be checked), or why it failed.
 
     Each iteration takes Newton's step, halved until ``|R|^2/2`` falls enough (Armijo;
     the full step is also taken where it halves the largest residual relative to its
@@ -186,76 +298,65 @@ def damped_newton(
     lowers ``|R|^2/2`` enough. So a singular or poor start is not the end, as in
     MINPACK's hybrj.
     """
-    n = x0.shape[0]
-    u = x0.copy()
-    values = np.empty(n)
-    jacobian = np.empty((n, n))
-    trial = np.empty(n)
-    trial_values = np.empty(n)
-    trial_jacobian = np.empty((n, n))
-    step = np.zeros(n)
-    best = np.full(n, np.nan)
+    assign(s.u, x0)
     best_error = math.inf
-    evaluate(u, p, values, jacobian)
+    evaluate(s.u, p, s.values, s.jacobian)
     for _ in range(maxiter):
-        if not (all_finite(values) and all_finite(jacobian)):
-            return best_or(best, best_error, NONFINITE_RESIDUAL)
-        merit = 0.5 * np.sum(values**2)
+        if not (all_finite(s.values) and all_finite_matrix(s.jacobian)):
+            return best_or(best_error, NONFINITE_RESIDUAL, s)
+        merit = half_sum_of_squares(s.values)
         if merit == 0:
-            return u, MAXITER
-        error = error_at(u, p, values, jacobian)
+            return MAXITER
+        error = error_at(s.u, p, s.values, s.jacobian)
         if error < best_error:
             best_error = error
-            assign(best, u)
-        determinant = np.linalg.det(jacobian)
-        singular = not math.isfinite(determinant) or determinant == 0
-        if not singular:
-            assign(step, -np.linalg.solve(jacobian, values))
-            singular = not all_finite(step)
-        if not singular and np.all(np.abs(step) <= tol * np.abs(u)):
-            return u, MAXITER
+            assign(s.best, s.u)
+        singular = not solve_linear(s.jacobian, s.values, s.work, s.step)
+        if not singular and negligible(s.step, s.u, tol):
+            return MAXITER
         accepted = False
         alpha = 1.0
         for _ in range(0 if singular else MAX_HALVINGS):
-            move(u, step, alpha, lower, upper, trial)
-            evaluate(trial, p, trial_values, trial_jacobian)
-            if sufficient_decrease(trial_values, trial_jacobian, merit, ARMIJO * alpha):
+            move(s.u, s.step, alpha, lower, upper, s.trial)
+            evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
+            if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * alpha):
                 accepted = True
                 break
             # at the rounding floor of the largest residual |R|^2 cannot fall, but the
             # full step still brings the small residuals to their own rounding
-            if alpha == 1.0 and error_at(trial, p, trial_values, trial_jacobian) < error / 2:
+            if alpha == 1.0 and error_at(s.trial, p, s.trial_values, s.trial_jacobian) < error / 2:
                 accepted = True
                 break
             alpha /= 2
         damping = DAMPING_START
         for _ in range(0 if accepted else MAX_DAMPINGS):
-            if lm_step(values, jacobian, damping, step):
-                move(u, step, 1.0, lower, upper, trial)
-                evaluate(trial, p, trial_values, trial_jacobian)
-                if sufficient_decrease(trial_values, trial_jacobian, merit, ARMIJO * LM_ARMIJO):
+            if lm_step(damping, s):
+                move(s.u, s.step, 1.0, lower, upper, s.trial)
+                evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
+                if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * LM_ARMIJO):
                     accepted = True
                     break
             damping *= DAMPING_GROWTH
         if not accepted:
-            return best_or(best, best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS)
-        assign(u, trial)
-        assign(values, trial_values)
-        for row in range(jacobian.shape[0]):
-            assign(jacobian[row], trial_jacobian[row])
-    return best_or(best, best_error, MAXITER)
+            return best_or(best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS, s)
+        assign(s.u, s.trial)
+        assign(s.values, s.trial_values)
+        for row in range(s.jacobian.shape[0]):
+            assign(s.jacobian[row], s.trial_jacobian[row])
+    return best_or(best_error, MAXITER, s)
 
 
-def best_or(best: np.ndarray, best_error: float, status: int) -> tuple[np.ndarray, int]:
-    """Where the iteration stops short: the iterate nearest a root so far as the
-    candidate (status ``MAXITER``, to be checked) if every residual was zero to
-    rounding there, else NaNs and ``status``. Near a root whose unknowns span many
+def best_or(best_error: float, status: int, s: Scratch) -> int:
+    """Where the iteration stops short: the iterate nearest a root so far (``s.best``)
+    as the candidate in ``s.u`` (status ``MAXITER``, to be checked) if every residual was
+    zero to rounding there, else ``status``. Near a root whose unknowns span many
     orders of magnitude, ``|R|^2`` is dominated by the largest residual's rounding:
     steps that lower it can spoil the small residuals' digits, and the iteration
     wanders among points no better than one it has passed."""
     if best_error <= 1.0:
-        return best, MAXITER
-    return np.full(best.shape[0], np.nan), status
+        assign(s.u, s.best)
+        return MAXITER
+    return status
 
 
 def sufficient_decrease(
@@ -263,9 +364,9 @@ def sufficient_decrease(
 ) -> bool:
     """Whether ``R``, ``J`` at a trial point are finite and ``|R|^2/2`` there is at most
     ``(1 - 2 fraction)`` times ``merit``."""
-    trial_merit = 0.5 * np.sum(values**2)
+    trial_merit = half_sum_of_squares(values)
     return (
-        all_finite(jacobian)
+        all_finite_matrix(jacobian)
         and math.isfinite(trial_merit)
         and trial_merit <= (1 - 2 * fraction) * merit
     )
@@ -278,16 +379,16 @@ def solve_element(
     upper: np.ndarray,
     tol: float,
     maxiter: int,
+    s: Scratch,
     root: np.ndarray,
 ) -> int:
     """Damped Newton for one element from ``x0`` (n,), root into ``root`` (n,); the
     status."""
-    candidate, status = damped_newton(x0, p, lower, upper, tol, maxiter)
-    if status != MAXITER or not all_finite(candidate):
+    status = damped_newton(x0, p, lower, upper, tol, maxiter, s)
+    if status != MAXITER or not all_finite(s.u):
         return status
-    n = x0.shape[0]
-    if residual_error(candidate, p, np.empty(n), np.empty((n, n))) <= 1:
-        assign(root, candidate)
+    if residual_error(s.u, p, s.values, s.jacobian) <= 1:
+        assign(root, s.u)
         return CONVERGED
     return NOT_A_ROOT
 
@@ -304,10 +405,30 @@ def solve_block(
 ) -> None:
     """The block's elements still to be solved, one after the other (see
     :func:`implicitop.solvers.batch.solve_block`)."""
-    tol, maxiter = settings[TOL], int(settings[MAX_ITERATIONS])
+    solve_elements(
+        x0, params, lower, upper, settings[TOL], int(settings[MAX_ITERATIONS]),
+        scratch(lower.shape[0]), root, code,
+    )  # fmt: skip
+
+
+def solve_elements(
+    x0: np.ndarray,
+    params: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tol: float,
+    maxiter: int,
+    owned: Scratch,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> None:
+    """:func:`solve_block` with ``tol``, ``maxiter`` and the work arrays ``owned``,
+    every array passed on as a view without reference counts (:mod:`~implicitop.solvers.unowned`):
+    the arguments outlive this call."""
+    s, x0, params, lower, upper, root = borrowed((owned, x0, params, lower, upper, root))
     for i in range(params.shape[0]):
         if code[i] == MAXITER:
-            code[i] = solve_element(x0[i], params[i], lower, upper, tol, maxiter, root[i])
+            code[i] = solve_element(x0[i], params[i], lower, upper, tol, maxiter, s, root[i])
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
