@@ -14,7 +14,14 @@ from functools import cached_property
 
 import sympy as sp
 
-__all__ = ["Domain", "ImplicitProblem", "off_jumps", "positive_parts", "residual_scale"]
+__all__ = [
+    "Domain",
+    "ImplicitProblem",
+    "fixed_point_residuals",
+    "off_jumps",
+    "positive_parts",
+    "residual_scale",
+]
 
 _SMALLEST_POSITIVE = 2.2250738585072014e-308  # numpy.finfo(float).tiny
 
@@ -90,31 +97,35 @@ def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple
     return items
 
 
-def _as_residual(value: object) -> sp.Expr:
+#: What to pass instead of a relation, by what the expression is.
+_INSTEAD_OF_A_RELATION = {
+    "residual": "pass the expression lhs - rhs, whose root defines the unknown",
+    "map": "pass the expression g of u = g(u, theta), whose fixed point defines the unknown",
+}
+
+
+def _as_residual(value: object, role: str = "residual") -> sp.Expr:
     if isinstance(value, sp.core.relational.Relational):
-        raise TypeError(
-            f"the residual {value} is a relation; pass the expression lhs - rhs, "
-            "whose root defines the unknown"
-        )
+        raise TypeError(f"the {role} {value} is a relation; {_INSTEAD_OF_A_RELATION[role]}")
     if not isinstance(value, sp.Expr):
         raise TypeError(
-            f"the residual must be a SymPy expression, got {type(value).__name__}; "
+            f"the {role} must be a SymPy expression, got {type(value).__name__}; "
             "build it from sympy.symbols(...)"
         )
     for node_type, description in _UNSUPPORTED_NODES:
         if value.has(node_type):
             raise ValueError(
-                f"the residual {value} contains {description}, which cannot be turned into "
+                f"the {role} {value} contains {description}, which cannot be turned into "
                 "numeric code; evaluate it (.doit()) or rewrite it in closed form"
             )
     undefined = value.atoms(sp.core.function.AppliedUndef)
     if undefined:
         raise ValueError(
-            f"the residual contains undefined function(s) "
+            f"the {role} contains undefined function(s) "
             f"{', '.join(sorted(map(str, undefined)))}; write them out as expressions"
         )
     if value.has(sp.I) or value.is_real is False:
-        raise ValueError(f"the residual {value} is complex-valued; it must be real")
+        raise ValueError(f"the {role} {value} is complex-valued; it must be real")
     return value
 
 
@@ -181,10 +192,43 @@ def _shortest(expr: sp.Expr) -> sp.Expr:
     return min((expr, simplified), key=sp.count_ops)
 
 
-def _as_residuals(value: object) -> tuple[sp.Expr, ...]:
+def _as_residuals(value: object, role: str = "residual") -> tuple[sp.Expr, ...]:
     if isinstance(value, sp.Basic | str | bytes) or not isinstance(value, Sequence | sp.Matrix):
-        return (_as_residual(value),)
-    return tuple(_as_residual(item) for item in value)
+        return (_as_residual(value, role),)
+    return tuple(_as_residual(item, role) for item in value)
+
+
+def fixed_point_residuals(maps: object, unknowns: object) -> tuple[sp.Expr, ...]:
+    """The residuals ``u_i - g_i(u, theta)``, whose root is the fixed point ``u = g(u, theta)``.
+
+    Parameters
+    ----------
+    maps
+        ``g``: a SymPy expression, or one per unknown for a system.
+    unknowns
+        The symbol(s) ``u``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :meth:`ImplicitProblem.build` does for residuals, and where the map has not
+        one component per unknown.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, a = sp.symbols("x a", positive=True)
+    >>> fixed_point_residuals(a * sp.cos(x), x)
+    (-a*cos(x) + x,)
+    """
+    images = _as_residuals(maps, "map")
+    symbols = _as_symbol_tuple(unknowns, "unknowns")
+    if len(images) != len(symbols):
+        raise ValueError(
+            f"the map has {len(images)} component(s) for {len(symbols)} unknown(s); "
+            "give one per unknown"
+        )
+    return tuple(u - g for u, g in zip(symbols, images, strict=True))
 
 
 _SYMBOLIC_DETERMINANT_MAX_SIZE = 4

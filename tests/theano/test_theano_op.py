@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from implicitop import ImplicitSolveError
 from implicitop.testing import check_implicit_op
-from implicitop.theano import ImplicitOp, make_implicit_op
+from implicitop.theano import ImplicitOp, make_fixed_point_op, make_implicit_op
 from references import seed_derivative, seed_root
 
 mu, theta, x = sp.symbols("mu theta x", positive=True)
@@ -110,6 +110,20 @@ def test_a_system_gives_the_closed_form_and_its_gradient():
     np.testing.assert_allclose(d_a, 3 / (2 * root), rtol=1e-12)
     np.testing.assert_allclose(d_b, 3 * (1 - bv / root) / 2 - 2, rtol=1e-12)
     check_implicit_op(op, {"a": (1.0, 4.0), "b": (-0.5, 0.5)}, max_examples=8)
+
+
+def test_a_fixed_point_gives_the_closed_form_and_its_gradient():
+    # the steady-state trough of repeated doses: c = (c + d) exp(-k tau), c = d / expm1(k tau)
+    c, d, k, tau = sp.symbols("c d k tau", positive=True)
+    op = make_fixed_point_op((c + d) * sp.exp(-k * tau), c, [d, k, tau])
+    inputs = [tt.dvector(name) for name in ("d", "k", "tau")]
+    troughs = op(*inputs)
+    function = theano.function(inputs, [troughs, theano.grad(troughs.sum(), inputs[1])])
+    doses, rates, intervals = np.array([1.0, 5.0, 0.2]), np.array([0.1, 1e-3, 2.0]), np.ones(3)
+    values, slopes = function(doses, rates, intervals)
+    np.testing.assert_allclose(values, doses / np.expm1(rates * intervals), rtol=1e-12)
+    expected = -doses * intervals * np.exp(rates * intervals) / np.expm1(rates * intervals) ** 2
+    np.testing.assert_allclose(slopes, expected, rtol=1e-9)
 
 
 def test_elements_without_a_root_are_nan_or_raise():

@@ -14,7 +14,7 @@ from pytensor.link.c.op import COp
 from pytensor.tensor.extra_ops import broadcast_arrays
 
 from implicitop.options import ImplicitOptions
-from implicitop.problem import ImplicitProblem
+from implicitop.problem import ImplicitProblem, fixed_point_residuals
 from implicitop.pytensor import c_implementation
 from implicitop.pytensor.printing import printable_functions, to_pytensor
 from implicitop.tensor_op import TensorImplicitOp
@@ -141,3 +141,49 @@ def make_implicit_op(
     problem = ImplicitProblem.build(residuals, unknowns, params)
     ImplicitOp.check_gradient_printable(problem)
     return ImplicitOp(problem, ImplicitOptions.build(problem, **options))
+
+
+def make_fixed_point_op(
+    maps: sp.Expr | Sequence[sp.Expr],
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable PyTensor Op for the fixed point ``u = g(u, theta)`` of a map.
+
+    The fixed point is the root of ``u - g(u, theta)``, found with the same safeguarded
+    solver as :func:`make_implicit_op` (the map is not iterated, so it need not be a
+    contraction), and its derivative is ``du/dtheta = (I - dg/du)^-1 dg/dtheta``.
+
+    Parameters
+    ----------
+    maps
+        ``g`` as a SymPy expression, or a sequence of n for n unknowns.
+    unknowns
+        The symbol(s) ``u``; their SymPy assumptions set the search domain.
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order.
+    **options
+        ``x0``, ``bracket``, ``tol``, ``maxiter``, ``on_failure``; see
+        :class:`~implicitop.options.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        The op of the residuals ``u - g(u, theta)``: call it with one input per
+        parameter.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed fixed point.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, a = sp.symbols("x a", positive=True)
+    >>> op = make_fixed_point_op(a * sp.cos(x), x, a)
+    >>> float(op(1.0).eval())  # the Dottie number, x = cos(x)
+    0.7390851332151607
+    """
+    return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)

@@ -14,7 +14,7 @@ from theano.graph.op import Op
 
 from implicitop.elementwise_solve import solve_entrywise
 from implicitop.options import ImplicitOptions
-from implicitop.problem import ImplicitProblem
+from implicitop.problem import ImplicitProblem, fixed_point_residuals
 from implicitop.tensor_op import TensorImplicitOp
 from implicitop.theano.printing import printable_functions, to_theano
 
@@ -111,3 +111,18 @@ def make_implicit_op(
     problem = ImplicitProblem.build(residuals, unknowns, params)
     ImplicitOp.check_gradient_printable(problem)
     return ImplicitOp(problem, ImplicitOptions.build(problem, **options))
+
+
+def make_fixed_point_op(
+    maps: sp.Expr | Sequence[sp.Expr],
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable Theano Op for the fixed point ``u = g(u, theta)`` of a map.
+
+    The same arguments, options, result and errors as
+    :func:`implicitop.pytensor.make_fixed_point_op`: the op of the residuals
+    ``u - g(u, theta)``, from :func:`make_implicit_op`.
+    """
+    return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)
