@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 from catalogue import build_kepler, build_seed, seed_root
+from implicitop import make_implicit_op
 from scripts import ROOT, run_script
 
 
@@ -70,7 +71,7 @@ def test_unpickling_an_op_derives_nothing(monkeypatch):
     assert restored == ops and list(map(hash, restored)) == list(map(hash, ops))
 
 
-def test_pytensor_cache_refresh_runs_no_sympy(tmp_path, monkeypatch):
+def test_pytensor_cache_refresh_imports_neither_sympy_nor_numba(tmp_path, monkeypatch):
     # a fresh PyTensor compiledir; implicitop's kernels may come from the suite's cache
     monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={tmp_path / 'pytensor'}")
     script = ROOT / "tests" / "cache_refresh_script.py"
@@ -82,6 +83,20 @@ def test_pytensor_cache_refresh_runs_no_sympy(tmp_path, monkeypatch):
     cached_keys = list((tmp_path / "pytensor").rglob("key.pkl"))
     assert cached_keys
     refreshed = json.loads(run_script(script, "trivial").splitlines()[-1])
-    assert refreshed["derivations"] == {"jacobian": 0, "simplify": 0}
-    # nor imports numba (0.3-0.4 s): the ops are unpickled, not solved
-    assert filled["numba"] and not refreshed["numba"]
+    # the cached op's key was read, without SymPy (most of a second to import) or numba
+    # (0.3-0.4 s): an op read back restores its problem only when it is used
+    assert refreshed["implicitop.pytensor.op"]
+    assert not refreshed["sympy"] and not refreshed["numba"]
+    assert filled["numba"] and filled["sympy"]
+
+
+def test_ops_are_equal_where_their_problems_and_options_are():
+    x_first = sp.Symbol("x", positive=True, real=True)
+    x_second = sp.Symbol("x", real=True, positive=True)
+    t = sp.Symbol("t", positive=True)
+    first = make_implicit_op(x_first**2 - t, x_first, t)
+    second = make_implicit_op(x_second**2 - t, x_second, t)
+    assert first == second and hash(first) == hash(second)
+    assert first != make_implicit_op(x_first**2 - t, x_first, t, tol=1e-10)
+    assert first != make_implicit_op(x_first**3 - t, x_first, t)
+    assert first != make_implicit_op(x_first**2 - t, x_first, t, x0=2.0)

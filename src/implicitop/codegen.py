@@ -23,17 +23,16 @@ import builtins
 import inspect
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
+from implicitop.options import Starts
 from implicitop.problem import ImplicitProblem, residual_scale
 
 __all__ = [
     "KernelPrinter",
-    "Starts",
     "called_names",
     "check_evaluable",
     "defined_names",
@@ -41,16 +40,6 @@ __all__ = [
     "element_source",
     "unprintable_functions",
 ]
-
-
-@dataclass(frozen=True)
-class Starts:
-    """The expressions in the parameters compiled into a problem's solver: each
-    unknown's initial guess and the bracket's two ends, None where a number or nothing
-    is given (numbers are run-time settings, :mod:`~implicitop.solvers.settings`)."""
-
-    guess: tuple[sp.Expr | None, ...]
-    bracket: tuple[sp.Expr | None, sp.Expr | None] = (None, None)
 
 
 ElementFunctions = dict[str, Callable[..., tuple[float, ...]]]

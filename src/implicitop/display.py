@@ -9,11 +9,15 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 __all__ = ["domain_latex", "html_summary", "latex_summary"]
 

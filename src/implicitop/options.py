@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Real
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import sympy as sp
-
-from implicitop.codegen import Starts
 from implicitop.problem import Domain, ImplicitProblem
 
-__all__ = ["FAILURE_POLICIES", "ImplicitOptions"]
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
+
+__all__ = ["FAILURE_POLICIES", "ImplicitOptions", "Starts"]
 
 FAILURE_POLICIES = ("nan", "raise")
 
@@ -23,6 +25,16 @@ def _real(value: object, name: str) -> float:
     if math.isnan(value):
         raise ValueError(f"{name} must not be NaN")
     return float(value)
+
+
+@dataclass(frozen=True)
+class Starts:
+    """The expressions in the parameters compiled into a problem's solver: each
+    unknown's initial guess and the bracket's two ends, None where a number or nothing
+    is given (numbers are run-time settings, :mod:`~implicitop.solvers.settings`)."""
+
+    guess: tuple[sp.Expr | None, ...]
+    bracket: tuple[sp.Expr | None, sp.Expr | None] = (None, None)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import sympy as sp
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
+
 
 __all__ = [
     "Domain",
@@ -68,12 +73,8 @@ class Domain:
         return self.lower <= value <= self.upper
 
 
-_UNSUPPORTED_NODES: tuple[tuple[type, str], ...] = (
-    (sp.Integral, "an unevaluated Integral"),
-    (sp.Derivative, "an unevaluated Derivative"),
-    (sp.Sum, "an unevaluated Sum"),
-    (sp.Product, "an unevaluated Product"),
-)
+#: SymPy's unevaluated operations, which have no numeric code.
+_UNSUPPORTED_NODES = ("Integral", "Derivative", "Sum", "Product")
 
 
 def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple[sp.Symbol, ...]:
@@ -112,11 +113,11 @@ def _as_residual(value: object, role: str = "residual") -> sp.Expr:
             f"the {role} must be a SymPy expression, got {type(value).__name__}; "
             "build it from sympy.symbols(...)"
         )
-    for node_type, description in _UNSUPPORTED_NODES:
-        if value.has(node_type):
+    for node_type in _UNSUPPORTED_NODES:
+        if value.has(getattr(sp, node_type)):
             raise ValueError(
-                f"the {role} {value} contains {description}, which cannot be turned into "
-                "numeric code; evaluate it (.doit()) or rewrite it in closed form"
+                f"the {role} {value} contains an unevaluated {node_type}, which cannot be "
+                "turned into numeric code; evaluate it (.doit()) or rewrite it in closed form"
             )
     undefined = value.atoms(sp.core.function.AppliedUndef)
     if undefined:
@@ -169,10 +170,6 @@ def positive_parts(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
     return sp.Add(*positive), sp.Add(*negative)
 
 
-#: Step functions: zero derivative away from their jumps.
-_STEPS = (sp.floor, sp.ceiling)
-
-
 def off_jumps(expr: sp.Expr) -> sp.Expr:
     """``expr`` away from the jumps of its step functions: ``DiracDelta`` (from
     differentiating ``Heaviside`` or ``sign``) and the derivatives of ``floor`` and
@@ -180,7 +177,7 @@ def off_jumps(expr: sp.Expr) -> sp.Expr:
 
     def is_jump(e: sp.Basic) -> bool:
         return isinstance(e, sp.DiracDelta) or (
-            isinstance(e, sp.Derivative) and isinstance(e.expr, _STEPS)
+            isinstance(e, sp.Derivative) and isinstance(e.expr, sp.floor | sp.ceiling)
         )
 
     return expr.replace(is_jump, lambda e: sp.S.Zero)

@@ -8,10 +8,14 @@ Shared by the property tests (:mod:`implicitop.testing`) and the pictures
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import sympy as sp
+from typing import TYPE_CHECKING
 
 from implicitop.problem import Domain
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -31,7 +35,7 @@ DEFAULT_RANGES: Mapping[str, tuple[float, float]] = {
 #: Same-signed ranges whose ends differ by this factor or more are log-scaled.
 LOG_SPAN = 100.0
 
-Ranges = Mapping[sp.Symbol | str, tuple[float, float]]
+Ranges = Mapping["sp.Symbol | str", tuple[float, float]]
 
 
 def _default_range(symbol: sp.Symbol) -> tuple[float, float]:

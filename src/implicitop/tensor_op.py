@@ -10,20 +10,26 @@ library: a subclass names its ``tensor`` module and its printer.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
+from functools import cached_property
 from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-import sympy as sp
 
 from implicitop.display import html_summary, latex_summary
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
 from implicitop.ranges import Ranges
 from implicitop.solvers import Solver, SolveResult
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,6 +48,13 @@ def without_test_values(tensor: ModuleType) -> ContextManager:
     """A context in which new variables need no test values: inside a PyMC3 model
     Theano computes them for every new node and fails on variables without one."""
     return _library(tensor).config.change_flags(compute_test_value="off")
+
+
+def _read_back(cls: type[TensorImplicitOp], identity: str, pickled_solver: bytes) -> object:
+    """An op unpickled: its identity now, its solver when first used."""
+    op = cls.__new__(cls)
+    vars(op).update(identity=identity, _pickled_solver=pickled_solver)
+    return op
 
 
 class TensorImplicitOp:
@@ -69,9 +82,50 @@ class TensorImplicitOp:
     printable_functions: ClassVar[Callable[[], list[str]]]
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
-        self.problem = problem
-        self.options = options
-        self.solver = Solver(problem, options)
+        self._solver = Solver(problem, options)
+
+    # -- identity and pickling -----------------------------------------------------
+    # PyTensor unpickles the key of every op in its compile folder and compares them
+    # with the ops it compiles, at every compile of any graph. So an op pickles as its
+    # identity and its solver's pickle, and an op read back restores the solver (and
+    # imports SymPy) only when it is used; ops are equal when their identities are.
+    # (A subclass that is an Op sets ``__eq__`` and ``__hash__`` to these in its body,
+    # or the libraries' metaclass writes its own from ``__props__``.)
+    @cached_property
+    def identity(self) -> str:
+        """A digest of the problem and the options, equal for equal ops in any process."""
+        from implicitop.identity import digest
+
+        return digest(self.problem, self.options)
+
+    @property
+    def solver(self) -> Solver:
+        """The numeric solve of the problem with the options."""
+        try:
+            return self._solver
+        except AttributeError:  # read back from a pickle, used now
+            self._solver = pickle.loads(self._pickled_solver)
+            return self._solver
+
+    @property
+    def problem(self) -> ImplicitProblem:
+        """The validated symbolic problem."""
+        return self.solver.problem
+
+    @property
+    def options(self) -> ImplicitOptions:
+        """How roots are found."""
+        return self.solver.options
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.identity == other.identity
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.identity))
+
+    def __reduce__(self) -> tuple:
+        pickled_solver = pickle.dumps(self.solver, protocol=pickle.HIGHEST_PROTOCOL)
+        return (_read_back, (type(self), self.identity, pickled_solver))
 
     @property
     def framework(self) -> ModuleType:

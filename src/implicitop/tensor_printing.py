@@ -14,22 +14,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-import sympy as sp
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
+
 
 __all__ = ["BoundPrinter", "TensorPrinting", "extra_functions"]
 
 #: SymPy functions and the names their counterparts may have in a tensor module.
-_NAMED: Mapping[type, tuple[str, ...]] = {
-    sp.erfc: ("erfc",),
-    sp.erfinv: ("erfinv",),
-    sp.erfcinv: ("erfcinv",),
-    sp.digamma: ("psi",),
-    sp.polygamma: ("polygamma",),
-    sp.besselj: ("jv",),
-    sp.besseli: ("iv",),
-    sp.besselk: ("kv",),
-    sp.sign: ("sign", "sgn"),
+_NAMED: Mapping[str, tuple[str, ...]] = {
+    "erfc": ("erfc",),
+    "erfinv": ("erfinv",),
+    "erfcinv": ("erfcinv",),
+    "digamma": ("psi",),
+    "polygamma": ("polygamma",),
+    "besselj": ("jv",),
+    "besseli": ("iv",),
+    "besselk": ("kv",),
+    "sign": ("sign", "sgn"),
 }
 
 
@@ -52,7 +57,7 @@ def extra_functions(tensor: ModuleType) -> dict[type, Callable[..., object]]:
     for kind, names in _NAMED.items():
         found = [getattr(tensor, name) for name in names if hasattr(tensor, name)]
         if found:
-            functions[kind] = found[0]
+            functions[getattr(sp, kind)] = found[0]
     return functions
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytensor.tensor as pt
-import sympy as sp
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
 from pytensor.link.c.op import COp
@@ -18,6 +18,11 @@ from implicitop.problem import ImplicitProblem, fixed_point_residuals
 from implicitop.pytensor import c_implementation
 from implicitop.pytensor.printing import printable_functions, to_pytensor
 from implicitop.tensor_op import TensorImplicitOp
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
@@ -43,6 +48,8 @@ class ImplicitOp(TensorImplicitOp, COp):
 
     __props__ = ("problem", "options")
     __str__ = TensorImplicitOp.__str__
+    __eq__ = TensorImplicitOp.__eq__
+    __hash__ = TensorImplicitOp.__hash__
     params_type = c_implementation.PARAMS_TYPE
     library = "PyTensor"
     tensor = pt

@@ -8,13 +8,20 @@ PyMC) is imported when something is first printed, not with the op: PyTensor
 imports the op's module whenever it reads a compiled op's cache key.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import pytensor.tensor as pt
-import sympy as sp
 
 from implicitop.tensor_printing import TensorPrinting
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 __all__ = ["printable_functions", "to_pytensor"]
 

@@ -38,12 +38,12 @@ import numpy as np
 
 from implicitop.codegen import (
     KernelPrinter,
-    Starts,
     defined_names,
     element_functions,
     element_source,
     unprintable_functions,
 )
+from implicitop.options import Starts
 from implicitop.problem import ImplicitProblem
 from implicitop.solvers import (
     background,

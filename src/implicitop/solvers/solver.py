@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from implicitop.codegen import check_evaluable
 from implicitop.options import ImplicitOptions
 from implicitop.problem import Domain, ImplicitProblem
 from implicitop.solvers.lockstep import BLOCK
@@ -23,6 +22,11 @@ from implicitop.solvers.parallel import THREADED_FROM, run_in_parts
 from implicitop.solvers.scalar import GRID_CAPACITY, PHASE1_MAXITER, fill_scan_grid
 from implicitop.solvers.settings import Settings, read_only
 from implicitop.solvers.status import ImplicitSolveError, SolveStatus
+
+if TYPE_CHECKING:
+    pass
+else:
+    pass
 
 if TYPE_CHECKING:
     from implicitop.solvers.compiled import ProblemKernels
@@ -92,6 +96,9 @@ class Solver:
     """
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
+        # SymPy's printers, only where a problem is built, not where an op is unpickled
+        from implicitop.codegen import check_evaluable
+
         self.problem = problem
         self.options = options
         self.search_domains = options.search_domains(problem)
@@ -235,8 +242,7 @@ def solve(problem: ImplicitProblem, *values: np.ndarray | float, **options: obje
 
     Examples
     --------
-    >>> import sympy as sp
-    >>> from implicitop.problem import ImplicitProblem
+    >>>     >>> from implicitop.problem import ImplicitProblem
     >>> mu, theta = sp.symbols("mu theta", positive=True)
     >>> problem = ImplicitProblem.build(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
     >>> float(solve(problem, 0.4).root)  # doctest: +ELLIPSIS

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 import theano.tensor as tt
 from theano.gradient import DisconnectedType
 from theano.graph.basic import Variable
@@ -17,6 +17,11 @@ from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem, fixed_point_residuals
 from implicitop.tensor_op import TensorImplicitOp
 from implicitop.theano.printing import printable_functions, to_theano
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop.lazy import sympy as sp
 
 __all__ = ["ImplicitOp", "make_implicit_op"]
 
@@ -42,6 +47,8 @@ class ImplicitOp(TensorImplicitOp, Op):
 
     __props__ = ("problem", "options")
     __str__ = TensorImplicitOp.__str__
+    __eq__ = TensorImplicitOp.__eq__
+    __hash__ = TensorImplicitOp.__hash__
     library = "Theano"
     tensor = tt
     to_graphs = staticmethod(to_theano)
