@@ -3,7 +3,8 @@
 ``make_implicit_op(R, mu, theta)`` takes a SymPy residual ``R(mu, theta)``, derives
 ``dmu/dtheta`` by the implicit function theorem and returns a PyTensor Op that PyMC
 samples with NUTS, ADVI and the other samplers; ``make_fixed_point_op(g, u, theta)``
-does the same for the fixed point ``u = g(u, theta)`` of a map.
+does the same for the fixed point ``u = g(u, theta)`` of a map, and
+``make_argmin_op(f, u, theta)`` for the minimum ``u* = argmin_u f(u, theta)``.
 
 The package is layered: :mod:`implicitop.problem` (SymPy) and :mod:`implicitop.solvers`
 (the numeric solve) import no framework; :mod:`implicitop.pytensor` holds the Op and
@@ -26,13 +27,14 @@ __all__ = [
     "ImplicitSolveError",
     "SolveResult",
     "SolveStatus",
+    "make_argmin_op",
     "make_fixed_point_op",
     "make_implicit_op",
     "solve",
 ]
 __version__ = "0.1.0"
 
-_PYTENSOR_NAMES = ("ImplicitOp", "make_fixed_point_op", "make_implicit_op")
+_PYTENSOR_NAMES = ("ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op")
 
 
 def __getattr__(name: str) -> object:

@@ -51,9 +51,18 @@ def _derivative_rows(problem: ImplicitProblem) -> list[tuple[str, str]]:
     ]
 
 
+def _minimised_latex(problem: ImplicitProblem) -> str:
+    """``u* = argmin_u f``, for a minimum's problem."""
+    unknowns = ", ".join(map(sp.latex, problem.unknowns))
+    return rf"{unknowns} = \operatorname{{argmin}}_{{{unknowns}}} {sp.latex(problem.objective)}"
+
+
 def latex_summary(problem: ImplicitProblem) -> str:
-    """The equations ``R = 0`` and the derivatives, one aligned LaTeX display."""
+    """The equations ``R = 0`` (after the objective, for a minimum) and the derivatives,
+    one aligned LaTeX display."""
     lines = [rf"{sp.latex(r)} &= 0" for r in problem.residuals]
+    if problem.objective is not None:
+        lines.insert(0, _minimised_latex(problem).replace(" = ", " &= ", 1))
     lines += [rf"{left} &= {right}" for left, right in _derivative_rows(problem)]
     return r"$$\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}$$"
 
@@ -83,7 +92,10 @@ def html_summary(
 ) -> str:
     """A table of the op: equations, unknowns (where roots are searched), parameters
     (the values they may take), derivatives and options; maths as MathJax."""
+    objective = problem.objective is not None
+    minimum = [("minimum", rf"\({_minimised_latex(problem)}\)")] if objective else []
     rows = [
+        *minimum,
         ("equation" if problem.size == 1 else "equations", "<br>".join(
             rf"\({sp.latex(r)} = 0\)" for r in problem.residuals
         )),

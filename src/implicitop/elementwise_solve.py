@@ -1,14 +1,50 @@
-"""A linear solve of small n x n systems held entry by entry in tensors, for tensor
-libraries without a batched solve (Theano): Gaussian elimination with partial
-pivoting written as element-wise operations, so it broadcasts, and differentiates,
-like any element-wise graph."""
+"""Linear algebra of small n x n matrices held entry by entry in tensors (or traced
+arrays), written as element-wise operations, so it broadcasts, and differentiates,
+like any element-wise graph: a linear solve for tensor libraries without a batched
+one (Theano), and the Cholesky factorisation that tests a Hessian and gives its log
+determinant."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
-__all__ = ["solve_entrywise"]
+__all__ = ["cholesky_diagonal_entrywise", "solve_entrywise"]
+
+
+def cholesky_diagonal_entrywise(
+    matrix: Sequence[Sequence[object]], sqrt: Callable[[object], object]
+) -> list[object]:
+    """The diagonal of the Cholesky factor ``L`` (``A = L L^T``) of the symmetric part of
+    ``matrix``, entry by entry; ``sqrt`` is the library's square root.
+
+    The same steps as :func:`implicitop.solvers.system.positive_definite`, so the
+    matrix is positive definite exactly where every entry returned is positive and
+    finite (a pivot that is not positive gives NaN or 0); where it is,
+    ``2 * sum(log(diagonal))`` is its log determinant.
+
+    Examples
+    --------
+    >>> import math
+    >>> cholesky_diagonal_entrywise([[4.0, 2.0], [2.0, 5.0]], math.sqrt)
+    [2.0, 2.0]
+    """
+    n = len(matrix)
+    a = [list(row) for row in matrix]
+    for i in range(n):
+        for j in range(i):
+            a[i][j] = a[j][i] = 0.5 * (a[i][j] + a[j][i])
+    for j in range(n):
+        pivot = a[j][j]
+        for k in range(j):
+            pivot = pivot - a[j][k] * a[j][k]
+        a[j][j] = sqrt(pivot)
+        for i in range(j + 1, n):
+            total = a[i][j]
+            for k in range(j):
+                total = total - a[i][k] * a[j][k]
+            a[i][j] = total / a[j][j]
+    return [a[j][j] for j in range(n)]
 
 
 def solve_entrywise(

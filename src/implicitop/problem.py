@@ -22,6 +22,7 @@ else:
 __all__ = [
     "Domain",
     "ImplicitProblem",
+    "argmin_residuals",
     "fixed_point_residuals",
     "off_jumps",
     "positive_parts",
@@ -102,6 +103,7 @@ def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple
 _INSTEAD_OF_A_RELATION = {
     "residual": "pass the expression lhs - rhs, whose root defines the unknown",
     "map": "pass the expression g of u = g(u, theta), whose fixed point defines the unknown",
+    "objective": "pass the expression f whose minimum over the unknowns defines them",
 }
 
 
@@ -228,6 +230,43 @@ def fixed_point_residuals(maps: object, unknowns: object) -> tuple[sp.Expr, ...]
     return tuple(u - g for u, g in zip(symbols, images, strict=True))
 
 
+def argmin_residuals(objective: object, unknowns: object) -> tuple[sp.Expr, ...]:
+    """The gradient ``df/du`` of an objective, whose root where the Hessian is positive
+    definite is the minimum ``u*(theta) = argmin_u f(u, theta)``.
+
+    Parameters
+    ----------
+    objective
+        ``f``: one SymPy expression.
+    unknowns
+        The symbol(s) ``u`` minimised over.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :meth:`ImplicitProblem.build` does for residuals, and where the objective is
+        not one expression or is linear in the unknowns (no minimum).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, t = sp.symbols("x t", positive=True)
+    >>> argmin_residuals(x * sp.log(x) - t * x, x)
+    (-t + log(x) + 1,)
+    """
+    if not isinstance(objective, sp.Basic) and isinstance(objective, Sequence | sp.Matrix):
+        raise TypeError("the objective must be one SymPy expression (a scalar to minimise)")
+    expr = _as_residual(objective, "objective")
+    symbols = _as_symbol_tuple(unknowns, "unknowns")
+    gradient = tuple(expr.diff(u) for u in symbols)
+    if not any(g.has(*symbols) for g in gradient):
+        raise ValueError(
+            f"the objective {expr} is linear (or constant) in "
+            f"{', '.join(u.name for u in symbols)}: it has no minimum to find"
+        )
+    return gradient
+
+
 _SYMBOLIC_DETERMINANT_MAX_SIZE = 4
 
 
@@ -244,6 +283,10 @@ class ImplicitProblem:
         The symbols solved for.
     params
         The parameters the root depends on, in the order the op takes them.
+    objective
+        For a minimum ``u* = argmin_u f(u, theta)``: the objective ``f``, whose gradient
+        the residuals are (:func:`argmin_residuals`); a root is then accepted only where
+        the Hessian ``dR/du`` is positive definite. ``None`` for other problems.
 
     The derivatives (:attr:`jacobian`, :attr:`param_jacobian`, :attr:`derivatives`,
     ...) are derived when first asked for, so that unpickling a problem is cheap.
@@ -252,6 +295,7 @@ class ImplicitProblem:
     residuals: tuple[sp.Expr, ...]
     unknowns: tuple[sp.Symbol, ...]
     params: tuple[sp.Symbol, ...]
+    objective: sp.Expr | None = None
 
     @classmethod
     def build(
@@ -259,8 +303,10 @@ class ImplicitProblem:
         residuals: object,
         unknowns: object,
         params: sp.Symbol | Sequence[sp.Symbol],
+        objective: sp.Expr | None = None,
     ) -> ImplicitProblem:
-        """Validate user input and derive the problem's derivatives.
+        """Validate user input and derive the problem's derivatives (``objective``: the
+        objective whose gradient ``residuals`` are, for a minimum).
 
         Raises
         ------
@@ -295,6 +341,8 @@ class ImplicitProblem:
                     "  ", " "
                 )
             )
+        if objective is not None:
+            free |= objective.free_symbols
         stray = free - {*unknown_symbols, *param_symbols}
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
@@ -302,7 +350,7 @@ class ImplicitProblem:
                 f"the residuals have free symbols that are neither unknowns nor parameters: "
                 f"{names}; pass them in params (data are parameters too)"
             )
-        problem = cls(residual_exprs, unknown_symbols, param_symbols)
+        problem = cls(residual_exprs, unknown_symbols, param_symbols, objective)
         problem._check_differentiable()
         problem._check_not_singular()
         return problem
@@ -396,4 +444,4 @@ class ImplicitProblem:
         # Only the three defining fields: PyTensor unpickles every cached op's key
         # (this problem among them) at each compile, so unpickling must not derive
         # anything. The derivatives are derived again when first asked for.
-        return (type(self), (self.residuals, self.unknowns, self.params))
+        return (type(self), (self.residuals, self.unknowns, self.params, self.objective))

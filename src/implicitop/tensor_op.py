@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from implicitop.display import html_summary, latex_summary
+from implicitop.elementwise_solve import cholesky_diagonal_entrywise
 from implicitop.options import ImplicitOptions
 from implicitop.problem import ImplicitProblem
 from implicitop.ranges import Ranges
@@ -168,8 +169,10 @@ class TensorImplicitOp:
         return derivatives[0] if len(derivatives) == 1 else derivatives
 
     def __str__(self) -> str:
-        equations = ", ".join(f"{r} = 0" for r in self.problem.residuals)
         unknowns = ", ".join(u.name for u in self.problem.unknowns)
+        if self.problem.objective is not None:
+            return f"ImplicitOp({unknowns}: argmin {self.problem.objective})"
+        equations = ", ".join(f"{r} = 0" for r in self.problem.residuals)
         return f"ImplicitOp({unknowns}: {equations})"
 
     def _repr_latex_(self) -> str:
@@ -205,6 +208,83 @@ class TensorImplicitOp:
         outputs = outputs if isinstance(outputs, list) else [outputs]
         failed = tensor.stack([tensor.isnan(o) | tensor.isinf(o) for o in outputs])
         return ~tensor.any(failed, axis=0)
+
+    # -- minima: ops built by make_argmin_op -----------------------------------------
+    def minimum_value(self, *inputs: object) -> object:
+        """The objective at its minimum, ``f(u*(theta), theta)``, for these inputs.
+
+        Its gradient is ``df/dtheta`` at the minimum, with no linear solve (the envelope
+        theorem: ``df/du = 0`` there); differentiated again, it includes how the
+        minimum moves, so Hessians are right. NaN where there is no minimum.
+
+        Raises
+        ------
+        TypeError
+            If the op is not a minimum's (see ``make_argmin_op``), or for inputs
+            :meth:`make_node` rejects.
+        """
+        tensors, minima = self._minimum_graph(inputs)
+        problem = self.problem
+        inner = [variable.type() for variable in (*minima, *tensors)]
+        shape = self.tensor.zeros_like(inner[0])
+        (value,) = self.to_graphs([problem.objective], self._bindings(inner))
+        partials = [problem.objective.diff(theta) for theta in problem.params]
+        disconnected = self.framework.gradient.DisconnectedType
+
+        def gradient(variables: list, output_grads: list) -> list:
+            (grad,) = output_grads
+            slopes = self.to_graphs(partials, self._bindings(variables))
+            outer = variables[len(minima) :]
+            return [
+                *(disconnected()() for _ in minima),
+                *(self.tensor.cast(grad * s, x.dtype) for s, x in zip(slopes, outer, strict=True)),
+            ]
+
+        connected = [[False]] * len(minima) + [[True]] * len(tensors)
+        graph_op = self.graph_op(inner, [value + shape], gradient, connected)
+        return graph_op(*minima, *tensors)
+
+    def log_det_hessian(self, *inputs: object) -> object:
+        """``log det H`` at the minimum for these inputs, ``H = d2f/du2`` (the Laplace
+        approximation's term), from the Cholesky factor of ``H``; NaN where there is no
+        minimum. Differentiable like any graph of the op's output.
+
+        Raises
+        ------
+        TypeError
+            If the op is not a minimum's (see ``make_argmin_op``), or for inputs
+            :meth:`make_node` rejects.
+        """
+        tensors, minima = self._minimum_graph(inputs)
+        problem, n, tensor = self.problem, self.problem.size, self.tensor
+        bindings = self._bindings([*minima, *tensors])
+        shape = tensor.zeros_like(minima[0])
+        entries = [entry + shape for entry in self.to_graphs(list(problem.jacobian), bindings)]
+        rows = [entries[i * n : (i + 1) * n] for i in range(n)]
+        diagonal = cholesky_diagonal_entrywise(rows, tensor.sqrt)
+        return 2.0 * sum((tensor.log(d) for d in diagonal[1:]), tensor.log(diagonal[0]))
+
+    def _bindings(self, variables: Sequence[object]) -> dict:
+        """The unknowns, then the parameters, bound to ``variables`` in that order."""
+        symbols = (*self.problem.unknowns, *self.problem.params)
+        return dict(zip(symbols, variables, strict=True))
+
+    def _minimum_graph(self, inputs: Sequence[object]) -> tuple[list, list]:
+        """The inputs as tensors broadcast against each other, and the minima."""
+        if self.problem.objective is None:
+            raise TypeError(f"{self} is not the op of a minimum; build one with make_argmin_op")
+        tensors = self.input_tensors(inputs)
+        if len(tensors) > 1:
+            tensors = self.broadcast(tensors)
+        minima = self(*tensors)
+        return tensors, minima if isinstance(minima, list) else [minima]
+
+    def graph_op(
+        self, inputs: list, outputs: list, gradient: Callable, connection_pattern: list
+    ) -> object:
+        """The library's op of the graph ``inputs -> outputs`` whose gradient is
+        ``gradient(inputs, output_grads)``."""
+        raise NotImplementedError
 
     # -- numbers -----------------------------------------------------------------
     def solve(self, *values: np.ndarray | float) -> SolveResult:
@@ -304,6 +384,13 @@ class TensorImplicitOp:
     def system_gradients(self, bindings: dict, outputs: Sequence, output_grads: Sequence) -> list:
         """A system's gradient with respect to each input, given the output gradients."""
         raise NotImplementedError
+
+    @classmethod
+    def built(cls, problem: ImplicitProblem, **options: object) -> TensorImplicitOp:
+        """The op of a validated problem with these options (validated here), once its
+        gradient is known to print (:meth:`check_gradient_printable`)."""
+        cls.check_gradient_printable(problem)
+        return cls(problem, ImplicitOptions.build(problem, **options))
 
     @classmethod
     def check_gradient_printable(cls, problem: ImplicitProblem) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from implicitop import ImplicitSolveError
 from implicitop.testing import check_implicit_op
-from implicitop.theano import ImplicitOp, make_fixed_point_op, make_implicit_op
+from implicitop.theano import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
 from references import seed_derivative, seed_root
 
 mu, theta, x = sp.symbols("mu theta x", positive=True)
@@ -211,3 +211,21 @@ def test_a_system_gradient_comes_from_the_partials_not_a_closed_form():
     root, slope = theano.function(inputs, [first, gradient])(np.array([c_value]), *values)
     np.testing.assert_allclose(root, [0.2], rtol=1e-12)
     np.testing.assert_allclose(slope, [1 / vega], rtol=1e-9)
+
+
+def test_an_argmin_op_its_value_and_log_det_match_closed_forms():
+    # x log x - t x: minimum at x = exp(t - 1), value -exp(t - 1), Hessian 1/x
+    t = sp.Symbol("t", positive=True)
+    op = make_argmin_op(x * sp.log(x) - t * x, x, t)
+    ts = tt.dvector("t")
+    value, log_det = op.minimum_value(ts), op.log_det_hessian(ts)
+    slope = theano.grad(value.sum(), ts)
+    function = theano.function([ts], [op(ts), value, slope, theano.grad(slope.sum(), ts), log_det])
+    points = np.linspace(0.1, 5.0, 9)
+    minimum, got_value, got_slope, curvature, got_log_det = function(points)
+    closed = np.exp(points - 1)
+    for got in (minimum, -got_value, -got_slope, -curvature):
+        np.testing.assert_allclose(got, closed, rtol=1e-12)
+    np.testing.assert_allclose(got_log_det, 1 - points, rtol=1e-12, atol=1e-15)
+    maximum = make_argmin_op(-((x - t) ** 2), x, t)
+    assert np.all(np.isnan(theano.function([ts], maximum(ts))(np.array([1.0, 2.0]))))

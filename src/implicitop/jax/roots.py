@@ -12,10 +12,17 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from implicitop.elementwise_solve import cholesky_diagonal_entrywise
 from implicitop.jax.scalar import CompileExpressions, ScalarElementSolver
 from implicitop.jax.system import SystemElementSolver
 from implicitop.solvers import Solver
-from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
+from implicitop.solvers.status import (
+    CONVERGED,
+    MAXITER,
+    NONFINITE_PARAMETER,
+    NOT_A_MINIMUM,
+    PARAMETER_OUTSIDE_DOMAIN,
+)
 
 __all__ = ["root_function", "solve_function"]
 
@@ -71,6 +78,26 @@ def _parameter_status(solver: Solver) -> Callable:
     return parameter_status
 
 
+def _curved_upward(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
+    """``(roots (m, n), *flat params) -> (m,)``: whether ``dR/du`` is positive definite
+    at each root, by the Cholesky factorisation of
+    :func:`~implicitop.solvers.system.positive_definite` (step for step, one equation's
+    ``dR/dx > 0`` included)."""
+    problem = solver.problem
+    n = problem.size
+    evaluate = jax.vmap(
+        compile_expressions(list(problem.jacobian), [*problem.unknowns, *problem.params])
+    )
+
+    def curved_upward(root: jax.Array, *flat: jax.Array) -> jax.Array:
+        entries = evaluate(*(root[:, j] for j in range(n)), *flat)
+        matrix = [[entries[i * n + j] for j in range(n)] for i in range(n)]
+        diagonal = jnp.stack(cholesky_diagonal_entrywise(matrix, jnp.sqrt))
+        return jnp.all((diagonal > 0.0) & jnp.isfinite(diagonal), axis=0)
+
+    return curved_upward
+
+
 def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
     """``(*flat params, each (m,)) -> (roots (m, n), status codes (m,))``: the traced
     solve, NaN rows where there is no root, with the compiled solver's status codes.
@@ -87,12 +114,17 @@ def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> C
     mapped = jax.vmap(element(solver, compile_expressions))
     starting_points = _starting_points(solver, compile_expressions)
     parameter_status = _parameter_status(solver)
+    curved_upward = _curved_upward(solver, compile_expressions)
 
     def solve(*flat: jax.Array) -> tuple[jax.Array, jax.Array]:
         usable = parameter_status(*flat)
         root, code = mapped(starting_points(*flat), *flat)
-        root = jnp.where((usable == MAXITER)[:, None], root, jnp.nan)
-        return root, jnp.where(usable == MAXITER, code, usable).astype(jnp.int8)
+        code = jnp.where(usable == MAXITER, code, usable)
+        if solver.settings.minimum:  # a minimum: the Hessian must be positive definite
+            code = jnp.where((code == CONVERGED) & ~curved_upward(root, *flat), NOT_A_MINIMUM, code)
+        kept = (usable == MAXITER) & (code != NOT_A_MINIMUM)
+        root = jnp.where(kept[:, None], root, jnp.nan)
+        return root, code.astype(jnp.int8)
 
     return solve
 

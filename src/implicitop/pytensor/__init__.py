@@ -12,9 +12,9 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from implicitop.pytensor.after_import import after_import
-from implicitop.pytensor.op import ImplicitOp, make_fixed_point_op, make_implicit_op
+from implicitop.pytensor.op import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
 
-__all__ = ["ImplicitOp", "make_fixed_point_op", "make_implicit_op"]
+__all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]
 
 
 def _registration(module: str) -> Callable[[], None]:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
 from pytensor.link.c.op import COp
 from pytensor.tensor.extra_ops import broadcast_arrays
 
-from implicitop.options import ImplicitOptions
-from implicitop.problem import ImplicitProblem, fixed_point_residuals
+from implicitop.problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
 from implicitop.pytensor import c_implementation
 from implicitop.pytensor.printing import printable_functions, to_pytensor
 from implicitop.tensor_op import TensorImplicitOp
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 else:
     from implicitop.lazy import sympy as sp
 
-__all__ = ["ImplicitOp", "make_implicit_op"]
+__all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]
 
 
 class ImplicitOp(TensorImplicitOp, COp):
@@ -71,6 +71,16 @@ class ImplicitOp(TensorImplicitOp, COp):
 
     def c_code_cache_version(self) -> tuple:
         return c_implementation.version()
+
+    def graph_op(
+        self, inputs: list, outputs: list, gradient: Callable, connection_pattern: list
+    ) -> OpFromGraph:
+        return OpFromGraph(
+            inputs,
+            outputs,
+            lop_overrides=lambda variables, _, output_grads: gradient(variables, output_grads),
+            connection_pattern=connection_pattern,
+        )
 
     def system_gradients(
         self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
@@ -145,9 +155,7 @@ def make_implicit_op(
     >>> float(op(0.4).eval())  # doctest: +ELLIPSIS
     0.4546...
     """
-    problem = ImplicitProblem.build(residuals, unknowns, params)
-    ImplicitOp.check_gradient_printable(problem)
-    return ImplicitOp(problem, ImplicitOptions.build(problem, **options))
+    return ImplicitOp.built(ImplicitProblem.build(residuals, unknowns, params), **options)
 
 
 def make_fixed_point_op(
@@ -194,3 +202,57 @@ def make_fixed_point_op(
     0.7390851332151607
     """
     return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)
+
+
+def make_argmin_op(
+    objective: sp.Expr,
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable PyTensor Op for the minimum ``u*(theta) = argmin_u f(u, theta)``.
+
+    The minimum is the root of the gradient ``df/du`` where the Hessian ``d2f/du2`` is
+    positive definite: SymPy derives both, the root is found with the same safeguarded
+    solver as :func:`make_implicit_op`, and a root where the Hessian is not positive
+    definite (a maximum or a saddle point) fails with status ``NOT_A_MINIMUM``. The
+    derivative is ``du*/dtheta = -H^-1 d2f/du dtheta``, a graph of the op's output, so
+    it can be differentiated again. ``op.minimum_value(*inputs)`` gives ``f`` at the
+    minimum (its gradient by the envelope theorem) and ``op.log_det_hessian(*inputs)``
+    the log determinant of ``H`` there (for Laplace approximations).
+
+    Parameters
+    ----------
+    objective
+        ``f`` as one SymPy expression.
+    unknowns
+        The symbol(s) ``u`` minimised over; their SymPy assumptions set the search
+        domain (``positive=True``: minimise over ``u > 0``).
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order.
+    **options
+        ``x0``, ``bracket``, ``tol``, ``maxiter``, ``on_failure``; see
+        :class:`~implicitop.options.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        The op of the residuals ``df/du``: call it with one input per parameter.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed minimum (an objective that is
+        not one expression, or is linear in the unknowns).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x, t = sp.symbols("x t", positive=True)
+    >>> op = make_argmin_op(x * sp.log(x) - t * x, x, t)  # minimum at x = exp(t - 1)
+    >>> float(op(1.0).eval())
+    1.0
+    """
+    residuals = argmin_residuals(objective, unknowns)
+    problem = ImplicitProblem.build(residuals, unknowns, params, objective=objective)
+    return ImplicitOp.built(problem, **options)

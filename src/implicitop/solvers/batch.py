@@ -22,13 +22,20 @@ from numba import carray
 
 from implicitop.solvers.interface import guess
 from implicitop.solvers.lockstep import BLOCK
-from implicitop.solvers.settings import ELEMENTS, GRID_SIZE, HEADER, K, N
-from implicitop.solvers.status import MAXITER, NONFINITE_PARAMETER, PARAMETER_OUTSIDE_DOMAIN
+from implicitop.solvers.settings import ELEMENTS, GRID_SIZE, HEADER, MINIMUM, K, N
+from implicitop.solvers.status import (
+    CONVERGED,
+    MAXITER,
+    NONFINITE_PARAMETER,
+    NOT_A_MINIMUM,
+    PARAMETER_OUTSIDE_DOMAIN,
+)
 
 __all__ = [
     "APPENDED",
     "C_SIGNATURE",
     "appended_parameters",
+    "curved_upward",
     "fill",
     "parameter_status",
     "place",
@@ -59,6 +66,15 @@ def solve_block(
     Each algorithm module defines its own; this one only states the contract.
     """
     raise NotImplementedError("solve_block is defined by the algorithm modules")
+
+
+def curved_upward(u: np.ndarray, p: np.ndarray) -> bool:
+    """Whether ``dR/du`` at the root ``u`` is positive definite: where the residuals are
+    an objective's gradient, whether the root is a minimum.
+
+    Each algorithm module defines its own; this one only states the contract.
+    """
+    raise NotImplementedError("curved_upward is defined by the algorithm modules")
 
 
 def fill(destination: np.ndarray, start: int, stop: int, value: float) -> None:
@@ -132,6 +148,11 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
             x0[: stop - start], params[start:stop], lower, upper, grid, settings,
             root[start:stop], code[start:stop],
         )  # fmt: skip
+        if settings[MINIMUM] != 0.0:
+            for i in range(start, stop):
+                if code[i] == CONVERGED and not curved_upward(root[i], params[i]):
+                    code[i] = NOT_A_MINIMUM
+                    fill(root[i], 0, root.shape[1], math.nan)
 
 
 #: The numba signature of :func:`solve_from_pointers`.

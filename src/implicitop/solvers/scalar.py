@@ -74,6 +74,7 @@ __all__ = [
     "allowance",
     "bracketed",
     "changes_sign",
+    "curved_upward",
     "element_interval",
     "error_of",
     "expanded",
@@ -832,3 +833,10 @@ def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     """At ``u`` (1,): :func:`residual_error`, ``dR/du`` (1, 1) and the size of R's terms (1,)."""
     _, slope = residual_and_slope(u[0], p)
     return residual_error(u[0], p), np.full((1, 1), slope), np.full(1, scale(u[0], p))
+
+
+def curved_upward(u: np.ndarray, p: np.ndarray) -> bool:
+    """Whether ``dR/dx`` at the root ``u[0]`` is positive and finite: where ``R`` is an
+    objective's derivative, whether the root is a minimum (see
+    :func:`implicitop.solvers.batch.curved_upward`)."""
+    return 0.0 < residual_and_slope(u[0], p)[1] < math.inf

@@ -26,6 +26,7 @@ __all__ = [
     "GRID_SIZE",
     "HEADER",
     "MAX_ITERATIONS",
+    "MINIMUM",
     "NEWTON_ITERATIONS",
     "TOL",
     "K",
@@ -39,10 +40,10 @@ __all__ = [
 # below 2**53), NaN until a process sets it.
 (
     N, K, GRID_SIZE, TOL, NEWTON_ITERATIONS, MAX_ITERATIONS, EXPAND, BRACKET_LOWER,
-    BRACKET_UPPER, ELEMENTS,
-) = range(10)  # fmt: skip
+    BRACKET_UPPER, ELEMENTS, MINIMUM,
+) = range(11)  # fmt: skip
 #: Where the arrays start.
-HEADER = 10
+HEADER = 11
 
 
 def read_only(values: object) -> np.ndarray:
@@ -78,6 +79,9 @@ class Settings:
     bracket
         The one-equation solver's search interval: the unknown's domain, cut to the
         numbers given as ``bracket``.
+    minimum
+        Whether a root is accepted only where ``dR/du`` is positive definite: the
+        residuals are an objective's gradient, and the root must be its minimum.
     """
 
     param_lower: np.ndarray
@@ -91,6 +95,7 @@ class Settings:
     maxiter: int
     expand: bool
     bracket: tuple[float, float]
+    minimum: bool = False
     record: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +112,7 @@ class Settings:
             BRACKET_LOWER: self.bracket[0],
             BRACKET_UPPER: self.bracket[1],
             ELEMENTS: np.nan,
+            MINIMUM: float(self.minimum),
         }
         scalars = [header[index] for index in range(HEADER)]
         parts = (self.param_lower, self.param_upper, self.lower, self.upper, self.defaults)

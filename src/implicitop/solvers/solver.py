@@ -126,6 +126,7 @@ class Solver:
             maxiter=options.maxiter,
             expand=options.expand_bracket,
             bracket=(first_domain.lower, first_domain.upper),
+            minimum=problem.objective is not None,
         )
 
     def __getstate__(self) -> dict:

@@ -14,6 +14,7 @@ __all__ = [
     "MAXITER",
     "NONFINITE_PARAMETER",
     "NONFINITE_RESIDUAL",
+    "NOT_A_MINIMUM",
     "NOT_A_ROOT",
     "NO_BRACKET_FOUND",
     "NO_PROGRESS",
@@ -54,6 +55,7 @@ SINGULAR_JACOBIAN = 6
 NO_PROGRESS = 7
 NONFINITE_RESIDUAL = 8
 NO_BRACKET_FOUND = 9
+NOT_A_MINIMUM = 10
 
 
 class SolveStatus(enum.IntEnum):
@@ -69,6 +71,7 @@ class SolveStatus(enum.IntEnum):
     NO_PROGRESS = NO_PROGRESS
     NONFINITE_RESIDUAL = NONFINITE_RESIDUAL
     NO_BRACKET_FOUND = NO_BRACKET_FOUND
+    NOT_A_MINIMUM = NOT_A_MINIMUM
 
     @property
     def reason(self) -> str:
@@ -92,6 +95,8 @@ _REASONS = {
     SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
     SolveStatus.NO_BRACKET_FOUND: "no sign change was found inside the bracket, nor by "
     "growing it outward (expand_bracket) to the domain's bounds or the step limit",
+    SolveStatus.NOT_A_MINIMUM: "the gradient of the objective is zero there, but its Hessian "
+    "is not positive definite (a maximum or a saddle point)",
 }
 
 

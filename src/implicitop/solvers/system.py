@@ -48,6 +48,7 @@ __all__ = [
     "all_finite_matrix",
     "assign",
     "best_or",
+    "curved_upward",
     "damped_newton",
     "error_at",
     "evaluate",
@@ -56,6 +57,7 @@ __all__ = [
     "measure_root",
     "move",
     "negligible",
+    "positive_definite",
     "residual_error",
     "scratch",
     "solve_block",
@@ -440,3 +442,36 @@ def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     for i in range(n):  # a tuple, or an array in the shared solver
         terms[i] = sizes[i]
     return error, jacobian, terms
+
+
+def positive_definite(matrix: np.ndarray) -> bool:
+    """Whether the symmetric part of ``matrix`` (n, n) is positive definite: its Cholesky
+    factorisation, in place, meets no pivot that is not positive (or not finite)."""
+    n = matrix.shape[0]
+    for i in range(n):
+        for j in range(i):
+            matrix[i, j] = matrix[j, i] = 0.5 * (matrix[i, j] + matrix[j, i])
+    for j in range(n):
+        pivot = matrix[j, j]
+        for k in range(j):
+            pivot -= matrix[j, k] * matrix[j, k]
+        if not pivot > 0.0 or not math.isfinite(pivot):
+            return False
+        diagonal = math.sqrt(pivot)
+        matrix[j, j] = diagonal
+        for i in range(j + 1, n):
+            total = matrix[i, j]
+            for k in range(j):
+                total -= matrix[i, k] * matrix[j, k]
+            matrix[i, j] = total / diagonal
+    return True
+
+
+def curved_upward(u: np.ndarray, p: np.ndarray) -> bool:
+    """Whether ``dR/du`` at the root ``u`` is positive definite: where ``R`` is an
+    objective's gradient, whether the root is a minimum (see
+    :func:`implicitop.solvers.batch.curved_upward`)."""
+    n = u.shape[0]
+    jacobian = np.empty((n, n))
+    evaluate(u, p, np.empty(n), jacobian)
+    return positive_definite(jacobian)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
 import numpy as np
+import theano
 import theano.tensor as tt
 from theano.gradient import DisconnectedType
 from theano.graph.basic import Variable
 from theano.graph.op import Op
 
 from implicitop.elementwise_solve import solve_entrywise
-from implicitop.options import ImplicitOptions
-from implicitop.problem import ImplicitProblem, fixed_point_residuals
+from implicitop.problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
 from implicitop.tensor_op import TensorImplicitOp
 from implicitop.theano.printing import printable_functions, to_theano
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 else:
     from implicitop.lazy import sympy as sp
 
-__all__ = ["ImplicitOp", "make_implicit_op"]
+__all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]
 
 
 class ImplicitOp(TensorImplicitOp, Op):
@@ -59,6 +59,18 @@ class ImplicitOp(TensorImplicitOp, Op):
         # optimisations of scan, which theano.gradient.jacobian uses).
         shaped = reduce(tt.second, tensors)
         return [tt.second(shaped, t) for t in tensors]
+
+    def graph_op(
+        self, inputs: list, outputs: list, gradient: Callable, connection_pattern: list
+    ) -> Callable[..., Variable]:
+        # Theano's OpFromGraph differentiates an overridden gradient only once (a second
+        # derivative meets a disconnected output it cannot take): the graph itself
+        # instead, differentiated as usual. Its gradient then also carries df/du (zero
+        # at the minimum, to rounding) through the minimum's derivative.
+        (output,) = outputs
+        return lambda *variables: theano.clone(
+            output, replace=dict(zip(inputs, variables, strict=True))
+        )
 
     def system_gradients(
         self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
@@ -115,9 +127,7 @@ def make_implicit_op(
     TypeError, ValueError
         For input that does not describe one well-posed implicit function.
     """
-    problem = ImplicitProblem.build(residuals, unknowns, params)
-    ImplicitOp.check_gradient_printable(problem)
-    return ImplicitOp(problem, ImplicitOptions.build(problem, **options))
+    return ImplicitOp.built(ImplicitProblem.build(residuals, unknowns, params), **options)
 
 
 def make_fixed_point_op(
@@ -133,3 +143,20 @@ def make_fixed_point_op(
     ``u - g(u, theta)``, from :func:`make_implicit_op`.
     """
     return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)
+
+
+def make_argmin_op(
+    objective: sp.Expr,
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable Theano Op for the minimum ``u*(theta) = argmin_u f(u, theta)``.
+
+    The same arguments, options, result and errors as
+    :func:`implicitop.pytensor.make_argmin_op`: the op of the residuals ``df/du``,
+    accepting only minima.
+    """
+    residuals = argmin_residuals(objective, unknowns)
+    problem = ImplicitProblem.build(residuals, unknowns, params, objective=objective)
+    return ImplicitOp.built(problem, **options)
