@@ -24,12 +24,14 @@ import pymc as pm
 import pytensor
 import sympy as sp
 from scipy import optimize
+from scipy.optimize import elementwise
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import closed_form
 import cold_start
 import data_model
+import laplace
 
 import pytensor_root_scalar
 import scipy_newton
@@ -91,13 +93,18 @@ MU_OF_THETA = {
 
 
 def logp_dlogp_seconds(
-    model: pm.Model, mode: str | None = None, number: int = 200, repeats: int = 5
+    model: pm.Model,
+    mode: str | None = None,
+    number: int = 200,
+    repeats: int = 5,
+    point: tuple[float, ...] = (np.log(0.8),),
 ) -> float:
-    """Seconds per call of the model's compiled logp and gradient, at theta = 0.8."""
+    """Seconds per call of the model's compiled logp and gradient at ``point`` (its
+    free variables' transformed values; by default theta = 0.8)."""
     function = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
     function.set_extra_values({})
-    point = np.array([np.log(0.8)])
-    return best_time(lambda: function(point), repeats=repeats, number=number)
+    values = np.array(point)
+    return best_time(lambda: function(values), repeats=repeats, number=number)
 
 
 def logp_dlogp_rows(mode: str | None) -> list[Row]:
@@ -212,6 +219,48 @@ def fast_sampler_rows(draws: int) -> list[Row]:
     closed = numpyro_seconds(MU_OF_THETA["closed_form"])
     rows.append(Row(f"seed numpyro {label}", "s", ours, "closed form (unrolled Newton)", closed))
     return rows
+
+
+def minima_rows(groups: int, size: int) -> list[Row]:
+    """The Laplace-approximated hierarchical Poisson model's logp+dlogp with ``groups``
+    groups, and ``size`` Poisson-normal modes solved at once (:mod:`laplace`)."""
+
+    def per_call(marginal: Callable) -> float:
+        model = laplace.laplace_model(marginal, groups)
+        return logp_dlogp_seconds(model, number=5, point=(0.7, np.log(0.9))) * 1e3
+
+    op = laplace.mode_op()
+    ours = per_call(laplace.implicitop_marginal(op))
+    by_minimize = per_call(laplace.minimize_marginal)
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(np.exp(rng.normal(1.0, 1.0, size))).astype(float)
+    means, scales = rng.normal(1.0, 1.0, size), 10 ** rng.uniform(-1.0, 0.5, size)
+
+    def scipy_minima() -> None:
+        start = np.log(np.maximum(counts, 0.5))
+        args = (counts, means, scales)
+        found = elementwise.bracket_minimum(laplace.negative_log_joint, start, args=args)
+        elementwise.find_minimum(laplace.negative_log_joint, tuple(found.bracket), args=args)
+
+    solved = size / best_time(lambda: op.solve(counts, means, scales), repeats=3)
+    scipy = size / best_time(scipy_minima, repeats=1)
+    return [
+        Row(
+            f"{groups} groups, Laplace marginal: logp+dlogp per call",
+            "ms",
+            ours,
+            "pytensor minimize per group (Blockwise)",
+            by_minimize,
+        ),
+        Row(
+            f"{size:.0e} Poisson-normal modes (argmin)",
+            "minima/s",
+            solved,
+            "scipy elementwise find_minimum",
+            scipy,
+            True,
+        ),
+    ]
 
 
 def batch_rows(size: int, loop_size: int) -> list[Row]:
@@ -536,6 +585,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     size, systems, draws = (10**4, 10**3, 100) if args.quick else (10**6, 10**5, 1000)
     observations, data_draws = (500, 50) if args.quick else (10_000, 500)
+    groups = 100 if args.quick else 1000
     # the smoke run: one new process (or run) where the table takes the second or the
     # best of more, the fewest that print every row
     processes, cached, repeats = (1, 2, 1) if args.quick else (2, 20, 3)
@@ -551,6 +601,7 @@ def main() -> None:
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", lambda: build_rows(repeats)),
         ("cold start", lambda: cold_start_rows(cached, repeats)),
+        ("minima", lambda: minima_rows(groups, size)),
     ]
     if args.only:
         wanted = args.only.split(",")

@@ -4,12 +4,13 @@ import re
 
 import closed_form
 import data_model
+import laplace
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
 import run
-from scipy import optimize
+from scipy import optimize, special
 
 from scripts import ROOT, run_script
 
@@ -34,10 +35,12 @@ PARTS = {
         "make_implicit_op + first solve, seed",
         "make_implicit_op + first solve, 3x3",
     ],
-    "cold start": [
+    "cold start,minima": [
         "a new residual: op, pytensor.function, first value+grad",
         "the same again with another numeric x0",
         "implicit ops cached",
+        "groups, Laplace marginal: logp+dlogp per call",
+        "Poisson-normal modes (argmin)",
     ],
 }
 
@@ -82,3 +85,32 @@ def test_the_closed_form_baseline_is_the_seed_root():
         for t in thetas
     ]
     np.testing.assert_allclose(mu(thetas), references, rtol=4e-15)
+
+
+def test_the_laplace_baselines_compute_the_same_model():
+    # each group's term -f(eta*) - log sigma - log(H)/2 at the mode in closed form:
+    # exp(eta) + (eta - mu)/sigma^2 = y gives eta = z - W(sigma^2 exp(z)), z = mu + sigma^2 y
+    groups = 40
+    counts = laplace.counts(groups)
+    models = [
+        laplace.laplace_model(marginal, groups)
+        for marginal in (laplace.implicitop_marginal(laplace.mode_op()), laplace.minimize_marginal)
+    ]
+    functions = [model.logp_dlogp_function(ravel_inputs=True) for model in models]
+    for function in functions:
+        function.set_extra_values({})
+    ours_model = models[0]
+    marginal = ours_model.compile_fn(
+        ours_model.replace_rvs_by_values(ours_model.potentials)[0], inputs=ours_model.value_vars
+    )
+    for mu, sigma in ((0.7, 0.9), (2.0, 0.3), (-0.5, 1.8)):
+        z = mu + sigma**2 * counts
+        modes = z - special.wrightomega(np.log(sigma**2) + z).real
+        terms = -laplace.negative_log_joint(modes, counts, mu, sigma) - np.log(sigma)
+        terms -= 0.5 * np.log(np.exp(modes) + 1 / sigma**2)
+        values = {"mu": np.array(mu), "sigma_log__": np.array(np.log(sigma))}
+        assert marginal(values) == pytest.approx(terms.sum(), rel=1e-13)
+        point = np.array([mu, np.log(sigma)])
+        (ours, ours_grad), (theirs, theirs_grad) = (function(point) for function in functions)
+        assert theirs == pytest.approx(ours, rel=1e-6)  # BFGS stops at |grad| < 1e-5
+        np.testing.assert_allclose(theirs_grad, ours_grad, rtol=1e-4)
