@@ -149,11 +149,12 @@ def test_a_stiff_rosenbrock_valley_is_descended_like_bfgs_does():
 
 
 def test_a_maximum_or_saddle_point_is_no_minimum():
-    # -(x - t)^2 is stationary at x = t, a maximum
+    # -(x - t)^2 is stationary at x = t, a maximum: its derivative falls through zero
     op = make_argmin_op(-((x - t) ** 2), x, t)
     result = op.solve(np.array([0.5, 2.0]))
-    assert list(result.status) == [SolveStatus.NOT_A_MINIMUM] * 2
+    assert list(result.status) == [SolveStatus.NO_SIGN_CHANGE] * 2
     assert np.all(np.isnan(result.root))
+    assert "rises through zero nowhere" in SolveStatus.NO_SIGN_CHANGE.reason
     assert "maximum or a saddle point" in SolveStatus.NOT_A_MINIMUM.reason
     # u^2 - v^2 + t u: stationary at (-t/2, 0), a saddle
     u, v = sp.symbols("u v", real=True)
@@ -168,12 +169,13 @@ def test_a_maximum_or_saddle_point_is_no_minimum():
         pytensor.function([theta], raising(theta))(np.array([1.0]))
 
 
-def test_a_minimum_beside_a_maximum_is_found_from_a_start_or_a_bracket_near_it():
-    # y^3/3 - t y: a maximum at -sqrt(t), a minimum at sqrt(t)
+def test_a_minimum_is_found_beside_a_maximum_nearer_the_start():
+    # w^3/3 - t w: a maximum at -sqrt(t), a minimum at sqrt(t); from x0 = -1 Newton's
+    # method on the derivative converges to the maximum, which is passed over
     w = sp.Symbol("w", real=True)
     cubic = w**3 / 3 - t * w
     ts = np.array([0.25, 4.0, 9.0])
-    for options in ({"x0": 1.0}, {"bracket": (0.0, 100.0)}):
+    for options in ({}, {"x0": -1.0}, {"x0": 1.0}, {"bracket": (-100.0, 100.0)}):
         result = make_argmin_op(cubic, w, t, **options).solve(ts)
         np.testing.assert_allclose(result.root, np.sqrt(ts), rtol=1e-13)
         assert np.all(result.status == SolveStatus.CONVERGED)
@@ -262,3 +264,10 @@ def test_numba_and_jax_backends_give_the_c_backends_numbers(mode):
     theta = pt.dvector("t")
     maximum = make_argmin_op(-((x - t) ** 2), x, t)
     assert np.all(np.isnan(pytensor.function([theta], maximum(theta), mode=mode)([1.0, 2.0])))
+    # the maximum Newton's method reaches first is passed over for the minimum
+    w = sp.Symbol("w", real=True)
+    cubic = make_argmin_op(w**3 / 3 - t * w, w, t, x0=-1.0)
+    ts = np.array([0.25, 4.0, 9.0])
+    np.testing.assert_allclose(
+        pytensor.function([theta], cubic(theta), mode=mode)(ts), np.sqrt(ts), rtol=1e-13
+    )

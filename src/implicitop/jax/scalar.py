@@ -35,6 +35,7 @@ from implicitop.solvers.status import (
     MAXITER,
     NO_BRACKET_FOUND,
     NO_SIGN_CHANGE,
+    NOT_A_MINIMUM,
     NOT_A_ROOT,
     RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
@@ -127,6 +128,7 @@ class ScalarElementSolver:
         self.newton_iterations = settings.newton_iterations
         self.grid = jnp.asarray(settings.grid)
         self.search, self.expand = settings.bracket, settings.expand
+        self.minimum = settings.minimum
         ends = solver.starts.bracket
         self._bracket = None
         if any(end is not None for end in ends):
@@ -137,6 +139,14 @@ class ScalarElementSolver:
     def value_and_slope(self, x: jax.Array, params: tuple) -> tuple[jax.Array, jax.Array]:
         value, slope, *_ = self._evaluate(x, *params)
         return value, slope
+
+    def minimum_or_other(self, x: jax.Array, params: tuple) -> jax.Array:
+        """Where the problem is a minimum's, :func:`~implicitop.solvers.scalar.rises` at
+        ``x``; else True."""
+        if not self.minimum:
+            return jnp.array(True)
+        slope = self.value_and_slope(x, params)[1]
+        return (slope > 0.0) & (slope < jnp.inf)
 
     def zero_to_rounding(self, x: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop.solvers.scalar.error_of` at most 1."""
@@ -229,6 +239,8 @@ class ScalarElementSolver:
         last_known = jax.lax.cummax(jnp.where(known, index, -1))
         before = jnp.concatenate([jnp.array([-1]), last_known[:-1]])
         change = (before >= 0) & (jnp.sign(values) * jnp.sign(values[before]) < 0)
+        if self.minimum:  # only where R rises (scalar.sign_change_ending_at's upward)
+            change = change & (values[before] < 0)
         candidate = change | (values == 0)
         target = jnp.searchsorted(grid, x0)
         step = jnp.where(index < target, 2 * (target - index) - 1, 2 * (index - target))
@@ -247,6 +259,9 @@ class ScalarElementSolver:
             found = steps[best] < past_end
             a = jnp.where(values[best] == 0, grid[best], grid[before[best]])
             root, code = self.refine(x0, a, grid[best], params)
+            passed_over = (code == CONVERGED) & ~self.minimum_or_other(root, params)
+            code = jnp.where(passed_over, NOT_A_MINIMUM, code)
+            root = jnp.where(passed_over, jnp.nan, root)
             code = jnp.where(found, code, state[3])
             done = ~found | (code == CONVERGED)
             return tries + 1, steps[best], jnp.where(found, root, jnp.nan), code, done
@@ -427,6 +442,7 @@ class ScalarElementSolver:
         (start,) = x0
         candidate = self.phase_one(start, params)
         settled = jnp.isfinite(candidate) & self.accepts(candidate, params)
+        settled = settled & self.minimum_or_other(candidate, params)
         root, code = jax.lax.cond(
             settled,
             lambda: (candidate, jnp.array(CONVERGED)),

@@ -40,6 +40,7 @@ from implicitop.solvers.settings import (
     BRACKET_UPPER,
     EXPAND,
     MAX_ITERATIONS,
+    MINIMUM,
     NEWTON_ITERATIONS,
     TOL,
 )
@@ -48,6 +49,7 @@ from implicitop.solvers.status import (
     MAXITER,
     NO_BRACKET_FOUND,
     NO_SIGN_CHANGE,
+    NOT_A_MINIMUM,
     NOT_A_ROOT,
     RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
@@ -101,6 +103,7 @@ __all__ = [
     "refine",
     "residual_error",
     "retreat",
+    "rises",
     "scan_point",
     "solve_block",
     "within",
@@ -443,11 +446,12 @@ def grid_value(
 
 
 def sign_change_ending_at(
-    g: int, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, p: np.ndarray
+    g: int, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, p: np.ndarray, upward: bool
 ) -> int:
     """The index of the grid point that opens the bracket closed by grid point ``g``:
     ``g`` itself where the residual is zero there, the nearest usable point below it
-    where the sign changes between them, else -1."""
+    where the sign changes between them (with ``upward``, only from negative to
+    positive: where ``R`` is an objective's derivative, a minimum), else -1."""
     value = grid_value(g, grid, values, seen, p)
     if value == 0.0:
         return g
@@ -457,7 +461,7 @@ def sign_change_ending_at(
         before = grid_value(k, grid, values, seen, p)
         if math.isnan(before) or before == 0.0:
             continue
-        if (before < 0.0) != (value < 0.0):
+        if (before < 0.0) != (value < 0.0) and not (upward and before > 0.0):
             return k
         break
     return -1
@@ -473,13 +477,20 @@ def scan_point(target: int, step: int) -> int:
 
 
 def nearest_bracket(
-    x0: float, p: np.ndarray, grid: np.ndarray, values: np.ndarray, seen: np.ndarray, first: int
+    x0: float,
+    p: np.ndarray,
+    grid: np.ndarray,
+    values: np.ndarray,
+    seen: np.ndarray,
+    first: int,
+    upward: bool,
 ) -> tuple[int, int, int]:
     """The grid indices of the bracket nearest ``x0`` from scan step ``first`` on
     (:func:`scan_point`), and the step that found it (-1, -1 past the grid's ends), so
     far-away points are evaluated only when needed. ``values`` and ``seen`` (at least
     as long as the grid) are scratch space, reset at step 0; afterwards ``values``
-    holds the residual at the grid points ``seen``."""
+    holds the residual at the grid points ``seen``. ``upward``: see
+    :func:`sign_change_ending_at`."""
     size = grid.shape[0]
     target = np.searchsorted(grid, x0)
     if first == 0:
@@ -488,7 +499,7 @@ def nearest_bracket(
     for step in range(first, 2 * size + 1):
         g = scan_point(target, step)
         if 0 <= g < size:
-            k = sign_change_ending_at(g, grid, values, seen, p)
+            k = sign_change_ending_at(g, grid, values, seen, p, upward)
             if k >= 0:
                 return k, g, step
     return -1, -1, 2 * size + 1
@@ -504,22 +515,28 @@ def bracketed(
     maxiter: int,
     values: np.ndarray,
     seen: np.ndarray,
+    upward: bool,
 ) -> tuple[float, int]:
     """The grid's brackets nearest ``x0`` (``values``, ``seen``: scratch space at least
     as long as the grid): the root (NaN where none) and status code. A bracket around a
     pole or a jump gives no root; then the next nearest is tried (at most
-    :data:`MAX_BRACKETS`), so a pole between the start and the root is stepped over."""
+    :data:`MAX_BRACKETS`), so a pole between the start and the root is stepped over.
+    With ``upward`` (a minimum's solve) only brackets where ``R`` rises are tried, and
+    a root where ``dR/dx`` is not positive (a zero of ``R`` at a grid point) is passed
+    over with status ``NOT_A_MINIMUM``."""
     status = NO_SIGN_CHANGE
     step = 0
     for _ in range(MAX_BRACKETS):
-        k, g, step = nearest_bracket(x0, p, grid, values, seen, step)
+        k, g, step = nearest_bracket(x0, p, grid, values, seen, step, upward)
         if k < 0:
             break
         root, status = refine(
             x0, grid[k], grid[g], values[k], values[g], p, lower, upper, tol, maxiter
         )
         if status == CONVERGED:
-            return root, status
+            if not upward or rises(root, p):
+                return root, status
+            status = NOT_A_MINIMUM
         step += 1
     return math.nan, status
 
@@ -665,7 +682,8 @@ def phase_two(
         grid = element_grid[: fill_scan_grid(lo, hi, element_grid)]
         if not lo <= x0 <= hi:
             x0 = midpoint(lo, hi)
-    root, status = bracketed(x0, p, lower, upper, grid, tol, maxiter, values, seen)
+    upward = settings[MINIMUM] != 0.0
+    root, status = bracketed(x0, p, lower, upper, grid, tol, maxiter, values, seen, upward)
     if status == NO_SIGN_CHANGE and settings[EXPAND] != 0.0:
         return expanded(lo, hi, p, lower, upper, tol, maxiter)
     return root, status
@@ -773,6 +791,7 @@ def solve_block(
     Every element takes the same steps as it would alone: the same result.
     """
     lower, upper, tol = lowers[0], uppers[0], settings[TOL]
+    minimum = settings[MINIMUM] != 0.0
     size = params.shape[0]
     # one allocation for the lanes' rows (each one costs about as much as a lane's step)
     work = np.empty((9, BLOCK))
@@ -802,7 +821,7 @@ def solve_block(
             target, value_there = targets[i], beside[0, i]
             if accepted(
                 x[i], value, slope, terms_size, target, value_there, params[i], lower, upper
-            ):
+            ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
                 root[i, 0], code[i] = x[i], CONVERGED
         left += code[i] == MAXITER
     if left:
@@ -835,8 +854,12 @@ def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.nd
     return residual_error(u[0], p), np.full((1, 1), slope), np.full(1, scale(u[0], p))
 
 
+def rises(x: float, p: np.ndarray) -> bool:
+    """Whether ``dR/dx`` at ``x`` is positive and finite: where ``R`` is an objective's
+    derivative and ``x`` its root, whether ``x`` is a minimum."""
+    return 0.0 < residual_and_slope(x, p)[1] < math.inf
+
+
 def curved_upward(u: np.ndarray, p: np.ndarray) -> bool:
-    """Whether ``dR/dx`` at the root ``u[0]`` is positive and finite: where ``R`` is an
-    objective's derivative, whether the root is a minimum (see
-    :func:`implicitop.solvers.batch.curved_upward`)."""
-    return 0.0 < residual_and_slope(u[0], p)[1] < math.inf
+    """:func:`rises` at the root ``u[0]`` (see :func:`implicitop.solvers.batch.curved_upward`)."""
+    return rises(u[0], p)

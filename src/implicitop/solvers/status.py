@@ -83,7 +83,8 @@ _REASONS = {
     SolveStatus.CONVERGED: "converged",
     SolveStatus.NONFINITE_PARAMETER: "a parameter is NaN or infinite",
     SolveStatus.PARAMETER_OUTSIDE_DOMAIN: "a parameter violates its SymPy assumptions",
-    SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain",
+    SolveStatus.NO_SIGN_CHANGE: "no sign change of the residual was found in the search domain "
+    "(for a minimum: the derivative of the objective rises through zero nowhere in it)",
     SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
     SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
     "(a pole or a jump of the residual), where it is zero over a whole interval "
