@@ -13,7 +13,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize, special, stats
 
-from implicitop import ImplicitOp, make_implicit_op
+from implicitop import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
 from references import seed_derivative, seed_root
 
 
@@ -271,6 +271,43 @@ def central_differences(function: Callable[..., np.ndarray], point: tuple) -> np
     return np.stack(columns, axis=1)
 
 
+def build_poisson_normal_mode() -> ImplicitOp:
+    """The mode of a Poisson count's latent log-rate with a normal prior (a Laplace
+    approximation's centre): argmin over eta of exp(eta) - y eta + (eta - m)^2 / (2 s^2)."""
+    eta, y, m = sp.symbols("eta y m", real=True)
+    s = sp.Symbol("s", positive=True)
+    return make_argmin_op(sp.exp(eta) - y * eta + (eta - m) ** 2 / (2 * s**2), eta, [y, m, s])
+
+
+def poisson_normal_mode(y: float, m: float, s: float) -> float:
+    """exp(eta) + (eta - m) / s^2 = y: eta = z - W(s^2 exp(z)), z = m + s^2 y, with
+    W(exp(.)) as Wright's omega."""
+    z = m + s**2 * y
+    return z - special.wrightomega(np.log(s**2) + z).real
+
+
+def poisson_normal_gradient(y: float, m: float, s: float) -> tuple[float, float, float]:
+    eta = poisson_normal_mode(y, m, s)
+    hessian = np.exp(eta) + 1 / s**2
+    return 1 / hessian, 1 / (s**2 * hessian), 2 * (eta - m) / (s**3 * hessian)
+
+
+def build_dosing_trough() -> ImplicitOp:
+    """The steady-state trough of doses d every tau, eliminated at rate k: the fixed
+    point of c -> (c + d) exp(-k tau)."""
+    c, d, k, tau = sp.symbols("c d k tau", positive=True)
+    return make_fixed_point_op((c + d) * sp.exp(-k * tau), c, [d, k, tau])
+
+
+def dosing_trough(d: float, k: float, tau: float) -> float:
+    return d / np.expm1(k * tau)
+
+
+def dosing_trough_gradient(d: float, k: float, tau: float) -> tuple[float, float, float]:
+    growth, squared = np.exp(k * tau), np.expm1(k * tau) ** 2
+    return 1 / np.expm1(k * tau), -d * tau * growth / squared, -d * k * growth / squared
+
+
 CATALOGUE: tuple[CatalogueProblem, ...] = (
     CatalogueProblem(
         "seed",
@@ -343,6 +380,20 @@ CATALOGUE: tuple[CatalogueProblem, ...] = (
         # bits differ, and the ratio flattens towards r = 1 (a slope of ~1e-3 at 0.99)
         plain_rtol=1e-12,
         jax=False,
+    ),
+    CatalogueProblem(
+        "poisson_normal_mode",
+        build_poisson_normal_mode,
+        {"y": (0.0, 60.0), "m": (-3.0, 4.0), "s": (0.1, 3.0)},
+        poisson_normal_mode,
+        poisson_normal_gradient,
+    ),
+    CatalogueProblem(
+        "dosing_trough",
+        build_dosing_trough,
+        {"d": (0.1, 10.0), "k": (0.05, 2.0), "tau": (0.5, 24.0)},
+        dosing_trough,
+        dosing_trough_gradient,
     ),
 )
 

@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 from scipy import optimize
 
+from catalogue import dosing_trough, dosing_trough_gradient
 from implicitop import ImplicitOp, make_fixed_point_op
 from implicitop.testing import check_implicit_op
 
@@ -14,17 +15,6 @@ from implicitop.testing import check_implicit_op
 #: the trough before each dose at steady state is c = (c + d) exp(-k tau).
 c, d, k, tau = sp.symbols("c d k tau", positive=True)
 TROUGH = (c + d) * sp.exp(-k * tau)
-
-
-def trough(d: np.ndarray, k: np.ndarray, tau: np.ndarray) -> np.ndarray:
-    """The closed form: d / (exp(k tau) - 1)."""
-    return d / np.expm1(k * tau)
-
-
-def trough_gradient(d: np.ndarray, k: np.ndarray, tau: np.ndarray) -> list[np.ndarray]:
-    growth = np.exp(k * tau)
-    squared = np.expm1(k * tau) ** 2
-    return [1 / np.expm1(k * tau), -d * tau * growth / squared, -d * k * growth / squared]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +34,10 @@ def test_the_steady_state_trough_matches_the_closed_form(trough_op):
     troughs = trough_op(*inputs)
     function = pytensor.function(inputs, [troughs, *pytensor.grad(troughs.sum(), inputs)])
     values, *gradients = function(doses, rates, intervals)
-    np.testing.assert_allclose(values, trough(doses, rates, intervals), rtol=1e-12)
-    for got, expected in zip(gradients, trough_gradient(doses, rates, intervals), strict=True):
+    np.testing.assert_allclose(values, dosing_trough(doses, rates, intervals), rtol=1e-12)
+    for got, expected in zip(
+        gradients, dosing_trough_gradient(doses, rates, intervals), strict=True
+    ):
         np.testing.assert_allclose(got, expected, rtol=1e-9)
 
 

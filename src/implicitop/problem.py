@@ -441,7 +441,7 @@ class ImplicitProblem:
         return tuple(Domain.of(theta) for theta in self.params)
 
     def __reduce__(self) -> tuple:
-        # Only the three defining fields: PyTensor unpickles every cached op's key
+        # Only the defining fields: PyTensor unpickles every cached op's key
         # (this problem among them) at each compile, so unpickling must not derive
         # anything. The derivatives are derived again when first asked for.
         return (type(self), (self.residuals, self.unknowns, self.params, self.objective))

@@ -213,9 +213,11 @@ class TensorImplicitOp:
     def minimum_value(self, *inputs: object) -> object:
         """The objective at its minimum, ``f(u*(theta), theta)``, for these inputs.
 
-        Its gradient is ``df/dtheta`` at the minimum, with no linear solve (the envelope
-        theorem: ``df/du = 0`` there); differentiated again, it includes how the
-        minimum moves, so Hessians are right. NaN where there is no minimum.
+        Its gradient is ``df/dtheta`` at the minimum (the envelope theorem: ``df/du = 0``
+        there), in PyTensor with no derivative of the minimum in it (Theano
+        differentiates the graph as it is: the same values); differentiated again, it
+        includes how the minimum moves, so Hessians are right. NaN where there is no
+        minimum.
 
         Raises
         ------

@@ -114,13 +114,14 @@ def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> C
     mapped = jax.vmap(element(solver, compile_expressions))
     starting_points = _starting_points(solver, compile_expressions)
     parameter_status = _parameter_status(solver)
-    curved_upward = _curved_upward(solver, compile_expressions)
+    # a minimum's: the Hessian must be positive definite
+    curved_upward = _curved_upward(solver, compile_expressions) if solver.settings.minimum else None
 
     def solve(*flat: jax.Array) -> tuple[jax.Array, jax.Array]:
         usable = parameter_status(*flat)
         root, code = mapped(starting_points(*flat), *flat)
         code = jnp.where(usable == MAXITER, code, usable)
-        if solver.settings.minimum:  # a minimum: the Hessian must be positive definite
+        if curved_upward is not None:
             code = jnp.where((code == CONVERGED) & ~curved_upward(root, *flat), NOT_A_MINIMUM, code)
         kept = (usable == MAXITER) & (code != NOT_A_MINIMUM)
         root = jnp.where(kept[:, None], root, jnp.nan)
