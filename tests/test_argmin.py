@@ -202,6 +202,16 @@ def test_bad_objectives_are_refused_with_a_reason():
     assert "argmin" in str(root_op) and "argmin" in root_op._repr_html_()
 
 
+def test_the_op_shows_its_objective(entropy_op):
+    assert str(entropy_op) == "ImplicitOp(x: argmin -t*x + x*log(x))"
+    assert r"\operatorname{argmin}_{x} \left(- t x + x \log" in entropy_op._repr_latex_()
+    figure = entropy_op.plot({"t": (0.1, 5.0)}, points=20)
+    assert figure._suptitle.get_text() == "x = argmin -t*x + x*log(x)"
+    # the derivative drawn is dx*/dt = x* = exp(t - 1)
+    line = figure.axes[1].get_lines()[0]
+    np.testing.assert_allclose(line.get_ydata(), np.exp(line.get_xdata() - 1), rtol=1e-10)
+
+
 def test_a_gaussian_laplace_approximation_is_exact_and_samples():
     # y_j ~ Normal(eta_j, sigma), eta_j ~ Normal(mu, tau): integrating eta_j out with the
     # Laplace approximation is exact, y_j ~ Normal(mu, sqrt(sigma^2 + tau^2))

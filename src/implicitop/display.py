@@ -54,7 +54,8 @@ def _derivative_rows(problem: ImplicitProblem) -> list[tuple[str, str]]:
 def _minimised_latex(problem: ImplicitProblem) -> str:
     """``u* = argmin_u f``, for a minimum's problem."""
     unknowns = ", ".join(map(sp.latex, problem.unknowns))
-    return rf"{unknowns} = \operatorname{{argmin}}_{{{unknowns}}} {sp.latex(problem.objective)}"
+    objective = sp.latex(problem.objective)
+    return rf"{unknowns} = \operatorname{{argmin}}_{{{unknowns}}} \left({objective}\right)"
 
 
 def latex_summary(problem: ImplicitProblem) -> str:

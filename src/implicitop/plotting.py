@@ -226,5 +226,8 @@ def plot(
             if data.failures():
                 ax.legend(fontsize="small")
     equations = ", ".join(f"{r} = 0" for r in problem.residuals)
+    if problem.objective is not None:
+        unknowns = ", ".join(u.name for u in problem.unknowns)
+        equations = f"{unknowns} = argmin {problem.objective}"
     figure.suptitle(equations + (f"  at {held}" if held else ""), fontsize="medium")
     return figure
