@@ -12,7 +12,8 @@ mu)^2 / (2 sigma^2)`` (up to constants):
   the Hessian at the modes, every group one element);
 - :func:`minimize_marginal`: ``pytensor.tensor.optimize.minimize`` (BFGS through SciPy,
   its implicit gradient) written for one group and vectorised over the groups with
-  ``vectorize_graph`` (Blockwise: one SciPy minimisation per group).
+  ``vectorize_graph`` (Blockwise: one SciPy minimisation per group);
+- :func:`latent_model`: no approximation, NUTS on the latent log-rates too.
 """
 
 from collections.abc import Callable
@@ -70,6 +71,16 @@ def minimize_marginal(y, mu, sigma):
     hessian = pt.exp(mode) + 1 / sigma_one**2
     one = -value - pt.log(sigma_one) - 0.5 * pt.log(hessian)
     return vectorize_graph(one, {y_one: y, mu_one: mu, sigma_one: sigma}).sum()
+
+
+def latent_model(groups: int) -> pm.Model:
+    """The same model with the latent log-rates sampled (non-centred: no funnel)."""
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 3.0)
+        sigma = pm.HalfNormal("sigma", 2.0)
+        offsets = pm.Normal("offsets", 0.0, 1.0, shape=groups)
+        pm.Poisson("y", mu=pm.math.exp(mu + sigma * offsets), observed=counts(groups))
+    return model
 
 
 def laplace_model(marginal: Callable, groups: int) -> pm.Model:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import arviz as az
 import numpy as np
 import pymc as pm
 import pytensor
@@ -221,7 +222,21 @@ def fast_sampler_rows(draws: int) -> list[Row]:
     return rows
 
 
-def minima_rows(groups: int, size: int) -> list[Row]:
+def effective_samples_per_second(model: pm.Model, draws: int) -> float:
+    """The smaller effective sample size of ``mu`` and ``sigma`` per second of
+    ``pm.sample`` (compile included), 2 chains of ``draws`` tuning and ``draws`` draws."""
+    with model:
+        start = time.perf_counter()
+        idata = pm.sample(
+            draws=draws, tune=draws, chains=2, cores=1, random_seed=1, progressbar=False,
+            compute_convergence_checks=False,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+    ess = az.ess(idata, var_names=["mu", "sigma"])
+    return float(min(ess["mu"], ess["sigma"])) / seconds
+
+
+def minima_rows(groups: int, size: int, draws: int) -> list[Row]:
     """The Laplace-approximated hierarchical Poisson model's logp+dlogp with ``groups``
     groups, and ``size`` Poisson-normal modes solved at once (:mod:`laplace`)."""
 
@@ -231,6 +246,10 @@ def minima_rows(groups: int, size: int) -> list[Row]:
 
     op = laplace.mode_op()
     ours = per_call(laplace.implicitop_marginal(op))
+    laplace_ess = effective_samples_per_second(
+        laplace.laplace_model(laplace.implicitop_marginal(op), groups), draws
+    )
+    latent_ess = effective_samples_per_second(laplace.latent_model(groups), draws)
     by_minimize = per_call(laplace.minimize_marginal)
     rng = np.random.default_rng(0)
     counts = rng.poisson(np.exp(rng.normal(1.0, 1.0, size))).astype(float)
@@ -251,6 +270,14 @@ def minima_rows(groups: int, size: int) -> list[Row]:
             ours,
             "pytensor minimize per group (Blockwise)",
             by_minimize,
+        ),
+        Row(
+            f"{groups} groups, Laplace: ESS of mu, sigma per second of pm.sample",
+            "ESS/s",
+            laplace_ess,
+            "full NUTS on the latent model",
+            latent_ess,
+            True,
         ),
         Row(
             f"{size:.0e} Poisson-normal modes (argmin)",
@@ -601,7 +628,7 @@ def main() -> None:
         ("batched systems", lambda: system_rows(systems, 500)),
         ("build time", lambda: build_rows(repeats)),
         ("cold start", lambda: cold_start_rows(cached, repeats)),
-        ("minima", lambda: minima_rows(groups, size)),
+        ("minima", lambda: minima_rows(groups, size, draws)),
     ]
     if args.only:
         wanted = args.only.split(",")

@@ -40,6 +40,7 @@ PARTS = {
         "the same again with another numeric x0",
         "implicit ops cached",
         "groups, Laplace marginal: logp+dlogp per call",
+        "groups, Laplace: ESS of mu, sigma per second of pm.sample",
         "Poisson-normal modes (argmin)",
     ],
 }
