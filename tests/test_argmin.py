@@ -255,7 +255,12 @@ def test_numba_and_jax_backends_give_the_c_backends_numbers(mode):
     if mode == "JAX":
         pytest.importorskip("jax")
     op = make_argmin_op(POISSON_NORMAL, eta, [y, m, s])
-    counts, means = pt.dvector("y"), pt.dvector("m")
+    # a maximum (NaN), and a maximum Newton's method reaches first from x0 = -1, passed
+    # over for the minimum sqrt(t); one function per backend (each compile costs seconds)
+    maximum = make_argmin_op(-((x - t) ** 2), x, t)
+    w = sp.Symbol("w", real=True)
+    cubic = make_argmin_op(w**3 / 3 - t * w, w, t, x0=-1.0)
+    counts, means, theta = pt.dvector("y"), pt.dvector("m"), pt.dvector("t")
     scale = pt.dscalar("s")
     value = op.minimum_value(counts, means, scale)
     log_det = op.log_det_hessian(counts, means, scale)
@@ -264,20 +269,15 @@ def test_numba_and_jax_backends_give_the_c_backends_numbers(mode):
         value,
         log_det,
         *pytensor.grad(value.sum(), [means, scale]),
+        maximum(theta),
+        cubic(theta),
     ]
-    # a mode of eta where the Hessian is positive, and a maximum in a second op
-    values = (np.array([0.0, 3.0, 40.0]), np.array([-1.0, 0.5, 3.0]), 0.7)
-    expected = pytensor.function([counts, means, scale], outputs)(*values)
-    got = pytensor.function([counts, means, scale], outputs, mode=mode)(*values)
+    inputs = [counts, means, scale, theta]
+    values = (np.array([0.0, 3.0, 40.0]), np.array([-1.0, 0.5, 3.0]), 0.7, np.array([0.25, 4.0]))
+    expected = pytensor.function(inputs, outputs)(*values)
+    got = pytensor.function(inputs, outputs, mode=mode)(*values)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
-    theta = pt.dvector("t")
-    maximum = make_argmin_op(-((x - t) ** 2), x, t)
-    assert np.all(np.isnan(pytensor.function([theta], maximum(theta), mode=mode)([1.0, 2.0])))
-    # the maximum Newton's method reaches first is passed over for the minimum
-    w = sp.Symbol("w", real=True)
-    cubic = make_argmin_op(w**3 / 3 - t * w, w, t, x0=-1.0)
-    ts = np.array([0.25, 4.0, 9.0])
-    np.testing.assert_allclose(
-        pytensor.function([theta], cubic(theta), mode=mode)(ts), np.sqrt(ts), rtol=1e-13
-    )
+    *_, maxima, minima = got
+    assert np.all(np.isnan(maxima))
+    np.testing.assert_allclose(minima, [0.5, 2.0], rtol=1e-13)
