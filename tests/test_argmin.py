@@ -8,21 +8,15 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import sympy as sp
-from scipy import optimize, special, stats
+from scipy import optimize, stats
 
+from catalogue import build_poisson_normal_mode, poisson_normal_mode
 from implicitop import ImplicitOp, SolveStatus, make_argmin_op
 from implicitop.testing import check_implicit_op
 
 x, t = sp.symbols("x t", positive=True)
 #: x log x - t x: minimum at x = exp(t - 1), value -exp(t - 1), Hessian 1/x.
 ENTROPY = x * sp.log(x) - t * x
-
-#: Poisson count y with log-rate eta, eta ~ Normal(m, s): the negative log joint in eta,
-#: whose minimum is the mode of the latent effect (a Laplace approximation's centre).
-eta = sp.Symbol("eta", real=True)
-y, m = sp.symbols("y m", real=True)
-s = sp.Symbol("s", positive=True)
-POISSON_NORMAL = sp.exp(eta) - y * eta + (eta - m) ** 2 / (2 * s**2)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +67,7 @@ def test_the_value_gradient_needs_no_derivative_of_the_minimum_but_its_hessian_d
 
 
 def test_poisson_normal_modes_match_scipy_minimize_scalar():
-    op = make_argmin_op(POISSON_NORMAL, eta, [y, m, s])
+    op = build_poisson_normal_mode()
     rng = np.random.default_rng(3)
     size = 300
     counts = rng.poisson(rng.uniform(0.1, 50, size)).astype(float)
@@ -90,9 +84,8 @@ def test_poisson_normal_modes_match_scipy_minimize_scalar():
             negative_log_joint, args=(counts[i], means[i], scales[i]), tol=1e-14
         )
         assert result.root[i] == pytest.approx(brent.x, rel=1e-7, abs=1e-7)
-    # the stationarity condition in closed form: eta = m + s^2 y - W(s^2 exp(m + s^2 y))
-    z = means + scales**2 * counts
-    closed = z - special.wrightomega(np.log(scales**2) + z).real  # W(s^2 exp(z))
+    # the stationarity condition in closed form (Wright's omega)
+    closed = poisson_normal_mode(counts, means, scales)
     np.testing.assert_allclose(result.root, closed, rtol=1e-10, atol=1e-12)
 
 
@@ -254,7 +247,7 @@ def test_a_gaussian_laplace_approximation_is_exact_and_samples():
 def test_numba_and_jax_backends_give_the_c_backends_numbers(mode):
     if mode == "JAX":
         pytest.importorskip("jax")
-    op = make_argmin_op(POISSON_NORMAL, eta, [y, m, s])
+    op = build_poisson_normal_mode()
     # a maximum (NaN), and a maximum Newton's method reaches first from x0 = -1, passed
     # over for the minimum sqrt(t); one function per backend (each compile costs seconds)
     maximum = make_argmin_op(-((x - t) ** 2), x, t)
