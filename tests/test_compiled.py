@@ -94,8 +94,9 @@ def test_the_shared_and_the_full_solver_agree_bit_for_bit(name, build, ranges):
 
 def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, tmp_path):
     """The shared solver answers at once; the full one, compiled by a worker process,
-    takes over in the same op (the C op reads the entry point's address at each call),
-    even where another process evicted the module from the kernel folder meanwhile."""
+    takes over in the same op (the C op and the numba graph read the entry point's
+    address at each call), even where another process evicted the module from the
+    kernel folder meanwhile."""
     monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("IMPLICITOP_BACKGROUND_COMPILE", "0")
     monkeypatch.setenv("IMPLICITOP_BACKGROUND_NICENESS", "0")  # beside the other test worker
@@ -103,8 +104,11 @@ def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, t
     kernels = op.solver.kernels
     assert not kernels.full_ready
     function = pytensor.function([q := pt.dvector("q")], op(q))
+    in_numba = pytensor.function([q], op(q), mode="NUMBA")
     qs = np.linspace(0.5, 20, 50)
     first = function(qs)
+    np.testing.assert_array_equal(in_numba(qs), first)
+    assert not kernels.full_ready  # the numba graph did not need the full solver
     path = kernels.module_file()
     assert path.stem in evict(path.parent, keep=0, now=time.time() + GRACE_SECONDS + 1)
     assert not path.exists()
@@ -116,6 +120,7 @@ def test_a_new_residual_is_solved_before_its_full_solver_is_ready(monkeypatch, t
     assert path.exists() and background.finished_marker(path).exists()
     assert int(kernels.entry_cell[0]) == kernels.c_address
     np.testing.assert_array_equal(function(qs), first)
+    np.testing.assert_array_equal(in_numba(qs), first)
     np.testing.assert_allclose(first**3 + 2 * first, qs, rtol=1e-14)
 
 

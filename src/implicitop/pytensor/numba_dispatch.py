@@ -8,20 +8,27 @@ kernel with the same settings. With ``on_failure="raise"`` the error is built in
 object mode, only once a failure has happened. Ops whose residual numba cannot
 compile keep PyTensor's object-mode fallback, which warns that it is used.
 
-The graph calls the solver by a symbol name bound to its address in each process, so
-PyTensor caches compiled graphs with the op on disk (except with
-``on_failure="raise"``, whose error is built from the op itself).
+The graph calls the solver through a symbol name bound in each process to where the
+solver's tier in use and its settings are, so PyTensor caches compiled graphs with
+the op on disk (except with ``on_failure="raise"``, whose error is built from the op
+itself). As in the C op, a new residual runs at once on the shared tier and the full
+tier takes over in the running graph when its background compile ends; the solver
+is called by address, so LLVM never inlines it into a graph compiled with fast-math
+flags, where an approximate ``exp`` would turn overflow into NaN.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from llvmlite import binding as llvm
+from llvmlite import ir
 from numba import literal_unroll, njit, objmode, types
-from numba.core import sigutils
+from numba.core import cgutils, sigutils
+from numba.extending import intrinsic
 from pytensor.graph.basic import Apply
 from pytensor.link.numba.dispatch.basic import (
     generate_fallback_impl,
@@ -90,25 +97,78 @@ def _failure_check(op: ImplicitOp) -> Callable:
     return check
 
 
-def _kernel_function(kernels: ProblemKernels) -> types.ExternalFunction:
-    """The kernel's C entry point as an external function that compiled code calls by
-    symbol name. The symbol is bound to the kernel's address in this process; the code
-    holds only the name, so numba (and PyTensor) can cache graphs that call it, and a
-    later process binds the name again before loading them.
+#: Part of every cache key: graphs cached by another version of this module are not used.
+_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+#: A graph's symbol names three int64 numbers in each process (``_bind``): the address
+#: of the cell holding the entry point of the solver's tier in use, and the address and
+#: length of the solver's settings record.
+_CELL, _RECORD, _RECORD_SIZE = range(3)
+
+#: What the symbols of this process are bound to, with the arrays the numbers point
+#: into, kept alive for as long as the process runs (compiled graphs hold the addresses).
+_BOUND: dict[str, tuple[np.ndarray, ...]] = {}
+
+
+def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
+    """Bind ``symbol`` in this process to the solver's entry cell and settings record
+    (once: graphs compiled earlier keep the addresses they were linked with)."""
+    if symbol in _BOUND:
+        return
+    cell = kernels.entry_cell
+    where = np.array([cell.ctypes.data, record.ctypes.data, record.shape[0]], dtype=np.int64)
+    _BOUND[symbol] = (where, cell, record)
+    llvm.add_symbol(symbol, where.ctypes.data)
+
+
+def _solver_call(symbol: str) -> Callable:
+    """A compiled ``call(size, rows, root, code)``: solve ``size`` parameter rows with
+    the tier of the solver in use now, found through ``symbol`` (see :func:`_bind`).
+
+    The graph holds only the symbol's name, so numba (and PyTensor) can cache graphs
+    that call it, and a later process binds the name again before loading them. It reads
+    the tier's address at each call, as the C op does, so the faster tier takes over
+    in a running graph when its background compile ends.
     """
-    symbol = f"implicitop_solve_{kernels.module.__name__}"
-    llvm.add_symbol(symbol, kernels.c_address)
-    return types.ExternalFunction(symbol, _C_SIGNATURE)
+
+    @intrinsic
+    def call(typingctx, size, rows, root, code):
+        def codegen(context, builder, signature, args):
+            word = ir.IntType(64)
+            try:
+                where = builder.module.get_global(symbol)
+            except KeyError:
+                where = ir.GlobalVariable(builder.module, ir.ArrayType(word, 3), symbol)
+                where.linkage = "external"
+
+            def number(index: int) -> ir.Value:
+                return builder.load(cgutils.gep_inbounds(builder, where, 0, index))
+
+            arguments, returns = sigutils.normalize_signature(C_SIGNATURE)
+            entry_type = ir.FunctionType(
+                context.get_value_type(returns), [context.get_value_type(a) for a in arguments]
+            )
+            cell = builder.inttoptr(number(_CELL), word.as_pointer())
+            entry = builder.inttoptr(
+                builder.load_atomic(cell, "acquire", 8), entry_type.as_pointer()
+            )
+            data = [
+                context.make_array(kind)(context, builder, value).data
+                for kind, value in zip(signature.args[1:], args[1:], strict=True)
+            ]
+            record = builder.inttoptr(number(_RECORD), entry_type.args[2])
+            builder.call(entry, [args[0], data[0], record, number(_RECORD_SIZE), *data[1:]])
+            return context.get_dummy_value()
+
+        return types.void(size, rows, root, code), codegen
+
+    return call
 
 
 def _settings_digest(record: np.ndarray, dtype: np.dtype) -> str:
     """A digest of the solver's settings record and the output dtype, exact to the bit
     (the repr of an array rounds to 8 digits)."""
     return hashlib.sha256(dtype.str.encode() + record.tobytes()).hexdigest()
-
-
-_ARGUMENTS, _RETURNS = sigutils.normalize_signature(C_SIGNATURE)
-_C_SIGNATURE = _RETURNS(*_ARGUMENTS)
 
 
 @register_funcify_and_cache_key(ImplicitOp)
@@ -120,12 +180,15 @@ def numba_funcify_implicit_op(
     kernels = op.solver.kernels
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
-    solve = _kernel_function(kernels)
     n = op.problem.size
     record = op.solver.settings.record
+    dtype = np.dtype(node.outputs[0].dtype)
+    key = f"{kernels.module.__name__}_{_settings_digest(record, dtype)}_{_CODE_VERSION}"
+    symbol = f"implicitop_solver_{key}"
+    _bind(symbol, kernels, op.solver.record)
+    solve = _solver_call(symbol)
     raise_on_failure = op.options.on_failure == "raise"
     check = _failure_check(op)
-    dtype = np.dtype(node.outputs[0].dtype)
     outputs = _outputs(n, dtype)
 
     @njit
@@ -135,11 +198,11 @@ def numba_funcify_implicit_op(
         size = rows.shape[0]
         root = np.empty((size, n))
         code = np.empty(size, dtype=np.int8)
-        solve(size, rows.ctypes, record.ctypes, record.shape[0], root.ctypes, code.ctypes)
+        solve(size, rows, root, code)
         if raise_on_failure:
             check(code, rows)
         return outputs(root, shape)
 
     if raise_on_failure:
         return implicit_op, None
-    return implicit_op, f"{kernels.module.__name__}_{_settings_digest(record, dtype)}"
+    return implicit_op, key

@@ -200,10 +200,6 @@ class ProblemKernels:
         :data:`~implicitop.solvers.batch.C_SIGNATURE`), compiled now, or loaded from
         numba's disk cache, if it is not ready; 0 without numba.
 
-        Callers compiled with fast-math flags (PyTensor's numba backend) call it by
-        address: that keeps LLVM from inlining the solver into them, where an
-        approximate ``exp`` turns overflow into NaN.
-
         Raises
         ------
         RuntimeError
