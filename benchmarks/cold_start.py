@@ -6,6 +6,8 @@
   and implicitop's shared solver warm, as on any machine after the first problem),
   beside the same steps for the seed page's hand-written Op.
 - The same op again with another numeric ``x0`` (a run-time setting).
+- The same two in PyTensor's numba backend (nutpie's), whose graph runs the seed
+  page's Op in object mode.
 - ``pytensor.function`` of a trivial graph in a new process whose PyTensor compiledir
   holds 0 or ``cached`` implicit ops: what every compile pays for the ops cached
   before (PyTensor unpickles every cached op's key when it refreshes its cache).
@@ -33,7 +35,7 @@ def first_value_and_gradient(**options):
     op = make_implicit_op(mu + mu * sp.exp(theta * mu) - {constant!r}, mu, theta, **options)
     t = pt.dscalar("theta")
     value = op(t)
-    function = pytensor.function([t], [value, pytensor.grad(value, t)])
+    function = pytensor.function([t], [value, pytensor.grad(value, t)], mode={mode!r})
     function(1.0)
     return time.perf_counter() - start
 
@@ -48,7 +50,7 @@ from seed_op import MuFromTheta
 start = time.perf_counter()
 t = pt.dscalar("theta")
 value = MuFromTheta()(t)
-function = pytensor.function([t], [value, pytensor.grad(value, t)])
+function = pytensor.function([t], [value, pytensor.grad(value, t)], mode={mode!r})
 function(1.0)
 print(time.perf_counter() - start)
 """
@@ -86,21 +88,24 @@ def run_values(script: str, environment: dict[str, str] | None = None) -> list[f
     return [float(value) for value in completed.stdout.split()]
 
 
-def new_residual_seconds(repeats: int = 3) -> tuple[float, float]:
+def new_residual_seconds(repeats: int = 3, mode: str | None = None) -> tuple[float, float]:
     """The best of ``repeats`` fresh processes, each with a residual never solved
-    before: seconds to the first value and gradient, then again with a numeric x0."""
-    run_values(NEW_RESIDUAL.format(constant=1.0))  # the shared solver, once
+    before: seconds to the first value and gradient, then again with a numeric x0,
+    compiled in PyTensor's ``mode`` (its default if None; ``"NUMBA"`` is nutpie's)."""
+    run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode))  # the shared solver, once
     runs = [
-        run_values(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7))
+        run_values(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode))
         for _ in range(repeats)
     ]
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
-def hand_written_seconds(repeats: int = 3) -> float:
-    """The same steps for the seed page's hand-written Op (its C glue cached)."""
-    run_values(HAND_WRITTEN.format(folder=FOLDER))  # PyTensor compiles its C once
-    return min(run_values(HAND_WRITTEN.format(folder=FOLDER))[0] for _ in range(repeats))
+def hand_written_seconds(repeats: int = 3, mode: str | None = None) -> float:
+    """The same steps for the seed page's hand-written Op (its C glue, or its numba
+    graph, cached)."""
+    script = HAND_WRITTEN.format(folder=FOLDER, mode=mode)
+    run_values(script)  # PyTensor compiles its C (or numba) code once
+    return min(run_values(script)[0] for _ in range(repeats))
 
 
 def trivial_compile_seconds(cached: int, repeats: int = 3) -> float:

@@ -557,6 +557,8 @@ def cold_start_rows(cached: int, repeats: int) -> list[Row]:
     best of ``repeats``)."""
     new_residual, another_x0 = cold_start.new_residual_seconds(repeats)
     hand_written = cold_start.hand_written_seconds(repeats)
+    in_numba, another_in_numba = cold_start.new_residual_seconds(repeats, "NUMBA")
+    hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA")
     trivial = [cold_start.trivial_compile_seconds(count, repeats) for count in (0, cached)]
     return [
         Row(
@@ -572,6 +574,20 @@ def cold_start_rows(cached: int, repeats: int) -> list[Row]:
             another_x0,
             "the hand-written seed Op, same steps",
             hand_written,
+        ),
+        Row(
+            "a new residual, numba backend: op, function, first value+grad",
+            "s",
+            in_numba,
+            "the hand-written seed Op, same steps",
+            hand_written_in_numba,
+        ),
+        Row(
+            "the same again with another numeric x0, numba backend",
+            "s",
+            another_in_numba,
+            "the hand-written seed Op, same steps",
+            hand_written_in_numba,
         ),
         Row(
             f"pytensor.function(x + 1), new process, {cached} implicit ops cached",

@@ -39,6 +39,7 @@ PARTS = {
     "cold start,minima": [
         "a new residual: op, pytensor.function, first value+grad",
         "the same again with another numeric x0",
+        "a new residual, numba backend: op, function, first value+grad",
         "implicit ops cached",
         "groups, Laplace marginal: logp+dlogp per call",
         "groups, Laplace: ESS of mu, sigma per second of pm.sample",
