@@ -17,11 +17,13 @@ from implicitop.jax import solve_function  # noqa: E402
 from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
 
 
-def assert_same_solve(op, values):
-    """``op.solve`` (compiled) and the traced solve agree on every element."""
+def assert_same_solve(op, values, traced=None):
+    """``op.solve`` (compiled) and the traced solve (``traced``, or the op's jitted
+    solve) agree on every element."""
     values = [np.asarray(v, dtype=float) for v in np.broadcast_arrays(*values)]
     compiled = op.solve(*values)
-    root, code = solve_function(op.solver, _jax_function)(*(v.ravel() for v in values))
+    traced = traced or jax.jit(solve_function(op.solver, _jax_function))
+    root, code = traced(*(v.ravel() for v in values))
     root = np.asarray(root).reshape(np.shape(compiled.root))
     np.testing.assert_array_equal(np.asarray(code).reshape(compiled.status.shape), compiled.status)
     # a root at 0 among unknowns of order 1 carries their rounding
@@ -43,9 +45,11 @@ def with_bad_rows(op, points):
 )
 def test_catalogue_roots_and_statuses_agree(problem):
     op = problem.build()
-    points = with_bad_rows(op, sample_points(problem, size=30))
-    assert_same_solve(op, points)
-    assert_same_solve(op, [p[-3:] for p in points])  # every element fails
+    points = np.broadcast_arrays(*with_bad_rows(op, sample_points(problem, size=30)))
+    traced = jax.jit(solve_function(op.solver, _jax_function))
+    assert_same_solve(op, points, traced)
+    # every element fails (the three bad rows repeated: the same shape, compiled once)
+    assert_same_solve(op, [np.resize(p[-3:], p.shape) for p in points], traced)
 
 
 def test_chandrupatla_cases_agree():
