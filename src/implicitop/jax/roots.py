@@ -100,7 +100,8 @@ def _curved_upward(solver: Solver, compile_expressions: CompileExpressions) -> C
 
 def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
     """``(*flat params, each (m,)) -> (roots (m, n), status codes (m,))``: the traced
-    solve, NaN rows where there is no root, with the compiled solver's status codes.
+    solve, NaN rows where there is no root, with the compiled solver's status codes
+    (call it under ``jax.jit``, as :func:`root_function`).
 
     Parameters
     ----------
@@ -133,6 +134,9 @@ def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> C
 def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
     """``(*flat params, each (m,)) -> roots (m, n)``, NaN rows where there is none,
     differentiable (see the module's description).
+
+    Call it under ``jax.jit`` (as PyTensor's JAX backend and numpyro do): called
+    eagerly, JAX compiles the solver's loops again at every call, seconds each.
 
     Parameters
     ----------
