@@ -35,9 +35,9 @@ def test_jax_autodiff_uses_the_implicit_derivative():
     op = build_seed()
     function = jax_funcify(FunctionGraph([theta], [op(theta).sum()]))
     values = np.geomspace(1e-3, 1e3, 13)
-    gradient = jax.grad(lambda t: function(t)[0])(values)
+    gradient = jax.jit(jax.grad(lambda t: function(t)[0]))(values)
     np.testing.assert_allclose(gradient, [seed_derivative(t) for t in values], rtol=1e-12)
-    hessian_diagonal = jax.vmap(jax.grad(jax.grad(lambda t: function(t[None])[0])))(values)
+    hessian_diagonal = jax.jit(jax.vmap(jax.grad(jax.grad(lambda t: function(t[None])[0]))))(values)
     step = 1e-5 * values
     central = (
         np.array([seed_derivative(t) for t in values + step])
@@ -107,7 +107,7 @@ def test_systems_in_jax_match_the_c_backend_and_jax_grad(problem):
     np.testing.assert_allclose(np.stack(jax_results[:n], axis=1), expected, rtol=problem.rtol)
     function = jax_funcify(FunctionGraph(inputs, [total]))
     arguments = tuple(range(len(inputs)))
-    gradients = jax.grad(lambda *values: function(*values)[0], argnums=arguments)(*points)
+    gradients = jax.jit(jax.grad(lambda *values: function(*values)[0], argnums=arguments))(*points)
     for ours, theirs in zip(gradients, c_results[n:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 

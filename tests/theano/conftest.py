@@ -1,9 +1,13 @@
 """The legacy suite's set-up: Theano's flags before anything imports it, the
-Hypothesis profiles of the main suite, and test values off for every test."""
+Hypothesis profiles of the main suite, no background compiles (as in the main suite's
+``conftest``: each op's full solver would be compiled in a worker process beside the
+tests, for solvers no test waits for; the scripts run inherit the setting), and test
+values off for every test."""
 
 import os
 
 os.environ.setdefault("THEANO_FLAGS", "cxx=,blas__ldflags=")
+os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")
 
 import pytest
 import theano
