@@ -105,9 +105,10 @@ _CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 #: length of the solver's settings record.
 _CELL, _RECORD, _RECORD_SIZE = range(3)
 
-#: What the symbols of this process are bound to, with the arrays the numbers point
-#: into, kept alive for as long as the process runs (compiled graphs hold the addresses).
-_BOUND: dict[str, tuple[np.ndarray, ...]] = {}
+#: What the symbols of this process are bound to, with the kernels and the record the
+#: numbers point into, kept alive for as long as the process runs (compiled graphs
+#: hold the addresses, and the kernels the machine code the cell points to).
+_BOUND: dict[str, tuple[np.ndarray, ProblemKernels, np.ndarray]] = {}
 
 
 def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
@@ -117,7 +118,7 @@ def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
         return
     cell = kernels.entry_cell
     where = np.array([cell.ctypes.data, record.ctypes.data, record.shape[0]], dtype=np.int64)
-    _BOUND[symbol] = (where, cell, record)
+    _BOUND[symbol] = (where, kernels, record)
     llvm.add_symbol(symbol, where.ctypes.data)
 
 
