@@ -174,6 +174,27 @@ def test_a_minimum_is_found_beside_a_maximum_nearer_the_start():
         assert np.all(result.status == SolveStatus.CONVERGED)
 
 
+def test_a_growing_bracket_passes_over_a_maximum_for_the_minimum():
+    # f = 3 (w - s)^2 / 2 - (w - s)^3 / 3: a minimum at s, a maximum at s + 3; no sign
+    # change of f' in [5, 6], whose lower end, moving left (to 4, 2, -2, ...), meets the
+    # maximum first
+    w = sp.Symbol("w", real=True)
+    s = sp.Symbol("s", real=True)
+    hump = 3 * (w - s) ** 2 / 2 - (w - s) ** 3 / 3
+    shifts = np.array([-0.5, 0.0, 0.3])
+    op = make_argmin_op(hump, w, s, bracket=(5.0, 6.0), expand_bracket=True)
+    result = op.solve(shifts)
+    np.testing.assert_allclose(result.root, shifts, atol=1e-13)
+    assert np.all(result.status == SolveStatus.CONVERGED)
+    # an unknown that must be positive, the minimum below 0: only the maximum is found,
+    # and refused
+    v = sp.Symbol("v", positive=True)
+    positive = make_argmin_op(hump.subs(w, v), v, s, bracket=(5.0, 6.0), expand_bracket=True)
+    refused = positive.solve(np.array([-0.5, -0.2]))
+    assert np.all(np.isnan(refused.root))
+    assert np.all(refused.status == SolveStatus.NOT_A_MINIMUM)
+
+
 def test_the_harness_checks_an_argmin_op_unchanged(entropy_op):
     check_implicit_op(entropy_op, {"t": (0.01, 5.0)})
 

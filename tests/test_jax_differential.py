@@ -12,7 +12,7 @@ from backends import sample_points  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS  # noqa: E402
 from external_scalar import C, X, chandrupatla_cases  # noqa: E402
 from external_systems import Q, system_cases  # noqa: E402
-from implicitop import SolveStatus, make_implicit_op  # noqa: E402
+from implicitop import SolveStatus, make_argmin_op, make_implicit_op  # noqa: E402
 from implicitop.jax import solve_function  # noqa: E402
 from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
 
@@ -74,7 +74,7 @@ def test_more_garbow_hillstrom_systems_with_two_unknowns_agree():
 
 def test_failures_and_brackets_agree():
     x = sp.Symbol("x", real=True)
-    a = sp.Symbol("a", positive=True)
+    a, v = sp.symbols("a v", positive=True)
     values = np.array([0.01, 1.0, 10.0, 1e3])
     ops = [
         make_implicit_op(x**2 + a, x, a),  # no root: NO_SIGN_CHANGE
@@ -82,6 +82,15 @@ def test_failures_and_brackets_agree():
         make_implicit_op(x**3 - a, x, a, bracket=(a / 2, a + 1)),  # a bracket per element
         make_implicit_op(sp.cos(x) - a * x, x, a, bracket=(5, 6), expand_bracket=True),
         make_implicit_op(x**2 + a, x, a, bracket=(5, 6), expand_bracket=True),
+        # a minimum's growing bracket meets the maximum at a/1000 + 5/2 first, then the
+        # minimum at a/1000 - 1/2 where that is positive (a = 1e3), NOT_A_MINIMUM where not
+        make_argmin_op(
+            3 * (v - a / 1000 + 0.5) ** 2 / 2 - (v - a / 1000 + 0.5) ** 3 / 3,
+            v,
+            a,
+            bracket=(5, 6),
+            expand_bracket=True,
+        ),
     ]
     statuses = set()
     for op in ops:
@@ -89,3 +98,4 @@ def test_failures_and_brackets_agree():
         statuses |= set(op.solve(values).status.tolist())
     assert {SolveStatus.NO_SIGN_CHANGE, SolveStatus.NOT_A_ROOT} <= statuses
     assert {SolveStatus.NO_BRACKET_FOUND, SolveStatus.CONVERGED} <= statuses
+    assert SolveStatus.NOT_A_MINIMUM in statuses

@@ -357,6 +357,9 @@ class ScalarElementSolver:
             state, (a, b, value_a, value_b) = self.grown(state, params, width)
             found = ~jnp.isnan(a)
             root, new_code = self.refine_from(b, a, b, value_a, value_b, params)
+            passed_over = (new_code == CONVERGED) & ~self.minimum_or_other(root, params)
+            new_code = jnp.where(passed_over, NOT_A_MINIMUM, new_code)
+            root = jnp.where(passed_over, jnp.nan, root)
             code = jnp.where(found, new_code, code)
             done = ~found | (code == CONVERGED)
             return tries + 1, state, jnp.where(found, root, jnp.nan), code, done

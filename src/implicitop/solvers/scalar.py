@@ -685,7 +685,7 @@ def phase_two(
     upward = settings[MINIMUM] != 0.0
     root, status = bracketed(x0, p, lower, upper, grid, tol, maxiter, values, seen, upward)
     if status == NO_SIGN_CHANGE and settings[EXPAND] != 0.0:
-        return expanded(lo, hi, p, lower, upper, tol, maxiter)
+        return expanded(lo, hi, p, lower, upper, tol, maxiter, upward)
     return root, status
 
 
@@ -739,13 +739,22 @@ def grown(
 
 
 def expanded(
-    lo: float, hi: float, p: np.ndarray, lower: float, upper: float, tol: float, maxiter: int
+    lo: float,
+    hi: float,
+    p: np.ndarray,
+    lower: float,
+    upper: float,
+    tol: float,
+    maxiter: int,
+    upward: bool,
 ) -> tuple[float, int]:
     """The root beyond the bracket ``[lo, hi]``, which shows no sign change: its ends
     move outward, twice as far each time (and ever closer to a bound of the domain on
     their side, :func:`outward`) until a sign change shows (:func:`grown`), then
-    :func:`refine`; a segment that gives no root (a pole) is passed, at most
-    :data:`MAX_BRACKETS` times. :data:`NO_BRACKET_FOUND` where no sign change shows."""
+    :func:`refine`; a segment that gives no root (a pole), or with ``upward`` (a
+    minimum's solve) a root where ``R`` does not rise (a maximum), is passed, at most
+    :data:`MAX_BRACKETS` times. :data:`NO_BRACKET_FOUND` where no sign change shows,
+    ``NOT_A_MINIMUM`` where only maxima were found."""
     width = hi - lo if math.isfinite(hi - lo) else 0.0
     for end in (lo, hi):
         if math.isfinite(end):
@@ -767,7 +776,9 @@ def expanded(
             break
         root, status = refine(b, a, b, value_a, value_b, p, lower, upper, tol, maxiter)
         if status == CONVERGED:
-            return root, status
+            if not upward or rises(root, p):
+                return root, status
+            status = NOT_A_MINIMUM
     return math.nan, status
 
 
