@@ -652,7 +652,9 @@ def main() -> None:
     rows: list[Row] = []
     for name, step in steps:
         print(f"... {name}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
         rows.extend(step())
+        print(f"    {name}: {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     print(f"pytensor {pytensor.__version__}, pymc {pm.__version__}, numpy {np.__version__}")
     print_table(rows)
 
