@@ -88,11 +88,17 @@ def run_values(script: str, environment: dict[str, str] | None = None) -> list[f
     return [float(value) for value in completed.stdout.split()]
 
 
-def new_residual_seconds(repeats: int = 3, mode: str | None = None) -> tuple[float, float]:
+def new_residual_seconds(
+    repeats: int = 3, mode: str | None = None, warm_up: bool = True
+) -> tuple[float, float]:
     """The best of ``repeats`` fresh processes, each with a residual never solved
     before: seconds to the first value and gradient, then again with a numeric x0,
-    compiled in PyTensor's ``mode`` (its default if None; ``"NUMBA"`` is nutpie's)."""
-    run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode))  # the shared solver, once
+    compiled in PyTensor's ``mode`` (its default if None; ``"NUMBA"`` is nutpie's).
+    ``warm_up``: a process first fills the caches (the shared solver, PyTensor's
+    compiled code for the rest of the graph), as on any machine after the first
+    problem; without it (a smoke run) the first process may pay for them."""
+    if warm_up:
+        run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode))
     runs = [
         run_values(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode))
         for _ in range(repeats)
@@ -100,11 +106,12 @@ def new_residual_seconds(repeats: int = 3, mode: str | None = None) -> tuple[flo
     return min(r[0] for r in runs), min(r[1] for r in runs)
 
 
-def hand_written_seconds(repeats: int = 3, mode: str | None = None) -> float:
+def hand_written_seconds(repeats: int = 3, mode: str | None = None, warm_up: bool = True) -> float:
     """The same steps for the seed page's hand-written Op (its C glue, or its numba
-    graph, cached)."""
+    graph, cached by a first process if ``warm_up``)."""
     script = HAND_WRITTEN.format(folder=FOLDER, mode=mode)
-    run_values(script)  # PyTensor compiles its C (or numba) code once
+    if warm_up:
+        run_values(script)
     return min(run_values(script)[0] for _ in range(repeats))
 
 

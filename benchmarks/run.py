@@ -557,8 +557,10 @@ def cold_start_rows(cached: int, repeats: int) -> list[Row]:
     best of ``repeats``)."""
     new_residual, another_x0 = cold_start.new_residual_seconds(repeats)
     hand_written = cold_start.hand_written_seconds(repeats)
-    in_numba, another_in_numba = cold_start.new_residual_seconds(repeats, "NUMBA")
-    hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA")
+    # a smoke run (one repeat) skips these rows' warm-up processes
+    warm_up = repeats > 1
+    in_numba, another_in_numba = cold_start.new_residual_seconds(repeats, "NUMBA", warm_up)
+    hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA", warm_up)
     trivial = [cold_start.trivial_compile_seconds(count, repeats) for count in (0, cached)]
     return [
         Row(
