@@ -148,6 +148,12 @@ class ScalarElementSolver:
         slope = self.value_and_slope(x, params)[1]
         return (slope > 0.0) & (slope < jnp.inf)
 
+    def minimum_only(self, root: jax.Array, code: jax.Array, params: tuple) -> tuple:
+        """``root`` and its status ``code``, a converged root where :meth:`minimum_or_other`
+        fails (a maximum of a minimum's problem) passed over: NaN, ``NOT_A_MINIMUM``."""
+        passed_over = (code == CONVERGED) & ~self.minimum_or_other(root, params)
+        return jnp.where(passed_over, jnp.nan, root), jnp.where(passed_over, NOT_A_MINIMUM, code)
+
     def zero_to_rounding(self, x: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop.solvers.scalar.error_of` at most 1."""
         value, slope, scale, *_ = self._evaluate(x, *params)
@@ -258,10 +264,7 @@ class ScalarElementSolver:
             best = jnp.argmin(jnp.where(steps > last, steps, past_end))
             found = steps[best] < past_end
             a = jnp.where(values[best] == 0, grid[best], grid[before[best]])
-            root, code = self.refine(x0, a, grid[best], params)
-            passed_over = (code == CONVERGED) & ~self.minimum_or_other(root, params)
-            code = jnp.where(passed_over, NOT_A_MINIMUM, code)
-            root = jnp.where(passed_over, jnp.nan, root)
+            root, code = self.minimum_only(*self.refine(x0, a, grid[best], params), params)
             code = jnp.where(found, code, state[3])
             done = ~found | (code == CONVERGED)
             return tries + 1, steps[best], jnp.where(found, root, jnp.nan), code, done
@@ -356,10 +359,8 @@ class ScalarElementSolver:
             tries, state, _, code, _ = carry
             state, (a, b, value_a, value_b) = self.grown(state, params, width)
             found = ~jnp.isnan(a)
-            root, new_code = self.refine_from(b, a, b, value_a, value_b, params)
-            passed_over = (new_code == CONVERGED) & ~self.minimum_or_other(root, params)
-            new_code = jnp.where(passed_over, NOT_A_MINIMUM, new_code)
-            root = jnp.where(passed_over, jnp.nan, root)
+            refined = self.refine_from(b, a, b, value_a, value_b, params)
+            root, new_code = self.minimum_only(*refined, params)
             code = jnp.where(found, new_code, code)
             done = ~found | (code == CONVERGED)
             return tries + 1, state, jnp.where(found, root, jnp.nan), code, done
