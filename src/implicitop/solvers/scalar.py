@@ -86,6 +86,7 @@ __all__ = [
     "halley_update",
     "measure_root",
     "midpoint",
+    "minimum_only",
     "nearest_bracket",
     "noise",
     "on_zero_plateau",
@@ -533,10 +534,9 @@ def bracketed(
         root, status = refine(
             x0, grid[k], grid[g], values[k], values[g], p, lower, upper, tol, maxiter
         )
+        root, status = minimum_only(root, status, p, upward)
         if status == CONVERGED:
-            if not upward or rises(root, p):
-                return root, status
-            status = NOT_A_MINIMUM
+            return root, status
         step += 1
     return math.nan, status
 
@@ -775,10 +775,9 @@ def expanded(
         if math.isnan(a):
             break
         root, status = refine(b, a, b, value_a, value_b, p, lower, upper, tol, maxiter)
+        root, status = minimum_only(root, status, p, upward)
         if status == CONVERGED:
-            if not upward or rises(root, p):
-                return root, status
-            status = NOT_A_MINIMUM
+            return root, status
     return math.nan, status
 
 
@@ -869,6 +868,14 @@ def rises(x: float, p: np.ndarray) -> bool:
     """Whether ``dR/dx`` at ``x`` is positive and finite: where ``R`` is an objective's
     derivative and ``x`` its root, whether ``x`` is a minimum."""
     return 0.0 < residual_and_slope(x, p)[1] < math.inf
+
+
+def minimum_only(root: float, status: int, p: np.ndarray, upward: bool) -> tuple[float, int]:
+    """``root`` and its ``status``, a converged root where ``R`` does not rise passed
+    over with ``upward`` (a maximum of a minimum's problem): NaN, ``NOT_A_MINIMUM``."""
+    if upward and status == CONVERGED and not rises(root, p):
+        return math.nan, NOT_A_MINIMUM
+    return root, status
 
 
 def curved_upward(u: np.ndarray, p: np.ndarray) -> bool:
