@@ -34,6 +34,9 @@ def test_derivative_prints_as_latex():
         ("mu - theta", mu, theta, TypeError, "SymPy expression"),
         (1.5, mu, theta, TypeError, "SymPy expression"),
         (sp.sin(mu) ** 2 + sp.cos(mu) ** 2 - theta, mu, theta, ValueError, "identically zero"),
+        # dependent equations: the determinant is zero at every probe point, and SymPy
+        # simplifies it to zero
+        ([mu + x - theta, sp.exp(mu + x) - theta], [mu, x], theta, ValueError, "singular"),
         (sp.Eq(mu, theta), mu, theta, TypeError, "lhs - rhs"),
         (SEED, mu + 1, theta, TypeError, "Symbol"),
         (SEED, mu, [theta, theta], ValueError, "repeat"),

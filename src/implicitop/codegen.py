@@ -66,8 +66,9 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
         }
     else:
         element |= {u: _UNKNOWNS[j] for j, u in enumerate(problem.unknowns)}
+        objective = sp.S.Zero if problem.objective is None else problem.objective
         functions = {
-            "residuals_and_jacobian": (*problem.residuals, *problem.jacobian),
+            "residuals_and_jacobian": (*problem.residuals, *problem.jacobian, objective),
             "scales": tuple(residual_scale(r) for r in problem.residuals),
         }
     functions["guess"] = tuple(sp.nan if g is None else g for g in starts.guess)

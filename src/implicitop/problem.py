@@ -8,6 +8,7 @@ function theorem.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -258,7 +259,7 @@ def argmin_residuals(objective: object, unknowns: object) -> tuple[sp.Expr, ...]
         raise TypeError("the objective must be one SymPy expression (a scalar to minimise)")
     expr = _as_residual(objective, "objective")
     symbols = _as_symbol_tuple(unknowns, "unknowns")
-    gradient = tuple(expr.diff(u) for u in symbols)
+    gradient = tuple(off_jumps(expr.diff(u)) for u in symbols)
     if not any(g.has(*symbols) for g in gradient):
         raise ValueError(
             f"the objective {expr} is linear (or constant) in "
@@ -268,6 +269,30 @@ def argmin_residuals(objective: object, unknowns: object) -> tuple[sp.Expr, ...]
 
 
 _SYMBOLIC_DETERMINANT_MAX_SIZE = 4
+#: Points at which :func:`_nonzero_somewhere` evaluates an expression, and its digits.
+_PROBES, _PROBE_DIGITS = 4, 30
+
+
+def _probe_value(symbol: sp.Symbol, rng: random.Random) -> sp.Float:
+    """A random value within ``symbol``'s assumptions, of magnitude 0.1 to 10."""
+    magnitude = 10 ** rng.uniform(-1, 1)
+    if symbol.is_nonnegative or (not symbol.is_nonpositive and rng.random() < 0.5):
+        return sp.Float(magnitude, _PROBE_DIGITS)
+    return sp.Float(-magnitude, _PROBE_DIGITS)
+
+
+def _nonzero_somewhere(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is finite and not zero at one of a few random points (evaluated
+    to 30 digits, so rounding does not pass for zero): cheap where a symbolic
+    simplification to zero can take minutes."""
+    rng = random.Random(0)
+    symbols = sorted(expr.free_symbols, key=str)
+    for _ in range(_PROBES):
+        point = {symbol: _probe_value(symbol, rng) for symbol in symbols}
+        value = expr.xreplace(point).evalf(_PROBE_DIGITS)
+        if value.is_number and value.is_finite and value.is_zero is False:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -388,7 +413,12 @@ class ImplicitProblem:
     def _check_not_singular(self) -> None:
         if self.size > _SYMBOLIC_DETERMINANT_MAX_SIZE:
             return
-        if sp.simplify(self.jacobian.det(method="berkowitz")) == 0:
+        determinant = self.jacobian.det(method="berkowitz")
+        # SymPy's simplify can take minutes on a large determinant: it runs only where
+        # the determinant is zero at every probe point
+        if _nonzero_somewhere(determinant):
+            return
+        if sp.simplify(determinant) == 0:
             if self.size == 1:
                 raise ValueError(
                     f"dR/d{self.unknowns[0]} of the residual {self.residuals[0]} is "

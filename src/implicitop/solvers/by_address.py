@@ -126,9 +126,9 @@ def bracket(p: np.ndarray) -> tuple[float, float]:
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """A system's residuals and Jacobian (n + n*n), by address."""
+    """A system's residuals, Jacobian and objective (n + n*n + 1), by address."""
     n = u.shape[0]
-    return call_by_address(RESIDUALS_AND_JACOBIAN, np.ascontiguousarray(u), p, n, n + n * n)
+    return call_by_address(RESIDUALS_AND_JACOBIAN, np.ascontiguousarray(u), p, n, n + n * n + 1)
 
 
 def scales(u: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -69,7 +69,8 @@ def scale(x: float, p: np.ndarray) -> float:
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> tuple[float, ...]:
-    """A system: ``R_1, ..., R_n``, then ``dR_i/du_j`` row by row (n + n*n floats)."""
+    """A system: ``R_1, ..., R_n``, then ``dR_i/du_j`` row by row, then the objective
+    whose gradient ``R`` is, for a minimum (0 otherwise): n + n*n + 1 floats."""
     raise _unbound("residuals_and_jacobian")
 
 

@@ -92,7 +92,8 @@ _REASONS = {
     "(a near miss, or the open end of the domain)",
     SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
     SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
-    "(a local minimum of |R| that is not a root, or no root)",
+    "(a local minimum of |R| that is not a root, or no root); for a minimum, could not "
+    "lower the objective (which may fall without bound)",
     SolveStatus.NONFINITE_RESIDUAL: "the residual or its Jacobian is not finite at an iterate",
     SolveStatus.NO_BRACKET_FOUND: "no sign change was found inside the bracket, nor by "
     "growing it outward (expand_bracket) to the domain's bounds or the step limit",

@@ -2,9 +2,14 @@
 
 Newton steps ``-J^-1 R`` are damped by a backtracking line search on ``|R|^2 / 2``
 (Armijo rule); where ``J`` is singular or the line search fails, scaled
-Levenberg-Marquardt steps take over (:func:`damped_newton`). Unknowns with a bound
-(``positive=True``) keep a fraction of their distance to it in every move
-(:func:`move`), so they stay inside their domain.
+Levenberg-Marquardt steps take over (:func:`damped_newton`). Where ``R`` is the
+gradient of an objective ``f`` whose minimum is wanted, the steps are modified Newton
+steps ``-(H + tau D)^-1 R`` (``H = J`` the Hessian, shifted until positive definite)
+along which the line search descends on ``f`` itself (:func:`descent_search`): a curved
+valley (Rosenbrock's) is followed down to its minimum, where steps that only lower
+``|R|`` crawl, and the iteration is pulled away from maxima and saddle points.
+Unknowns with a bound (``positive=True``) keep a fraction of their distance to it in
+every move (:func:`move`), so they stay inside their domain.
 An element stops after ``maxiter`` iterations; a root is accepted only when every
 residual is zero to rounding
 (:func:`residual_error`).
@@ -19,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from implicitop.solvers.interface import residuals_and_jacobian, scales
-from implicitop.solvers.settings import MAX_ITERATIONS, TOL
+from implicitop.solvers.settings import MAX_ITERATIONS, MINIMUM, TOL
 from implicitop.solvers.status import (
     CONVERGED,
     MAXITER,
@@ -40,26 +45,35 @@ __all__ = [
     "DAMPING_GROWTH",
     "DAMPING_START",
     "DIAGONAL_FLOOR",
+    "LEVEL_SLACK",
     "LM_ARMIJO",
     "MAX_DAMPINGS",
     "MAX_HALVINGS",
+    "MAX_SHIFTS",
+    "SHIFT_START",
     "Scratch",
     "all_finite",
     "all_finite_matrix",
+    "all_zero",
     "assign",
     "best_or",
+    "cholesky_solve",
     "curved_upward",
     "damped_newton",
+    "descent_search",
     "error_at",
     "evaluate",
     "half_sum_of_squares",
     "lm_step",
     "measure_root",
+    "modified_newton_step",
     "move",
     "negligible",
     "positive_definite",
     "residual_error",
+    "root_search",
     "scratch",
+    "slope",
     "solve_block",
     "solve_element",
     "solve_elements",
@@ -83,6 +97,15 @@ MAX_DAMPINGS = 12
 LM_ARMIJO = 1e-4
 #: Columns of ``J`` smaller than this fraction of the largest are scaled as if this size.
 DIAGONAL_FLOOR = 1e-12
+#: A minimum's Hessian that is not positive definite is shifted by ``tau D`` (``D`` its
+#: scaled diagonal, as Marquardt's): ``tau`` starts this far beyond the most negative
+#: diagonal entry and doubles until the shifted matrix is, at most this many times.
+SHIFT_START = 1e-3
+MAX_SHIFTS = 64
+#: A minimum's full Newton step that brings the gradient nearer its rounding is taken
+#: where the objective rises by no more than this fraction of its value (its rounding:
+#: near the minimum the objective no longer falls measurably).
+LEVEL_SLACK = 1e-12
 
 
 def assign(destination: np.ndarray, values: np.ndarray) -> None:
@@ -92,14 +115,16 @@ def assign(destination: np.ndarray, values: np.ndarray) -> None:
         destination[j] = values[j]
 
 
-def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> None:
-    """Fill ``values`` (n,) with ``R(u, p)`` and ``jacobian`` (n, n) with ``dR/du``."""
+def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> float:
+    """Fill ``values`` (n,) with ``R(u, p)`` and ``jacobian`` (n, n) with ``dR/du``;
+    return the objective ``f(u, p)`` whose gradient ``R`` is (0 if there is none)."""
     out = residuals_and_jacobian(u, p)
     n = values.shape[0]
     for i in range(n):
         values[i] = out[i]
         for j in range(n):
             jacobian[i, j] = out[n + i * n + j]
+    return out[n + n * n]
 
 
 def half_sum_of_squares(values: np.ndarray) -> float:
@@ -149,6 +174,14 @@ def all_finite(a: np.ndarray) -> bool:
     """Whether every entry of the vector ``a`` is finite."""
     for v in a:
         if not math.isfinite(v):
+            return False
+    return True
+
+
+def all_zero(a: np.ndarray) -> bool:
+    """Whether every entry of the vector ``a`` is zero."""
+    for v in a:
+        if v != 0.0:
             return False
     return True
 
@@ -239,7 +272,8 @@ class Scratch(NamedTuple):
     #: The step (n,) and the iterate nearest a root so far (n,).
     step: np.ndarray
     best: np.ndarray
-    #: ``J^T J`` (n, n) and ``J^T R`` (n,) of a Levenberg-Marquardt step.
+    #: ``J^T J`` (n, n) and ``J^T R`` (n,) of a Levenberg-Marquardt step; for a minimum,
+    #: the shifted Hessian and the scaling ``D`` (:func:`modified_newton_step`).
     normal: np.ndarray
     gradient: np.ndarray
     #: The linear solver's augmented matrix (n, n + 1).
@@ -288,6 +322,7 @@ def damped_newton(
     upper: np.ndarray,
     tol: float,
     maxiter: int,
+    minimum: bool,
     s: Scratch,
 ) -> int:
     """``MAXITER`` with a root candidate in ``s.u`` (to be checked), or why it failed.
@@ -298,16 +333,16 @@ def damped_newton(
     where ``J`` is singular or no halving helps, Levenberg-Marquardt steps with growing
     damping (from Gauss-Newton towards scaled steepest descent), the first that
     lowers ``|R|^2/2`` enough. So a singular or poor start is not the end, as in
-    MINPACK's hybrj.
+    MINPACK's hybrj. For a ``minimum``, the steps of :func:`descent_search` instead.
     """
     assign(s.u, x0)
     best_error = math.inf
-    evaluate(s.u, p, s.values, s.jacobian)
+    level = evaluate(s.u, p, s.values, s.jacobian)
     for _ in range(maxiter):
         if not (all_finite(s.values) and all_finite_matrix(s.jacobian)):
             return best_or(best_error, NONFINITE_RESIDUAL, s)
         merit = half_sum_of_squares(s.values)
-        if merit == 0:
+        if all_zero(s.values):  # not merit == 0: tiny residuals' squares underflow
             return MAXITER
         error = error_at(s.u, p, s.values, s.jacobian)
         if error < best_error:
@@ -316,36 +351,146 @@ def damped_newton(
         singular = not solve_linear(s.jacobian, s.values, s.work, s.step)
         if not singular and negligible(s.step, s.u, tol):
             return MAXITER
-        accepted = False
-        alpha = 1.0
-        for _ in range(0 if singular else MAX_HALVINGS):
-            move(s.u, s.step, alpha, lower, upper, s.trial)
-            evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
-            if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * alpha):
-                accepted = True
-                break
-            # at the rounding floor of the largest residual |R|^2 cannot fall, but the
-            # full step still brings the small residuals to their own rounding
-            if alpha == 1.0 and error_at(s.trial, p, s.trial_values, s.trial_jacobian) < error / 2:
-                accepted = True
-                break
-            alpha /= 2
-        damping = DAMPING_START
-        for _ in range(0 if accepted else MAX_DAMPINGS):
-            if lm_step(damping, s):
-                move(s.u, s.step, 1.0, lower, upper, s.trial)
-                evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
-                if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * LM_ARMIJO):
-                    accepted = True
-                    break
-            damping *= DAMPING_GROWTH
+        if minimum:
+            trial_level = descent_search(p, lower, upper, level, merit, error, s)
+            accepted = not math.isnan(trial_level)
+        else:
+            accepted = root_search(p, lower, upper, merit, error, singular, s)
         if not accepted:
             return best_or(best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS, s)
+        if minimum:
+            level = trial_level
         assign(s.u, s.trial)
         assign(s.values, s.trial_values)
         for row in range(s.jacobian.shape[0]):
             assign(s.jacobian[row], s.trial_jacobian[row])
     return best_or(best_error, MAXITER, s)
+
+
+def root_search(
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    merit: float,
+    error: float,
+    singular: bool,
+    s: Scratch,
+) -> bool:
+    """A root's step from ``s.u``, into ``s.trial`` (``R`` and ``J`` there in
+    ``s.trial_values``, ``s.trial_jacobian``): Newton's step ``s.step`` (unless
+    ``singular``) halved until ``|R|^2/2`` falls from ``merit`` enough, or the full
+    step where it halves ``error``; else Levenberg-Marquardt steps. Whether one was
+    found (see :func:`damped_newton`)."""
+    alpha = 1.0
+    for _ in range(0 if singular else MAX_HALVINGS):
+        move(s.u, s.step, alpha, lower, upper, s.trial)
+        evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
+        if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * alpha):
+            return True
+        # at the rounding floor of the largest residual |R|^2 cannot fall, but the
+        # full step still brings the small residuals to their own rounding
+        if alpha == 1.0 and error_at(s.trial, p, s.trial_values, s.trial_jacobian) < error / 2:
+            return True
+        alpha /= 2
+    damping = DAMPING_START
+    for _ in range(MAX_DAMPINGS):
+        if lm_step(damping, s):
+            move(s.u, s.step, 1.0, lower, upper, s.trial)
+            evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
+            if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * LM_ARMIJO):
+                return True
+        damping *= DAMPING_GROWTH
+    return False
+
+
+def descent_search(
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    level: float,
+    merit: float,
+    error: float,
+    s: Scratch,
+) -> float:
+    """A minimum's step from ``s.u``, where the objective is ``level``, into ``s.trial``
+    (``R``, ``J`` there in ``s.trial_values``, ``s.trial_jacobian``): the modified Newton
+    step (:func:`modified_newton_step`), halved until the objective falls enough
+    (Armijo). Where the objective does not rise beyond its rounding
+    (:data:`LEVEL_SLACK`) but does not fall measurably either (near the minimum, or
+    where it underflows), the fall of the gradient decides, as for a root: ``|R|^2/2``
+    falls enough from ``merit``, or the full step halves ``error``. The objective at
+    the trial point, or NaN where no step is found."""
+    if not modified_newton_step(s):
+        return math.nan
+    # downhill in exact arithmetic (the shifted Hessian is positive definite); the
+    # product can round to zero or above where the gradient is tiny
+    downhill = min(slope(s.values, s.step), 0.0)
+    alpha = 1.0
+    for _ in range(MAX_HALVINGS):
+        move(s.u, s.step, alpha, lower, upper, s.trial)
+        trial_level = evaluate(s.trial, p, s.trial_values, s.trial_jacobian)
+        if all_finite_matrix(s.trial_jacobian) and math.isfinite(trial_level):
+            if trial_level <= level + ARMIJO * alpha * downhill:
+                return trial_level
+            if trial_level <= level + LEVEL_SLACK * abs(level):
+                if sufficient_decrease(s.trial_values, s.trial_jacobian, merit, ARMIJO * alpha):
+                    return trial_level
+                trial_error = error_at(s.trial, p, s.trial_values, s.trial_jacobian)
+                if alpha == 1.0 and trial_error < error / 2:
+                    return trial_level
+        alpha /= 2
+    return math.nan
+
+
+def modified_newton_step(s: Scratch) -> bool:
+    """Fill ``s.step`` with ``-(H + tau D)^-1 R`` at ``s.u`` (``H = J`` the Hessian,
+    ``D`` the magnitudes of its diagonal, floored as in :func:`lm_step`) for the first
+    ``tau`` of 0, ``t``, ``2t``, ``4t``, ... that makes ``H + tau D`` positive definite
+    (``t`` :data:`SHIFT_START` beyond the most negative ``H_jj / D_j``): Newton's step
+    where ``H`` is positive definite, else a step downhill for the objective (Nocedal
+    and Wright's Cholesky with added multiple of the identity). Whether one was found."""
+    n = s.values.shape[0]
+    largest = 0.0
+    for j in range(n):
+        largest = max(largest, abs(s.jacobian[j, j]))
+    lowest = math.inf
+    for j in range(n):
+        s.gradient[j] = max(abs(s.jacobian[j, j]), DIAGONAL_FLOOR * largest, SMALLEST_NORMAL)
+        lowest = min(lowest, s.jacobian[j, j] / s.gradient[j])
+    tau = 0.0 if lowest > 0 else SHIFT_START - lowest
+    for _ in range(MAX_SHIFTS):
+        for i in range(n):
+            assign(s.normal[i], s.jacobian[i])
+            s.normal[i, i] += tau * s.gradient[i]
+        if positive_definite(s.normal):
+            cholesky_solve(s.normal, s.values, s.step)
+            return all_finite(s.step)
+        tau = max(2 * tau, SHIFT_START)
+    return False
+
+
+def cholesky_solve(factor: np.ndarray, rhs: np.ndarray, out: np.ndarray) -> None:
+    """Fill ``out`` with ``-A^-1 rhs``, where the lower triangle of ``factor`` holds the
+    Cholesky factor ``L`` of ``A = L L^T`` (as :func:`positive_definite` leaves it)."""
+    n = rhs.shape[0]
+    for i in range(n):
+        total = -rhs[i]
+        for k in range(i):
+            total -= factor[i, k] * out[k]
+        out[i] = total / factor[i, i]
+    for i in range(n - 1, -1, -1):
+        total = out[i]
+        for k in range(i + 1, n):
+            total -= factor[k, i] * out[k]
+        out[i] = total / factor[i, i]
+
+
+def slope(values: np.ndarray, step: np.ndarray) -> float:
+    """``R . step``: for a minimum, the objective's rate of change along ``step``."""
+    total = 0.0
+    for j in range(values.shape[0]):
+        total += values[j] * step[j]
+    return total
 
 
 def best_or(best_error: float, status: int, s: Scratch) -> int:
@@ -381,12 +526,14 @@ def solve_element(
     upper: np.ndarray,
     tol: float,
     maxiter: int,
+    minimum: bool,
     s: Scratch,
     root: np.ndarray,
 ) -> int:
     """Damped Newton for one element from ``x0`` (n,), root into ``root`` (n,); the
-    status."""
-    status = damped_newton(x0, p, lower, upper, tol, maxiter, s)
+    status (``minimum``: the residuals are an objective's gradient, whose minimum is
+    wanted)."""
+    status = damped_newton(x0, p, lower, upper, tol, maxiter, minimum, s)
     if status != MAXITER or not all_finite(s.u):
         return status
     if residual_error(s.u, p, s.values, s.jacobian) <= 1:
@@ -409,7 +556,7 @@ def solve_block(
     :func:`implicitop.solvers.batch.solve_block`)."""
     solve_elements(
         x0, params, lower, upper, settings[TOL], int(settings[MAX_ITERATIONS]),
-        scratch(lower.shape[0]), root, code,
+        settings[MINIMUM] != 0.0, scratch(lower.shape[0]), root, code,
     )  # fmt: skip
 
 
@@ -420,17 +567,21 @@ def solve_elements(
     upper: np.ndarray,
     tol: float,
     maxiter: int,
+    minimum: bool,
     owned: Scratch,
     root: np.ndarray,
     code: np.ndarray,
 ) -> None:
-    """:func:`solve_block` with ``tol``, ``maxiter`` and the work arrays ``owned``,
+    """:func:`solve_block` with ``tol``, ``maxiter``, ``minimum`` and the work arrays
+    ``owned``,
     every array passed on as a view without reference counts (:mod:`~implicitop.solvers.unowned`):
     the arguments outlive this call."""
     s, x0, params, lower, upper, root = borrowed((owned, x0, params, lower, upper, root))
     for i in range(params.shape[0]):
         if code[i] == MAXITER:
-            code[i] = solve_element(x0[i], params[i], lower, upper, tol, maxiter, s, root[i])
+            code[i] = solve_element(
+                x0[i], params[i], lower, upper, tol, maxiter, minimum, s, root[i]
+            )
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
