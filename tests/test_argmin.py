@@ -1,6 +1,9 @@
 """make_argmin_op: minima u*(theta) = argmin_u f(u, theta) against closed forms and SciPy,
 the optimal value's envelope gradient, the Hessian's log determinant, and a Laplace
-approximation that is exact (a Gaussian model) sampled with PyMC."""
+approximation that is exact (a Gaussian model) sampled with PyMC's NUTS, nutpie and
+numpyro."""
+
+import warnings
 
 import numpy as np
 import pymc as pm
@@ -10,6 +13,7 @@ import pytest
 import sympy as sp
 from scipy import optimize, stats
 
+from backends import FALLBACK
 from catalogue import build_poisson_normal_mode, poisson_normal_mode
 from implicitop import ImplicitOp, SolveStatus, make_argmin_op
 from implicitop.testing import check_implicit_op
@@ -227,42 +231,68 @@ def test_the_op_shows_its_objective(entropy_op):
     np.testing.assert_allclose(line.get_ydata(), np.exp(line.get_xdata() - 1), rtol=1e-10)
 
 
-def test_a_gaussian_laplace_approximation_is_exact_and_samples():
-    # y_j ~ Normal(eta_j, sigma), eta_j ~ Normal(mu, tau): integrating eta_j out with the
-    # Laplace approximation is exact, y_j ~ Normal(mu, sqrt(sigma^2 + tau^2))
+#: A Gaussian latent model: y_j ~ Normal(eta_j, sigma), eta_j ~ Normal(mu, tau), where
+#: integrating eta_j out with the Laplace approximation is exact: y_j ~ Normal(mu,
+#: sqrt(sigma^2 + tau^2)).
+LAPLACE_DATA = np.array([1.2, -0.4, 2.5, 0.9, 1.7, 0.3])
+LAPLACE_SIGMA, LAPLACE_TAU = 0.8, 1.5
+LAPLACE_SD = np.hypot(LAPLACE_SIGMA, LAPLACE_TAU)
+
+
+def laplace_log_marginal(mu_variable):
+    """The Laplace approximation of the Gaussian latent model's log marginal in ``mu``."""
     e = sp.Symbol("e", real=True)
     obs, mu = sp.symbols("obs mu", real=True)
     sigma, tau = sp.symbols("sigma tau", positive=True)
     joint = (obs - e) ** 2 / (2 * sigma**2) + (e - mu) ** 2 / (2 * tau**2)
     op = make_argmin_op(joint, e, [obs, mu, sigma, tau])
-    data = np.array([1.2, -0.4, 2.5, 0.9, 1.7, 0.3])
-    sigma_value, tau_value = 0.8, 1.5
+    args = (LAPLACE_DATA, mu_variable, LAPLACE_SIGMA, LAPLACE_TAU)
+    constant = -np.log(2 * np.pi * LAPLACE_SIGMA * LAPLACE_TAU)
+    return (
+        -op.minimum_value(*args) - 0.5 * op.log_det_hessian(*args) + 0.5 * np.log(2 * np.pi)
+    ).sum() + constant * LAPLACE_DATA.size
 
-    def laplace_log_marginal(mu_variable):
-        args = (data, mu_variable, sigma_value, tau_value)
-        constant = -np.log(2 * np.pi * sigma_value * tau_value)
-        return (
-            -op.minimum_value(*args) - 0.5 * op.log_det_hessian(*args) + 0.5 * np.log(2 * np.pi)
-        ).sum() + constant * data.size
 
+def laplace_model() -> pm.Model:
+    """NUTS on mu alone with the marginal above and the prior Normal(0, 10)."""
+    with pm.Model() as model:
+        mu_rv = pm.Normal("mu", 0.0, 10.0)
+        pm.Potential("marginal", laplace_log_marginal(mu_rv))
+    return model
+
+
+def test_a_gaussian_laplace_approximation_is_exact():
     mu_input = pt.dscalar("mu")
     log_marginal = laplace_log_marginal(mu_input)
     function = pytensor.function([mu_input], [log_marginal, pytensor.grad(log_marginal, mu_input)])
-    total_sd = np.hypot(sigma_value, tau_value)
     for mu_value in (-1.0, 0.4, 2.0):
         got, slope = function(mu_value)
-        assert got == pytest.approx(stats.norm.logpdf(data, mu_value, total_sd).sum(), rel=1e-12)
-        assert slope == pytest.approx(((data - mu_value) / total_sd**2).sum(), rel=1e-10)
-    # NUTS on mu alone: prior Normal(0, 10), conjugate posterior known
-    with pm.Model():
-        mu_rv = pm.Normal("mu", 0.0, 10.0)
-        pm.Potential("marginal", laplace_log_marginal(mu_rv))
-        trace = pm.sample(draws=400, tune=300, chains=2, cores=1, random_seed=5, progressbar=False)
-    precision = 1 / 10.0**2 + data.size / total_sd**2
-    posterior_mean = (data.sum() / total_sd**2) / precision
-    draws = trace.posterior["mu"].values.ravel()
-    assert draws.mean() == pytest.approx(posterior_mean, abs=4 * precision**-0.5 / np.sqrt(200))
-    assert draws.std() == pytest.approx(precision**-0.5, rel=0.2)
+        expected = stats.norm.logpdf(LAPLACE_DATA, mu_value, LAPLACE_SD).sum()
+        assert got == pytest.approx(expected, rel=1e-12)
+        assert slope == pytest.approx(((LAPLACE_DATA - mu_value) / LAPLACE_SD**2).sum(), rel=1e-10)
+
+
+@pytest.mark.parametrize("sampler", ["pymc", "nutpie", "numpyro"])
+def test_the_laplace_marginal_samples_the_conjugate_posterior(sampler):
+    """pm.sample's NUTS (C backend), nutpie (numba backend) and numpyro (JAX backend)
+    on the Laplace marginal: the posterior of mu is the conjugate normal one."""
+    if sampler != "pymc":
+        pytest.importorskip(sampler)
+    draws = 400
+    with laplace_model(), warnings.catch_warnings():
+        warnings.filterwarnings("error", message=FALLBACK)  # nutpie: the op runs in numba
+        trace = pm.sample(
+            draws=draws, tune=300, chains=2, cores=1, random_seed=5, progressbar=False,
+            nuts_sampler=sampler,
+        )  # fmt: skip
+    assert int(trace.sample_stats["diverging"].sum()) == 0
+    precision = 1 / 10.0**2 + LAPLACE_DATA.size / LAPLACE_SD**2
+    posterior_mean = (LAPLACE_DATA.sum() / LAPLACE_SD**2) / precision
+    samples = trace.posterior["mu"].values.ravel()
+    # within 4 standard errors, counting half the 2 x 400 draws as independent
+    standard_error = precision**-0.5 / np.sqrt(draws / 2)
+    assert samples.mean() == pytest.approx(posterior_mean, abs=4 * standard_error)
+    assert samples.std() == pytest.approx(precision**-0.5, rel=0.2)
 
 
 @pytest.mark.parametrize("mode", ["NUMBA", "JAX"])
