@@ -101,3 +101,20 @@ def test_residuals_split_into_parts_sympy_proves_positive():
     assert (a, b, b1, b2) == (mu + growth, 1, 0, 0)
     assert sp.simplify(a1 - sp.diff(mu + growth, mu)) == 0
     assert sp.simplify(a2 - sp.diff(mu + growth, mu, 2)) == 0
+
+
+def test_a_large_derivative_is_shown_as_derived_not_simplified():
+    # simplify on the derivative of the helical valley's minimum ran for minutes; an
+    # expression of more than 100 operations is kept as the implicit function theorem
+    # gives it
+    u, v, q = sp.symbols("u v q", real=True)
+    residuals = [sp.atan(v / u) * sp.exp(u * v) - q * u**3 + sp.cos(q * v), u**2 + v**2 - q]
+    op = make_implicit_op(residuals, [u, v], q, x0=[1.0, 0.5])
+    derived = op.problem.jacobian.LUsolve(-op.problem.param_jacobian)
+    assert sp.count_ops(derived[0, 0]) > 100
+    assert op.derivative[0, 0] == derived[0, 0]
+    # a small one is still simplified: d/dtheta of mu (sin^2 + cos^2) = theta is 1
+    trigonometric = make_implicit_op(
+        mu * (sp.sin(theta) ** 2 + sp.cos(theta) ** 2) - theta, mu, theta
+    )
+    assert trigonometric.derivative == 1

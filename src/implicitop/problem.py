@@ -186,8 +186,17 @@ def off_jumps(expr: sp.Expr) -> sp.Expr:
     return expr.replace(is_jump, lambda e: sp.S.Zero)
 
 
+#: Expressions with more operations than this are shown as derived, not simplified:
+#: SymPy's simplify can take minutes on them (the derivative of the helical valley's
+#: minimum ran for more than two minutes before it was stopped).
+_SIMPLIFY_MAX_OPS = 100
+
+
 def _shortest(expr: sp.Expr) -> sp.Expr:
-    """``expr`` or its simplified form, whichever has fewer operations."""
+    """``expr`` or its simplified form, whichever has fewer operations (``expr`` itself
+    where it has more than :data:`_SIMPLIFY_MAX_OPS`)."""
+    if sp.count_ops(expr) > _SIMPLIFY_MAX_OPS:
+        return expr
     simplified = sp.simplify(expr)
     return min((expr, simplified), key=sp.count_ops)
 
