@@ -352,14 +352,12 @@ def damped_newton(
         if not singular and negligible(s.step, s.u, tol):
             return MAXITER
         if minimum:
-            trial_level = descent_search(p, lower, upper, level, merit, error, s)
-            accepted = not math.isnan(trial_level)
+            level = descent_search(p, lower, upper, level, merit, error, s)
+            accepted = not math.isnan(level)
         else:
             accepted = root_search(p, lower, upper, merit, error, singular, s)
         if not accepted:
             return best_or(best_error, SINGULAR_JACOBIAN if singular else NO_PROGRESS, s)
-        if minimum:
-            level = trial_level
         assign(s.u, s.trial)
         assign(s.values, s.trial_values)
         for row in range(s.jacobian.shape[0]):
