@@ -40,7 +40,16 @@ from implicitop.solvers.system import (
     SHIFT_START,
 )
 
-__all__ = ["SystemElementSolver", "newton_like_step"]
+__all__ = ["SystemElementSolver", "diagonal_scaling", "newton_like_step"]
+
+
+def diagonal_scaling(diagonal: jax.Array) -> jax.Array:
+    """Marquardt's scaling of a damped step: the magnitudes of ``diagonal``, floored at
+    :data:`~implicitop.solvers.system.DIAGONAL_FLOOR` of the largest (as
+    :func:`~implicitop.solvers.system.lm_step` does)."""
+    magnitudes = jnp.abs(diagonal)
+    scaling = jnp.maximum(magnitudes, DIAGONAL_FLOOR * jnp.max(magnitudes))
+    return jnp.maximum(scaling, SMALLEST_NORMAL)
 
 
 def newton_like_step(matrix: jax.Array, rhs: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -116,9 +125,7 @@ class SystemElementSolver:
         n = self.n
         normal = jacobian.T @ jacobian
         gradient = jacobian.T @ values
-        diagonal = jnp.diagonal(normal)
-        scaling = jnp.maximum(diagonal, DIAGONAL_FLOOR * jnp.max(diagonal))
-        scaling = jnp.maximum(scaling, SMALLEST_NORMAL)
+        scaling = diagonal_scaling(jnp.diagonal(normal))
 
         def body(state):
             tries, damping, _, _, _, _ = state
@@ -171,27 +178,26 @@ class SystemElementSolver:
         for the first ``tau`` that makes the shifted Hessian positive definite, and
         whether there is one."""
         diagonal = jnp.diagonal(jacobian)
-        scaling = jnp.maximum(jnp.abs(diagonal), DIAGONAL_FLOOR * jnp.max(jnp.abs(diagonal)))
-        scaling = jnp.maximum(scaling, SMALLEST_NORMAL)
+        scaling = diagonal_scaling(diagonal)
         lowest = jnp.min(diagonal / scaling)
         symmetric = 0.5 * (jacobian + jacobian.T)
 
-        def factor(tau):
+        def factored(tries, tau):
             factor = jnp.linalg.cholesky(symmetric + jnp.diag(tau * scaling))
-            return factor, jnp.all(jnp.isfinite(factor)) & jnp.all(jnp.diagonal(factor) > 0)
+            usable = jnp.all(jnp.isfinite(factor)) & jnp.all(jnp.diagonal(factor) > 0)
+            return tries + 1, tau, factor, usable
 
         def body(state):
-            tries, tau, _ = state
-            grown = jnp.maximum(2 * tau, SHIFT_START)
-            return tries + 1, grown, factor(grown)[1]
+            tries, tau, _, _ = state
+            return factored(tries, jnp.maximum(2 * tau, SHIFT_START))
 
         def running(state):
-            return (state[0] < MAX_SHIFTS) & ~state[2]
+            return (state[0] < MAX_SHIFTS) & ~state[3]
 
         tau = jnp.where(lowest > 0, 0.0, SHIFT_START - lowest)
-        _, tau, found = jax.lax.while_loop(running, body, (1, tau, factor(tau)[1]))
+        _, _, factor, found = jax.lax.while_loop(running, body, factored(0, tau))
         found &= jnp.all(jnp.isfinite(values))
-        lower = jnp.where(found, factor(tau)[0], jnp.eye(self.n))
+        lower = jnp.where(found, factor, jnp.eye(self.n))
         step = -jax.scipy.linalg.cho_solve((lower, True), jnp.where(found, values, 0.0))
         return step, found & jnp.all(jnp.isfinite(step))
 
