@@ -25,7 +25,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[pymc,plot,testing]"
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
@@ -51,6 +51,8 @@ run-theano: $(STAMP_LEGACY)
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check src tests examples benchmarks docs
 	$(BIN)/ruff format --check src tests examples benchmarks docs
+	$(BIN)/mypy
+	$(BIN)/pre-commit validate-config
 
 # The three parts run side by side: the legacy suite and the docs build are mostly one
 # process each, which would leave one of the two cores idle for minutes after the main

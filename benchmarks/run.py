@@ -331,7 +331,7 @@ def vector_math_rows(size: int, observations: int) -> list[Row]:
     """The seed roots and the data-sized model with vector exp and log (this process)
     and without (a new process with ``IMPLICITOP_VECTOR_MATH=0``), beside the
     vectorised-SciPy baselines."""
-    from implicitop.solvers import vector_math
+    from implicitop._solvers import vector_math
 
     script = VECTOR_MATH_SCRIPT.format(
         folder=str(Path(__file__).resolve().parent), size=size, observations=observations

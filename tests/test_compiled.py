@@ -18,12 +18,12 @@ from scipy import optimize, special
 
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
-from implicitop.codegen import element_source
-from implicitop.solvers import background, batch, compiled, generated, lockstep, scalar, system
-from implicitop.solvers.compiled import plain_kernels
-from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
-from implicitop.solvers.parallel import THREADED_FROM
-from implicitop.solvers.solver import parameter_rows
+from implicitop._codegen import element_source
+from implicitop._solvers import background, batch, compiled, generated, lockstep, scalar, system
+from implicitop._solvers.compiled import plain_kernels
+from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
+from implicitop._solvers.parallel import THREADED_FROM
+from implicitop._solvers.solver import parameter_rows
 
 X, Q = sp.symbols("x q", positive=True)
 
@@ -229,7 +229,7 @@ CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from catalogue import build_seed
-from implicitop.solvers import compiled
+from implicitop._solvers import compiled
 kernels = build_seed().solver.kernels
 kernels.c_address
 print(kernels._elements.cache_hits, compiled._shared_solver(1).cache_hits, kernels._full.cache_hits)

@@ -13,7 +13,7 @@ from catalogue import (
     circle_line_root,
 )
 from implicitop import SolveStatus, make_implicit_op
-from implicitop.plotting import curve_data
+from implicitop._plotting import curve_data
 from references import seed_derivative, seed_root
 
 u, t = sp.symbols("u t", real=True)

@@ -17,7 +17,7 @@ from scipy import optimize
 
 from external_systems import Q, system_cases
 from implicitop import SolveStatus, make_argmin_op
-from implicitop.problem import off_jumps
+from implicitop._problem import off_jumps
 
 CASES = [case for case in system_cases() if len(case.unknowns) <= 3]
 #: Minima whose Hessian is singular (a triple root of the system at 0, and a whole line
@@ -80,8 +80,8 @@ def test_a_minimum_is_found_where_trust_exact_finds_one(case):
 @pytest.mark.parametrize("name", ["rosenbrock", "boggs", "freudenstein_roth"])
 def test_the_jax_solver_descends_the_same_way(name):
     jax = pytest.importorskip("jax")
-    from implicitop.jax import solve_function
-    from implicitop.pytensor.jax_dispatch import _jax_function
+    from implicitop._jax import solve_function
+    from implicitop._pytensor.jax_dispatch import _jax_function
 
     jax.config.update("jax_enable_x64", True)
     (case,) = [case for case in CASES if case.name == name]

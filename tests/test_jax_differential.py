@@ -13,8 +13,8 @@ from catalogue import CATALOGUE, SYSTEMS  # noqa: E402
 from external_scalar import C, X, chandrupatla_cases  # noqa: E402
 from external_systems import Q, system_cases  # noqa: E402
 from implicitop import SolveStatus, make_argmin_op, make_implicit_op  # noqa: E402
-from implicitop.jax import solve_function  # noqa: E402
-from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
+from implicitop._jax import solve_function  # noqa: E402
+from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 
 
 def assert_same_solve(op, values, traced=None):

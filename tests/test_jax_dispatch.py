@@ -11,8 +11,8 @@ jax = pytest.importorskip("jax")
 from backends import compile_value_and_gradients, sample_points  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_derivative, seed_root  # noqa: E402
 from implicitop import make_implicit_op  # noqa: E402
-from implicitop.jax import root_function  # noqa: E402
-from implicitop.pytensor.jax_dispatch import _jax_function  # noqa: E402
+from implicitop._jax import root_function  # noqa: E402
+from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
 
 

@@ -7,8 +7,8 @@ import os
 import sympy as sp
 
 from implicitop import make_implicit_op
-from implicitop.solvers import kernel_cache
-from implicitop.solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
+from implicitop._solvers import kernel_cache
+from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
 
 
 def fake_kernel(folder, name, used_at, prefix="implicitop_kernel"):

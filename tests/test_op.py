@@ -184,7 +184,7 @@ def test_more_parameters_than_numpy_broadcasts_at_once_run_in_python():
 def test_the_c_code_version_covers_the_parameters_each_node_is_given(monkeypatch):
     from pytensor.scalar import int64
 
-    from implicitop.pytensor import c_implementation
+    from implicitop._pytensor import c_implementation
 
     before = c_implementation.version()
     monkeypatch.setitem(c_implementation._FIELDS, "another_setting", int64)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from catalogue import SYSTEMS, build_seed, seed_root
-from implicitop.solvers import parallel
-from implicitop.solvers.lockstep import BLOCK
+from implicitop._solvers import parallel
+from implicitop._solvers.lockstep import BLOCK
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])

@@ -6,7 +6,7 @@ import sympy as sp
 
 from catalogue import seed_root
 from implicitop import make_implicit_op
-from implicitop.problem import ImplicitProblem, positive_parts
+from implicitop._problem import ImplicitProblem, positive_parts
 
 mu, theta = sp.symbols("mu theta", positive=True)
 x, y = sp.symbols("x y", real=True)

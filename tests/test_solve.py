@@ -9,11 +9,11 @@ from scipy import optimize, special
 
 from catalogue import build_kepler, build_lambert, build_seed, seed_root
 from implicitop import ImplicitSolveError, SolveStatus, make_implicit_op
-from implicitop.options import ImplicitOptions
-from implicitop.problem import ImplicitProblem
-from implicitop.solvers import Solver
-from implicitop.solvers.compiled import plain_kernels
-from implicitop.solvers.scalar import PHASE1_MAXITER, RUNNING, SETTLED
+from implicitop._options import ImplicitOptions
+from implicitop._problem import ImplicitProblem
+from implicitop._solvers import Solver
+from implicitop._solvers.compiled import plain_kernels
+from implicitop._solvers.scalar import PHASE1_MAXITER, RUNNING, SETTLED
 
 mu = sp.Symbol("mu", positive=True)
 x, t = sp.symbols("x t", real=True)

@@ -5,9 +5,9 @@ import numba
 import numpy as np
 import pytest
 
-from implicitop.solvers import unowned_numba  # noqa: F401  (registers the compiled borrowed)
-from implicitop.solvers.system import scratch, solve_linear
-from implicitop.solvers.unowned import borrowed
+from implicitop._solvers import unowned_numba  # noqa: F401  (registers the compiled borrowed)
+from implicitop._solvers.system import scratch, solve_linear
+from implicitop._solvers.unowned import borrowed
 
 
 def solved(matrix: np.ndarray, rhs: np.ndarray) -> tuple[bool, np.ndarray]:

@@ -15,9 +15,9 @@ import sympy as sp
 
 from catalogue import CATALOGUE, build_seed, seed_root
 from implicitop import make_implicit_op
-from implicitop.codegen import element_source
-from implicitop.solvers import element_entry, interface, vector_math
-from implicitop.solvers.generated import ELEMENTS, elements_source, import_module, write_module
+from implicitop._codegen import element_source
+from implicitop._solvers import element_entry, interface, vector_math
+from implicitop._solvers.generated import ELEMENTS, elements_source, import_module, write_module
 
 LIBMVEC_MACHINE = sys.platform.startswith("linux") and platform.machine() == "x86_64"
 
@@ -52,7 +52,7 @@ import json, sys
 import numpy as np
 sys.path.insert(0, {tests!r})
 from catalogue import CATALOGUE
-from implicitop.solvers import vector_math
+from implicitop._solvers import vector_math
 results = {{"library": vector_math.library()}}
 for problem in CATALOGUE:
     op = problem.build()

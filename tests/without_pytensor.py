@@ -1,7 +1,7 @@
 """Run a core scenario with PyTensor, PyMC and sympytensor made uninstalled.
 
 ``python without_pytensor.py solve`` solves the seed problem with
-:func:`implicitop.solvers.solve`; ``python without_pytensor.py jax`` builds a plain
+:func:`implicitop.solve`; ``python without_pytensor.py jax`` builds a plain
 JAX root function on the core with SymPy's JAX printer and differentiates it. Each
 prints ``solved`` after checking against Brent's method and the seed page's
 derivative, and that no hidden package was imported.
@@ -26,8 +26,8 @@ import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 from scipy import optimize  # noqa: E402
 
-import implicitop.problem  # noqa: E402
-import implicitop.solvers  # noqa: E402
+import implicitop._problem  # noqa: E402
+import implicitop._solvers  # noqa: E402
 
 
 def seed_root(theta: float) -> float:
@@ -45,29 +45,29 @@ def seed_derivative(theta: float) -> float:
     return -(mu**2) / (1 + theta * mu + np.exp(-theta * mu))
 
 
-def seed_problem() -> implicitop.problem.ImplicitProblem:
+def seed_problem() -> implicitop._problem.ImplicitProblem:
     mu, theta = sp.symbols("mu theta", positive=True)
-    return implicitop.problem.ImplicitProblem.build(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    return implicitop._problem.ImplicitProblem.build(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
 
 
 def solve() -> None:
     thetas = np.array([1e-5, 0.4, 1e5, -1.0])
-    result = implicitop.solvers.solve(seed_problem(), thetas)
+    result = implicitop._solvers.solve(seed_problem(), thetas)
     expected = [seed_root(t) for t in thetas[:3]]
     np.testing.assert_allclose(result.root[:3], expected, rtol=1e-13)
-    outside = implicitop.solvers.SolveStatus.PARAMETER_OUTSIDE_DOMAIN
+    outside = implicitop._solvers.SolveStatus.PARAMETER_OUTSIDE_DOMAIN
     assert list(result.status) == [0, 0, 0, outside]
 
 
 def jax() -> None:
     import jax
 
-    from implicitop.jax import root_function
-    from implicitop.options import ImplicitOptions
+    from implicitop._jax import root_function
+    from implicitop._options import ImplicitOptions
 
     jax.config.update("jax_enable_x64", True)
     problem = seed_problem()
-    solver = implicitop.solvers.Solver(problem, ImplicitOptions.build(problem))
+    solver = implicitop._solvers.Solver(problem, ImplicitOptions.build(problem))
     roots = root_function(solver, lambda exprs, symbols: sp.lambdify(symbols, exprs, "jax"))
     thetas = np.array([0.2, 3.0])
     values = jax.jit(roots)(thetas)[:, 0]

@@ -6,18 +6,28 @@ samples with NUTS, ADVI and the other samplers; ``make_fixed_point_op(g, u, thet
 does the same for the fixed point ``u = g(u, theta)`` of a map, and
 ``make_argmin_op(f, u, theta)`` for the minimum ``u* = argmin_u f(u, theta)``.
 
-The package is layered: :mod:`implicitop.problem` (SymPy) and :mod:`implicitop.solvers`
-(the numeric solve) import no framework; :mod:`implicitop.pytensor` holds the Op and
-its numba and JAX dispatch, imported when one of its names is first used here;
-:mod:`implicitop.theano` holds the same Op for Theano and PyMC3 (the seed page's
-stack), and is imported only when asked for.
+The public API is what this module exports, plus :mod:`implicitop.testing` (property
+tests for an op), :mod:`implicitop.dask` (solves larger than memory) and
+:mod:`implicitop.theano` (the same op for Theano and PyMC3, the seed page's stack).
+Modules whose names start with ``_`` are internal and may change without notice.
+Importing this package imports neither PyTensor nor SymPy: they are imported when
+an op is first built.
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
-from implicitop.options import ImplicitOptions
-from implicitop.problem import Domain, ImplicitProblem
-from implicitop.solvers import ImplicitSolveError, SolveResult, SolveStatus, solve
+from implicitop._options import ImplicitOptions
+from implicitop._problem import Domain, ImplicitProblem
+from implicitop._solvers import ImplicitSolveError, Solver, SolveResult, SolveStatus, solve
+
+if TYPE_CHECKING:
+    from implicitop._pytensor import (
+        ImplicitOp,
+        make_argmin_op,
+        make_fixed_point_op,
+        make_implicit_op,
+    )
 
 __all__ = [
     "Domain",
@@ -27,6 +37,7 @@ __all__ = [
     "ImplicitSolveError",
     "SolveResult",
     "SolveStatus",
+    "Solver",
     "make_argmin_op",
     "make_fixed_point_op",
     "make_implicit_op",
@@ -39,7 +50,7 @@ _PYTENSOR_NAMES = ("ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_
 
 def __getattr__(name: str) -> object:
     if name in _PYTENSOR_NAMES:
-        return getattr(import_module("implicitop.pytensor"), name)
+        return getattr(import_module("implicitop._pytensor"), name)
     raise AttributeError(f"module 'implicitop' has no attribute {name!r}")
 
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import string
 
-import dask.array as da
 import numpy as np
 
-from implicitop.solvers import Solver
+from implicitop._extras import missing_extra
+from implicitop._solvers import Solver
+
+try:
+    import dask.array as da
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "dask", "implicitop.dask") from None
+
 
 __all__ = ["solve_chunks"]
 
@@ -39,8 +45,8 @@ def solve_chunks(solver: Solver | object, *values: object) -> tuple[da.Array, da
     Parameters
     ----------
     solver
-        A :class:`~implicitop.solvers.Solver`, or an op (anything with a ``solver``
-        attribute, such as :class:`~implicitop.pytensor.op.ImplicitOp`).
+        A :class:`~implicitop.Solver`, or an op (anything with a ``solver``
+        attribute, such as :class:`~implicitop.ImplicitOp`).
     *values
         One Dask array (or anything :func:`dask.array.asarray` takes) per parameter,
         broadcast against each other; blocks follow their chunks.
@@ -49,18 +55,17 @@ def solve_chunks(solver: Solver | object, *values: object) -> tuple[da.Array, da
     -------
     root, status
         Dask arrays: roots of the broadcast shape (with a trailing axis of length n
-        for systems) and :class:`~implicitop.solvers.SolveStatus` codes (int8).
+        for systems) and :class:`~implicitop.SolveStatus` codes (int8).
 
     Examples
     --------
     >>> import dask.array as da
     >>> import sympy as sp
-    >>> from implicitop.options import ImplicitOptions
-    >>> from implicitop.problem import ImplicitProblem
+    >>> from implicitop import make_implicit_op
+    >>> from implicitop.dask import solve_chunks
     >>> mu, theta = sp.symbols("mu theta", positive=True)
-    >>> problem = ImplicitProblem.build(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
-    >>> solver = Solver(problem, ImplicitOptions.build(problem))
-    >>> root, status = solve_chunks(solver, da.linspace(0.1, 10.0, 1000, chunks=250))
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> root, status = solve_chunks(op, da.linspace(0.1, 10.0, 1000, chunks=250))
     >>> bool((status.compute() == 0).all())
     True
     """

@@ -22,18 +22,23 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
-from implicitop.ranges import (
+from implicitop._extras import missing_extra
+from implicitop._ranges import (
     DEFAULT_RANGES,
     Ranges,
     check_names,
     is_log_scaled,
     parameter_range,
 )
-from implicitop.solvers import SolveStatus
-from implicitop.tensor_op import TensorImplicitOp, without_test_values
+from implicitop._solvers import SolveStatus
+from implicitop._tensor_op import TensorImplicitOp, without_test_values
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ModuleNotFoundError as error:
+    raise missing_extra(error, "testing", "implicitop.testing") from None
 
 __all__ = [
     "DEFAULT_RANGES",
@@ -56,6 +61,26 @@ def parameter_strategy(
         against ``bounds``.
     bounds
         ``(lo, hi)``; by default from :data:`DEFAULT_RANGES`.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Finite floats in the range.
+
+    Raises
+    ------
+    ValueError
+        If ``bounds`` leave the symbol's domain (a negative bound for a positive symbol).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from hypothesis import given
+    >>> from implicitop.testing import parameter_strategy
+    >>> @given(parameter_strategy(sp.Symbol("k", positive=True), (1e-3, 1e3)))
+    ... def test_k(value):
+    ...     assert 1e-3 <= value <= 1e3
+    >>> test_k()
     """
     lo, hi = parameter_range(symbol, bounds)
     log_scaled = is_log_scaled(lo, hi)
@@ -72,7 +97,33 @@ def parameter_strategy(
 def parameter_points(
     params: Sequence[sp.Symbol], ranges: Ranges | None = None
 ) -> st.SearchStrategy[tuple[float, ...]]:
-    """Tuples with one value per parameter, each from :func:`parameter_strategy`."""
+    """Tuples with one value per parameter, each from :func:`parameter_strategy`.
+
+    Parameters
+    ----------
+    params
+        The parameters, in the op's order (``op.params``).
+    ranges
+        ``{parameter (Symbol or name): (lo, hi)}``; others from :data:`DEFAULT_RANGES`.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy
+        Tuples of floats, one per parameter.
+
+    Examples
+    --------
+    Draw points for your own property tests:
+
+    >>> import sympy as sp
+    >>> from hypothesis import given
+    >>> from implicitop.testing import parameter_points
+    >>> a, b = sp.symbols("a b", positive=True)
+    >>> @given(parameter_points((a, b), {"a": (1.0, 2.0)}))
+    ... def test_in_range(point):
+    ...     assert 1.0 <= point[0] <= 2.0 and point[1] > 0
+    >>> test_in_range()
+    """
     check_names(params, ranges)
     return st.tuples(*(parameter_strategy(s, parameter_range(s, ranges)) for s in params))
 
@@ -176,6 +227,22 @@ def check_point(
         Relative tolerance of the gradient against central finite differences.
     compiled
         A compiled value/gradient function to reuse (built when omitted).
+
+    Raises
+    ------
+    AssertionError
+        Saying what failed there: no root, a residual larger than its rounding, the
+        compiled op disagreeing with the solver, the gradient disagreeing with finite
+        differences, or ``verify_grad``.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop import make_implicit_op
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> from implicitop.testing import check_point
+    >>> check_point(op, (0.5,))  # passes silently
     """
     compiled = compiled or _CompiledOp.build(op)
     names = ", ".join(f"{p}={v!r}" for p, v in zip(op.params, point, strict=True))
@@ -229,6 +296,17 @@ def check_implicit_op(
     ------
     AssertionError
         With the (shrunk) failing parameter point and what failed there.
+
+    Examples
+    --------
+    Call it from a test in your own suite (pytest collects it like any test):
+
+    >>> import sympy as sp
+    >>> from implicitop import make_implicit_op
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> from implicitop.testing import check_implicit_op
+    >>> check_implicit_op(op, {"theta": (1e-3, 1e3)}, max_examples=5)  # passes silently
     """
     compiled = _CompiledOp.build(op)
     points = parameter_points(op.params, ranges)

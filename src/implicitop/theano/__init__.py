@@ -15,6 +15,6 @@ import sys
 if "theano" not in sys.modules:
     os.environ.setdefault("THEANO_FLAGS", "cxx=,blas__ldflags=")
 
-from implicitop.theano.op import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
+from implicitop.theano._op import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
 
 __all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]

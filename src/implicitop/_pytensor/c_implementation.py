@@ -1,0 +1,102 @@
+"""The C implementation of :class:`~implicitop.ImplicitOp` for PyTensor's
+default (C) backend.
+
+The C code (``implicit_op.c``, beside this module) broadcasts the inputs, calls the
+problem's compiled solver by the address it reads, at each call, from the cell it is
+given as an op parameter (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`:
+the solver's faster tier takes over when it is ready) and fills the outputs, with
+no Python in between; batches large enough for threads go to
+:meth:`~implicitop.Solver.solve_flat`. The addresses are parameters, not part
+of the code, so PyTensor compiles the C once and keeps it across processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from importlib.resources import files
+
+import numpy as np
+from pytensor.graph.basic import Apply
+from pytensor.graph.utils import MethodNotDefined
+from pytensor.link.c.params_type import Params, ParamsType
+from pytensor.link.c.type import generic
+from pytensor.scalar import int64
+
+from implicitop._solvers import Solver
+from implicitop._solvers.parallel import THREADED_FROM
+
+__all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
+
+_SOURCE = files("implicitop._pytensor").joinpath("implicit_op.c").read_text()
+
+#: What the C code is given per op, in the order ``implicitop_solve`` takes it: the
+#: Python fallback for large batches, the address of the cell holding the solver's
+#: address and the address and length of its settings record.
+_FIELDS = {
+    "solve_rows": generic,
+    "threaded_from": int64,
+    "entry_cell": int64,
+    "settings": int64,
+    "settings_size": int64,
+}
+PARAMS_TYPE = ParamsType(**_FIELDS)
+
+_TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
+#: NumPy's broadcasting iterator takes at most NPY_MAXARGS arrays (32 before NumPy 2).
+_MAX_INPUTS = 32
+
+
+def params(solver: Solver) -> Params:
+    """The op parameters for ``solver`` in this process (addresses are per process)."""
+    record = solver.record
+    values = {
+        "threaded_from": THREADED_FROM,
+        "entry_cell": solver.kernels.entry_cell.ctypes.data,
+        "settings": record.ctypes.data,
+        "settings_size": record.shape[0],
+    }
+    return Params(
+        PARAMS_TYPE,
+        solve_rows=solver.solve_flat,
+        **{name: np.int64(value) for name, value in values.items()},
+    )
+
+
+def support_code() -> str:
+    """The C helper every node calls."""
+    return _SOURCE
+
+
+def version() -> tuple:
+    """Changes whenever the C code does (the helper, the op parameters it is given and
+    the call each node makes), so PyTensor recompiles."""
+    generated = _SOURCE + repr(list(_FIELDS)) + inspect.getsource(call_code)
+    return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
+
+
+def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -> str:
+    """The node's C code: one call of the helper.
+
+    Raises
+    ------
+    MethodNotDefined
+        Where the op keeps its Python ``perform``: residuals numba cannot compile,
+        ``on_failure="raise"`` (its error names the failed elements), float16 and
+        more than 32 parameters.
+    """
+    typenum = _TYPENUMS.get(node.outputs[0].dtype)
+    too_many = len(inputs) > _MAX_INPUTS
+    if raises or too_many or typenum is None or not solver.kernels.compiled:
+        raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
+    fields = ", ".join(f"{sub['params']}->{name}" for name in _FIELDS)
+    return f"""
+    {{
+        PyArrayObject *inputs[] = {{{", ".join(inputs)}}};
+        PyArrayObject **outputs[] = {{{", ".join(f"&{o}" for o in outputs)}}};
+        if (implicitop_solve(inputs, {len(inputs)}, outputs, {len(outputs)}, {typenum},
+                             {fields}) != 0) {{
+            {sub["fail"]}
+        }}
+    }}
+    """

@@ -1,0 +1,88 @@
+/* The C implementation of ImplicitOp's perform: broadcast the inputs into rows of
+ * parameters, call the problem's compiled solver by the address held in `entry_cell`
+ * (read at every call: the faster tier takes over when it is ready; see
+ * implicitop._solvers.compiled, C_SIGNATURE in implicitop._solvers.batch) with the
+ * solver's settings record (implicitop._solvers.settings), and write
+ * each unknown's roots into an output array of the node's dtype. Failed elements are
+ * NaN, as in the Python perform. Batches of `threaded_from` rows or more go to
+ * `solve_rows` (Solver.solve_flat), which spreads them over threads. */
+
+typedef void (*implicitop_kernel)(npy_intp size, double *params, double *settings,
+                                  npy_intp settings_size, double *root, npy_int8 *code);
+
+static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outputs,
+                            int n, int typenum, PyObject *solve_rows,
+                            npy_int64 threaded_from, npy_int64 entry_cell,
+                            npy_int64 settings, npy_int64 settings_size)
+{
+    PyArrayObject *converted[NPY_MAXARGS];
+    PyArrayMultiIterObject *iterator = NULL;
+    PyArrayObject *rows_array = NULL, *root_array = NULL, *code_array = NULL;
+    PyObject *solved = NULL;
+    double *rows, *root;
+    npy_intp size, i, shape[2];
+    int j, status = -1;
+
+    for (j = 0; j < k; j++) converted[j] = NULL;
+    for (j = 0; j < k; j++) {
+        converted[j] = (PyArrayObject *)PyArray_FROMANY(
+            (PyObject *)inputs[j], NPY_FLOAT64, 0, 0, NPY_ARRAY_ALIGNED);
+        if (converted[j] == NULL) goto done;
+    }
+    iterator = (PyArrayMultiIterObject *)PyArray_MultiIterFromObjects(
+        (PyObject **)converted, k, 0);
+    if (iterator == NULL) goto done;
+    size = PyArray_MultiIter_SIZE(iterator);
+    shape[0] = size;
+    shape[1] = k;
+    rows_array = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT64);
+    if (rows_array == NULL) goto done;
+    rows = (double *)PyArray_DATA(rows_array);
+    for (i = 0; i < size; i++) {
+        for (j = 0; j < k; j++) rows[i * k + j] = *(double *)PyArray_MultiIter_DATA(iterator, j);
+        PyArray_MultiIter_NEXT(iterator);
+    }
+    if (size >= threaded_from) {
+        solved = PyObject_CallFunctionObjArgs(solve_rows, (PyObject *)rows_array, NULL);
+        if (solved == NULL) goto done;
+        root_array = (PyArrayObject *)PyTuple_GetItem(solved, 0);
+        if (root_array == NULL) goto done;
+        Py_INCREF(root_array);
+    } else {
+        shape[1] = n;
+        root_array = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT64);
+        code_array = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_INT8);
+        if (root_array == NULL || code_array == NULL) goto done;
+        implicitop_kernel kernel =
+            (implicitop_kernel)(size_t)(*(volatile npy_int64 *)(size_t)entry_cell);
+        Py_BEGIN_ALLOW_THREADS
+        kernel(
+            size, rows, (double *)(size_t)settings, (npy_intp)settings_size,
+            (double *)PyArray_DATA(root_array), (npy_int8 *)PyArray_DATA(code_array));
+        Py_END_ALLOW_THREADS
+    }
+    root = (double *)PyArray_DATA(root_array);
+    for (j = 0; j < n; j++) {
+        PyArrayObject *out = (PyArrayObject *)PyArray_EMPTY(
+            PyArray_MultiIter_NDIM(iterator), PyArray_MultiIter_DIMS(iterator), typenum, 0);
+        if (out == NULL) goto done;
+        if (typenum == NPY_FLOAT32) {
+            float *data = (float *)PyArray_DATA(out);
+            for (i = 0; i < size; i++) data[i] = (float)root[i * n + j];
+        } else {
+            double *data = (double *)PyArray_DATA(out);
+            for (i = 0; i < size; i++) data[i] = root[i * n + j];
+        }
+        Py_XDECREF(*outputs[j]);
+        *outputs[j] = out;
+    }
+    status = 0;
+done:
+    Py_XDECREF(rows_array);
+    Py_XDECREF(root_array);
+    Py_XDECREF(code_array);
+    Py_XDECREF(solved);
+    Py_XDECREF(iterator);
+    for (j = 0; j < k; j++) Py_XDECREF(converted[j]);
+    return status;
+}

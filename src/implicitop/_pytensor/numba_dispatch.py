@@ -1,0 +1,209 @@
+"""PyTensor's numba backend runs :class:`~implicitop.ImplicitOp` natively.
+
+``pytensor.function(..., mode="NUMBA")`` and samplers that compile through it, such
+as nutpie, call the op's compiled solver (:mod:`implicitop._solvers.compiled`) from
+inside the numba-compiled graph, with no object-mode fallback and no Python in the
+loop. Results are the same numbers as the default backend's: both run the same
+kernel with the same settings. With ``on_failure="raise"`` the error is built in
+object mode, only once a failure has happened. Ops whose residual numba cannot
+compile keep PyTensor's object-mode fallback, which warns that it is used.
+
+The graph calls the solver through a symbol name bound in each process to where the
+solver's tier in use and its settings are, so PyTensor caches compiled graphs with
+the op on disk (except with ``on_failure="raise"``, whose error is built from the op
+itself). As in the C op, a new residual runs at once on the shared tier and the full
+tier takes over in the running graph when its background compile ends; the solver
+is called by address, so LLVM never inlines it into a graph compiled with fast-math
+flags, where an approximate ``exp`` would turn overflow into NaN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba import literal_unroll, njit, objmode, types
+from numba.core import cgutils, sigutils
+from numba.extending import intrinsic
+from pytensor.graph.basic import Apply
+from pytensor.link.numba.dispatch.basic import (
+    generate_fallback_impl,
+    register_funcify_and_cache_key,
+)
+
+from implicitop._pytensor.op import ImplicitOp
+from implicitop._solvers.batch import C_SIGNATURE
+from implicitop._solvers.compiled import ProblemKernels
+from implicitop._solvers.status import CONVERGED
+
+__all__ = ["numba_funcify_implicit_op"]
+
+
+@njit
+def _parameter_rows(inputs: tuple) -> np.ndarray:
+    """The inputs (broadcast arrays of any layout and float dtype) as rows (m, k)."""
+    size = inputs[0].size
+    rows = np.empty((size, len(inputs)))
+    j = 0
+    for values in literal_unroll(inputs):
+        # element by element: a slice assignment here takes seconds to compile
+        flat = np.ravel(values)
+        for i in range(size):
+            rows[i, j] = flat[i]
+        j += 1
+    return rows
+
+
+def _outputs(n: int, dtype: np.dtype) -> Callable:
+    """A compiled ``(root (m, n), shape) -> u`` (one equation) or ``(u_1, ..., u_n)``,
+    each of ``shape`` and ``dtype``."""
+
+    def column(j: int) -> Callable:
+        return njit(
+            lambda root, shape: np.ascontiguousarray(root[:, j]).reshape(shape).astype(dtype)
+        )
+
+    def append(first: Callable, j: int) -> Callable:
+        last = column(j)
+        return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
+
+    if n == 1:
+        return njit(lambda root, shape: root.reshape(shape).astype(dtype))
+    outputs = njit(lambda root, shape: ())
+    for j in range(n):
+        outputs = append(outputs, j)
+    return outputs
+
+
+def _failure_check(op: ImplicitOp) -> Callable:
+    """A compiled ``(codes, rows)`` that raises the op's
+    :class:`~implicitop.ImplicitSolveError` in object mode if any code is a
+    failure (object mode is entered only then)."""
+
+    def report(code: np.ndarray, rows: np.ndarray) -> None:
+        op.solver.raise_for_failures(list(rows.T), code)
+
+    @njit
+    def check(code: np.ndarray, rows: np.ndarray) -> None:
+        for status in code:
+            if status != CONVERGED:
+                with objmode():
+                    report(code, rows)
+
+    return check
+
+
+#: Part of every cache key: graphs cached by another version of this module are not used.
+_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+#: A graph's symbol names three int64 numbers in each process (``_bind``): the address
+#: of the cell holding the entry point of the solver's tier in use, and the address and
+#: length of the solver's settings record.
+_CELL, _RECORD, _RECORD_SIZE = range(3)
+
+#: What the symbols of this process are bound to, with the kernels and the record the
+#: numbers point into, kept alive for as long as the process runs (compiled graphs
+#: hold the addresses, and the kernels the machine code the cell points to).
+_BOUND: dict[str, tuple[np.ndarray, ProblemKernels, np.ndarray]] = {}
+
+
+def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
+    """Bind ``symbol`` in this process to the solver's entry cell and settings record
+    (once: graphs compiled earlier keep the addresses they were linked with)."""
+    if symbol in _BOUND:
+        return
+    cell = kernels.entry_cell
+    where = np.array([cell.ctypes.data, record.ctypes.data, record.shape[0]], dtype=np.int64)
+    _BOUND[symbol] = (where, kernels, record)
+    llvm.add_symbol(symbol, where.ctypes.data)
+
+
+def _solver_call(symbol: str) -> Callable:
+    """A compiled ``call(size, rows, root, code)``: solve ``size`` parameter rows with
+    the tier of the solver in use now, found through ``symbol`` (see :func:`_bind`).
+
+    The graph holds only the symbol's name, so numba (and PyTensor) can cache graphs
+    that call it, and a later process binds the name again before loading them. It reads
+    the tier's address at each call, as the C op does, so the faster tier takes over
+    in a running graph when its background compile ends.
+    """
+
+    @intrinsic
+    def call(typingctx, size, rows, root, code):
+        def codegen(context, builder, signature, args):
+            word = ir.IntType(64)
+            try:
+                where = builder.module.get_global(symbol)
+            except KeyError:
+                where = ir.GlobalVariable(builder.module, ir.ArrayType(word, 3), symbol)
+                where.linkage = "external"
+
+            def number(index: int) -> ir.Value:
+                return builder.load(cgutils.gep_inbounds(builder, where, 0, index))
+
+            arguments, returns = sigutils.normalize_signature(C_SIGNATURE)
+            entry_type = ir.FunctionType(
+                context.get_value_type(returns), [context.get_value_type(a) for a in arguments]
+            )
+            cell = builder.inttoptr(number(_CELL), word.as_pointer())
+            entry = builder.inttoptr(
+                builder.load_atomic(cell, "acquire", 8), entry_type.as_pointer()
+            )
+            data = [
+                context.make_array(kind)(context, builder, value).data
+                for kind, value in zip(signature.args[1:], args[1:], strict=True)
+            ]
+            record = builder.inttoptr(number(_RECORD), entry_type.args[2])
+            builder.call(entry, [args[0], data[0], record, number(_RECORD_SIZE), *data[1:]])
+            return context.get_dummy_value()
+
+        return types.void(size, rows, root, code), codegen
+
+    return call
+
+
+def _settings_digest(record: np.ndarray, dtype: np.dtype) -> str:
+    """A digest of the solver's settings record and the output dtype, exact to the bit
+    (the repr of an array rounds to 8 digits)."""
+    return hashlib.sha256(dtype.str.encode() + record.tobytes()).hexdigest()
+
+
+@register_funcify_and_cache_key(ImplicitOp)
+def numba_funcify_implicit_op(
+    op: ImplicitOp, node: Apply | None = None, **kwargs: object
+) -> tuple[Callable, str | None]:
+    """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it
+    (none for ``on_failure="raise"``, whose error is built from the op itself)."""
+    kernels = op.solver.kernels
+    if not kernels.compiled:
+        return generate_fallback_impl(op, node, **kwargs), None
+    n = op.problem.size
+    record = op.solver.settings.record
+    dtype = np.dtype(node.outputs[0].dtype)
+    key = f"{kernels.module.__name__}_{_settings_digest(record, dtype)}_{_CODE_VERSION}"
+    symbol = f"implicitop_solver_{key}"
+    _bind(symbol, kernels, op.solver.record)
+    solve = _solver_call(symbol)
+    raise_on_failure = op.options.on_failure == "raise"
+    check = _failure_check(op)
+    outputs = _outputs(n, dtype)
+
+    @njit
+    def implicit_op(*inputs):
+        shape = inputs[0].shape
+        rows = _parameter_rows(inputs)
+        size = rows.shape[0]
+        root = np.empty((size, n))
+        code = np.empty(size, dtype=np.int8)
+        solve(size, rows, root, code)
+        if raise_on_failure:
+            check(code, rows)
+        return outputs(root, shape)
+
+    if raise_on_failure:
+        return implicit_op, None
+    return implicit_op, key

@@ -1,0 +1,295 @@
+"""The PyTensor Op that evaluates an implicit function and differentiates it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import reduce
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.compile.builders import OpFromGraph
+from pytensor.gradient import DisconnectedType
+from pytensor.graph.basic import Apply, Variable
+from pytensor.link.c.op import COp
+from pytensor.tensor.extra_ops import broadcast_arrays
+
+from implicitop._problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
+from implicitop._pytensor import c_implementation
+from implicitop._pytensor.printing import printable_functions, to_pytensor
+from implicitop._tensor_op import TensorImplicitOp
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    from implicitop._lazy import sympy as sp
+
+__all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]
+
+
+class ImplicitOp(TensorImplicitOp, COp):
+    """A PyTensor Op whose output ``mu`` solves ``R(mu, theta) = 0``.
+
+    Build it with :func:`make_implicit_op`. Calling it with one input per parameter
+    (tensors, numbers, arrays, shared variables, ``pm.Data``) returns ``mu``, of the
+    inputs' broadcast shape; every element is an independent root problem. The
+    gradient is the symbolic implicit derivative written as a PyTensor graph of the
+    op's own output and inputs, so it can be differentiated again. The same class
+    serves :func:`make_argmin_op` and :func:`make_fixed_point_op`.
+
+    Parameters
+    ----------
+    problem : ImplicitProblem
+        The validated symbolic problem.
+    options : ImplicitOptions
+        How roots are found.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pytensor
+    >>> import pytensor.tensor as pt
+    >>> import sympy as sp
+    >>> from implicitop import make_implicit_op
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> print(op)
+    ImplicitOp(mu: mu*exp(mu*theta) + mu - 1 = 0)
+    >>> thetas = pt.dvector("theta")
+    >>> roots = op(thetas)
+    >>> f = pytensor.function([thetas], [roots, pytensor.grad(roots.sum(), thetas)])
+    >>> values, gradient = f(np.array([0.5, 1.0]))
+    >>> values
+    array([0.44464694, 0.40105814])
+    """
+
+    __props__ = ("problem", "options")
+    __str__ = TensorImplicitOp.__str__
+    __eq__ = TensorImplicitOp.__eq__
+    __hash__ = TensorImplicitOp.__hash__
+    params_type = c_implementation.PARAMS_TYPE
+    library = "PyTensor"
+    tensor = pt
+    to_graphs = staticmethod(to_pytensor)
+    printable_functions = staticmethod(printable_functions)
+
+    def broadcast(self, tensors: list[Variable]) -> list[Variable]:
+        return broadcast_arrays(*tensors)
+
+    def get_params(self, node: Apply) -> object:
+        return c_implementation.params(self.solver)
+
+    def c_support_code(self, **kwargs: object) -> str:
+        return c_implementation.support_code()
+
+    def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
+        raises = self.options.on_failure == "raise"
+        return c_implementation.call_code(self.solver, raises, node, inputs, outputs, sub)
+
+    def c_code_cache_version(self) -> tuple:
+        return c_implementation.version()
+
+    def graph_op(
+        self, inputs: list, outputs: list, gradient: Callable, connection_pattern: list
+    ) -> OpFromGraph:
+        return OpFromGraph(
+            inputs,
+            outputs,
+            lop_overrides=lambda variables, _, output_grads: gradient(variables, output_grads),
+            connection_pattern=connection_pattern,
+        )
+
+    def system_gradients(
+        self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
+    ) -> list[Variable]:
+        """``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the broadcast shape
+        (NaN for every parameter where the solve failed)."""
+        failed = reduce(pt.or_, [pt.isnan(output) for output in outputs])
+        cotangents = [
+            pt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
+            for g, output in zip(output_grads, outputs, strict=True)
+        ]
+        cotangents = [pt.switch(failed, np.nan, g) for g in cotangents]
+        n, k = self.problem.size, len(self.params)
+        jacobian, param_jacobian = self.problem.jacobian, self.problem.param_jacobian
+        printed = to_pytensor([*jacobian, *param_jacobian], bindings)
+        shape = pt.zeros_like(outputs[0])
+        entries = [entry + shape for entry in printed]
+        transposed = pt.stack(
+            [pt.stack([entries[j * n + i] for j in range(n)], axis=-1) for i in range(n)],
+            axis=-2,
+        )
+        # failed elements solve with the identity: their NaN cotangents make the result
+        transposed = pt.switch(failed[..., None, None], pt.eye(n), transposed)
+        adjoint = pt.linalg.solve(
+            transposed, pt.stack(cotangents, axis=-1)[..., None], b_ndim=2, check_finite=False
+        )
+        adjoint = adjoint[..., 0]
+        partials = entries[n * n :]  # row-major n x k
+        return [
+            -pt.add(*(partials[i * k + col] * adjoint[..., i] for i in range(n)))
+            for col in range(k)
+        ]
+
+
+def make_implicit_op(
+    residuals: sp.Expr | Sequence[sp.Expr],
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable PyTensor Op for the root of ``R(mu, theta) = 0``.
+
+    One equation or a system: n residuals in n unknowns, solved element by element over
+    the broadcast inputs; the derivative ``dmu/dtheta = -(dR/dmu)^-1 dR/dtheta`` comes
+    from the implicit function theorem, as a graph that can be differentiated again.
+
+    Parameters
+    ----------
+    residuals
+        ``R``: one SymPy expression, or a sequence of n for a system of n equations.
+    unknowns
+        The symbol ``mu`` solved for, or a sequence of n symbols for a system. Their
+        SymPy assumptions set where roots are searched: ``positive=True`` keeps
+        iterates above 0.
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order. Every free
+        symbol of the residuals must be an unknown or a parameter.
+    **options
+        ``x0``, ``bracket``, ``expand_bracket``, ``tol``, ``maxiter``, ``on_failure``;
+        see :class:`~implicitop.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        Call it with one input per parameter (tensors, numbers, arrays, shared
+        variables, ``pm.Data``): one output per unknown, of the inputs' broadcast
+        shape. ``op.derivative`` holds ``dmu/dtheta``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed implicit function: a symbol
+        that is neither unknown nor parameter, a system that is not square, a Jacobian
+        ``dR/dmu`` that is singular everywhere, an unknown option.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop import make_implicit_op
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> op(0.4).eval()
+    array(0.454659)
+
+    A system: the intersection of a circle of radius ``r`` with the line ``y = a x``.
+
+    >>> x, y = sp.symbols("x y", positive=True)
+    >>> r, a = sp.symbols("r a", positive=True)
+    >>> circle = make_implicit_op([x**2 + y**2 - r**2, y - a * x], [x, y], [r, a])
+    >>> [output.eval() for output in circle(5.0, 0.75)]
+    [array(4.), array(3.)]
+    """
+    return ImplicitOp.built(ImplicitProblem.build(residuals, unknowns, params), **options)
+
+
+def make_fixed_point_op(
+    maps: sp.Expr | Sequence[sp.Expr],
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable PyTensor Op for the fixed point ``u = g(u, theta)`` of a map.
+
+    The fixed point is the root of ``u - g(u, theta)``, found with the same safeguarded
+    solver as :func:`make_implicit_op` (the map is not iterated, so it need not be a
+    contraction), and its derivative is ``du/dtheta = (I - dg/du)^-1 dg/dtheta``.
+
+    Parameters
+    ----------
+    maps
+        ``g`` as a SymPy expression, or a sequence of n for n unknowns.
+    unknowns
+        The symbol(s) ``u``; their SymPy assumptions set the search domain.
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order.
+    **options
+        ``x0``, ``bracket``, ``expand_bracket``, ``tol``, ``maxiter``, ``on_failure``;
+        see :class:`~implicitop.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        The op of the residuals ``u - g(u, theta)``: call it with one input per
+        parameter.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed fixed point.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop import make_fixed_point_op
+    >>> x, a = sp.symbols("x a", positive=True)
+    >>> op = make_fixed_point_op(a * sp.cos(x), x, a)
+    >>> float(op(1.0).eval())  # the Dottie number, x = cos(x)
+    0.7390851332151607
+    """
+    return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)
+
+
+def make_argmin_op(
+    objective: sp.Expr,
+    unknowns: sp.Symbol | Sequence[sp.Symbol],
+    params: sp.Symbol | Sequence[sp.Symbol],
+    **options: object,
+) -> ImplicitOp:
+    """Build a differentiable PyTensor Op for the minimum ``u*(theta) = argmin_u f(u, theta)``.
+
+    The minimum is the root of the gradient ``df/du`` where the Hessian ``d2f/du2`` is
+    positive definite: SymPy derives both, the root is found with the same safeguarded
+    solver as :func:`make_implicit_op`, and a root where the Hessian is not positive
+    definite (a maximum or a saddle point) fails with status ``NOT_A_MINIMUM``. The
+    derivative is ``du*/dtheta = -H^-1 d2f/du dtheta``, a graph of the op's output, so
+    it can be differentiated again. ``op.minimum_value(*inputs)`` gives ``f`` at the
+    minimum (its gradient by the envelope theorem) and ``op.log_det_hessian(*inputs)``
+    the log determinant of ``H`` there (for Laplace approximations).
+
+    Parameters
+    ----------
+    objective
+        ``f`` as one SymPy expression.
+    unknowns
+        The symbol(s) ``u`` minimised over; their SymPy assumptions set the search
+        domain (``positive=True``: minimise over ``u > 0``).
+    params
+        A symbol or a sequence of symbols: the op's inputs, in this order.
+    **options
+        ``x0``, ``bracket``, ``expand_bracket``, ``tol``, ``maxiter``, ``on_failure``;
+        see :class:`~implicitop.ImplicitOptions`.
+
+    Returns
+    -------
+    ImplicitOp
+        The op of the residuals ``df/du``: call it with one input per parameter.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For input that does not describe one well-posed minimum (an objective that is
+        not one expression, or is linear in the unknowns).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop import make_argmin_op
+    >>> x, t = sp.symbols("x t", positive=True)
+    >>> op = make_argmin_op(x * sp.log(x) - t * x, x, t)  # minimum at x = exp(t - 1)
+    >>> float(op(1.0).eval())
+    1.0
+    """
+    residuals = argmin_residuals(objective, unknowns)
+    problem = ImplicitProblem.build(residuals, unknowns, params, objective=objective)
+    return ImplicitOp.built(problem, **options)

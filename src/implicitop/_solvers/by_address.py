@@ -1,0 +1,137 @@
+"""The element functions of the shared solver: calls of a problem's entry point by address.
+
+The shared solver is the algorithm (:mod:`~implicitop._solvers.batch` and
+:mod:`~implicitop._solvers.scalar` or :mod:`~implicitop._solvers.system`) compiled
+once for every problem, followed by this module's definitions of the element
+functions (:mod:`~implicitop._solvers.interface`). Each calls the problem's compiled
+entry point (:mod:`~implicitop._solvers.element_entry`), whose address
+:func:`~implicitop._solvers.batch.solve_by_address` appends to every parameter row
+after the number of unknowns. The arithmetic is the problem's own compiled code
+either way, so the shared solver gives the full solver's results bit for bit; it
+only pays a call per evaluation instead of inlining it.
+"""
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from implicitop._solvers.element_entry import (
+    BRACKET,
+    GUESS,
+    HALLEY_BLOCK,
+    HALLEY_PARTS,
+    RESIDUAL_AND_SLOPE,
+    RESIDUAL_BLOCK,
+    RESIDUALS_AND_JACOBIAN,
+    SCALE,
+    SCALES,
+)
+
+__all__ = [
+    "bracket",
+    "call_block",
+    "call_by_address",
+    "call_entry",
+    "guess",
+    "halley_block",
+    "halley_parts",
+    "residual_and_slope",
+    "residual_block",
+    "residuals_and_jacobian",
+    "scale",
+    "scales",
+]
+
+
+@intrinsic
+def call_entry(typingctx, address, which, x, p, k, n, out):
+    """Call the entry point at ``address`` (:data:`~implicitop._solvers.element_entry.C_SIGNATURE`)
+    with the data of the float64 arrays ``x``, ``p``, ``out``: arrays, not pointers, so
+    they live until the call returns."""
+    signature = types.void(types.intp, types.intp, x, p, types.intp, types.intp, out)
+
+    def codegen(context, builder, sig, args):
+        address, which, k, n = args[0], args[1], args[4], args[5]
+        x_array, p_array, out_array = (
+            context.make_array(sig.args[i])(context, builder, args[i]) for i in (2, 3, 6)
+        )
+        double_pointer = ir.DoubleType().as_pointer()
+        intp = context.get_value_type(types.intp)
+        entry_type = ir.FunctionType(
+            ir.VoidType(), [intp, double_pointer, double_pointer, intp, intp, double_pointer]
+        )
+        entry = builder.inttoptr(address, entry_type.as_pointer())
+        builder.call(entry, [which, x_array.data, p_array.data, k, n, out_array.data])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int) -> np.ndarray:
+    """The ``size`` values the function ``which`` gives at ``x`` for the parameter row
+    ``p``, which ends with the number of unknowns and the entry point's address."""
+    out = np.empty(size)
+    call_entry(int(p[p.shape[0] - 1]), which, x, p, p.shape[0], n, out)
+    return out
+
+
+def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
+    """``R(x, p)`` and ``dR/dx``, by address (see :mod:`~implicitop._solvers.interface`)."""
+    out = call_by_address(RESIDUAL_AND_SLOPE, np.full(1, x), p, 1, 2)
+    return out[0], out[1]
+
+
+def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
+    """The Halley parts of one equation, by address."""
+    out = call_by_address(HALLEY_PARTS, np.full(1, x), p, 1, 6)
+    return out[0], out[1], out[2], out[3], out[4], out[5]
+
+
+def call_block(
+    which: int, x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray
+) -> None:
+    """The block function ``which`` at the first ``count`` lanes of a block, by address
+    (``columns``: one parameter per row, the entry point's address in the last)."""
+    rows = columns.shape[0]
+    call_entry(int(columns[rows - 1, 0]), which, x, columns, count, rows, terms)
+
+
+def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """Phase 1's evaluations at the lanes of a block, by address."""
+    call_block(HALLEY_BLOCK, x, columns, count, terms)
+
+
+def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """The residual, its slope and the size of its terms at the lanes of a block, by
+    address."""
+    call_block(RESIDUAL_BLOCK, x, columns, count, terms)
+
+
+def scale(x: float, p: np.ndarray) -> float:
+    """The size of one equation's terms, by address."""
+    return call_by_address(SCALE, np.full(1, x), p, 1, 1)[0]
+
+
+def guess(p: np.ndarray) -> np.ndarray:
+    """The guess expressions' values (n), by address."""
+    n = int(p[p.shape[0] - 2])
+    return call_by_address(GUESS, np.empty(n), p, n, n)
+
+
+def bracket(p: np.ndarray) -> tuple[float, float]:
+    """The bracket expressions' values, by address."""
+    out = call_by_address(BRACKET, np.empty(1), p, 1, 2)
+    return out[0], out[1]
+
+
+def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """A system's residuals, Jacobian and objective (n + n*n + 1), by address."""
+    n = u.shape[0]
+    return call_by_address(RESIDUALS_AND_JACOBIAN, np.ascontiguousarray(u), p, n, n + n * n + 1)
+
+
+def scales(u: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The size of each of a system's residuals' terms (n), by address."""
+    n = u.shape[0]
+    return call_by_address(SCALES, np.ascontiguousarray(u), p, n, n)

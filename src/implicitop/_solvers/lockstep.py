@@ -1,0 +1,112 @@
+"""Phase 1's evaluations for a whole block of elements at once, in vector instructions.
+
+Each round of phase 1 (see :mod:`~implicitop._solvers.scalar`) evaluates the function
+it iterates on, with its first two derivatives, for every element of a block:
+:func:`halley_block` does so for the block's lanes in use, rounded up to whole chunks
+of :data:`LANES`, without a branch, so LLVM vectorises the loop, ``exp`` and ``log``
+included where numba has a vector math library (:mod:`~implicitop._solvers.vector_math`);
+and :func:`residual_block` evaluates the residual at the candidates phase 1 settles on
+(vectorised too where the residual has no branch). Every lane of a chunk is computed,
+those of finished or padding elements too, and the trip count is a multiple of the
+vector step: each element takes the same instructions wherever it sits in a batch, so
+its result does not depend on the batch, the block or the thread count.
+
+This module's source follows the algorithm in a problem's full solver and the
+element entry point in its element module (see :mod:`~implicitop._solvers.generated`),
+so both tiers run this same code; the shared solver calls the element module's.
+"""
+
+import math
+
+import numpy as np
+
+from implicitop._solvers.interface import halley_parts, lane_parameters, residual_and_slope, scale
+
+__all__ = [
+    "BLOCK",
+    "LANES",
+    "LOG_FORM_RATIO",
+    "halley_block",
+    "halley_terms",
+    "pad_columns",
+    "residual_block",
+    "whole_chunks",
+]
+
+#: Elements solved together: enough independent work for the processor to overlap.
+BLOCK = 64
+#: Lanes evaluated together. LLVM covers a loop with vector steps of at most 32
+#: doubles on x86-64 (8 per AVX-512 register, unrolled at most 4 times), so a trip
+#: count that is a multiple of 32 leaves no lane to a scalar remainder loop, whose
+#: ``exp`` would differ in the last bit from the vector one. A small batch pays for 32
+#: lanes, not for :data:`BLOCK`.
+LANES = 32
+if BLOCK % LANES:
+    raise RuntimeError(f"a block of {BLOCK} elements is not whole chunks of {LANES} lanes")
+#: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
+#: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
+LOG_FORM_RATIO = 2.0
+
+
+def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
+    """The function ``F`` phase 1 iterates on at ``x``, ``dF/dx`` and ``d2F/dx2``:
+    ``F = log A - log B`` where ``R = A - B`` with ``A, B > 0`` far apart (see
+    :data:`LOG_FORM_RATIO`), else ``F = R``. Both have the same roots.
+
+    Both forms are computed and one is selected (no branch, so a loop of it
+    vectorises); the log form is computed from ``A = B = 1`` where it is not selected.
+    """
+    a, a1, a2, b, b1, b2 = halley_parts(x, p)
+    far_apart = (a > LOG_FORM_RATIO * b) | (b > LOG_FORM_RATIO * a)
+    log_form = (b > 0.0) & (a > 0.0) & far_apart
+    positive_a = a if log_form else 1.0
+    positive_b = b if log_form else 1.0
+    slope_a, slope_b = a1 / positive_a, b1 / positive_b
+    log_value = math.log(positive_a) - math.log(positive_b)
+    log_slope = slope_a - slope_b
+    log_curvature = a2 / positive_a - slope_a * slope_a - b2 / positive_b + slope_b * slope_b
+    value = log_value if log_form else a - b
+    slope = log_slope if log_form else a1 - b1
+    curvature = log_curvature if log_form else a2 - b2
+    return value, slope, curvature
+
+
+def whole_chunks(count: int) -> int:
+    """``count`` lanes rounded up to whole chunks of :data:`LANES`: a trip count the
+    vector loop covers with no scalar remainder."""
+    return ((count + LANES - 1) // LANES) * LANES
+
+
+def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """:func:`halley_terms` at ``x`` (``BLOCK``,) for the parameters ``columns``
+    (k, ``BLOCK``: one column per lane, so each parameter's lanes are contiguous and
+    load as vectors) into the columns of ``terms`` (3, ``BLOCK``), for the first
+    ``count`` lanes rounded up to whole chunks of :data:`LANES`."""
+    for i in range(whole_chunks(count)):
+        value, slope, curvature = halley_terms(x[i], lane_parameters(columns, i))
+        terms[0, i] = value
+        terms[1, i] = slope
+        terms[2, i] = curvature
+
+
+def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
+    """``R``, ``dR/dx`` and the size of R's terms (:func:`~implicitop._solvers.interface.scale`)
+    at ``x`` (``BLOCK``,) for the parameters ``columns`` (k, ``BLOCK``) into the columns
+    of ``terms`` (3, ``BLOCK``), as :func:`halley_block`: what acceptance starts from
+    at phase 1's candidates."""
+    for i in range(whole_chunks(count)):
+        p = lane_parameters(columns, i)
+        value, slope = residual_and_slope(x[i], p)
+        terms[0, i] = value
+        terms[1, i] = slope
+        terms[2, i] = scale(x[i], p)
+
+
+def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:
+    """Copy the parameter rows ``params`` (b <= ``BLOCK``, k) to the columns of
+    ``columns`` (k, ``BLOCK``), the lanes past ``b`` filled with copies of the first."""
+    size = params.shape[0]
+    for i in range(BLOCK):
+        source = i if i < size else 0
+        for j in range(params.shape[1]):
+            columns[j, i] = params[source, j]
