@@ -1,5 +1,7 @@
 """Systems of equations: shapes, symbolic pieces, failures (values: test_catalogue)."""
 
+import warnings
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -138,3 +140,32 @@ def test_equilibrium_system_solves_across_orders_of_magnitude():
     np.testing.assert_allclose(
         result.root[solved, 1], k1s[solved] * result.root[solved, 0] ** 2, rtol=1e-10
     )
+
+
+def test_the_gradient_of_a_badly_scaled_system_is_solved_without_warning():
+    # K1 = e^-15.6, K2 = e^25.4 (where NUTS's first steps go): the adjoint system's
+    # entries span dozens of decades. Solved scaled, SciPy sees a well-conditioned
+    # matrix (it warned LinAlgWarning before), and the gradient matches central
+    # differences of the reduced equation solved by Brent's method.
+    a, b, c = sp.symbols("a b c", positive=True)
+    k1, k2, total = sp.symbols("K1 K2 T", positive=True)
+    op = make_implicit_op(
+        [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total], [a, b, c], [k1, k2, total]
+    )
+    point = np.array([np.exp(-15.591155064854894), np.exp(25.374631454107647), 0.05])
+    inputs = pt.dvector("point")
+    free_a = op(inputs[0], inputs[1], inputs[2])[0]
+    gradient = pytensor.function([inputs], pytensor.grad(pt.log(free_a), inputs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        computed = gradient(point)
+    steps = 1e-6 * point
+    expected = [
+        (
+            np.log(equilibrium_reference(*(point + np.eye(3)[i] * steps[i])))
+            - np.log(equilibrium_reference(*(point - np.eye(3)[i] * steps[i])))
+        )
+        / (2 * steps[i])
+        for i in range(3)
+    ]
+    np.testing.assert_allclose(computed, expected, rtol=1e-6)
