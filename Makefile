@@ -3,7 +3,8 @@
 #   make test  - set up .venv with the test, jax, nutpie, dask and docs extras, lint, and run the
 #                whole test suite; then set up .venv-theano (the seed page's own stack:
 #                Theano-PyMC and PyMC3, the `theano` dependency group) and run tests/theano
-#                there; then build the docs (tutorials executed, warnings are errors)
+#                there; then build the docs (tutorials executed, warnings are errors) and
+#                check the built site in headless Chromium (installed with apt if missing)
 # make run-theano runs the seed page's model on PyMC3 with implicitop.theano;
 # make docs builds the documentation site into docs/_build/html.
 PYTHON ?= python3.11
@@ -17,7 +18,10 @@ STAMP_LEGACY := $(LEGACY)/.installed
 # Theano's C compiler path does not build on Python 3.11; its BLAS probe fails on NumPy 1.23.
 export THEANO_FLAGS ?= cxx=,blas__ldflags=
 
-.PHONY: run run-theano test test-main test-theano docs thorough lint clean
+# Chromium for the rendered-site check (docs-check): Debian's package where it is missing.
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run run-theano test test-main test-theano docs docs-check thorough lint clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -59,7 +63,7 @@ lint: $(STAMP_TEST)
 # suite. The main suite prints as it goes ("+": not held back by --output-sync); the
 # output of the other two comes in one piece each when they end.
 test:
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-main test-theano docs
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-main test-theano docs-check
 
 test-main: lint
 	+$(BIN)/python -m pytest -n 2 --durations=15
@@ -73,6 +77,14 @@ docs: $(STAMP_TEST)
 	rm -rf docs/_build docs/generated docs/jupyter_execute
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs: open docs/_build/html/index.html"
+
+# The built site rendered in headless Chromium: no raw TeX, broken images, tracebacks,
+# warnings or machine paths in outputs, nothing fetched from the network.
+docs-check: docs $(CHROMIUM)
+	$(BIN)/python docs/check_site.py docs/_build/html --chromium $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 # Every Hypothesis property over the whole catalogue with 500 examples each (~15 min).
 thorough: $(STAMP_TEST)

@@ -5,14 +5,23 @@ import os
 import sys
 from pathlib import Path
 
+import implicitop
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 os.environ.setdefault("PYTENSOR_FLAGS", "")
+# Executed cells print no progress bars, and tqdm's import does not warn that the
+# notebook widget (ipywidgets) is missing.
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")
+# The kernels' IPython profile: PyMC's INFO log of each sampling step is left out of
+# the pages (docs/_ipython/profile_default/startup).
+os.environ["IPYTHONDIR"] = str(ROOT / "docs" / "_ipython")
 
 project = "implicitop"
 author = "the implicitop developers"
 copyright = "2026, the implicitop developers"
-release = "0.1.0"
+release = version = implicitop.__version__
 
 extensions = [
     "myst_nb",
@@ -20,11 +29,37 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax served from the site itself (_static/mathjax), so equations render offline.
+    "sphinx-mathjax-offline",
 ]
 html_theme = "pydata_sphinx_theme"
-html_title = "implicitop"
-html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
-exclude_patterns = ["_build", "jupyter_execute"]
+html_title = f"implicitop {version}"
+html_static_path = ["_static"]
+html_css_files = ["implicitop.css"]
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "header_links_before_dropdown": 7,
+    "navbar_align": "left",
+    "footer_start": ["copyright", "sphinx-version"],
+}
+html_context = {"default_mode": "light"}
+# Pages without siblings in their section have no left navigation to show.
+html_sidebars = {"getting_started": [], "index": []}
+exclude_patterns = ["_build", "jupyter_execute", "_ipython"]
+# Every cross-reference must resolve. Names of other libraries (NumPy, SymPy, PyTensor,
+# matplotlib, ...) are left as plain text: their inventories would need the network.
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(np|numpy|sp|sympy|pt|pytensor|theano|tt|jax|jnp|da|dask|st|hypothesis)\..*"),
+    (r"py:.*", r"(matplotlib|mpl_toolkits|arviz|pymc|pm|scipy|collections|typing)\..*"),
+    (r"py:.*", r"(Figure|Axes|Apply|Variable|TensorVariable|Op|Expr|Symbol|Basic|Matrix)"),
+    (r"py:.*", r"(ndarray|ArrayLike|Callable|Sequence|Mapping|Iterable|Collection|Any)"),
+    (r"py:.*", r"(optional|array_like|array-like|callable|sequence|mapping|default.*)"),
+    (r"py:.*", r"(float|int|str|bool|dict|list|tuple|object|None|type|bytes)"),
+    # Internal types that appear in public signatures show as text.
+    (r"py:.*", r"(implicitop\.(\w+\.)?_.*|Ranges|ProblemKernels)"),
+]
 
 # Notebooks: MyST markdown pages with code cells, executed on every build.
 nb_execution_mode = "force"
@@ -36,17 +71,15 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 # API pages from the numpydoc docstrings.
 autosummary_generate = True
 autosummary_ignore_module_all = False  # a module's public names are its __all__
-autodoc_default_options = {
-    "members": True,
-    "show-inheritance": True,
-    "exclude-members": "set",  # matplotlib writes one per Figure subclass (ShownFigure)
-}
+# The reference pages name the members they document, one directive each.
 # PyTensor's and Theano's base-class docstrings are not numpydoc; ours are.
 autodoc_inherit_docstrings = False
 # implicitop.theano documents itself here without Theano, which lives in the legacy
 # environment only.
 autodoc_mock_imports = ["theano"]
-autodoc_typehints = "none"
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+python_use_unqualified_type_names = True
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 numpydoc_validation_checks = set()

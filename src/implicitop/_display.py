@@ -111,4 +111,9 @@ def html_summary(
         f'<tr><th style="text-align:left">{name}</th><td style="text-align:left">{value}</td></tr>'
         for name, value in rows
     )
-    return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+    # "mathjax_process": MathJax typesets the table where the page around it is left
+    # alone (MyST-NB's pages; Jupyter typesets outputs anyway).
+    return (
+        f'<table class="implicitop-summary mathjax_process">'
+        f"<caption>{html.escape(title)}</caption>{body}</table>"
+    )

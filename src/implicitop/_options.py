@@ -61,8 +61,8 @@ class ImplicitOptions:
     tol
         Relative step size at which Newton's method stops, in ``(0, 1)``.
     maxiter
-        Iteration limit, at least 1: of the bracketing phase, and of the Newton phase
-        up to :data:`~implicitop._solvers.scalar.PHASE1_MAXITER`.
+        Iteration limit, at least 1, of the bracketing phase; the Halley phase before
+        it takes at most ``min(maxiter, 10)`` steps.
     on_failure
         ``"nan"`` (elements without a root give NaN) or ``"raise"``
         (:class:`~implicitop.ImplicitSolveError`). PyTensor's JAX backend supports

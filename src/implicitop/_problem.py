@@ -333,7 +333,7 @@ class ImplicitProblem:
         The parameters the root depends on, in the order the op takes them.
     objective
         For a minimum ``u* = argmin_u f(u, theta)``: the objective ``f``, whose gradient
-        the residuals are (:func:`argmin_residuals`); a root is then accepted only where
+        the residuals are (``argmin_residuals``); a root is then accepted only where
         the Hessian ``dR/du`` is positive definite. ``None`` for other problems.
 
     The derivatives (:attr:`jacobian`, :attr:`param_jacobian`, :attr:`derivatives`,

@@ -22,3 +22,11 @@ def test_the_readmes_pymc3_example_runs_as_written():
     posterior = namespace["trace"].posterior
     assert posterior["theta"].shape == (2, 1000)
     assert 1.5 < float(posterior["theta"].mean()) < 2.4  # exact: 1.93 (references.py)
+
+
+def test_the_docs_pymc3_how_to_runs_as_written(capsys):
+    page = (ROOT / "docs" / "howto" / "pymc3.md").read_text()
+    (code,) = [block.split("```", 1)[0] for block in page.split("```python\n")[1:]]
+    exec(compile(code, "docs/howto/pymc3.md", "exec"), {"__name__": "docs"})
+    printed = float(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 1.5 < printed < 2.4  # exact: 1.93 (references.py)

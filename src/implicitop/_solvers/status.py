@@ -62,7 +62,7 @@ class SolveStatus(enum.IntEnum):
     """Outcome of the solve for one element.
 
     ``op.solve`` and :func:`~implicitop.solve` return one code per element in
-    :attr:`SolveResult.status <implicitop.SolveResult.status>`; every code but
+    ``SolveResult.status``; every code but
     ``CONVERGED`` comes with NaN for that element. The :doc:`statuses page
     </reference/statuses>` says what each means and what to do about it.
 

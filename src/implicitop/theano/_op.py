@@ -126,6 +126,15 @@ def make_implicit_op(
     ------
     TypeError, ValueError
         For input that does not describe one well-posed implicit function.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop.theano import make_implicit_op
+    >>> mu, theta = sp.symbols("mu theta", positive=True)
+    >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+    >>> op(0.4).eval()
+    array(0.454659)
     """
     return ImplicitOp.built(ImplicitProblem.build(residuals, unknowns, params), **options)
 
@@ -141,6 +150,15 @@ def make_fixed_point_op(
     The same arguments, options, result and errors as
     :func:`implicitop.make_fixed_point_op`: the op of the residuals
     ``u - g(u, theta)``, from :func:`make_implicit_op`.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop.theano import make_fixed_point_op
+    >>> x, a = sp.symbols("x a", positive=True)
+    >>> op = make_fixed_point_op(a * sp.cos(x), x, a)
+    >>> float(op(1.0).eval())  # the Dottie number, x = cos(x)
+    0.7390851332151607
     """
     return make_implicit_op(fixed_point_residuals(maps, unknowns), unknowns, params, **options)
 
@@ -156,6 +174,15 @@ def make_argmin_op(
     The same arguments, options, result and errors as
     :func:`implicitop.make_argmin_op`: the op of the residuals ``df/du``,
     accepting only minima.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from implicitop.theano import make_argmin_op
+    >>> x, t = sp.symbols("x t", positive=True)
+    >>> op = make_argmin_op(x * sp.log(x) - t * x, x, t)  # minimum at x = exp(t - 1)
+    >>> float(op(1.0).eval())
+    1.0
     """
     residuals = argmin_residuals(objective, unknowns)
     problem = ImplicitProblem.build(residuals, unknowns, params, objective=objective)

@@ -1,0 +1,173 @@
+"""Render the built site in headless Chromium and fail on what a reader would see broken.
+
+Every page of ``docs/_build/html`` is served on localhost and opened in Chromium, as a
+reader's browser opens it, with no network beyond this machine. Once MathJax has
+typeset the page, the check fails on:
+
+- raw TeX left in the text (``\\frac``, ``\\(``, ``$$``, ...), MathJax errors, or
+  display math wider than the page;
+- images that did not load;
+- tracebacks, warnings or machine paths in the output of executed cells;
+- JavaScript errors, and requests that failed or left localhost (the site must work
+  offline).
+
+Usage: ``python docs/check_site.py docs/_build/html [--chromium /usr/bin/chromium]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+#: TeX that MathJax would have replaced: commands, delimiters and environments.
+RAW_TEX = re.compile(
+    r"\\(frac|begin|end|left|right|mathbb|operatorname|partial|sqrt)\b|\\\(|\\\[|\$\$"
+)
+#: Signs of a cell that went wrong, or that shows the build machine.
+BAD_OUTPUT = re.compile(
+    r"Traceback \(most recent call last\)|Warning:|WARNING|site-packages|/root/|/home/|/tmp/"
+    # PyMC's sampling diagnostics: a page samples enough for none of them to fire.
+    r"|We recommend running at least|effective sample size per chain is smaller"
+    r"|rhat statistic is larger|There were \d+ divergences"
+)
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Text nodes outside code, math and scripts, with TeX still in them.
+_RAW_TEX_SCRIPT = """(pattern) => {
+  const skip = new Set(["PRE", "CODE", "SCRIPT", "STYLE", "MJX-CONTAINER", "TEXTAREA"]);
+  const found = [];
+  const walker = document.createTreeWalker(
+    document.querySelector("article") || document.body, NodeFilter.SHOW_TEXT);
+  const regex = new RegExp(pattern);
+  while (walker.nextNode()) {
+    let node = walker.currentNode, parent = node.parentElement, skipped = false;
+    while (parent) {
+      if (skip.has(parent.tagName)) { skipped = true; break; }
+      parent = parent.parentElement;
+    }
+    if (!skipped && regex.test(node.textContent)) found.push(node.textContent.trim().slice(0, 80));
+  }
+  return found;
+}"""
+_BROKEN_IMAGES_SCRIPT = """() => Array.from(document.images)
+  .filter((image) => !image.complete || image.naturalWidth === 0)
+  .map((image) => image.getAttribute("src"))"""
+_CLIPPED_MATH_SCRIPT = """() => Array
+  .from(document.querySelectorAll("mjx-container[display='true']"))
+  .filter((math) => math.scrollWidth > math.clientWidth + 1)
+  .map((math) => math.textContent.slice(0, 60))"""
+_OUTPUTS_SCRIPT = """() => Array.from(document.querySelectorAll(".cell_output"))
+  .map((output) => output.innerText)"""
+_TYPESET_SCRIPT = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  return document.querySelectorAll("mjx-merror").length;
+}"""
+
+
+@contextmanager
+def served(folder: Path) -> Iterator[str]:
+    """The folder on an HTTP server on localhost, quietly, for the block's duration."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def page_problems(page: Page, url: str) -> list[str]:
+    """What is wrong with the page at ``url`` as Chromium renders it."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    page.on(
+        "requestfailed",
+        lambda request: problems.append(f"request failed: {request.url}"),
+    )
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+            else problems.append(f"request leaves the site: {request.url}")
+        ),
+    )
+    page.goto(url, wait_until="load")
+    errors = page.evaluate(_TYPESET_SCRIPT)
+    if errors:
+        problems.append(f"{errors} MathJax error(s)")
+    problems += [f"raw TeX: {text!r}" for text in page.evaluate(_RAW_TEX_SCRIPT, RAW_TEX.pattern)]
+    problems += [f"broken image: {src}" for src in page.evaluate(_BROKEN_IMAGES_SCRIPT)]
+    clipped = page.evaluate(_CLIPPED_MATH_SCRIPT)
+    problems += [f"display math wider than the page: {text!r}" for text in clipped]
+    for output in page.evaluate(_OUTPUTS_SCRIPT):
+        match = BAD_OUTPUT.search(output)
+        if match:
+            start = max(match.start() - 60, 0)
+            problems.append(f"cell output: ...{output[start : match.end() + 60]!r}...")
+    return problems
+
+
+def check(site: Path, chromium: str) -> dict[str, list[str]]:
+    """Every page's problems, by its path in the site (pages without any left out)."""
+    pages = sorted(
+        path
+        for path in site.rglob("*.html")
+        if not path.relative_to(site).parts[0].startswith(("_", "genindex", "search"))
+    )
+    found: dict[str, list[str]] = {}
+    with served(site) as root, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        for path in pages:
+            name = str(path.relative_to(site))
+            page = browser.new_page()
+            problems = page_problems(page, f"{root}/{name}")
+            page.close()
+            print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+            if problems:
+                found[name] = problems
+        browser.close()
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("site", type=Path, help="the built site (docs/_build/html)")
+    parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium's binary")
+    arguments = parser.parse_args()
+    if not (arguments.site / "index.html").exists():
+        parser.error(f"{arguments.site} holds no built site; run `make docs` first")
+    found = check(arguments.site, arguments.chromium)
+    for name, problems in found.items():
+        print(f"\n{name}:", *(f"  {problem}" for problem in problems), sep="\n")
+    print(f"\n{len(found)} page(s) with problems" if found else "\nevery page renders cleanly")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
