@@ -1,0 +1,79 @@
+"""The package as installed: hard dependencies only what the op needs, optional ones
+imported only when used (with an error that names the extra when missing), one
+version, the licence in the metadata."""
+
+import importlib.metadata
+import re
+import subprocess
+import sys
+
+import pytest
+
+import implicitop
+
+HIDE = """
+import sys
+
+class Hidden:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == {hidden!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+sys.meta_path.insert(0, Hidden())
+"""
+SEED = """
+import sympy as sp
+from implicitop import make_implicit_op
+
+mu, theta = sp.symbols("mu theta", positive=True)
+op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+"""
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_the_hard_dependencies_are_what_the_op_needs():
+    required = importlib.metadata.requires("implicitop")
+    hard = {re.split(r"[<>=!~ ;\[]", r, maxsplit=1)[0] for r in required if "extra ==" not in r}
+    assert hard == {"numpy", "scipy", "sympy", "pytensor", "numba", "sympytensor"}
+
+
+def test_one_version_and_the_licence_in_the_metadata():
+    metadata = importlib.metadata.metadata("implicitop")
+    assert metadata["Version"] == implicitop.__version__
+    assert metadata["License-Expression"] == "MIT"
+
+
+def test_building_and_using_an_op_imports_neither_jax_nor_dask_nor_hypothesis():
+    # (PyMC, ArviZ and matplotlib are imported with sympytensor, which prints the
+    # gradient graph and depends on PyMC itself.)
+    code = SEED + (
+        "import pytensor\n"
+        "op.solve(1.0)\n"
+        "pytensor.function([], op(0.5))()\n"
+        "optional = ('jax', 'hypothesis', 'dask', 'distributed', 'nutpie', 'numpyro')\n"
+        "print(sorted(m for m in optional if m in sys.modules))\n"
+    )
+    completed = _run("import sys\n" + code)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("hidden", "use", "extra"),
+    [
+        ("hypothesis", "import implicitop.testing", "testing"),
+        ("dask", "import implicitop.dask", "dask"),
+    ],
+)
+def test_a_missing_extra_is_named_in_the_error(hidden, use, extra):
+    completed = _run(HIDE.format(hidden=hidden) + use)
+    assert completed.returncode != 0
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError:"), completed.stderr[-2000:]
+    assert f'pip install "implicitop[{extra}]"' in last
+    assert hidden in last
