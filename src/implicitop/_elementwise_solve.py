@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Any
 
 __all__ = ["cholesky_diagonal_entrywise", "solve_entrywise"]
 
 
 def cholesky_diagonal_entrywise(
-    matrix: Sequence[Sequence[object]], sqrt: Callable[[object], object]
-) -> list[object]:
+    matrix: Sequence[Sequence[Any]], sqrt: Callable[[Any], Any]
+) -> list[Any]:
     """The diagonal of the Cholesky factor ``L`` (``A = L L^T``) of the symmetric part of
     ``matrix``, entry by entry; ``sqrt`` is the library's square root.
 
@@ -48,8 +49,8 @@ def cholesky_diagonal_entrywise(
 
 
 def solve_entrywise(
-    matrix: Sequence[Sequence[object]], rhs: Sequence[object], tensor: ModuleType
-) -> list[object]:
+    matrix: Sequence[Sequence[Any]], rhs: Sequence[Any], tensor: ModuleType
+) -> list[Any]:
     """``x`` with ``matrix @ x = rhs`` for every element: ``matrix[i][j]`` and ``rhs[i]``
     are tensors of one shape (or broadcastable), ``tensor`` their library's tensor
     module (``switch``, ``abs_``). Rows are swapped so each pivot is the column's
@@ -68,7 +69,7 @@ def solve_entrywise(
                 entry if j < col else entry - factor * rows[col][j]
                 for j, entry in enumerate(rows[r])
             ]
-    solution: list[object] = [None] * n
+    solution: list[Any] = [None] * n
     for i in reversed(range(n)):
         total = rows[i][n]
         for j in range(i + 1, n):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Real
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from implicitop._problem import Domain, ImplicitProblem
 
@@ -103,12 +104,12 @@ class ImplicitOptions:
         x0 = options.get("x0")
         if x0 is not None and not isinstance(x0, sp.Basic | Real):
             try:
-                options["x0"] = tuple(x0)
+                options["x0"] = tuple(cast("Iterable[object]", x0))
             except TypeError:
                 raise TypeError(
                     f"x0 must be a number, a SymPy expression or a sequence of them, got {x0!r}"
                 ) from None
-        built = cls(**options)
+        built = cls(**cast("dict[str, Any]", options))
         built._check(problem)
         return built
 
@@ -158,7 +159,7 @@ class ImplicitOptions:
 
     def _bracket_ends(self, problem: ImplicitProblem) -> tuple[float | sp.Expr, float | sp.Expr]:
         try:
-            lo, hi = self.bracket
+            lo, hi = cast(Any, self.bracket)
         except (TypeError, ValueError):
             raise TypeError(f"bracket must be a pair (lo, hi), got {self.bracket!r}") from None
         ends = []
@@ -176,11 +177,11 @@ class ImplicitOptions:
             return domains
         (domain,) = domains
         lo, hi = self._bracket_ends(problem)
-        numbers = [_number_or_none(lo), _number_or_none(hi)]
-        if None not in numbers and not numbers[0] < numbers[1]:
+        low, high = _number_or_none(lo), _number_or_none(hi)
+        if low is not None and high is not None and not low < high:
             raise ValueError(f"bracket needs lo < hi, got ({lo}, {hi})")
-        lo = domain.lower if numbers[0] is None else numbers[0]
-        hi = domain.upper if numbers[1] is None else numbers[1]
+        lo = domain.lower if low is None else low
+        hi = domain.upper if high is None else high
         cut = domain.intersect(lo, hi)
         if not cut.lower < cut.upper:
             raise ValueError(

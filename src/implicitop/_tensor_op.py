@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager as ContextManager
 from functools import cached_property
 from importlib import import_module
 from types import ModuleType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -84,6 +84,10 @@ class TensorImplicitOp:
 
     def __init__(self, problem: ImplicitProblem, options: ImplicitOptions):
         self._solver = Solver(problem, options)
+
+    if TYPE_CHECKING:  # the library's Op base class makes the op callable
+
+        def __call__(self, *inputs: object) -> Any: ...
 
     # -- identity and pickling -----------------------------------------------------
     # PyTensor unpickles the key of every op in its compile folder and compares them

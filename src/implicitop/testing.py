@@ -315,7 +315,7 @@ def check_implicit_op(
         check_point(op, point, rtol=rtol, compiled=compiled)
 
     # Timings vary with compilation and machine load, so no per-example deadline.
-    limits = {"max_examples": max_examples} if max_examples is not None else {}
-    settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None, **limits)(
-        given(points)(at_every_point)
-    )()
+    chosen = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    if max_examples is not None:
+        chosen = settings(chosen, max_examples=max_examples)
+    chosen(given(points)(at_every_point))()

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -229,6 +230,8 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
         return sys.modules[name]
     vector_math.library()  # loaded before numba loads machine code that calls it
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import the generated module {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # numba's disk cache finds the module by name
     spec.loader.exec_module(module)
@@ -275,7 +278,7 @@ def _compiling(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def c_function(function: object, signature: str) -> object:
+def c_function(function: Any, signature: str) -> object:
     """``function`` (a numba dispatcher of a generated module) compiled as a C function
     with vector math (:func:`~implicitop._solvers.vector_math.vector_library`), or
     loaded from numba's disk cache, with the module's file locked meanwhile

@@ -152,11 +152,11 @@ class Solver:
             )
         ]
         self.settings = Settings(
-            param_lower=[d.lower for d in self.param_domains],
-            param_upper=[d.upper for d in self.param_domains],
-            lower=[d.lower for d in problem.unknown_domains],
-            upper=[d.upper for d in problem.unknown_domains],
-            defaults=defaults,
+            param_lower=np.array([d.lower for d in self.param_domains]),
+            param_upper=np.array([d.upper for d in self.param_domains]),
+            lower=np.array([d.lower for d in problem.unknown_domains]),
+            upper=np.array([d.upper for d in problem.unknown_domains]),
+            defaults=np.array(defaults),
             grid=scan_grid(first_domain),
             tol=float(options.tol),
             newton_iterations=0
@@ -223,7 +223,7 @@ class Solver:
             )
         arrays = [np.asarray(v, dtype=np.float64) for v in values]
         if len(arrays) > 1:
-            arrays = np.broadcast_arrays(*arrays)
+            arrays = list(np.broadcast_arrays(*arrays))
         shape = arrays[0].shape
         root, code = self.solve_flat(parameter_rows(arrays))
         if self.problem.size == 1:
