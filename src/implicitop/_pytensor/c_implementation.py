@@ -85,7 +85,7 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
         ``on_failure="raise"`` (its error names the failed elements), float16 and
         more than 32 parameters.
     """
-    typenum = _TYPENUMS.get(node.outputs[0].dtype)
+    typenum = _TYPENUMS.get(node.outputs[0].type.dtype)
     too_many = len(inputs) > _MAX_INPUTS
     if raises or too_many or typenum is None or not solver.kernels.compiled:
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")

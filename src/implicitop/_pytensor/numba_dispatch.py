@@ -178,12 +178,14 @@ def numba_funcify_implicit_op(
 ) -> tuple[Callable, str | None]:
     """The numba implementation of ``op`` at ``node``, and PyTensor's cache key for it
     (none for ``on_failure="raise"``, whose error is built from the op itself)."""
+    if node is None:
+        raise TypeError("the op's numba implementation is made for a node of a graph")
     kernels = op.solver.kernels
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
     n = op.problem.size
     record = op.solver.settings.record
-    dtype = np.dtype(node.outputs[0].dtype)
+    dtype = np.dtype(node.outputs[0].type.dtype)
     key = f"{kernels.module.__name__}_{_settings_digest(record, dtype)}_{_CODE_VERSION}"
     symbol = f"implicitop_solver_{key}"
     _bind(symbol, kernels, op.solver.record)

@@ -4,6 +4,8 @@ on import (by :mod:`~implicitop._solvers.generated`, before it compiles a solver
 Kept apart so that the algorithms, which import ``borrowed``, import without numba.
 """
 
+from typing import Any
+
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
@@ -19,7 +21,7 @@ def _of_arrays(value_type: types.Type) -> bool:
     return isinstance(value_type, types.Array)
 
 
-def _view(context: object, builder: object, value_type: types.Type, value: object) -> object:
+def _view(context: Any, builder: Any, value_type: types.Type, value: Any) -> Any:
     if isinstance(value_type, types.BaseTuple):
         members = cgutils.unpack_tuple(builder, value)
         views = [_view(context, builder, t, v) for t, v in zip(value_type, members, strict=True)]
