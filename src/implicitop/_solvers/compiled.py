@@ -32,6 +32,7 @@ import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -116,8 +117,8 @@ class ProblemKernels:
         self,
         module: types.ModuleType,
         compiled: bool,
-        elements: object = None,
-        shared: object = None,
+        elements: Any = None,
+        shared: Any = None,
         path: Path | None = None,
         source: str = "",
         shown: str = "",
@@ -127,7 +128,7 @@ class ProblemKernels:
         self.compiled = compiled
         self._elements, self._shared = elements, shared
         self._path, self._source = path, source
-        self._full: object = None
+        self._full: Any = None
         self._started = False
         self._lock = threading.Lock()
         self._cell = np.zeros(1, dtype=np.int64)
@@ -237,6 +238,8 @@ class ProblemKernels:
         """The file of the full solver's module, marked used in the kernel folder, or
         written again if it was evicted (by another process, say, while this one
         waited for its full solver)."""
+        if self._path is None:
+            raise RuntimeError("a plain-Python solver has no module file")
         if self._path.exists():
             mark_used(self._path)
             return self._path
@@ -266,7 +269,7 @@ def _around_error(shown: str, error: Exception) -> RuntimeError:
     )
 
 
-def _on_numpy_floats(function: Callable[..., object]) -> Callable[..., object]:
+def _on_numpy_floats(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function(x, p)`` with ``x`` a NumPy float: Python floats raise on overflow where
     NumPy's give inf, as compiled code does."""
     return lambda x, p: function(np.float64(x), p)

@@ -278,7 +278,7 @@ def _compiling(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def c_function(function: Any, signature: str) -> object:
+def c_function(function: Any, signature: str) -> Any:
     """``function`` (a numba dispatcher of a generated module) compiled as a C function
     with vector math (:func:`~implicitop._solvers.vector_math.vector_library`), or
     loaded from numba's disk cache, with the module's file locked meanwhile
