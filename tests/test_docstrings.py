@@ -16,6 +16,8 @@ import implicitop.testing
 
 #: The op's methods and properties that the reference documents.
 OP_MEMBERS = (
+    "problem",
+    "options",
     "solve",
     "converged",
     "plot",

@@ -115,13 +115,33 @@ class TensorImplicitOp:
     @property
     def problem(self) -> ImplicitProblem:
         """The validated symbolic problem: residuals, unknowns, parameters, domains and
-        the derivatives (:class:`~implicitop.ImplicitProblem`)."""
+        the derivatives (:class:`~implicitop.ImplicitProblem`).
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> from implicitop import make_implicit_op
+        >>> mu, theta = sp.symbols("mu theta", positive=True)
+        >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta)
+        >>> op.problem.residuals, op.problem.unknown_domains
+        ((mu*exp(mu*theta) + mu - 1,), (Domain(lower=2.2250738585072014e-308, upper=inf),))
+        """
         return self.solver.problem
 
     @property
     def options(self) -> ImplicitOptions:
         """How roots are found: ``x0``, ``bracket``, ``tol``, ``maxiter``, ``on_failure``
-        (:class:`~implicitop.ImplicitOptions`)."""
+        (:class:`~implicitop.ImplicitOptions`).
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> from implicitop import make_implicit_op
+        >>> mu, theta = sp.symbols("mu theta", positive=True)
+        >>> op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, x0=0.5)
+        >>> op.options.x0, op.options.on_failure
+        (0.5, 'nan')
+        """
         return self.solver.options
 
     def __eq__(self, other: object) -> bool:
