@@ -48,6 +48,15 @@ def test_one_version_and_the_licence_in_the_metadata():
     assert metadata["License-Expression"] == "MIT"
 
 
+def test_importing_implicitop_imports_neither_pytensor_nor_sympy():
+    completed = _run(
+        "import sys, implicitop\n"
+        "print(sorted(m for m in ('pytensor', 'sympy', 'numba', 'jax') if m in sys.modules))"
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "[]"
+
+
 def test_building_and_using_an_op_imports_neither_jax_nor_dask_nor_hypothesis():
     # (PyMC, ArviZ and matplotlib are imported with sympytensor, which prints the
     # gradient graph and depends on PyMC itself.)
