@@ -10,6 +10,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import run
+import systems_gradient
 from scipy import optimize
 
 from catalogue import poisson_normal_mode
@@ -115,3 +116,10 @@ def test_the_laplace_baselines_compute_the_same_model():
         (ours, ours_grad), (theirs, theirs_grad) = (function(point) for function in functions)
         assert theirs == pytest.approx(ours, rel=1e-6)  # BFGS stops at |grad| < 1e-5
         np.testing.assert_allclose(theirs_grad, ours_grad, rtol=1e-4)
+
+
+def test_the_systems_gradient_benchmark_compares_equal_gradients(capsys):
+    systems_gradient.main(300)
+    line = capsys.readouterr().out
+    assert "same values: True" in line
+    assert re.search(r"batched solve [0-9.]+ ms, [0-9.]+x", line)

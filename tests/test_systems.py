@@ -169,3 +169,38 @@ def test_the_gradient_of_a_badly_scaled_system_is_solved_without_warning():
         for i in range(3)
     ]
     np.testing.assert_allclose(computed, expected, rtol=1e-6)
+
+
+def test_the_gradient_solved_entry_by_entry_matches_the_batched_solve(monkeypatch):
+    # Systems up to ENTRYWISE_MAX unknowns solve the adjoint system in element-wise
+    # operations, larger ones with PyTensor's batched solve: the same gradients, NaN
+    # where an element has no root (NaN input), on the equilibrium system whose
+    # Jacobian has entries that are 0 for every element.
+    from implicitop._pytensor import op as op_module
+
+    a, b, c = sp.symbols("a b c", positive=True)
+    k1, k2, total = sp.symbols("K1 K2 T", positive=True)
+    residuals = [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total]
+    k1s = np.array([2.0, 1e-3, 40.0, np.nan])
+    inputs = pt.dvector("K1")
+
+    def gradients() -> np.ndarray:
+        op = make_implicit_op(residuals, [a, b, c], [k1, k2, total])
+        free_a = op(inputs, 0.5, 0.7)[0]
+        return pytensor.function([inputs], pytensor.grad(pt.log(free_a).sum(), inputs))(k1s)
+
+    entrywise = gradients()
+    monkeypatch.setattr(op_module, "ENTRYWISE_MAX", 0)
+    batched = gradients()
+    np.testing.assert_allclose(entrywise, batched, rtol=1e-12)
+    assert np.isnan(entrywise[-1]) and np.isfinite(entrywise[:-1]).all()
+    step = 1e-6 * k1s[:-1]
+    central = [
+        (
+            np.log(equilibrium_reference(k + h, 0.5, 0.7))
+            - np.log(equilibrium_reference(k - h, 0.5, 0.7))
+        )
+        / (2 * h)
+        for k, h in zip(k1s[:-1], step, strict=True)
+    ]
+    np.testing.assert_allclose(entrywise[:-1], central, rtol=1e-6)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["cholesky_diagonal_entrywise", "solve_entrywise"]
+__all__ = ["cholesky_diagonal_entrywise", "is_zero", "solve_entrywise"]
 
 
 def cholesky_diagonal_entrywise(
@@ -48,31 +48,52 @@ def cholesky_diagonal_entrywise(
     return [a[j][j] for j in range(n)]
 
 
+def is_zero(entry: Any) -> bool:
+    """Whether ``entry`` is a number known to be 0 (an entry the elimination can skip)."""
+    return isinstance(entry, int | float) and entry == 0
+
+
 def solve_entrywise(
     matrix: Sequence[Sequence[Any]], rhs: Sequence[Any], tensor: ModuleType
 ) -> list[Any]:
     """``x`` with ``matrix @ x = rhs`` for every element: ``matrix[i][j]`` and ``rhs[i]``
-    are tensors of one shape (or broadcastable), ``tensor`` their library's tensor
-    module (``switch``, ``abs_``). Rows are swapped so each pivot is the column's
+    are tensors of one shape (or broadcastable), or the number 0 where an entry is known
+    to be zero (its operations are left out); ``tensor`` is their library's tensor
+    module (``gt``, ``switch``). Rows are swapped so each pivot is the column's
     largest entry in magnitude; a singular matrix gives inf or NaN where it is."""
     n = len(rhs)
     rows = [[*matrix[i], rhs[i]] for i in range(n)]
     for col in range(n):
         for r in range(col + 1, n):
-            larger = tensor.gt(tensor.abs_(rows[r][col]), tensor.abs_(rows[col][col]))
+            if is_zero(rows[r][col]):
+                continue
             pivot, other = rows[col], rows[r]
-            rows[col] = [tensor.switch(larger, b, a) for a, b in zip(pivot, other, strict=True)]
-            rows[r] = [tensor.switch(larger, a, b) for a, b in zip(pivot, other, strict=True)]
+            if is_zero(pivot[col]):
+                rows[col], rows[r] = other, pivot
+                continue
+            larger = tensor.gt(abs(other[col]), abs(pivot[col]))
+            rows[col] = [_chosen(tensor, larger, b, a) for a, b in zip(pivot, other, strict=True)]
+            rows[r] = [_chosen(tensor, larger, a, b) for a, b in zip(pivot, other, strict=True)]
         for r in range(col + 1, n):
+            if is_zero(rows[r][col]):
+                continue
             factor = rows[r][col] / rows[col][col]
             rows[r] = [
-                entry if j < col else entry - factor * rows[col][j]
+                entry if j < col or is_zero(rows[col][j]) else entry - factor * rows[col][j]
                 for j, entry in enumerate(rows[r])
             ]
     solution: list[Any] = [None] * n
     for i in reversed(range(n)):
         total = rows[i][n]
         for j in range(i + 1, n):
-            total = total - rows[i][j] * solution[j]
+            if not is_zero(rows[i][j]):
+                total = total - rows[i][j] * solution[j]
         solution[i] = total / rows[i][i]
     return solution
+
+
+def _chosen(tensor: ModuleType, condition: Any, if_true: Any, if_false: Any) -> Any:
+    """``switch(condition, if_true, if_false)``, or 0 where both are known zeros."""
+    if is_zero(if_true) and is_zero(if_false):
+        return 0.0
+    return tensor.switch(condition, if_true, if_false)
