@@ -17,6 +17,11 @@ LEGACY_BIN := $(LEGACY)/bin
 STAMP_LEGACY := $(LEGACY)/.installed
 # Theano's C compiler path does not build on Python 3.11; its BLAS probe fails on NumPy 1.23.
 export THEANO_FLAGS ?= cxx=,blas__ldflags=
+# pip installs without compiling every module to bytecode (half of its CPU time: most
+# installed modules are never imported); Python compiles and caches those a process
+# imports, which needs PYTHONDONTWRITEBYTECODE unset in the commands run from here.
+PIP_INSTALL = -m pip install --quiet --no-compile
+unexport PYTHONDONTWRITEBYTECODE
 
 # Chromium for the rendered-site check (docs-check): Debian's package where it is missing.
 CHROMIUM ?= /usr/bin/chromium
@@ -29,11 +34,11 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[pymc,plot,testing]"
+	$(BIN)/python $(PIP_INSTALL) -e ".[pymc,plot,testing]"
 	touch $@
 
 $(STAMP_TEST): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,jax,nutpie,dask,docs]"
+	$(BIN)/python $(PIP_INSTALL) -e ".[test,jax,nutpie,dask,docs]"
 	touch $@ $(STAMP_RUN)
 
 $(LEGACY_BIN)/python:
@@ -42,8 +47,8 @@ $(LEGACY_BIN)/python:
 	$(LEGACY_BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP_LEGACY): pyproject.toml | $(LEGACY_BIN)/python
-	$(LEGACY_BIN)/python -m pip install --quiet --group theano
-	$(LEGACY_BIN)/python -m pip install --quiet --no-deps -e .
+	$(LEGACY_BIN)/python $(PIP_INSTALL) --group theano
+	$(LEGACY_BIN)/python $(PIP_INSTALL) --no-deps -e .
 	touch $@
 
 run: $(STAMP_RUN)

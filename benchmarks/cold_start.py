@@ -61,7 +61,7 @@ from implicitop import make_implicit_op
 x = pt.dscalar("x")
 pytensor.function([x], x + 1)(1.0)
 mu, theta = sp.symbols("mu theta", positive=True)
-for i in range({cached}):
+for i in range({first}, {cached}):
     op = make_implicit_op(mu + mu * sp.exp(theta * mu) - (1 + i / 64), mu, theta)
     pytensor.function([x], op(x))(1.0)
 """
@@ -115,10 +115,15 @@ def hand_written_seconds(repeats: int = 3, mode: str | None = None, warm_up: boo
     return min(run_values(script)[0] for _ in range(repeats))
 
 
-def trivial_compile_seconds(cached: int, repeats: int = 3) -> float:
-    """``pytensor.function`` of ``x + 1`` in a new process whose own compiledir holds
-    ``cached`` implicit ops."""
+def trivial_compile_seconds(counts: list[int], repeats: int = 3) -> list[float]:
+    """``pytensor.function`` of ``x + 1`` in new processes whose own compiledir holds
+    each of ``counts`` (ascending) implicit ops in turn: one compiledir, filled with more
+    ops between the measurements."""
+    seconds, filled = [], 0
     with tempfile.TemporaryDirectory() as folder:
         flags = {"PYTENSOR_FLAGS": f"compiledir={folder}"}
-        run_values(FILL_COMPILEDIR.format(cached=cached), flags)
-        return min(run_values(TRIVIAL, flags)[0] for _ in range(repeats))
+        for count in counts:
+            run_values(FILL_COMPILEDIR.format(first=filled, cached=count), flags)
+            filled = count
+            seconds.append(min(run_values(TRIVIAL, flags)[0] for _ in range(repeats)))
+    return seconds

@@ -561,7 +561,7 @@ def cold_start_rows(cached: int, repeats: int) -> list[Row]:
     warm_up = repeats > 1
     in_numba, another_in_numba = cold_start.new_residual_seconds(repeats, "NUMBA", warm_up)
     hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA", warm_up)
-    trivial = [cold_start.trivial_compile_seconds(count, repeats) for count in (0, cached)]
+    trivial = cold_start.trivial_compile_seconds([0, cached], repeats)
     return [
         Row(
             "a new residual: op, pytensor.function, first value+grad",

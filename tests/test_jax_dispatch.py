@@ -1,4 +1,5 @@
-"""PyTensor's JAX backend runs the op as traced JAX code; numpyro samples with it."""
+"""PyTensor's JAX backend runs the op (its compiled solver as an XLA foreign function on
+the CPU, traced JAX elsewhere); numpyro samples with it."""
 
 import numpy as np
 import pytensor
@@ -11,7 +12,9 @@ jax = pytest.importorskip("jax")
 from backends import compile_value_and_gradients, sample_points  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_derivative, seed_root  # noqa: E402
 from implicitop import make_implicit_op  # noqa: E402
-from implicitop._jax import root_function  # noqa: E402
+from implicitop._jax import root_function, solve_function  # noqa: E402
+from implicitop._jax.foreign import TARGET, foreign_solve  # noqa: E402
+from implicitop._jax.roots import platform_solve_function  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
 
@@ -21,7 +24,8 @@ def test_jax_mode_matches_the_c_backend(problem):
     op = problem.build()
     jax_results = compile_value_and_gradients(op, "JAX")(*sample_points(problem))
     c_results = compile_value_and_gradients(op, "FAST_RUN")(*sample_points(problem))
-    np.testing.assert_allclose(jax_results[0], c_results[0], rtol=1e-13)
+    # on the CPU both run the same compiled solver: the same roots, bit for bit
+    np.testing.assert_array_equal(jax_results[0], c_results[0])
     for ours, theirs in zip(jax_results[1:], c_results[1:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
@@ -133,3 +137,62 @@ def test_jax_tangent_of_a_failed_element_is_nan():
     roots = root_function(op.solver, _jax_function)
     gradient = jax.jit(jax.grad(lambda values: roots(values).sum()))(jax.numpy.array([2.0, -1.0]))
     np.testing.assert_array_equal(np.asarray(gradient), [1.0, np.nan])
+
+
+def test_on_the_cpu_the_compiled_solver_runs_as_a_foreign_function():
+    """Nothing of the algorithm is left for XLA to compile: one custom call, no loop; its
+    roots and statuses are the compiled solver's, also for a batch under jax.vmap, and
+    it reads the tier in use at each call (the full solver takes over)."""
+    op = build_seed()
+    solve = jax.jit(foreign_solve(op.solver))
+    values = np.array([[0.4, np.nan, -1.0, 1e5], [1e-3, 2.0, np.inf, 7.0]])
+    lowered = solve.lower(values[0]).as_text()
+    assert TARGET in lowered and "while" not in lowered
+    expected = [op.solve(row) for row in values]
+    batched_root, batched_code = jax.vmap(solve)(values)
+    for row, result in enumerate(expected):
+        root, code = solve(values[row])
+        np.testing.assert_array_equal(np.asarray(root)[:, 0], result.root)
+        np.testing.assert_array_equal(np.asarray(code), result.status)
+        np.testing.assert_array_equal(np.asarray(batched_root[row])[:, 0], result.root)
+        np.testing.assert_array_equal(np.asarray(batched_code[row]), result.status)
+    kernels = op.solver.kernels
+    assert int(kernels.entry_cell[0]) == kernels.c_address  # the full solver now
+    np.testing.assert_array_equal(np.asarray(solve(values[0])[0])[:, 0], expected[0].root)
+
+
+def test_off_the_cpu_the_traced_solver_runs(monkeypatch):
+    """Where JAX computes on another platform, the op is traced JAX (its loops in XLA):
+    the same roots to rounding, and the implicit derivative through jax.grad."""
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    theta = pt.dvector("theta")
+    op = build_seed()
+    function = jax_funcify(FunctionGraph([theta], [op(theta).sum()]))
+    values = np.geomspace(1e-3, 1e3, 7)
+    total = jax.jit(lambda t: function(t)[0])
+    assert "while" in total.lower(values).as_text()
+    assert float(total(values)) == pytest.approx(sum(seed_root(t) for t in values), rel=1e-13)
+    gradient = jax.jit(jax.grad(lambda t: function(t)[0]))(values)
+    np.testing.assert_allclose(gradient, [seed_derivative(t) for t in values], rtol=1e-12)
+    traced = jax.jit(solve_function(op.solver, _jax_function))(values)
+    np.testing.assert_allclose(np.asarray(traced[0])[:, 0], op.solve(values).root, rtol=1e-14)
+
+
+# the traced solver's float64 constants, cast to float32
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast", "ignore:Explicitly requested")
+def test_in_32_bits_jax_traces_the_solver():
+    """Without jax_enable_x64 (PyTensor's floatX="float32") the compiled solver's float64
+    operands cannot pass: the solver is traced, and the foreign function refuses."""
+    op = build_seed()
+    values = np.array([0.4, 2.0], dtype=np.float32)
+    with jax.enable_x64(False):
+        solve = jax.jit(platform_solve_function(op.solver, _jax_function))
+        assert "while" in solve.lower(values).as_text()
+        root = np.asarray(solve(values)[0])[:, 0]
+        with pytest.raises(RuntimeError, match="jax_enable_x64"):
+            foreign_solve(op.solver)
+    assert root.dtype == np.float32
+    np.testing.assert_allclose(root, [seed_root(0.4), seed_root(2.0)], rtol=1e-6)

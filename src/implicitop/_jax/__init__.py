@@ -1,4 +1,5 @@
-"""Traced JAX solvers with implicit derivatives, built on the framework-neutral core.
+"""JAX solvers with implicit derivatives, built on the framework-neutral core: the
+problem's compiled solver as an XLA foreign function on the CPU, traced JAX elsewhere.
 
 :func:`root_function` turns a :class:`~implicitop.Solver` into a JAX function
 of parameter arrays whose JVP is the implicit derivative. PyTensor's JAX backend uses

@@ -1,10 +1,11 @@
 """Roots of a problem as a JAX function that ``jax.grad`` differentiates implicitly.
 
-:func:`root_function` maps the traced element solver over a batch and gives it a
-``custom_jvp``: the tangent of the roots is ``-J_u^-1 (J_theta dtheta)`` at the
-root (the implicit function theorem), not a derivative through the solver's loops,
-which reverse mode cannot take. Samplers that differentiate with JAX (numpyro,
-blackjax) use it through PyTensor's JAX backend.
+:func:`root_function` solves a batch, by the problem's compiled solver where JAX
+computes on the CPU (:mod:`~implicitop._jax.foreign`), else by the traced element
+solver mapped over it, and gives it a ``custom_jvp``: the tangent of the roots is
+``-J_u^-1 (J_theta dtheta)`` at the root (the implicit function theorem), not a
+derivative through the solver's loops, which reverse mode cannot take. Samplers that
+differentiate with JAX (numpyro, blackjax) use it through PyTensor's JAX backend.
 """
 
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from implicitop._elementwise_solve import cholesky_diagonal_entrywise
+from implicitop._jax.foreign import foreign_available, foreign_solve
 from implicitop._jax.scalar import CompileExpressions, ScalarElementSolver
 from implicitop._jax.system import SystemElementSolver
 from implicitop._solvers import Solver
@@ -24,7 +26,7 @@ from implicitop._solvers.status import (
     PARAMETER_OUTSIDE_DOMAIN,
 )
 
-__all__ = ["root_function", "solve_function"]
+__all__ = ["platform_solve_function", "root_function", "solve_function"]
 
 
 def _starting_points(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
@@ -131,9 +133,23 @@ def solve_function(solver: Solver, compile_expressions: CompileExpressions) -> C
     return solve
 
 
+def platform_solve_function(
+    solver: Solver, compile_expressions: CompileExpressions
+) -> Callable[..., tuple[jax.Array, jax.Array]]:
+    """:func:`solve_function`'s solve, computed by the problem's compiled solver
+    (:func:`~implicitop._jax.foreign.foreign_solve`: nothing for XLA to compile, the
+    C backend's numbers) where JAX computes on the CPU in 64 bits and numba compiled
+    the problem; traced otherwise (other platforms, JAX without ``jax_enable_x64``, as
+    PyTensor sets it for ``floatX="float32"``, residuals numba cannot compile)."""
+    if foreign_available() and solver.kernels.compiled:
+        return foreign_solve(solver)
+    return solve_function(solver, compile_expressions)
+
+
 def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Callable:
     """``(*flat params, each (m,)) -> roots (m, n)``, NaN rows where there is none,
-    differentiable (see the module's description).
+    differentiable (see the module's description), solved as
+    :func:`platform_solve_function` says.
 
     Call it under ``jax.jit`` (as PyTensor's JAX backend and numpyro do): called
     eagerly, JAX compiles the solver's loops again at every call, seconds each.
@@ -146,7 +162,7 @@ def root_function(solver: Solver, compile_expressions: CompileExpressions) -> Ca
         Turns a list of SymPy expressions of the given symbols into a JAX function
         of scalars returning one scalar per expression.
     """
-    solve = solve_function(solver, compile_expressions)
+    solve = platform_solve_function(solver, compile_expressions)
     tangents_of = _implicit_tangents(solver, compile_expressions)
 
     @jax.custom_jvp

@@ -1,12 +1,14 @@
-"""PyTensor's JAX backend runs :class:`~implicitop.ImplicitOp` as traced JAX.
+"""PyTensor's JAX backend runs :class:`~implicitop.ImplicitOp` in JAX.
 
 ``pytensor.function(..., mode="JAX")`` and samplers that go through JAX (``pm.sample(
-nuts_sampler="numpyro")``, blackjax) need the op in JAX itself. The expressions the
-traced solver needs are printed to PyTensor graphs and converted by PyTensor's own
-JAX dispatch, so every function PyTensor can express in JAX works; the solver and its
-implicit derivative are :func:`implicitop._jax.root_function`. Roots agree with the
-other backends to rounding; elements without a root give NaN. ``on_failure="raise"``
-has no JAX form (a traced function cannot raise on values) and raises
+nuts_sampler="numpyro")``, blackjax) need the op in JAX itself. On the CPU the op's
+compiled solver runs as an XLA foreign function (the C backend's numbers, nothing for
+XLA to compile); on other platforms the solver is traced. The expressions the traced
+solver and the implicit derivative need are printed to PyTensor graphs and converted
+by PyTensor's own JAX dispatch, so every function PyTensor can express in JAX works;
+the solver and its implicit derivative are :func:`implicitop._jax.root_function`.
+Traced roots agree with the other backends to rounding; elements without a root give
+NaN. ``on_failure="raise"`` has no JAX form (a traced function cannot raise on values) and raises
 ``NotImplementedError`` when the graph is compiled.
 """
 
