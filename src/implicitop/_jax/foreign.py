@@ -21,6 +21,7 @@ The handler reads XLA's call frame by the byte offsets of ``xla/ffi/api/c_api.h`
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Callable
 
 import jax
@@ -139,19 +140,13 @@ def handler(frame: int) -> int:
     return 0
 
 
-_registered = False
-
-
+@functools.cache
 def register() -> None:
     """Register :func:`handler` with XLA's CPU platform (once per process)."""
-    global _registered
-    if _registered:
-        return
     new_capsule = ctypes.pythonapi.PyCapsule_New
     new_capsule.restype = ctypes.py_object
     new_capsule.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
     jax.ffi.register_ffi_target(TARGET, new_capsule(handler.address, None, None), platform="cpu")
-    _registered = True
 
 
 def foreign_available() -> bool:
