@@ -1,5 +1,6 @@
-"""The seed page's answers from SciPy alone: no PyTensor, Theano or PyMC, so both
-test environments (PyMC 5 and PyMC3) check against the same numbers."""
+"""The seed page's answers (and a chemical equilibrium's) from SciPy alone: no
+PyTensor, Theano or PyMC, so both test environments (PyMC 5 and PyMC3) check against
+the same numbers."""
 
 from collections.abc import Sequence
 
@@ -45,3 +46,32 @@ def seed_posterior_moments(
 def seed_posterior_mean(observed: Sequence[float] = OBSERVED, sigma: float = 0.1) -> float:
     """E[theta | y] (:func:`seed_posterior_moments`)."""
     return seed_posterior_moments(observed, sigma)[0]
+
+
+#: The equilibrium system's ``(K1, K2, T)`` where NUTS's first steps go: its adjoint
+#: system's entries span dozens of decades.
+BADLY_SCALED_EQUILIBRIUM = (np.exp(-15.591155064854894), np.exp(25.374631454107647), 0.05)
+
+
+def equilibrium_reference(k1: float, k2: float, total: float) -> float:
+    """a from the one-line reduction a + 2 K1 a^2 + 3 K1 K2 a^3 = T (Brent's method)."""
+
+    def reduced(a: float) -> float:
+        return a + 2 * k1 * a**2 + 3 * k1 * k2 * a**3 - total
+
+    return optimize.brentq(reduced, 0.0, total, xtol=1e-300, rtol=8.9e-16)
+
+
+def log_gradient_by_differences(point: Sequence[float]) -> list[float]:
+    """d log a / d (K1, K2, T) of :func:`equilibrium_reference` by central differences
+    (relative steps of 1e-6)."""
+    point = np.asarray(point, dtype=float)
+    steps = 1e-6 * point
+    return [
+        (
+            np.log(equilibrium_reference(*(point + np.eye(3)[i] * steps[i])))
+            - np.log(equilibrium_reference(*(point - np.eye(3)[i] * steps[i])))
+        )
+        / (2 * steps[i])
+        for i in range(3)
+    ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from functools import cached_property
+from functools import cached_property, reduce
 from importlib import import_module
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from implicitop._display import html_summary, latex_summary
-from implicitop._elementwise_solve import cholesky_diagonal_entrywise
+from implicitop._elementwise_solve import (
+    LinearSolve,
+    cholesky_diagonal_entrywise,
+    solve_equilibrated,
+)
 from implicitop._options import ImplicitOptions
 from implicitop._problem import ImplicitProblem
 from implicitop._ranges import Ranges
@@ -555,8 +559,39 @@ class TensorImplicitOp:
         return [-(output_grad * partial) / slope for partial in partials]
 
     def system_gradients(self, bindings: dict, outputs: Sequence, output_grads: Sequence) -> list:
-        """A system's gradient with respect to each input, given the output gradients."""
-        raise NotImplementedError
+        """A system's gradient: ``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the
+        broadcast shape, from the partials as printed; NaN for every parameter where the
+        solve failed. The adjoint system is solved scaled
+        (:func:`~implicitop._elementwise_solve.solve_equilibrated`) by
+        :meth:`linear_solve`, with the entries of ``dR/du`` that are 0 for every element
+        left out."""
+        tensor = self.tensor
+        disconnected = self.framework.gradient.DisconnectedType
+        failed = reduce(tensor.or_, [tensor.isnan(output) for output in outputs])
+        cotangents = [
+            tensor.zeros_like(output) if isinstance(g.type, disconnected) else g
+            for g, output in zip(output_grads, outputs, strict=True)
+        ]
+        cotangents = [tensor.switch(failed, np.nan, g) for g in cotangents]
+        n, k = self.problem.size, len(self.params)
+        jacobian, param_jacobian = self.problem.jacobian, self.problem.param_jacobian
+        printed = self.to_graphs([*jacobian, *param_jacobian], bindings)
+        shape = tensor.zeros_like(outputs[0])
+        entries = [entry + shape for entry in printed]
+        transposed = [
+            [0.0 if jacobian[j, i] == 0 else entries[j * n + i] for j in range(n)] for i in range(n)
+        ]
+        adjoint = solve_equilibrated(transposed, cotangents, tensor, self.linear_solve(failed))
+        partials = entries[n * n :]  # row-major n x k
+        return [
+            -tensor.add(*(partials[i * k + col] * adjoint[i] for i in range(n))) for col in range(k)
+        ]
+
+    def linear_solve(self, failed: object) -> LinearSolve | None:
+        """How :meth:`system_gradients` solves its scaled adjoint system, NaN where
+        ``failed``: ``None`` for :func:`~implicitop._elementwise_solve.solve_entrywise`,
+        entry by entry in element-wise operations (Theano has no batched solve)."""
+        return None
 
     @classmethod
     def built(cls, problem: ImplicitProblem, **options: object) -> TensorImplicitOp:

@@ -2,6 +2,7 @@
 
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +15,12 @@ from hypothesis import strategies as st
 from implicitop import ImplicitSolveError
 from implicitop.testing import check_implicit_op
 from implicitop.theano import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
-from references import seed_derivative, seed_root
+from references import (
+    BADLY_SCALED_EQUILIBRIUM,
+    log_gradient_by_differences,
+    seed_derivative,
+    seed_root,
+)
 
 mu, theta, x = sp.symbols("mu theta x", positive=True)
 SEED = mu + mu * sp.exp(theta * mu) - 1
@@ -110,6 +116,26 @@ def test_a_system_gives_the_closed_form_and_its_gradient():
     np.testing.assert_allclose(d_a, 3 / (2 * root), rtol=1e-12)
     np.testing.assert_allclose(d_b, 3 * (1 - bv / root) / 2 - 2, rtol=1e-12)
     check_implicit_op(op, {"a": (1.0, 4.0), "b": (-0.5, 0.5)}, max_examples=8)
+
+
+def test_the_gradient_of_a_badly_scaled_system_matches_finite_differences():
+    # The adjoint system is solved with its rows and columns scaled, as in PyTensor's op:
+    # where its entries span dozens of decades, the gradient matches central differences
+    # of the reduced equation solved by Brent's method, with no warning on the way.
+    a, b, c = sp.symbols("a b c", positive=True)
+    k1, k2, total = sp.symbols("K1 K2 T", positive=True)
+    op = make_implicit_op(
+        [b - k1 * a**2, c - k2 * a * b, a + 2 * b + 3 * c - total], [a, b, c], [k1, k2, total]
+    )
+    inputs = tt.dvector("point")
+    free_a = op(inputs[0], inputs[1], inputs[2])[0]
+    point = np.array(BADLY_SCALED_EQUILIBRIUM)
+    with warnings.catch_warnings():
+        # unscaled, constant folding divided by the zero entries of dR/du
+        warnings.simplefilter("error")
+        gradient = theano.function([inputs], theano.grad(tt.log(free_a), inputs))
+        computed = gradient(point)
+    np.testing.assert_allclose(computed, log_gradient_by_differences(point), rtol=1e-6)
 
 
 def test_a_fixed_point_gives_the_closed_form_and_its_gradient():

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import reduce
+from functools import partial
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pytensor.tensor as pt
 from pytensor.compile.builders import OpFromGraph
-from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply, Variable
 from pytensor.link.c.op import COp
 from pytensor.tensor.extra_ops import broadcast_arrays
 
-from implicitop._elementwise_solve import is_zero, solve_entrywise
+from implicitop._elementwise_solve import LinearSolve
 from implicitop._problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
 from implicitop._pytensor import c_implementation
 from implicitop._pytensor.printing import printable_functions, to_pytensor
@@ -100,37 +98,11 @@ class ImplicitOp(TensorImplicitOp, COp):
             connection_pattern=connection_pattern,
         )
 
-    def system_gradients(
-        self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
-    ) -> list[Variable]:
-        """``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the broadcast shape
-        (NaN for every parameter where the solve failed)."""
-        failed = reduce(pt.or_, [pt.isnan(output) for output in outputs])
-        cotangents = [
-            pt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
-            for g, output in zip(output_grads, outputs, strict=True)
-        ]
-        cotangents = [pt.switch(failed, np.nan, g) for g in cotangents]
-        n, k = self.problem.size, len(self.params)
-        jacobian, param_jacobian = self.problem.jacobian, self.problem.param_jacobian
-        printed = to_pytensor([*jacobian, *param_jacobian], bindings)
-        shape = pt.zeros_like(outputs[0])
-        entries = [entry + shape for entry in printed]
-        # entries of dR/du that are 0 for every element stay the number 0
-        transposed = [
-            [0.0 if jacobian[j, i] == 0 else entries[j * n + i] for j in range(n)] for i in range(n)
-        ]
-        adjoint = _equilibrated_solve(transposed, cotangents, failed)
-        partials = entries[n * n :]  # row-major n x k
-        return [
-            -pt.add(*(partials[i * k + col] * adjoint[i] for i in range(n))) for col in range(k)
-        ]
-
-
-def _norm_or_one(entries: Sequence[Variable | float]) -> Variable:
-    """``sum |entry|`` (entries known to be 0 left out), or 1 where every entry is 0."""
-    norm = pt.add(*(abs(entry) for entry in entries if not is_zero(entry)))
-    return pt.switch(pt.gt(norm, 0), norm, 1.0)
+    def linear_solve(self, failed: Variable) -> LinearSolve | None:
+        """Entry by entry (element-wise, compiled and fused) up to :data:`ENTRYWISE_MAX`
+        unknowns; for more, PyTensor's batched solve, given the identity where ``failed``
+        (LAPACK never sees NaN entries; the right-hand side is NaN there)."""
+        return None if self.problem.size <= ENTRYWISE_MAX else partial(_batched_solve, failed)
 
 
 #: Systems up to this size solve their gradient's linear system entry by entry, in
@@ -140,45 +112,21 @@ def _norm_or_one(entries: Sequence[Variable | float]) -> Variable:
 ENTRYWISE_MAX = 4
 
 
-def _equilibrated_solve(
-    matrix: Sequence[Sequence[Variable | float]], vector: Sequence[Variable], failed: Variable
+def _batched_solve(
+    failed: Variable, matrix: Sequence[Sequence[Variable | float]], rhs: Sequence[Variable]
 ) -> list[Variable]:
-    """``x`` with ``matrix @ x = vector``, each entry a tensor over the broadcast shape
-    (or the number 0), solved with the matrix's rows, then its columns, scaled to
-    1-norm 1. Where ``failed``, the vector is NaN and so is the result (the batched
-    solve is given the identity there, so that LAPACK never sees NaN entries).
-
-    Unknowns and equations of a system may differ by many orders of magnitude (a
-    speciation over twelve decades); scaled, the solve loses no more digits than the
-    problem itself, and SciPy does not warn about a condition number that is only the
-    units'. (The norms are sums of entries, elementwise: PyTensor's elementwise fusion
-    fails on reductions over the stacked matrix's small axes.)"""
-    n = len(vector)
-    rows = [_norm_or_one(row) for row in matrix]
-    scaled = [
-        [_divided(entry, norm) for entry in row] for row, norm in zip(matrix, rows, strict=True)
-    ]
-    columns = [_norm_or_one([scaled[i][j] for i in range(n)]) for j in range(n)]
-    equilibrated = [[_divided(scaled[i][j], columns[j]) for j in range(n)] for i in range(n)]
-    right = [value / norm for value, norm in zip(vector, rows, strict=True)]
-    if n <= ENTRYWISE_MAX:
-        solution = solve_entrywise(equilibrated, right, pt)
-    else:
-        shape = pt.zeros_like(right[0])
-        stacked = pt.stack(
-            [pt.stack([entry + shape for entry in row], axis=-1) for row in equilibrated], axis=-2
-        )
-        stacked = pt.switch(failed[..., None, None], pt.eye(n), stacked)
-        solved = pt.linalg.solve(
-            stacked, pt.stack(right, axis=-1)[..., None], b_ndim=2, check_finite=False
-        )
-        solution = [solved[..., j, 0] for j in range(n)]
-    return [value / column for value, column in zip(solution, columns, strict=True)]
-
-
-def _divided(entry: Variable | float, norm: Variable) -> Variable | float:
-    """``entry / norm``, and 0 for an entry known to be 0."""
-    return 0.0 if is_zero(entry) else entry / norm
+    """``x`` with ``matrix @ x = rhs`` by PyTensor's batched solve over the broadcast
+    shape, the identity where ``failed``."""
+    n = len(rhs)
+    shape = pt.zeros_like(rhs[0])
+    stacked = pt.stack(
+        [pt.stack([entry + shape for entry in row], axis=-1) for row in matrix], axis=-2
+    )
+    stacked = pt.switch(failed[..., None, None], pt.eye(n), stacked)
+    solved = pt.linalg.solve(
+        stacked, pt.stack(rhs, axis=-1)[..., None], b_ndim=2, check_finite=False
+    )
+    return [solved[..., j, 0] for j in range(n)]
 
 
 def make_implicit_op(

@@ -6,14 +6,11 @@ from collections.abc import Callable, Sequence
 from functools import reduce
 from typing import TYPE_CHECKING
 
-import numpy as np
 import theano
 import theano.tensor as tt
-from theano.gradient import DisconnectedType
 from theano.graph.basic import Variable
 from theano.graph.op import Op
 
-from implicitop._elementwise_solve import solve_entrywise
 from implicitop._problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
 from implicitop._tensor_op import TensorImplicitOp
 from implicitop.theano._printing import printable_functions, to_theano
@@ -71,27 +68,6 @@ class ImplicitOp(TensorImplicitOp, Op):
         return lambda *variables: theano.clone(
             output, replace=dict(zip(inputs, variables, strict=True))
         )
-
-    def system_gradients(
-        self, bindings: dict, outputs: Sequence[Variable], output_grads: Sequence
-    ) -> list[Variable]:
-        """``-J_theta^T lam`` with ``J_u^T lam = g``, from the partials as printed (Theano
-        has no batched linear solve: :func:`~implicitop._elementwise_solve.solve_entrywise`
-        eliminates entry by entry); NaN for every parameter where the solve failed."""
-        cotangents = [
-            tt.zeros_like(output) if isinstance(g.type, DisconnectedType) else g
-            for g, output in zip(output_grads, outputs, strict=True)
-        ]
-        failed = reduce(tt.or_, [tt.isnan(output) for output in outputs])
-        cotangents = [tt.switch(failed, np.nan, g) for g in cotangents]
-        n, k = self.problem.size, len(self.params)
-        printed = to_theano([*self.problem.jacobian, *self.problem.param_jacobian], bindings)
-        transposed = [[printed[j * n + i] for j in range(n)] for i in range(n)]
-        adjoint = solve_entrywise(transposed, cotangents, tt)
-        partials = printed[n * n :]  # row-major n x k
-        return [
-            -tt.add(*(partials[i * k + col] * adjoint[i] for i in range(n))) for col in range(k)
-        ]
 
 
 def make_implicit_op(
