@@ -196,3 +196,22 @@ def test_in_32_bits_jax_traces_the_solver():
             foreign_solve(op.solver)
     assert root.dtype == np.float32
     np.testing.assert_allclose(root, [seed_root(0.4), seed_root(2.0)], rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:numba could not compile")
+def test_a_residual_numba_cannot_compile_is_traced_in_jax():
+    """No compiled solver to call (the op falls back to plain Python elsewhere): JAX
+    traces the solver, with the roots and the implicit derivative all the same."""
+    from scipy import special
+
+    x = sp.Symbol("x", positive=True)
+    t = sp.Symbol("t", real=True)
+    op = make_implicit_op(sp.polygamma(1, x) - t, x, t)
+    assert not op.solver.kernels.compiled
+    values = pt.dvector("t")
+    roots = op(values)
+    function = pytensor.function([values], [roots, pytensor.grad(roots.sum(), values)], mode="JAX")
+    ts = np.geomspace(0.05, 100, 7)
+    root, gradient = (np.asarray(output) for output in function(ts))
+    np.testing.assert_allclose(special.polygamma(1, root), ts, rtol=1e-14)
+    np.testing.assert_allclose(gradient, 1 / special.polygamma(2, root), rtol=1e-12)
