@@ -33,6 +33,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from implicitop._solvers import Solver
+from implicitop._solvers.held_entry import held_entry
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
 
@@ -93,13 +94,9 @@ def _solve(typingctx, cell, size, rows, record, length, root, code):
     :data:`~implicitop._solvers.batch.C_SIGNATURE`) with the data at these addresses."""
 
     def codegen(context, builder, signature, args):
-        word, double = ir.IntType(64), ir.DoubleType().as_pointer()
-        entry_type = ir.FunctionType(
-            ir.VoidType(), [word, double, double, word, double, ir.IntType(8).as_pointer()]
-        )
-        held = builder.load_atomic(builder.inttoptr(args[0], word.as_pointer()), "acquire", 8)
-        pointers = [builder.inttoptr(args[i], entry_type.args[i - 1]) for i in (2, 3, 5, 6)]
-        entry = builder.inttoptr(held, entry_type.as_pointer())
+        entry = held_entry(context, builder, args[0])
+        kinds = entry.type.pointee.args
+        pointers = [builder.inttoptr(args[i], kinds[i - 1]) for i in (2, 3, 5, 6)]
         builder.call(entry, [args[1], pointers[0], pointers[1], args[4], *pointers[2:]])
         return context.get_dummy_value()
 

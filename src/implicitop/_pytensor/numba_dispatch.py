@@ -27,7 +27,7 @@ import numpy as np
 from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import literal_unroll, njit, objmode, types
-from numba.core import cgutils, sigutils
+from numba.core import cgutils
 from numba.extending import intrinsic
 from pytensor.graph.basic import Apply
 from pytensor.link.numba.dispatch.basic import (
@@ -36,8 +36,9 @@ from pytensor.link.numba.dispatch.basic import (
 )
 
 from implicitop._pytensor.op import ImplicitOp
-from implicitop._solvers.batch import C_SIGNATURE
+from implicitop._solvers import held_entry as held_entry_module
 from implicitop._solvers.compiled import ProblemKernels
+from implicitop._solvers.held_entry import held_entry
 from implicitop._solvers.status import CONVERGED
 
 __all__ = ["numba_funcify_implicit_op"]
@@ -97,8 +98,11 @@ def _failure_check(op: ImplicitOp) -> Callable:
     return check
 
 
-#: Part of every cache key: graphs cached by another version of this module are not used.
-_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+#: Part of every cache key: graphs cached by another version of this module (or of the
+#: code that calls the held entry point) are not used.
+_CODE_VERSION = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(held_entry_module.__file__).read_bytes()
+).hexdigest()[:16]
 
 #: A graph's symbol names three int64 numbers in each process (``_bind``): the address
 #: of the cell holding the entry point of the solver's tier in use, and the address and
@@ -145,19 +149,12 @@ def _solver_call(symbol: str) -> Callable:
             def number(index: int) -> ir.Value:
                 return builder.load(cgutils.gep_inbounds(builder, where, 0, index))
 
-            arguments, returns = sigutils.normalize_signature(C_SIGNATURE)
-            entry_type = ir.FunctionType(
-                context.get_value_type(returns), [context.get_value_type(a) for a in arguments]
-            )
-            cell = builder.inttoptr(number(_CELL), word.as_pointer())
-            entry = builder.inttoptr(
-                builder.load_atomic(cell, "acquire", 8), entry_type.as_pointer()
-            )
+            entry = held_entry(context, builder, number(_CELL))
             data = [
                 context.make_array(kind)(context, builder, value).data
                 for kind, value in zip(signature.args[1:], args[1:], strict=True)
             ]
-            record = builder.inttoptr(number(_RECORD), entry_type.args[2])
+            record = builder.inttoptr(number(_RECORD), entry.type.pointee.args[2])
             builder.call(entry, [args[0], data[0], record, number(_RECORD_SIZE), *data[1:]])
             return context.get_dummy_value()
 
