@@ -5,7 +5,13 @@
   notebook; PyTensor's compiledir
   and implicitop's shared solver warm, as on any machine after the first problem),
   beside the same steps for the seed page's hand-written Op.
-- The same op again with another numeric ``x0`` (a run-time setting).
+- The same op again with another numeric ``x0`` (a run-time setting), and another
+  residual in the same process: a notebook's edit, PyTensor's start-up paid before.
+- The first of these in a PyTensor compiledir holding only what such graphs need (as
+  on a machine that has compiled a few models), beside the machine's own: PyTensor's
+  start-up in a new process unpickles every cached module's key, and hashing the keys
+  of its fused scalar code takes longer the more a user has compiled, with or without
+  implicit ops.
 - The same two in PyTensor's numba backend (nutpie's), whose graph runs the seed
   page's Op in object mode.
 - ``pytensor.function`` of a trivial graph in a new process whose PyTensor compiledir
@@ -18,7 +24,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -29,17 +34,21 @@ import time
 import numpy as np, pymc, pytensor, pytensor.tensor as pt, sympy as sp
 from implicitop import make_implicit_op
 
-def first_value_and_gradient(**options):
+def first_value_and_gradient(constant={constant!r}, **options):
     start = time.perf_counter()
     mu, theta = sp.symbols("mu theta", positive=True)
-    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - {constant!r}, mu, theta, **options)
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - constant, mu, theta, **options)
     t = pt.dscalar("theta")
     value = op(t)
     function = pytensor.function([t], [value, pytensor.grad(value, t)], mode={mode!r})
     function(1.0)
     return time.perf_counter() - start
 
-print(first_value_and_gradient(), first_value_and_gradient(x0=0.7))
+print(
+    first_value_and_gradient(),
+    first_value_and_gradient(x0=0.7),
+    first_value_and_gradient(constant={constant!r} + 0.5),
+)
 """
 
 HAND_WRITTEN = """
@@ -89,41 +98,59 @@ def run_values(script: str, environment: dict[str, str] | None = None) -> list[f
 
 
 def new_residual_seconds(
-    repeats: int = 3, mode: str | None = None, warm_up: bool = True
-) -> tuple[float, float]:
+    repeats: int = 3,
+    mode: str | None = None,
+    warm_up: bool = True,
+    environment: dict[str, str] | None = None,
+) -> tuple[float, float, float]:
     """The best of ``repeats`` fresh processes, each with a residual never solved
     before: seconds to the first value and gradient, then again with a numeric x0,
-    compiled in PyTensor's ``mode`` (its default if None; ``"NUMBA"`` is nutpie's).
-    ``warm_up``: a process first fills the caches (the shared solver, PyTensor's
-    compiled code for the rest of the graph), as on any machine after the first
-    problem; without it (a smoke run) the first process may pay for them."""
+    then for another new residual in the same process, compiled in PyTensor's ``mode``
+    (its default if None; ``"NUMBA"`` is nutpie's), with ``environment`` added (a
+    compiledir, say). ``warm_up``: a process first fills the caches (the shared solver,
+    PyTensor's compiled code for the rest of the graph), as on any machine after the
+    first problem; without it (a smoke run) the first process may pay for them."""
     if warm_up:
-        run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode))
+        run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode), environment)
     runs = [
-        run_values(NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode))
+        run_values(
+            NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode),
+            environment,
+        )
         for _ in range(repeats)
     ]
-    return min(r[0] for r in runs), min(r[1] for r in runs)
+    first, another_x0, another_residual = (min(column) for column in zip(*runs, strict=True))
+    return first, another_x0, another_residual
 
 
-def hand_written_seconds(repeats: int = 3, mode: str | None = None, warm_up: bool = True) -> float:
+def hand_written_seconds(
+    repeats: int = 3,
+    mode: str | None = None,
+    warm_up: bool = True,
+    environment: dict[str, str] | None = None,
+) -> float:
     """The same steps for the seed page's hand-written Op (its C glue, or its numba
     graph, cached by a first process if ``warm_up``)."""
     script = HAND_WRITTEN.format(folder=FOLDER, mode=mode)
     if warm_up:
-        run_values(script)
-    return min(run_values(script)[0] for _ in range(repeats))
+        run_values(script, environment)
+    return min(run_values(script, environment)[0] for _ in range(repeats))
 
 
-def trivial_compile_seconds(counts: list[int], repeats: int = 3) -> list[float]:
-    """``pytensor.function`` of ``x + 1`` in new processes whose own compiledir holds
-    each of ``counts`` (ascending) implicit ops in turn: one compiledir, filled with more
-    ops between the measurements."""
+def compiledir_flags(folder: str) -> dict[str, str]:
+    """The environment that gives PyTensor the compiledir ``folder``."""
+    return {"PYTENSOR_FLAGS": f"compiledir={folder}"}
+
+
+def trivial_compile_seconds(counts: list[int], folder: str, repeats: int = 3) -> list[float]:
+    """``pytensor.function`` of ``x + 1`` in new processes whose own compiledir
+    ``folder`` (empty at first) holds each of ``counts`` (ascending) implicit ops in
+    turn: one compiledir, filled with more ops between the measurements."""
     seconds, filled = [], 0
-    with tempfile.TemporaryDirectory() as folder:
-        flags = {"PYTENSOR_FLAGS": f"compiledir={folder}"}
-        for count in counts:
-            run_values(FILL_COMPILEDIR.format(first=filled, cached=count), flags)
-            filled = count
-            seconds.append(min(run_values(TRIVIAL, flags)[0] for _ in range(repeats)))
+    for count in counts:
+        run_values(FILL_COMPILEDIR.format(first=filled, cached=count), compiledir_flags(folder))
+        filled = count
+        seconds.append(
+            min(run_values(TRIVIAL, compiledir_flags(folder))[0] for _ in range(repeats))
+        )
     return seconds

@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -554,41 +555,62 @@ def build_rows(repeats: int) -> list[Row]:
 
 def cold_start_rows(cached: int, repeats: int) -> list[Row]:
     """Seconds to the first value and gradient of a new residual, in new processes (the
-    best of ``repeats``)."""
-    new_residual, another_x0 = cold_start.new_residual_seconds(repeats)
+    best of ``repeats``), in this machine's PyTensor compiledir and in one that holds
+    ``cached`` implicit ops and what the graphs need (a machine that has compiled a
+    few models)."""
+    new_residual, another_x0, edited = cold_start.new_residual_seconds(repeats)
     hand_written = cold_start.hand_written_seconds(repeats)
     # a smoke run (one repeat) skips these rows' warm-up processes
     warm_up = repeats > 1
-    in_numba, another_in_numba = cold_start.new_residual_seconds(repeats, "NUMBA", warm_up)
+    in_numba, another_in_numba, _ = cold_start.new_residual_seconds(repeats, "NUMBA", warm_up)
     hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA", warm_up)
-    trivial = cold_start.trivial_compile_seconds([0, cached], repeats)
+    with tempfile.TemporaryDirectory() as folder:
+        trivial = cold_start.trivial_compile_seconds([0, cached], folder, repeats)
+        small = cold_start.compiledir_flags(folder)
+        small_new_residual, _, _ = cold_start.new_residual_seconds(repeats, None, warm_up, small)
+        small_hand_written = cold_start.hand_written_seconds(repeats, None, warm_up, small)
+    same_steps = "the hand-written seed Op, same steps"
     return [
         Row(
             "a new residual: op, pytensor.function, first value+grad",
             "s",
             new_residual,
-            "the hand-written seed Op, same steps",
+            same_steps,
             hand_written,
         ),
         Row(
             "the same again with another numeric x0 (same process)",
             "s",
             another_x0,
-            "the hand-written seed Op, same steps",
+            same_steps,
             hand_written,
+        ),
+        Row(
+            "another new residual, same process (a notebook's edit)",
+            "s",
+            edited,
+            "the first residual (new process)",
+            new_residual,
+        ),
+        Row(
+            f"a new residual, compiledir of {cached} implicit ops + the graph's",
+            "s",
+            small_new_residual,
+            same_steps,
+            small_hand_written,
         ),
         Row(
             "a new residual, numba backend: op, function, first value+grad",
             "s",
             in_numba,
-            "the hand-written seed Op, same steps",
+            same_steps,
             hand_written_in_numba,
         ),
         Row(
             "the same again with another numeric x0, numba backend",
             "s",
             another_in_numba,
-            "the hand-written seed Op, same steps",
+            same_steps,
             hand_written_in_numba,
         ),
         Row(
