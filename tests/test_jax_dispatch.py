@@ -16,6 +16,7 @@ from implicitop._jax import root_function, solve_function  # noqa: E402
 from implicitop._jax.foreign import TARGET, foreign_solve  # noqa: E402
 from implicitop._jax.roots import platform_solve_function  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
+from implicitop._solvers.parallel import THREADED_FROM  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
 
 
@@ -159,6 +160,21 @@ def test_on_the_cpu_the_compiled_solver_runs_as_a_foreign_function():
     kernels = op.solver.kernels
     assert int(kernels.entry_cell[0]) == kernels.c_address  # the full solver now
     np.testing.assert_array_equal(np.asarray(solve(values[0])[0])[:, 0], expected[0].root)
+
+
+def test_a_large_batch_is_spread_over_threads_with_the_same_roots(monkeypatch):
+    """The foreign function cuts a batch of THREADED_FROM rows or more into parts on
+    the threads ``IMPLICITOP_NUM_THREADS`` asks for (when traced), as the C op does."""
+    op = build_seed()
+    rng = np.random.default_rng(9)
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 3 * THREADED_FROM + 17))
+    thetas[::997] = np.nan
+    expected = op.solve(thetas)
+    for threads in ("1", "3"):
+        monkeypatch.setenv("IMPLICITOP_NUM_THREADS", threads)
+        root, code = jax.jit(foreign_solve(op.solver))(thetas)
+        np.testing.assert_array_equal(np.asarray(root)[:, 0], expected.root)
+        np.testing.assert_array_equal(np.asarray(code), expected.status)
 
 
 def test_off_the_cpu_the_traced_solver_runs(monkeypatch):

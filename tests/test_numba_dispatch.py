@@ -13,6 +13,8 @@ from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
 from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
 from implicitop import ImplicitSolveError, make_implicit_op
+from implicitop._pytensor.numba_dispatch import _BOUND, _settings_digest
+from implicitop._solvers.parallel import THREADED_FROM
 from scripts import ROOT, run_script
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model
 
@@ -140,3 +142,20 @@ def test_ops_whose_settings_differ_in_the_last_bits_get_different_cache_keys():
         op = make_implicit_op(x**3 - t, x, t, bracket=(0.5, upper))
         keys.append(numba_funcify_and_cache_key(op, op(pt.dvector()).owner)[1])
     assert None not in keys and keys[0] != keys[1]
+
+
+def test_numba_mode_spreads_a_large_batch_over_threads_with_the_same_roots(monkeypatch):
+    """The graph cuts a batch of THREADED_FROM rows or more into parts on the threads
+    ``IMPLICITOP_NUM_THREADS`` asks for, as the C op does: the same roots and statuses."""
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "3")
+    mu, theta = sp.symbols("mu theta", positive=True)
+    # settings no other test uses: a graph symbol bound here, with 3 threads
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta, x0=0.3)
+    rng = np.random.default_rng(8)
+    thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 3 * THREADED_FROM + 17))
+    thetas[::997] = np.nan
+    t = pt.dvector("t")
+    roots = pytensor.function([t], op(t), mode="NUMBA")(thetas)
+    np.testing.assert_array_equal(roots, op.solve(thetas).root)
+    digest = _settings_digest(op.solver.settings.record, roots.dtype)
+    assert [where[3] for symbol, (where, _, _) in _BOUND.items() if digest in symbol] == [3]

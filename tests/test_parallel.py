@@ -2,12 +2,14 @@
 
 import threading
 
+import numba
 import numpy as np
 import pytest
 
 from catalogue import SYSTEMS, build_seed, seed_root
 from implicitop._solvers import parallel
 from implicitop._solvers.lockstep import BLOCK
+from implicitop._solvers.threads import solve_in_parts
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])
@@ -78,3 +80,37 @@ def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", setting)
     with pytest.raises(ValueError, match="IMPLICITOP_NUM_THREADS must be a positive integer"):
         build_seed().solve(np.ones(10_000))
+
+
+@numba.njit
+def solve_rows_in_parts(cell, threads, rows, record, root, code):
+    """:func:`~implicitop._solvers.threads.solve_in_parts` on arrays, as compiled callers
+    call it."""
+    solve_in_parts(
+        cell, threads, rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
+        root.ctypes.data, code.ctypes.data, rows.shape[1], root.shape[1],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("problem", ["seed", "circle and line"])
+def test_compiled_callers_spread_large_batches_over_threads_alike(problem):
+    """The numba graph and the JAX foreign function cut a batch into the parts Python
+    does and solve them on threads they start: the same roots and statuses, bit for
+    bit, as Python's solve, for any number of threads and a size no part divides."""
+    rng = np.random.default_rng(7)
+    size = 3 * parallel.THREADED_FROM + 17
+    if problem == "seed":
+        op = build_seed()
+        rows = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), (size, 1)))
+        rows[::997] = np.nan
+    else:
+        op = SYSTEMS[0].build()
+        rows = np.column_stack([rng.uniform(0.5, 2.0, size), rng.uniform(0.1, 10.0, size)])
+    expected = op.solve(*rows.T)
+    kernels, record = op.solver.kernels, op.solver.record
+    for threads in (1, 2, 3, 8):
+        root = np.full((size, op.problem.size), -1.0)
+        code = np.full(size, -1, dtype=np.int8)
+        solve_rows_in_parts(kernels.entry_cell.ctypes.data, threads, rows, record, root, code)
+        np.testing.assert_array_equal(root.reshape(expected.root.shape), expected.root)
+        np.testing.assert_array_equal(code, expected.status)

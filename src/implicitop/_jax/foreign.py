@@ -9,10 +9,11 @@ for bit.
 
 One handler serves every problem (:func:`handler`, a numba C function compiled once
 and cached on disk). Its operands are the parameter rows (..., k), the solver's
-settings record and a one-element array holding the address of the problem's entry
-cell (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`); it reads the
-tier in use from the cell at each call, as the C op does. Leading batch dimensions
-(``jax.vmap``) are rows too.
+settings record and two int64 numbers: the address of the problem's entry cell
+(:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`), from which it reads
+the tier in use at each call, as the C op does, and the number of threads a large
+batch is spread over (:func:`~implicitop._solvers.threads.solve_in_parts`), which the
+C op's batches get too. Leading batch dimensions (``jax.vmap``) are rows too.
 
 The handler reads XLA's call frame by the byte offsets of ``xla/ffi/api/c_api.h``
 (x86-64 and aarch64 layouts are the same: 8-byte pointers and sizes, 4-byte enums).
@@ -33,7 +34,8 @@ from numba import types
 from numba.extending import intrinsic
 
 from implicitop._solvers import Solver
-from implicitop._solvers.held_entry import held_entry
+from implicitop._solvers.parallel import thread_count
+from implicitop._solvers.threads import solve_in_parts
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
 
@@ -88,25 +90,16 @@ def _set_half(typingctx, address, offset, value):
     return types.void(types.int64, types.int64, types.int64), codegen
 
 
-@intrinsic
-def _solve(typingctx, cell, size, rows, record, length, root, code):
-    """Call the entry point held at the address ``cell`` (the signature of
-    :data:`~implicitop._solvers.batch.C_SIGNATURE`) with the data at these addresses."""
-
-    def codegen(context, builder, signature, args):
-        entry = held_entry(context, builder, args[0])
-        kinds = entry.type.pointee.args
-        pointers = [builder.inttoptr(args[i], kinds[i - 1]) for i in (2, 3, 5, 6)]
-        builder.call(entry, [args[1], pointers[0], pointers[1], args[4], *pointers[2:]])
-        return context.get_dummy_value()
-
-    return types.void(*([types.int64] * 7)), codegen
-
-
 @numba.njit(inline="always")
 def _buffer_dimension(buffer: int, axis: int) -> int:
     """The length of axis ``axis`` of the XLA_FFI_Buffer at ``buffer``."""
     return _word(_word(buffer, _DIMENSIONS), 8 * axis)
+
+
+@numba.njit(inline="always")
+def _last_dimension(buffer: int) -> int:
+    """The length of the last axis of the XLA_FFI_Buffer at ``buffer``."""
+    return _buffer_dimension(buffer, _word(buffer, _RANK) - 1)
 
 
 @numba.cfunc(types.int64(types.int64), cache=True, nogil=True)
@@ -124,15 +117,15 @@ def handler(frame: int) -> int:
     if _half(frame, _STAGE) != _EXECUTE:
         return 0
     arguments, results = _word(frame, _ARGUMENTS), _word(frame, _RESULTS)
-    rows, record, cell = _word(arguments, 0), _word(arguments, 8), _word(arguments, 16)
+    rows, record, runtime = _word(arguments, 0), _word(arguments, 8), _word(arguments, 16)
     count = 1
     for axis in range(_word(rows, _RANK) - 1):
         count *= _buffer_dimension(rows, axis)
-    length = _buffer_dimension(record, _word(record, _RANK) - 1)
     root, code = _word(results, 0), _word(results, 8)
-    _solve(
-        _word(_word(cell, _DATA), 0), count, _word(rows, _DATA), _word(record, _DATA), length,
-        _word(root, _DATA), _word(code, _DATA),
+    cell, threads = _word(_word(runtime, _DATA), 0), _word(_word(runtime, _DATA), 8)
+    solve_in_parts(
+        cell, threads, count, _word(rows, _DATA), _word(record, _DATA), _last_dimension(record),
+        _word(root, _DATA), _word(code, _DATA), _last_dimension(rows), _last_dimension(root),
     )  # fmt: skip
     return 0
 
@@ -192,9 +185,10 @@ def foreign_solve(solver: Solver) -> Callable[..., tuple[jax.Array, jax.Array]]:
             ),
             vmap_method="expand_dims",
         )
-        # the address of the kernels' cell (this closure keeps the kernels alive)
-        cell = np.array([kernels.entry_cell.ctypes.data], dtype=np.int64)
-        root, code = call(rows, record, cell)
+        # the address of the kernels' cell (this closure keeps the kernels alive) and
+        # the number of threads for large batches
+        runtime = np.array([kernels.entry_cell.ctypes.data, thread_count()], dtype=np.int64)
+        root, code = call(rows, record, runtime)
         return root, code
 
     return solve

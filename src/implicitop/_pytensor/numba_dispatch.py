@@ -36,10 +36,11 @@ from pytensor.link.numba.dispatch.basic import (
 )
 
 from implicitop._pytensor.op import ImplicitOp
-from implicitop._solvers import held_entry as held_entry_module
+from implicitop._solvers import held_entry, threads
 from implicitop._solvers.compiled import ProblemKernels
-from implicitop._solvers.held_entry import held_entry
+from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.status import CONVERGED
+from implicitop._solvers.threads import solve_in_parts
 
 __all__ = ["numba_funcify_implicit_op"]
 
@@ -99,15 +100,15 @@ def _failure_check(op: ImplicitOp) -> Callable:
 
 
 #: Part of every cache key: graphs cached by another version of this module (or of the
-#: code that calls the held entry point) are not used.
+#: code that calls the held entry point, or spreads a batch over threads) are not used.
 _CODE_VERSION = hashlib.sha256(
-    Path(__file__).read_bytes() + Path(held_entry_module.__file__).read_bytes()
+    b"".join(Path(path).read_bytes() for path in (__file__, held_entry.__file__, threads.__file__))
 ).hexdigest()[:16]
 
-#: A graph's symbol names three int64 numbers in each process (``_bind``): the address
-#: of the cell holding the entry point of the solver's tier in use, and the address and
-#: length of the solver's settings record.
-_CELL, _RECORD, _RECORD_SIZE = range(3)
+#: A graph's symbol names four int64 numbers in each process (``_bind``): the address
+#: of the cell holding the entry point of the solver's tier in use, the address and
+#: length of the solver's settings record, and the number of threads for large batches.
+_WORDS = 4
 
 #: What the symbols of this process are bound to, with the kernels and the record the
 #: numbers point into, kept alive for as long as the process runs (compiled graphs
@@ -121,14 +122,17 @@ def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
     if symbol in _BOUND:
         return
     cell = kernels.entry_cell
-    where = np.array([cell.ctypes.data, record.ctypes.data, record.shape[0]], dtype=np.int64)
+    where = np.array(
+        [cell.ctypes.data, record.ctypes.data, record.shape[0], thread_count()], dtype=np.int64
+    )
     _BOUND[symbol] = (where, kernels, record)
     llvm.add_symbol(symbol, where.ctypes.data)
 
 
 def _solver_call(symbol: str) -> Callable:
     """A compiled ``call(size, rows, root, code)``: solve ``size`` parameter rows with
-    the tier of the solver in use now, found through ``symbol`` (see :func:`_bind`).
+    the tier of the solver in use now, found through ``symbol`` (see :func:`_bind`),
+    large batches over threads (:func:`~implicitop._solvers.threads.solve_in_parts`).
 
     The graph holds only the symbol's name, so numba (and PyTensor) can cache graphs
     that call it, and a later process binds the name again before loading them. It reads
@@ -137,30 +141,41 @@ def _solver_call(symbol: str) -> Callable:
     """
 
     @intrinsic
-    def call(typingctx, size, rows, root, code):
+    def bound(typingctx):
         def codegen(context, builder, signature, args):
             word = ir.IntType(64)
             try:
                 where = builder.module.get_global(symbol)
             except KeyError:
-                where = ir.GlobalVariable(builder.module, ir.ArrayType(word, 3), symbol)
+                where = ir.GlobalVariable(builder.module, ir.ArrayType(word, _WORDS), symbol)
                 where.linkage = "external"
-
-            def number(index: int) -> ir.Value:
-                return builder.load(cgutils.gep_inbounds(builder, where, 0, index))
-
-            entry = held_entry(context, builder, number(_CELL))
-            data = [
-                context.make_array(kind)(context, builder, value).data
-                for kind, value in zip(signature.args[1:], args[1:], strict=True)
+            numbers = [
+                builder.load(cgutils.gep_inbounds(builder, where, 0, i)) for i in range(_WORDS)
             ]
-            record = builder.inttoptr(number(_RECORD), entry.type.pointee.args[2])
-            builder.call(entry, [args[0], data[0], record, number(_RECORD_SIZE), *data[1:]])
-            return context.get_dummy_value()
+            return cgutils.pack_array(builder, numbers)
 
-        return types.void(size, rows, root, code), codegen
+        return types.UniTuple(types.int64, _WORDS)(), codegen
+
+    @njit
+    def call(size, rows, root, code):
+        cell, record, length, threads = bound()
+        solve_in_parts(
+            cell, threads, size, _address(rows), record, length, _address(root), _address(code),
+            rows.shape[1], root.shape[1],
+        )  # fmt: skip
 
     return call
+
+
+@intrinsic
+def _address(typingctx, array):
+    """The address of ``array``'s data, as an int64."""
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.ptrtoint(data, ir.IntType(64))
+
+    return types.int64(array), codegen
 
 
 def _settings_digest(record: np.ndarray, dtype: np.dtype) -> str:

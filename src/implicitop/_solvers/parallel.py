@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["MIN_PART", "THREADED_FROM", "parts", "run_in_parts", "thread_count"]
+__all__ = ["MIN_PART", "THREADED_FROM", "part_length", "parts", "run_in_parts", "thread_count"]
 
 #: Fewest elements worth a thread of their own (a thread costs tens of microseconds).
 MIN_PART = 2048
@@ -42,13 +42,20 @@ def thread_count() -> int:
     )
 
 
-def parts(size: int, threads: int, align: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges covering ``range(size)``: at most ``threads`` of them,
-    none shorter than :data:`MIN_PART` unless there is one, boundaries multiples of
-    ``align``."""
+def part_length(size: int, threads: int, align: int) -> int:
+    """The length of the parts :func:`parts` cuts ``range(size)`` (``size`` > 0) into,
+    the last one excepted (plain arithmetic: compiled callers use it too, see
+    :mod:`~implicitop._solvers.threads`)."""
     count = max(1, min(threads, size // MIN_PART))
     step = -(-size // count)
-    step = -(-step // align) * align
+    return -(-step // align) * align
+
+
+def parts(size: int, threads: int, align: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` ranges covering ``range(size)`` (``size`` > 0): at most
+    ``threads`` of them, none shorter than :data:`MIN_PART` unless there is one,
+    boundaries multiples of ``align``."""
+    step = part_length(size, threads, align)
     return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
