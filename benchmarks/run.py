@@ -558,10 +558,10 @@ def cold_start_rows(cached: int, repeats: int) -> list[Row]:
     best of ``repeats``), in this machine's PyTensor compiledir and in one that holds
     ``cached`` implicit ops and what the graphs need (a machine that has compiled a
     few models)."""
-    new_residual, another_x0, edited = cold_start.new_residual_seconds(repeats)
-    hand_written = cold_start.hand_written_seconds(repeats)
-    # a smoke run (one repeat) skips these rows' warm-up processes
+    # a smoke run (one repeat) skips the warm-up processes
     warm_up = repeats > 1
+    new_residual, another_x0, edited = cold_start.new_residual_seconds(repeats, None, warm_up)
+    hand_written = cold_start.hand_written_seconds(repeats, None, warm_up)
     in_numba, another_in_numba, _ = cold_start.new_residual_seconds(repeats, "NUMBA", warm_up)
     hand_written_in_numba = cold_start.hand_written_seconds(repeats, "NUMBA", warm_up)
     with tempfile.TemporaryDirectory() as folder:
