@@ -36,7 +36,7 @@ from pytensor.link.numba.dispatch.basic import (
 )
 
 from implicitop._pytensor.op import ImplicitOp
-from implicitop._solvers import held_entry, threads
+from implicitop._solvers import held_entry, parallel, threads
 from implicitop._solvers.compiled import ProblemKernels
 from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.status import CONVERGED
@@ -102,7 +102,10 @@ def _failure_check(op: ImplicitOp) -> Callable:
 #: Part of every cache key: graphs cached by another version of this module (or of the
 #: code that calls the held entry point, or spreads a batch over threads) are not used.
 _CODE_VERSION = hashlib.sha256(
-    b"".join(Path(path).read_bytes() for path in (__file__, held_entry.__file__, threads.__file__))
+    b"".join(
+        Path(path).read_bytes()
+        for path in (__file__, held_entry.__file__, threads.__file__, parallel.__file__)
+    )
 ).hexdigest()[:16]
 
 #: A graph's symbol names four int64 numbers in each process (``_bind``): the address
