@@ -1,6 +1,9 @@
 """PyTensor's JAX backend runs the op (its compiled solver as an XLA foreign function on
 the CPU, traced JAX elsewhere); numpyro samples with it."""
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -17,6 +20,7 @@ from implicitop._jax.foreign import TARGET, foreign_solve  # noqa: E402
 from implicitop._jax.roots import platform_solve_function  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 from implicitop._solvers.parallel import THREADED_FROM  # noqa: E402
+from scripts import run_script  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
 
 
@@ -175,6 +179,33 @@ def test_a_large_batch_is_spread_over_threads_with_the_same_roots(monkeypatch):
         root, code = jax.jit(foreign_solve(op.solver))(thetas)
         np.testing.assert_array_equal(np.asarray(root)[:, 0], expected.root)
         np.testing.assert_array_equal(np.asarray(code), expected.status)
+
+
+HANDLER_CACHE = """
+from pathlib import Path
+import implicitop._jax.foreign as foreign
+folder = Path(foreign.__file__).parent / "__pycache__"
+print(sorted(path.name for path in folder.glob("foreign.handler*.nbi")))
+"""
+
+
+def test_a_change_compiled_into_the_handler_gives_it_another_disk_cache(tmp_path):
+    """numba keys its disk cache by the handler's own file; a change to a module compiled
+    into it (the threads' driver, say) must not load the machine code compiled before."""
+    import implicitop
+
+    copy = tmp_path / "implicitop"
+    shutil.copytree(
+        Path(implicitop.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    script = tmp_path / "handler_cache.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n{HANDLER_CACHE}")
+    first = run_script(script)
+    assert run_script(script) == first  # loaded from the cache: nothing new
+    with open(copy / "_solvers" / "threads.py", "a") as threads:
+        threads.write("\n# changed\n")
+    (before,), after = eval(first), eval(run_script(script))
+    assert len(after) == 2 and before in after
 
 
 def test_off_the_cpu_the_traced_solver_runs(monkeypatch):

@@ -7,8 +7,8 @@ calls that solver instead, through XLA's typed foreign function interface: nothi
 the algorithm is compiled by XLA, and the roots and statuses are the C backend's, bit
 for bit.
 
-One handler serves every problem (:func:`handler`, a numba C function compiled once
-and cached on disk). Its operands are the parameter rows (..., k), the solver's
+One handler serves every problem (``handler``, :func:`_handle` as a numba C function
+compiled once and cached on disk). Its operands are the parameter rows (..., k), the solver's
 settings record and two int64 numbers: the address of the problem's entry cell
 (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`), from which it reads
 the tier in use at each call, as the C op does, and the number of threads a large
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -33,7 +35,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from implicitop._solvers import Solver
+from implicitop._solvers import Solver, batch, held_entry, parallel, threads
 from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.threads import solve_in_parts
 
@@ -102,8 +104,7 @@ def _last_dimension(buffer: int) -> int:
     return _buffer_dimension(buffer, _word(buffer, _RANK) - 1)
 
 
-@numba.cfunc(types.int64(types.int64), cache=True, nogil=True)
-def handler(frame: int) -> int:
+def _handle(frame: int) -> int:
     """The XLA FFI handler (``XLA_FFI_Error* handler(XLA_FFI_CallFrame*)``; 0 is
     success): answers XLA's query of its API version, and at the execution stage
     solves every row of the operands (see the module's description)."""
@@ -128,6 +129,20 @@ def handler(frame: int) -> int:
         _word(root, _DATA), _word(code, _DATA), _last_dimension(rows), _last_dimension(root),
     )  # fmt: skip
     return 0
+
+
+#: The modules whose code numba compiles into the handler besides this one's.
+_COMPILED_IN = (batch, held_entry, parallel, threads)
+# numba's disk cache is keyed by this module's file alone: the handler's name, and so
+# its cache's, carries a digest of the others, so a change there is never loaded stale
+_handle.__qualname__ = (
+    "handler_"
+    + hashlib.sha256(
+        b"".join(Path(module.__file__).read_bytes() for module in _COMPILED_IN)  # type: ignore[arg-type]
+    ).hexdigest()[:16]
+)
+#: :func:`_handle` compiled, once for every problem (and cached on disk).
+handler = numba.cfunc(types.int64(types.int64), cache=True, nogil=True)(_handle)
 
 
 @functools.cache
