@@ -83,11 +83,11 @@ def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
 
 
 @numba.njit
-def solve_rows_in_parts(cell, threads, rows, record, root, code):
+def solve_rows_in_parts(cell, threads, active, rows, record, root, code):
     """:func:`~implicitop._solvers.threads.solve_in_parts` on arrays, as compiled callers
     call it."""
     solve_in_parts(
-        cell, threads, rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
+        cell, threads, active, rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
         root.ctypes.data, code.ctypes.data, rows.shape[1], root.shape[1],
     )  # fmt: skip
 
@@ -108,9 +108,13 @@ def test_compiled_callers_spread_large_batches_over_threads_alike(problem):
         rows = np.column_stack([rng.uniform(0.5, 2.0, size), rng.uniform(0.1, 10.0, size)])
     expected = op.solve(*rows.T)
     kernels, record = op.solver.kernels, op.solver.record
-    for threads in (1, 2, 3, 8):
+    counter = np.zeros(1, dtype=np.int64)  # calls under way (others' are simulated)
+    for threads, others in [(1, 0), (2, 0), (3, 0), (8, 0), (8, 1), (8, 7)]:
         root = np.full((size, op.problem.size), -1.0)
         code = np.full(size, -1, dtype=np.int8)
-        solve_rows_in_parts(kernels.entry_cell.ctypes.data, threads, rows, record, root, code)
+        counter[0] = others
+        cell = kernels.entry_cell.ctypes.data
+        solve_rows_in_parts(cell, threads, counter.ctypes.data, rows, record, root, code)
         np.testing.assert_array_equal(root.reshape(expected.root.shape), expected.root)
         np.testing.assert_array_equal(code, expected.status)
+        assert counter[0] == others  # the call counted itself in and out

@@ -9,11 +9,12 @@ for bit.
 
 One handler serves every problem (``handler``, :func:`_handle` as a numba C function
 compiled once and cached on disk). Its operands are the parameter rows (..., k), the solver's
-settings record and two int64 numbers: the address of the problem's entry cell
+settings record and three int64 numbers: the address of the problem's entry cell
 (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`), from which it reads
-the tier in use at each call, as the C op does, and the number of threads a large
-batch is spread over (:func:`~implicitop._solvers.threads.solve_in_parts`), which the
-C op's batches get too. Leading batch dimensions (``jax.vmap``) are rows too.
+the tier in use at each call, as the C op does, the number of threads a large batch is
+spread over, as the C op's are, and the address of the count of calls that share them
+(:func:`~implicitop._solvers.threads.solve_in_parts`). Leading batch dimensions
+(``jax.vmap``) are rows too.
 
 The handler reads XLA's call frame by the byte offsets of ``xla/ffi/api/c_api.h``
 (x86-64 and aarch64 layouts are the same: 8-byte pointers and sizes, 4-byte enums).
@@ -37,7 +38,7 @@ from numba.extending import intrinsic
 
 from implicitop._solvers import Solver, batch, held_entry, parallel, threads
 from implicitop._solvers.parallel import thread_count
-from implicitop._solvers.threads import solve_in_parts
+from implicitop._solvers.threads import active_calls, solve_in_parts
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
 
@@ -123,10 +124,12 @@ def _handle(frame: int) -> int:
     for axis in range(_word(rows, _RANK) - 1):
         count *= _buffer_dimension(rows, axis)
     root, code = _word(results, 0), _word(results, 8)
-    cell, threads = _word(_word(runtime, _DATA), 0), _word(_word(runtime, _DATA), 8)
+    numbers = _word(runtime, _DATA)
+    cell, threads, active = _word(numbers, 0), _word(numbers, 8), _word(numbers, 16)
     solve_in_parts(
-        cell, threads, count, _word(rows, _DATA), _word(record, _DATA), _last_dimension(record),
-        _word(root, _DATA), _word(code, _DATA), _last_dimension(rows), _last_dimension(root),
+        cell, threads, active, count, _word(rows, _DATA), _word(record, _DATA),
+        _last_dimension(record), _word(root, _DATA), _word(code, _DATA), _last_dimension(rows),
+        _last_dimension(root),
     )  # fmt: skip
     return 0
 
@@ -200,9 +203,11 @@ def foreign_solve(solver: Solver) -> Callable[..., tuple[jax.Array, jax.Array]]:
             ),
             vmap_method="expand_dims",
         )
-        # the address of the kernels' cell (this closure keeps the kernels alive) and
-        # the number of threads for large batches
-        runtime = np.array([kernels.entry_cell.ctypes.data, thread_count()], dtype=np.int64)
+        # the address of the kernels' cell (this closure keeps the kernels alive), the
+        # number of threads for large batches and the count of calls sharing them
+        runtime = np.array(
+            [kernels.entry_cell.ctypes.data, thread_count(), active_calls()], dtype=np.int64
+        )
         root, code = call(rows, record, runtime)
         return root, code
 

@@ -40,7 +40,7 @@ from implicitop._solvers import held_entry, parallel, threads
 from implicitop._solvers.compiled import ProblemKernels
 from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.status import CONVERGED
-from implicitop._solvers.threads import solve_in_parts
+from implicitop._solvers.threads import active_calls, solve_in_parts
 
 __all__ = ["numba_funcify_implicit_op"]
 
@@ -108,10 +108,11 @@ _CODE_VERSION = hashlib.sha256(
     )
 ).hexdigest()[:16]
 
-#: A graph's symbol names four int64 numbers in each process (``_bind``): the address
+#: A graph's symbol names five int64 numbers in each process (``_bind``): the address
 #: of the cell holding the entry point of the solver's tier in use, the address and
-#: length of the solver's settings record, and the number of threads for large batches.
-_WORDS = 4
+#: length of the solver's settings record, the number of threads for large batches and
+#: the address of the count of calls that share them.
+_WORDS = 5
 
 #: What the symbols of this process are bound to, with the kernels and the record the
 #: numbers point into, kept alive for as long as the process runs (compiled graphs
@@ -126,7 +127,8 @@ def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
         return
     cell = kernels.entry_cell
     where = np.array(
-        [cell.ctypes.data, record.ctypes.data, record.shape[0], thread_count()], dtype=np.int64
+        [cell.ctypes.data, record.ctypes.data, record.shape[0], thread_count(), active_calls()],
+        dtype=np.int64,
     )
     _BOUND[symbol] = (where, kernels, record)
     llvm.add_symbol(symbol, where.ctypes.data)
@@ -161,10 +163,10 @@ def _solver_call(symbol: str) -> Callable:
 
     @njit
     def call(size, rows, root, code):
-        cell, record, length, threads = bound()
+        cell, record, length, threads, active = bound()
         solve_in_parts(
-            cell, threads, size, _address(rows), record, length, _address(root), _address(code),
-            rows.shape[1], root.shape[1],
+            cell, threads, active, size, _address(rows), record, length, _address(root),
+            _address(code), rows.shape[1], root.shape[1],
         )  # fmt: skip
 
     return call

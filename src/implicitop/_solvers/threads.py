@@ -32,7 +32,7 @@ from implicitop._solvers.held_entry import held_entry
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import THREADED_FROM, part_length
 
-__all__ = ["TASK", "solve_in_parts"]
+__all__ = ["TASK", "active_calls", "solve_in_parts"]
 
 #: The words of a task: the entry cell's address, the part's number of rows, the
 #: address of its parameter rows, the settings record's address and length, and the
@@ -47,6 +47,16 @@ _WORD = ir.IntType(64)
 _BYTES = ir.IntType(8).as_pointer()
 
 _part_length = numba.njit(part_length)
+
+#: How many calls of :func:`solve_in_parts` are under way in this process.
+_ACTIVE = np.zeros(1, dtype=np.int64)
+
+
+def active_calls() -> int:
+    """The address of this process's count of :func:`solve_in_parts` calls under way,
+    which its callers pass to it (compiled code, cached on disk, holds no address of a
+    process)."""
+    return _ACTIVE.ctypes.data
 
 
 def _call_task(context: object, builder: ir.IRBuilder, task: ir.Value) -> None:
@@ -126,10 +136,22 @@ def _join(typingctx, handle):
     return types.void(types.int64), codegen
 
 
+@intrinsic
+def _count(typingctx, counter, change):
+    """Add ``change`` to the int64 at the address ``counter`` atomically; the sum."""
+
+    def codegen(context, builder, signature, args):
+        pointer = builder.inttoptr(args[0], _WORD.as_pointer())
+        return builder.add(builder.atomic_rmw("add", pointer, args[1], "monotonic"), args[1])
+
+    return types.int64(types.int64, types.int64), codegen
+
+
 @numba.njit(nogil=True)
 def solve_in_parts(
     cell: int,
     threads: int,
+    active: int,
     size: int,
     rows: int,
     record: int,
@@ -141,7 +163,10 @@ def solve_in_parts(
 ) -> None:
     """Solve ``size`` parameter rows with the tier the entry cell at ``cell`` holds, on
     up to ``threads`` threads where there are
-    :data:`~implicitop._solvers.parallel.THREADED_FROM` rows or more.
+    :data:`~implicitop._solvers.parallel.THREADED_FROM` rows or more, shared with the
+    calls under way at the same time (counted at :func:`active_calls`, the address
+    ``active``): a sampler that runs its chains on threads, as nutpie does, does not
+    start more threads than ``threads`` in all.
 
     Every argument is an integer; ``rows``, ``record``, ``root`` and ``code`` are the
     addresses of the C-contiguous parameter rows (``size``, ``k``), the settings record
@@ -149,9 +174,10 @@ def solve_in_parts(
     """
     # addresses as int64 (an unsigned one plus an int64 would be a float)
     first_row, first_root, first_code = np.int64(rows), np.int64(root), np.int64(code)
+    share = max(1, threads // _count(active, 1))
     count, step = 1, size
-    if size >= THREADED_FROM and threads > 1:
-        step = _part_length(size, threads, BLOCK)
+    if size >= THREADED_FROM and share > 1:
+        step = _part_length(size, share, BLOCK)
         count = -(-size // step)
     tasks = np.empty((count, TASK), dtype=np.int64)
     for i in range(count):
@@ -170,3 +196,4 @@ def solve_in_parts(
             _run_task(tasks[i].ctypes.data)
         else:
             _join(handles[i])
+    _count(active, -1)
