@@ -82,7 +82,7 @@ def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
         build_seed().solve(np.ones(10_000))
 
 
-@numba.njit
+@numba.njit(nogil=True)
 def solve_rows_in_parts(cell, threads, active, rows, record, root, code):
     """:func:`~implicitop._solvers.threads.solve_in_parts` on arrays, as compiled callers
     call it."""
@@ -118,3 +118,33 @@ def test_compiled_callers_spread_large_batches_over_threads_alike(problem):
         np.testing.assert_array_equal(root.reshape(expected.root.shape), expected.root)
         np.testing.assert_array_equal(code, expected.status)
         assert counter[0] == others  # the call counted itself in and out
+
+
+def test_compiled_callers_on_several_threads_at_once_agree():
+    """Calls under way at the same time (nutpie's chains, without the interpreter lock)
+    share the threads: each gets the roots it gets alone, and the count of calls under
+    way is back at 0 after them."""
+    op = build_seed()
+    thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM + 5).reshape(-1, 1)
+    expected = op.solve(thetas[:, 0])
+    kernels, record = op.solver.kernels, op.solver.record
+    counter = np.zeros(1, dtype=np.int64)
+    roots = [np.empty((thetas.shape[0], 1)) for _ in range(4)]
+    codes = [np.empty(thetas.shape[0], dtype=np.int8) for _ in range(4)]
+
+    def work(i: int) -> None:
+        for _ in range(5):
+            solve_rows_in_parts(
+                kernels.entry_cell.ctypes.data, 2, counter.ctypes.data, thetas, record,
+                roots[i], codes[i],
+            )  # fmt: skip
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for root, code in zip(roots, codes, strict=True):
+        np.testing.assert_array_equal(root[:, 0], expected.root)
+        np.testing.assert_array_equal(code, expected.status)
+    assert counter[0] == 0
