@@ -8,6 +8,7 @@ import sympy as sp
 
 from implicitop import make_implicit_op
 from implicitop._solvers import kernel_cache
+from implicitop._solvers.generated import import_module, write_module
 from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
 
 
@@ -81,3 +82,21 @@ def test_kernels_are_written_to_the_versioned_folder(tmp_path, monkeypatch):
     u, q = sp.symbols("u q", positive=True)
     module = make_implicit_op(u**3 + u - q, u, q).solver.kernels.module
     assert os.path.dirname(module.__file__) == str(tmp_path / f"v{FORMAT}")
+
+
+def test_a_module_is_imported_again_from_another_kernel_folder(tmp_path, monkeypatch):
+    """The same generated module in another kernel folder (``$IMPLICITOP_CACHE_DIR``
+    changed, or the first folder's copy evicted) is imported from where it is now:
+    numba's disk cache must find its file."""
+    # (``measure_root``: the one name of a generated module Python may call)
+    source = "def measure_root(x):\n    return 2.0 * x\n"
+    modules = []
+    for name in ("first", "second"):
+        monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path / name))
+        modules.append(import_module(write_module(source, "implicitop_kernel")))
+    assert modules[0].__name__ == modules[1].__name__
+    assert modules[1].__file__ == str(
+        tmp_path / "second" / f"v{FORMAT}" / f"{modules[1].__name__}.py"
+    )
+    evict(tmp_path / "first" / f"v{FORMAT}", keep=0, now=2e9)
+    assert modules[1].measure_root(2.0) == 4.0  # compiled, numba's disk cache in the second

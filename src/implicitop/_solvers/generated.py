@@ -226,8 +226,11 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
         not replaced by a definition, except the ``placeholders`` allowed to stay.
     """
     name = path.stem
-    if name in sys.modules:
-        return sys.modules[name]
+    loaded = sys.modules.get(name)
+    # the same module may have been imported from another kernel folder (another
+    # $IMPLICITOP_CACHE_DIR), whose file numba's disk cache can no longer find
+    if loaded is not None and getattr(loaded, "__file__", None) == str(path):
+        return loaded
     vector_math.library()  # loaded before numba loads machine code that calls it
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
