@@ -85,6 +85,7 @@ _INLINED = frozenset(interface.__all__) | {
     "overflowed",
     "parameter_status",
     "probe_target",
+    "above_target",
     "reach_of",
     "residual_error",
     "starting_point",

@@ -71,6 +71,7 @@ __all__ = [
     "SCAN_POINTS",
     "SETTLED",
     "SIGN_CHANGE_REACH",
+    "above_target",
     "accepted",
     "accepts",
     "allowance",
@@ -205,14 +206,31 @@ def probe_target(
     return within(x, beyond if abs(value) > noise(size) else x - reach, lower, upper)
 
 
+def above_target(
+    x: float, value: float, slope: float, size: float, lower: float, upper: float
+) -> float:
+    """Where :func:`changes_sign` evaluates ``R`` above ``x`` when ``|R|`` is within its
+    :func:`noise` at ``x`` (the other side from :func:`probe_target`'s), inside the domain."""
+    return within(x, x + reach_of(x, value, slope, size), lower, upper)
+
+
 def probe_block(
-    x: np.ndarray, terms: np.ndarray, count: int, lower: float, upper: float, targets: np.ndarray
+    x: np.ndarray,
+    terms: np.ndarray,
+    count: int,
+    lower: float,
+    upper: float,
+    targets: np.ndarray,
+    aboves: np.ndarray,
 ) -> None:
-    """:func:`probe_target` for the first ``count`` lanes of a block (rounded up to whole
-    chunks, as :func:`~implicitop._solvers.lockstep.residual_block`, whose ``terms`` at
-    ``x`` it takes) into ``targets``; a loop that vectorises."""
+    """:func:`probe_target` and :func:`above_target` for the first ``count`` lanes of a
+    block (rounded up to whole chunks, as :func:`~implicitop._solvers.lockstep.residual_block`,
+    whose ``terms`` at ``x`` it takes) into ``targets`` and ``aboves``; a loop that
+    vectorises."""
     for i in range(whole_chunks(count)):
-        targets[i] = probe_target(x[i], terms[0, i], terms[1, i], terms[2, i], lower, upper)
+        value, slope, size = terms[0, i], terms[1, i], terms[2, i]
+        targets[i] = probe_target(x[i], value, slope, size, lower, upper)
+        aboves[i] = above_target(x[i], value, slope, size, lower, upper)
 
 
 def probe(x: float, target: float, value: float, p: np.ndarray) -> float:
@@ -234,9 +252,9 @@ def changes_sign(
     size: float,
     target: float,
     beside: float,
+    above: float,
+    over: float,
     p: np.ndarray,
-    lower: float,
-    upper: float,
 ) -> bool:
     """Whether ``R`` changes sign across ``x`` within :data:`SIGN_CHANGE_REACH` times its
     rounding error (in ``x``): a root, not a near miss (a minimum of ``|R|`` within
@@ -244,7 +262,9 @@ def changes_sign(
     the open end of the domain the iterates crept towards (``z - 1 + exp(-R0*z)`` as
     ``z -> 0``). Only signs above the rounding noise of the residual's terms count
     (:func:`noise`): where ``|R|`` is within it at ``x``, both sides must show a sign.
-    ``beside`` is ``R`` at ``target``, the :func:`probe_target`.
+    ``beside`` is ``R`` at ``target``, the :func:`probe_target`, and ``over`` is ``R``
+    at ``above``, the :func:`above_target` (computed whether they are needed or not, for
+    a block at once).
 
     Where the slope is zero or not finite only an exact zero counts (a root the residual
     touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
@@ -256,11 +276,10 @@ def changes_sign(
     level = noise(size)
     if abs(value) > level:
         return opposite(first, value) and abs(first) > level
-    above = within(x, x + reach_of(x, value, slope, size), lower, upper)
-    below, above = first, probe(x, above, residual_and_slope(above, p)[0], p)
-    if math.isnan(below) or math.isnan(above):
-        return not (abs(below) <= level or abs(above) <= level)
-    return opposite(below, above) and min(abs(below), abs(above)) > level
+    below, upward = first, probe(x, above, over, p)
+    if math.isnan(below) or math.isnan(upward):
+        return not (abs(below) <= level or abs(upward) <= level)
+    return opposite(below, upward) and min(abs(below), abs(upward)) > level
 
 
 def noise(size: float) -> float:
@@ -282,8 +301,10 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
     value, slope = residual_and_slope(x, p)
     size = scale(x, p)
     target = probe_target(x, value, slope, size, lower, upper)
+    above = above_target(x, value, slope, size, lower, upper)
     beside = residual_and_slope(target, p)[0]
-    return accepted(x, value, slope, size, target, beside, p, lower, upper)
+    over = residual_and_slope(above, p)[0] if abs(value) <= noise(size) else math.nan
+    return accepted(x, value, slope, size, target, beside, above, over, p)
 
 
 def accepted(
@@ -293,14 +314,15 @@ def accepted(
     size: float,
     target: float,
     beside: float,
+    above: float,
+    over: float,
     p: np.ndarray,
-    lower: float,
-    upper: float,
 ) -> bool:
     """:func:`accepts` where ``R``, ``dR/dx`` and the size of R's terms at ``x`` are
-    known, and the :func:`probe_target` (``target``) and ``R`` there (``beside``)."""
+    known, the :func:`probe_target` (``target``) and ``R`` there (``beside``), and the
+    :func:`above_target` (``above``) and ``R`` there (``over``)."""
     return error_of(x, value, slope, size, p) <= 1.0 and changes_sign(
-        x, value, slope, size, target, beside, p, lower, upper
+        x, value, slope, size, target, beside, above, over, p
     )
 
 
@@ -804,8 +826,9 @@ def solve_block(
     minimum = settings[MINIMUM] != 0.0
     size = params.shape[0]
     # one allocation for the lanes' rows (each one costs about as much as a lane's step)
-    work = np.empty((9, BLOCK))
-    x, previous, targets, terms, beside = work[0], work[1], work[2], work[3:6], work[6:9]
+    work = np.empty((13, BLOCK))
+    x, previous, targets, aboves = work[0], work[1], work[2], work[3]
+    terms, beside, over = work[4:7], work[7:10], work[10:13]
     columns = np.empty((params.shape[1], BLOCK))
     pad_columns(params, columns)
     outcome = np.empty(BLOCK, dtype=np.int8)
@@ -822,15 +845,23 @@ def solve_block(
         running = phase_one_block(x, previous, outcome, terms, size, lower, upper, tol)
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     residual_block(x, columns, size, terms)
-    probe_block(x, terms, size, lower, upper, targets)
+    probe_block(x, terms, size, lower, upper, targets, aboves)
     residual_block(targets, columns, size, beside)
+    residual_block(aboves, columns, size, over)
     left = 0
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
             value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
-            target, value_there = targets[i], beside[0, i]
             if accepted(
-                x[i], value, slope, terms_size, target, value_there, params[i], lower, upper
+                x[i],
+                value,
+                slope,
+                terms_size,
+                targets[i],
+                beside[0, i],
+                aboves[i],
+                over[0, i],
+                params[i],
             ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
                 root[i, 0], code[i] = x[i], CONVERGED
         left += code[i] == MAXITER
