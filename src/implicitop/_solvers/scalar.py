@@ -263,8 +263,8 @@ def changes_sign(
     ``z -> 0``). Only signs above the rounding noise of the residual's terms count
     (:func:`noise`): where ``|R|`` is within it at ``x``, both sides must show a sign.
     ``beside`` is ``R`` at ``target``, the :func:`probe_target`, and ``over`` is ``R``
-    at ``above``, the :func:`above_target` (computed whether they are needed or not, for
-    a block at once).
+    at ``above``, the :func:`above_target`, read only where ``|R|`` is within its noise
+    at ``x``.
 
     Where the slope is zero or not finite only an exact zero counts (a root the residual
     touches; :func:`error_of` refuses plateaus), and so does an exact zero at a bound of
