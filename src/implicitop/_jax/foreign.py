@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -36,9 +34,9 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from implicitop._solvers import Solver, batch, held_entry, parallel, threads
+from implicitop._solvers import Solver
 from implicitop._solvers.parallel import thread_count
-from implicitop._solvers.threads import active_calls, solve_in_parts
+from implicitop._solvers.threads import CODE_VERSION, active_calls, solve_in_parts
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
 
@@ -134,16 +132,10 @@ def _handle(frame: int) -> int:
     return 0
 
 
-#: The modules whose code numba compiles into the handler besides this one's.
-_COMPILED_IN = (batch, held_entry, parallel, threads)
 # numba's disk cache is keyed by this module's file alone: the handler's name, and so
-# its cache's, carries a digest of the others, so a change there is never loaded stale
-_handle.__qualname__ = (
-    "handler_"
-    + hashlib.sha256(
-        b"".join(Path(module.__file__).read_bytes() for module in _COMPILED_IN)  # type: ignore[arg-type]
-    ).hexdigest()[:16]
-)
+# its cache's, carries the version of the code compiled into it from other modules,
+# so a change there is never loaded stale
+_handle.__qualname__ = f"handler_{CODE_VERSION}"
 #: :func:`_handle` compiled, once for every problem (and cached on disk).
 handler = numba.cfunc(types.int64(types.int64), cache=True, nogil=True)(_handle)
 

@@ -36,11 +36,10 @@ from pytensor.link.numba.dispatch.basic import (
 )
 
 from implicitop._pytensor.op import ImplicitOp
-from implicitop._solvers import held_entry, parallel, threads
 from implicitop._solvers.compiled import ProblemKernels
 from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.status import CONVERGED
-from implicitop._solvers.threads import active_calls, solve_in_parts
+from implicitop._solvers.threads import CODE_VERSION, active_calls, solve_in_parts
 
 __all__ = ["numba_funcify_implicit_op"]
 
@@ -100,13 +99,9 @@ def _failure_check(op: ImplicitOp) -> Callable:
 
 
 #: Part of every cache key: graphs cached by another version of this module (or of the
-#: code that calls the held entry point, or spreads a batch over threads) are not used.
-_CODE_VERSION = hashlib.sha256(
-    b"".join(
-        Path(path).read_bytes()
-        for path in (__file__, held_entry.__file__, threads.__file__, parallel.__file__)
-    )
-).hexdigest()[:16]
+#: code compiled into them from others, :data:`~implicitop._solvers.threads.CODE_VERSION`)
+#: are not used.
+_CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes() + CODE_VERSION.encode()).hexdigest()[:16]
 
 #: A graph's symbol names five int64 numbers in each process (``_bind``): the address
 #: of the cell holding the entry point of the solver's tier in use, the address and

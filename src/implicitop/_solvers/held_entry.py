@@ -3,8 +3,9 @@
 :attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell` holds the address of
 the entry point of the tier in use (:data:`~implicitop._solvers.batch.C_SIGNATURE`),
 which changes once, when the full solver takes over. Compiled callers other than the
-C op (the numba graph, the JAX foreign function) read it at each call with
-:func:`held_entry`, in their intrinsics' code generation.
+C op (the numba graph, the JAX foreign function) read it at each call: their parts of
+a batch (:mod:`~implicitop._solvers.threads`) call :func:`held_entry` in their code
+generation.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ solved in the calling thread.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -28,11 +31,12 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from implicitop._solvers.held_entry import held_entry
+from implicitop._solvers import batch, held_entry, lockstep, parallel
+from implicitop._solvers.held_entry import held_entry as held_entry_call
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import THREADED_FROM, part_length
 
-__all__ = ["TASK", "active_calls", "solve_in_parts"]
+__all__ = ["CODE_VERSION", "TASK", "active_calls", "solve_in_parts"]
 
 #: The words of a task: the entry cell's address, the part's number of rows, the
 #: address of its parameter rows, the settings record's address and length, and the
@@ -47,6 +51,15 @@ _WORD = ir.IntType(64)
 _BYTES = ir.IntType(8).as_pointer()
 
 _part_length = numba.njit(part_length)
+
+#: A digest of the code a compiled caller of :func:`solve_in_parts` compiles into itself
+#: from this package (numba's disk cache is keyed by the caller's own file alone).
+CODE_VERSION = hashlib.sha256(
+    b"".join(
+        Path(str(module.__file__)).read_bytes()
+        for module in (batch, held_entry, lockstep, parallel, sys.modules[__name__])
+    )
+).hexdigest()[:16]
 
 #: How many calls of :func:`solve_in_parts` are under way in this process.
 _ACTIVE = np.zeros(1, dtype=np.int64)
@@ -63,7 +76,7 @@ def _call_task(context: object, builder: ir.IRBuilder, task: ir.Value) -> None:
     """Emit the call that solves the task at ``task`` (an int64 pointer) with the tier
     its entry cell holds."""
     words = [builder.load(builder.gep(task, [ir.Constant(_WORD, i)])) for i in range(TASK)]
-    entry = held_entry(context, builder, words[_CELL])
+    entry = held_entry_call(context, builder, words[_CELL])
     kinds = entry.type.pointee.args
     arguments = [words[i] for i in (_SIZE, _ROWS, _RECORD, _LENGTH, _ROOT, _CODE)]
     builder.call(
