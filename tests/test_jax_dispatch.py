@@ -162,7 +162,8 @@ def test_on_the_cpu_the_compiled_solver_runs_as_a_foreign_function():
         np.testing.assert_array_equal(np.asarray(batched_root[row])[:, 0], result.root)
         np.testing.assert_array_equal(np.asarray(batched_code[row]), result.status)
     kernels = op.solver.kernels
-    assert int(kernels.entry_cell[0]) == kernels.c_address  # the full solver now
+    full = kernels.c_address  # the full solver, loaded (or compiled) now
+    assert int(kernels.entry_cell[0]) == full
     np.testing.assert_array_equal(np.asarray(solve(values[0])[0])[:, 0], expected[0].root)
 
 
