@@ -7,6 +7,9 @@
   beside the same steps for the seed page's hand-written Op.
 - The same op again with another numeric ``x0`` (a run-time setting), and another
   residual in the same process: a notebook's edit, PyTensor's start-up paid before.
+- Another new residual in the same process, one root per observation of a data vector
+  (the data-sized model's residual), beside the hand-written vectorised-Newton Op's
+  same steps after the seed Op's (PyTensor's start-up paid before in both).
 - The first of these in a PyTensor compiledir holding only what such graphs need (as
   on a machine that has compiled a few models), beside the machine's own: PyTensor's
   start-up in a new process unpickles every cached module's key, and hashing the keys
@@ -44,10 +47,21 @@ def first_value_and_gradient(constant={constant!r}, **options):
     function(1.0)
     return time.perf_counter() - start
 
+def data_sized(constant, size):
+    start = time.perf_counter()
+    mu, theta, x = sp.symbols("mu theta x", positive=True)
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu * x) - constant, mu, [theta, x])
+    t = pt.dscalar("theta")
+    total = op(t, np.linspace(0.5, 5.0, size)).sum()
+    function = pytensor.function([t], [total, pytensor.grad(total, t)], mode={mode!r})
+    function(1.0)
+    return time.perf_counter() - start
+
 print(
     first_value_and_gradient(),
     first_value_and_gradient(x0=0.7),
     first_value_and_gradient(constant={constant!r} + 0.5),
+    data_sized({constant!r} + 0.25, {size}) if {size} else 0.0,
 )
 """
 
@@ -56,12 +70,22 @@ import sys, time
 sys.path.insert(0, {folder!r})
 import numpy as np, pymc, pytensor, pytensor.tensor as pt
 from seed_op import MuFromTheta
+from data_model import VectorNewtonOp
 start = time.perf_counter()
 t = pt.dscalar("theta")
 value = MuFromTheta()(t)
 function = pytensor.function([t], [value, pytensor.grad(value, t)], mode={mode!r})
 function(1.0)
-print(time.perf_counter() - start)
+seed = time.perf_counter() - start
+
+def data_sized(size):
+    start = time.perf_counter()
+    total = VectorNewtonOp()(t, np.linspace(0.5, 5.0, size)).sum()
+    function = pytensor.function([t], [total, pytensor.grad(total, t)], mode={mode!r})
+    function(1.0)
+    return time.perf_counter() - start
+
+print(seed, data_sized({size}) if {size} else 0.0)
 """
 
 FILL_COMPILEDIR = """
@@ -102,25 +126,28 @@ def new_residual_seconds(
     mode: str | None = None,
     warm_up: bool = True,
     environment: dict[str, str] | None = None,
-) -> tuple[float, float, float]:
+    size: int = 0,
+) -> tuple[float, float, float, float]:
     """The best of ``repeats`` fresh processes, each with a residual never solved
     before: seconds to the first value and gradient, then again with a numeric x0,
-    then for another new residual in the same process, compiled in PyTensor's ``mode``
-    (its default if None; ``"NUMBA"`` is nutpie's), with ``environment`` added (a
-    compiledir, say). ``warm_up``: a process first fills the caches (the shared solver,
-    PyTensor's compiled code for the rest of the graph), as on any machine after the
-    first problem; without it (a smoke run) the first process may pay for them."""
+    then for another new residual in the same process, then (``size`` > 0) for a new
+    residual with a root for each of ``size`` observations (else 0), compiled in
+    PyTensor's ``mode`` (its default if None; ``"NUMBA"`` is nutpie's), with
+    ``environment`` added (a compiledir, say). ``warm_up``: a process first fills the
+    caches (the shared solver, PyTensor's compiled code for the rest of the graph), as
+    on any machine after the first problem; without it (a smoke run) the first process
+    may pay for them."""
     if warm_up:
-        run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode), environment)
+        run_values(NEW_RESIDUAL.format(constant=1.0, mode=mode, size=size), environment)
     runs = [
         run_values(
-            NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode),
+            NEW_RESIDUAL.format(constant=1 + uuid.uuid4().int % 10**6 / 1e7, mode=mode, size=size),
             environment,
         )
         for _ in range(repeats)
     ]
-    first, another_x0, another_residual = (min(column) for column in zip(*runs, strict=True))
-    return first, another_x0, another_residual
+    first, another_x0, edited, data_sized = (min(column) for column in zip(*runs, strict=True))
+    return first, another_x0, edited, data_sized
 
 
 def hand_written_seconds(
@@ -128,13 +155,17 @@ def hand_written_seconds(
     mode: str | None = None,
     warm_up: bool = True,
     environment: dict[str, str] | None = None,
-) -> float:
+    size: int = 0,
+) -> tuple[float, float]:
     """The same steps for the seed page's hand-written Op (its C glue, or its numba
-    graph, cached by a first process if ``warm_up``)."""
-    script = HAND_WRITTEN.format(folder=FOLDER, mode=mode)
+    graph, cached by a first process if ``warm_up``), then (``size`` > 0) in the same
+    process for the hand-written vectorised-Newton Op over ``size`` observations (else 0)."""
+    script = HAND_WRITTEN.format(folder=FOLDER, mode=mode, size=size)
     if warm_up:
         run_values(script, environment)
-    return min(run_values(script, environment)[0] for _ in range(repeats))
+    runs = [run_values(script, environment) for _ in range(repeats)]
+    seed, data_sized = (min(column) for column in zip(*runs, strict=True))
+    return seed, data_sized
 
 
 def compiledir_flags(folder: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ process, one after the other, for as long as the suite runs: CPU the tests need 
 2-core machine, for solvers almost no test waits for. The tiers give the same bits
 (``test_the_shared_and_the_full_solver_agree_bit_for_bit``), the switch to the full
 solver is tested on its own (``test_a_new_residual_is_solved_before_its_full_solver_is_ready``
-calls it explicitly), and large batches compile the full solver at once either way.
+calls it explicitly).
 """
 
 import os

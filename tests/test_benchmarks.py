@@ -41,6 +41,7 @@ PARTS = {
         "a new residual: op, pytensor.function, first value+grad",
         "the same again with another numeric x0",
         "another new residual, same process (a notebook's edit)",
+        "observations (same process)",
         "a new residual, compiledir of 2 implicit ops + the graph's",
         "a new residual, numba backend: op, function, first value+grad",
         "implicit ops cached",

@@ -202,8 +202,7 @@ class Solver:
                 kernels.solve(params, record, root, code)
         elif size < THREADED_FROM:
             kernels.solve(params, record, root, code)
-        else:  # a batch this large is worth the full solver: compiled now if not ready
-            kernels.c_address  # noqa: B018
+        else:  # on the tier in use: a first call need not wait for the full solver
 
             def solve_part(start: int, stop: int) -> None:
                 kernels.solve(params[start:stop], record, root[start:stop], code[start:stop])
