@@ -26,6 +26,7 @@ from implicitop._solvers.element_entry import (
     RESIDUALS_AND_JACOBIAN,
     SCALE,
     SCALES,
+    VALUE_BLOCK,
 )
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "residuals_and_jacobian",
     "scale",
     "scales",
+    "value_block",
 ]
 
 
@@ -106,6 +108,11 @@ def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.nda
     """The residual, its slope and the size of its terms at the lanes of a block, by
     address."""
     call_block(RESIDUAL_BLOCK, x, columns, count, terms)
+
+
+def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarray) -> None:
+    """The residual alone at the lanes of a block, by address."""
+    call_block(VALUE_BLOCK, x, columns, count, values)
 
 
 def scale(x: float, p: np.ndarray) -> float:

@@ -10,10 +10,11 @@ functions in a generated module, as the algorithms' does in the full solver.
 
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
-come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK`` and
-``RESIDUAL_BLOCK``, ``x`` holds a block's lanes (:data:`~implicitop._solvers.lockstep.BLOCK`),
-``p`` their ``n`` parameters, one row of lanes per parameter, ``k`` is the number of
-lanes in use, and ``out`` receives (3, ``BLOCK``) values.
+come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK``,
+``RESIDUAL_BLOCK`` and ``VALUE_BLOCK``, ``x`` holds a block's lanes
+(:data:`~implicitop._solvers.lockstep.BLOCK`), ``p`` their ``n`` parameters, one row of
+lanes per parameter, ``k`` is the number of lanes in use, and ``out`` receives (3,
+``BLOCK``) values, or (``BLOCK``,) for ``VALUE_BLOCK``.
 """
 
 import numpy as np
@@ -29,6 +30,7 @@ from implicitop._solvers.interface import (
     residuals_and_jacobian,
     scale,
     scales,
+    value_block,
 )
 from implicitop._solvers.lockstep import BLOCK
 
@@ -44,6 +46,7 @@ __all__ = [
     "RESIDUAL_BLOCK",
     "SCALE",
     "SCALES",
+    "VALUE_BLOCK",
     "equation_elements",
     "store",
     "system_elements",
@@ -52,8 +55,8 @@ __all__ = [
 # Which function an entry point evaluates.
 (
     RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES,
-    HALLEY_BLOCK, RESIDUAL_BLOCK,
-) = range(9)  # fmt: skip
+    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK,
+) = range(10)  # fmt: skip
 
 #: The element functions each entry point calls, by number of unknowns (1, or 2 for all
 #: systems).
@@ -63,6 +66,7 @@ CALLED = {
         "halley_parts",
         "halley_block",
         "residual_block",
+        "value_block",
         "lane_parameters",
         "scale",
         "guess",
@@ -98,6 +102,8 @@ def equation_elements(
             halley_block(lanes, columns, k, terms)
         else:
             residual_block(lanes, columns, k, terms)
+    elif which == VALUE_BLOCK:
+        value_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (BLOCK,)))
     elif which == GUESS:
         store(guess(params), out)
     else:

@@ -24,6 +24,7 @@ __all__ = [
     "residuals_and_jacobian",
     "scale",
     "scales",
+    "value_block",
 ]
 
 
@@ -60,6 +61,12 @@ def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.nda
     """One equation: ``R``, ``dR/dx`` and the size of R's terms at every lane of a block
     (:func:`implicitop._solvers.lockstep.residual_block`)."""
     raise _unbound("residual_block")
+
+
+def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarray) -> None:
+    """One equation: ``R`` alone at every lane of a block
+    (:func:`implicitop._solvers.lockstep.value_block`)."""
+    raise _unbound("value_block")
 
 
 def scale(x: float, p: np.ndarray) -> float:

@@ -5,11 +5,12 @@ it iterates on, with its first two derivatives, for every element of a block:
 :func:`halley_block` does so for the block's lanes in use, rounded up to whole chunks
 of :data:`LANES`, without a branch, so LLVM vectorises the loop, ``exp`` and ``log``
 included where numba has a vector math library (:mod:`~implicitop._solvers.vector_math`);
-and :func:`residual_block` evaluates the residual at the candidates phase 1 settles on
-(vectorised too where the residual has no branch). Every lane of a chunk is computed,
-those of finished or padding elements too, and the trip count is a multiple of the
-vector step: each element takes the same instructions wherever it sits in a batch, so
-its result does not depend on the batch, the block or the thread count.
+and :func:`residual_block` evaluates the residual at the candidates phase 1 settles on,
+:func:`value_block` beside them (vectorised too where the residual has no branch).
+Every lane of a chunk is computed, those of finished or padding elements too, and the
+trip count is a multiple of the vector step: each element takes the same instructions
+wherever it sits in a batch, so its result does not depend on the batch, the block or
+the thread count.
 
 This module's source follows the algorithm in a problem's full solver and the
 element entry point in its element module (see :mod:`~implicitop._solvers.generated`),
@@ -30,6 +31,7 @@ __all__ = [
     "halley_terms",
     "pad_columns",
     "residual_block",
+    "value_block",
     "whole_chunks",
 ]
 
@@ -100,6 +102,15 @@ def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.nda
         terms[0, i] = value
         terms[1, i] = slope
         terms[2, i] = scale(x[i], p)
+
+
+def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarray) -> None:
+    """``R`` alone at ``x`` (``BLOCK``,) for the parameters ``columns`` (k, ``BLOCK``)
+    into ``values`` (``BLOCK``,), as :func:`residual_block`: the acceptance test's
+    probes beside the candidates, which need neither the slope nor the size of R's
+    terms (inlined, the code for those is left out)."""
+    for i in range(whole_chunks(count)):
+        values[i] = residual_and_slope(x[i], lane_parameters(columns, i))[0]
 
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:

@@ -33,6 +33,7 @@ from implicitop._solvers.interface import (
     residual_and_slope,
     residual_block,
     scale,
+    value_block,
 )
 from implicitop._solvers.lockstep import BLOCK, pad_columns, whole_chunks
 from implicitop._solvers.settings import (
@@ -826,9 +827,9 @@ def solve_block(
     minimum = settings[MINIMUM] != 0.0
     size = params.shape[0]
     # one allocation for the lanes' rows (each one costs about as much as a lane's step)
-    work = np.empty((13, BLOCK))
+    work = np.empty((9, BLOCK))
     x, previous, targets, aboves = work[0], work[1], work[2], work[3]
-    terms, beside, over = work[4:7], work[7:10], work[10:13]
+    terms, beside, over = work[4:7], work[7], work[8]
     columns = np.empty((params.shape[1], BLOCK))
     pad_columns(params, columns)
     outcome = np.empty(BLOCK, dtype=np.int8)
@@ -846,8 +847,8 @@ def solve_block(
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     residual_block(x, columns, size, terms)
     probe_block(x, terms, size, lower, upper, targets, aboves)
-    residual_block(targets, columns, size, beside)
-    residual_block(aboves, columns, size, over)
+    value_block(targets, columns, size, beside)
+    value_block(aboves, columns, size, over)
     left = 0
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
@@ -858,9 +859,9 @@ def solve_block(
                 slope,
                 terms_size,
                 targets[i],
-                beside[0, i],
+                beside[i],
                 aboves[i],
-                over[0, i],
+                over[i],
                 params[i],
             ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
                 root[i, 0], code[i] = x[i], CONVERGED
