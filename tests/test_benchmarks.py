@@ -4,6 +4,7 @@ import re
 
 import closed_form
 import data_model
+import data_sizes
 import laplace
 import numpy as np
 import pytensor
@@ -126,3 +127,15 @@ def test_the_systems_gradient_benchmark_compares_equal_gradients(capsys):
     line = capsys.readouterr().out
     assert "same values: True" in line
     assert re.search(r"batched solve [0-9.]+ ms, [0-9.]+x", line)
+
+
+def test_the_data_sizes_benchmark_prints_a_row_per_size(capsys):
+    data_sizes.main((50, 120), rounds=1, full_solver=False)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines[2:]]
+    assert [row[0].strip() for row in rows] == ["50", "120"]
+    for _, ours, theirs, ratio in rows:
+        assert float(ours) > 0 and float(theirs) > 0
+        assert float(ratio.strip().rstrip("x")) == pytest.approx(
+            float(theirs) / float(ours), abs=0.051
+        )
