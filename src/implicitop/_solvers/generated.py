@@ -79,6 +79,7 @@ _INLINED = frozenset(interface.__all__) | {
     "allowance",
     "halley_step",
     "halley_terms",
+    "in_log_form",
     "accepts",
     "halley_update",
     "noise",

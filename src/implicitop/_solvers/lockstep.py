@@ -29,6 +29,7 @@ __all__ = [
     "LOG_FORM_RATIO",
     "halley_block",
     "halley_terms",
+    "in_log_form",
     "pad_columns",
     "residual_block",
     "value_block",
@@ -59,8 +60,7 @@ def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
     vectorises); the log form is computed from ``A = B = 1`` where it is not selected.
     """
     a, a1, a2, b, b1, b2 = halley_parts(x, p)
-    far_apart = (a > LOG_FORM_RATIO * b) | (b > LOG_FORM_RATIO * a)
-    log_form = (b > 0.0) & (a > 0.0) & far_apart
+    log_form = in_log_form(a, b)
     positive_a = a if log_form else 1.0
     positive_b = b if log_form else 1.0
     slope_a, slope_b = a1 / positive_a, b1 / positive_b
@@ -73,6 +73,13 @@ def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
     return value, slope, curvature
 
 
+def in_log_form(a: float, b: float) -> bool:
+    """Whether phase 1 steps on ``log A - log B`` where ``R = A - B``: both are positive
+    and more than :data:`LOG_FORM_RATIO` apart."""
+    far_apart = (a > LOG_FORM_RATIO * b) | (b > LOG_FORM_RATIO * a)
+    return (b > 0.0) & (a > 0.0) & far_apart
+
+
 def whole_chunks(count: int) -> int:
     """``count`` lanes rounded up to whole chunks of :data:`LANES`: a trip count the
     vector loop covers with no scalar remainder."""
@@ -83,7 +90,23 @@ def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarr
     """:func:`halley_terms` at ``x`` (``BLOCK``,) for the parameters ``columns``
     (k, ``BLOCK``: one column per lane, so each parameter's lanes are contiguous and
     load as vectors) into the columns of ``terms`` (3, ``BLOCK``), for the first
-    ``count`` lanes rounded up to whole chunks of :data:`LANES`."""
+    ``count`` lanes rounded up to whole chunks of :data:`LANES`.
+
+    A first loop writes ``A - B`` and its derivatives, the terms of every lane not in
+    the log form (:func:`in_log_form`); only where some lane of the block is in it does
+    a second loop compute :func:`halley_terms` for all, so a block near its roots pays
+    for no ``log`` and no division. Both loops run the same vector code for ``A - B``:
+    a lane's terms do not depend on its neighbours.
+    """
+    log_form = False
+    for i in range(whole_chunks(count)):
+        a, a1, a2, b, b1, b2 = halley_parts(x[i], lane_parameters(columns, i))
+        log_form |= in_log_form(a, b)
+        terms[0, i] = a - b
+        terms[1, i] = a1 - b1
+        terms[2, i] = a2 - b2
+    if not log_form:
+        return
     for i in range(whole_chunks(count)):
         value, slope, curvature = halley_terms(x[i], lane_parameters(columns, i))
         terms[0, i] = value
