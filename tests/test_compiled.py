@@ -1,5 +1,6 @@
 """Each problem's compiled solver: agreement with plain Python, disk cache, fallback."""
 
+import gc
 import importlib.util
 import inspect
 import os
@@ -150,6 +151,49 @@ def test_a_batch_worth_threads_does_not_wait_for_the_full_solver(monkeypatch):
     np.testing.assert_array_equal(large.root[::45], op.solve(qs[::45]).root)
     np.testing.assert_array_equal(large.status, 0)
     np.testing.assert_allclose(large.root**3 + coefficient * large.root, qs, rtol=1e-14)
+
+
+@pytest.mark.parametrize("collector_on", [True, False], ids=["collector on", "collector off"])
+def test_no_cycle_collection_runs_while_numba_compiles(monkeypatch, collector_on):
+    """Compiling allocates so much that Python's cycle collector would walk the whole
+    heap several times (0.2 s each with PyMC loaded): it is paused while numba compiles
+    a new residual's functions and its full solver, and left as it was."""
+    monkeypatch.setenv("IMPLICITOP_BACKGROUND_COMPILE", "0")
+    coefficient = 5 + uuid.uuid4().int % 10**9 / 1e12  # a residual no process solved
+    solver = make_implicit_op(X**3 + coefficient * X - Q, X, Q).solver
+    compiling, during = [False], []
+    original = compiled.c_function
+
+    def watched(function, signature):
+        compiling[0] = True
+        during.append(("enabled", gc.isenabled()))
+        try:
+            return original(function, signature)
+        finally:
+            compiling[0] = False
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start" and compiling[0]:
+            during.append(("collection", info["generation"]))
+
+    monkeypatch.setattr(compiled, "c_function", watched)
+    was_enabled = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    gc.callbacks.append(record)
+    try:
+        kernels = compiled.problem_kernels(solver.problem, solver.starts)
+        assert kernels.compiled and not kernels.full_ready
+        assert gc.isenabled() == collector_on
+        kernels.c_address  # noqa: B018 (the full solver, compiled here)
+        assert gc.isenabled() == collector_on
+    finally:
+        gc.callbacks.remove(record)
+        (gc.enable if was_enabled else gc.disable)()
+    # the element functions and the full solver (and the shared solver where this
+    # process had not loaded it yet), each compiled with the collector paused
+    assert len(during) >= 2 and set(during) == {("enabled", False)}
+    root = solver.solve(2.0).root
+    np.testing.assert_allclose(root**3 + coefficient * root, 2.0, rtol=1e-14)
 
 
 @pytest.mark.parametrize("problem", [CATALOGUE[0], SYSTEMS[0]], ids=lambda p: p.name)
