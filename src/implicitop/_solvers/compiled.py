@@ -359,7 +359,7 @@ def cycle_collector_paused() -> Iterator[None]:
     Compiling allocates hundreds of thousands of objects, and every full collection it
     triggers walks the whole heap (PyMC, PyTensor and SymPy loaded: about 0.2 s each):
     a new residual's functions took 0.8 s instead of 0.5 s in two compiles of three.
-    The compiler's garbage is collected afterwards, in one young collection."""
+    The compiler's garbage is collected afterwards, in one collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
