@@ -219,10 +219,11 @@ class ProblemKernels:
     def load_full(self) -> int:
         """Compile the full solver here (or load it from numba's disk cache), switch to
         it and return its address."""
-        with self._lock, cycle_collector_paused():
+        with self._lock:
             if self._full is None:
                 path = self.module_file()
-                full = c_function(self.module.solve_from_pointers, batch.C_SIGNATURE)
+                with cycle_collector_paused():
+                    full = c_function(self.module.solve_from_pointers, batch.C_SIGNATURE)
                 background.finished_marker(path).touch()
                 self._full = full
                 self._cell[0] = full.address
