@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from implicitop._problem import Domain, ImplicitProblem
+from implicitop._problem import Domain, ImplicitProblem, as_real
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -109,6 +109,9 @@ class ImplicitOptions:
                 raise TypeError(
                     f"x0 must be a number, a SymPy expression or a sequence of them, got {x0!r}"
                 ) from None
+        for name in ("x0", "bracket"):
+            if name in options:
+                options[name] = _with_real_symbols(options[name])
         built = cls(**cast("dict[str, Any]", options))
         built._check(problem)
         return built
@@ -190,6 +193,16 @@ class ImplicitOptions:
                 "(from its assumptions)"
             )
         return (cut,)
+
+
+def _with_real_symbols(value: object) -> object:
+    """An option's value with the symbols of its expressions declared real, as the
+    problem's are (:func:`~implicitop._problem.as_real`)."""
+    if isinstance(value, sp.Basic):
+        return as_real(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_with_real_symbols(item) for item in value)
+    return value
 
 
 def _number_or_none(value: float | sp.Expr | None) -> float | None:

@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
     import sympy as sp
@@ -24,6 +24,7 @@ __all__ = [
     "Domain",
     "ImplicitProblem",
     "argmin_residuals",
+    "as_real",
     "fixed_point_residuals",
     "off_jumps",
     "positive_parts",
@@ -93,6 +94,55 @@ class Domain:
 _UNSUPPORTED_NODES = ("Integral", "Derivative", "Sum", "Product")
 
 
+def _real_symbol(symbol: sp.Symbol) -> sp.Symbol:
+    """``symbol`` declared real, with its other assumptions; itself where SymPy knows it
+    is real already. The same symbol gives an equal one at every call.
+
+    Raises
+    ------
+    ValueError
+        If the symbol's assumptions exclude real values.
+    """
+    if symbol.is_real:
+        return symbol
+    if symbol.is_real is False:
+        raise ValueError(
+            f"the symbol {symbol.name} cannot take real values (its assumptions exclude "
+            "them); the unknowns and parameters are real numbers"
+        )
+    assumptions = {**symbol.assumptions0, "real": True}
+    if isinstance(symbol, sp.Dummy):
+        return sp.Dummy(symbol.name, dummy_index=symbol.dummy_index, **assumptions)
+    return sp.Symbol(symbol.name, **assumptions)
+
+
+_Sympy = TypeVar("_Sympy", bound="sp.Basic")
+
+
+def as_real(expr: _Sympy) -> _Sympy:
+    """``expr`` with every symbol SymPy does not know to be real declared real.
+
+    The unknowns and parameters are real numbers. SymPy's default symbols are complex,
+    and for those it writes ``|exp(z)|`` as ``exp(re(z))`` and differentiates ``|z|``
+    through ``re(z)`` and ``im(z)``, which neither numeric code nor the solver can use.
+    A symbol keeps its name and its other assumptions (``sp.symbols("x")`` becomes
+    ``sp.symbols("x", real=True)``), so the same name gives the same symbol wherever
+    this is applied: to the residuals, the unknowns, the parameters and the options'
+    expressions alike.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> x = sp.Symbol("x")
+    >>> as_real(sp.Abs(sp.exp(x)))
+    exp(x)
+    >>> as_real(x).is_real
+    True
+    """
+    symbols = [s for s in expr.free_symbols if isinstance(s, sp.Symbol) and not s.is_real]
+    return cast(_Sympy, expr.xreplace({s: _real_symbol(s) for s in symbols})) if symbols else expr
+
+
 def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple[sp.Symbol, ...]:
     items = (value,) if isinstance(value, sp.Basic) else value
     try:
@@ -111,7 +161,7 @@ def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ValueError(f"{role} repeat the symbol(s) {', '.join(repeated)}")
-    return items
+    return tuple(_real_symbol(item) for item in items)
 
 
 #: What to pass instead of a relation, by what the expression is.
@@ -142,9 +192,10 @@ def _as_residual(value: object, role: str = "residual") -> sp.Expr:
             f"the {role} contains undefined function(s) "
             f"{', '.join(sorted(map(str, undefined)))}; write them out as expressions"
         )
-    if value.has(sp.I) or value.is_real is False:
-        raise ValueError(f"the {role} {value} is complex-valued; it must be real")
-    return value
+    expr = as_real(value)
+    if expr.has(sp.I) or expr.is_real is False:
+        raise ValueError(f"the {role} {expr} is complex-valued; it must be real")
+    return expr
 
 
 def residual_scale(expr: sp.Expr) -> sp.Expr:
@@ -378,6 +429,8 @@ class ImplicitProblem:
             ``dR/du`` is singular everywhere.
         """
         residual_exprs = _as_residuals(residuals)
+        if objective is not None:
+            objective = _as_residual(objective, "objective")
         unknown_symbols = _as_symbol_tuple(unknowns, "unknowns")
         param_symbols = _as_symbol_tuple(params, "params")
         if len(residual_exprs) != len(unknown_symbols):

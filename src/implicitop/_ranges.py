@@ -50,7 +50,8 @@ def parameter_range(
     symbol: sp.Symbol, ranges: Ranges | tuple[float, float] | None = None
 ) -> tuple[float, float]:
     """``(lo, hi)`` for ``symbol``: from ``ranges`` (a pair, or a mapping by symbol or
-    name), else :data:`DEFAULT_RANGES` for its assumptions.
+    name; a symbol matches by name, whatever its assumptions), else
+    :data:`DEFAULT_RANGES` for its assumptions.
 
     Raises
     ------
@@ -59,7 +60,7 @@ def parameter_range(
     """
     bounds = ranges
     if isinstance(ranges, Mapping):
-        bounds = ranges.get(symbol, ranges.get(symbol.name))
+        bounds = next((v for k, v in ranges.items() if str(k) == symbol.name), None)
     lo, hi = bounds if bounds is not None else _default_range(symbol)
     lo, hi = float(lo), float(hi)
     domain = Domain.of(symbol)

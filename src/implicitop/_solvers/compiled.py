@@ -296,7 +296,7 @@ def _warn_plain_python(problem: ImplicitProblem, starts: Starts, error: Exceptio
     lacking = unprintable_functions(problem, starts, KernelPrinter())
     culprits = f" ({', '.join(lacking)}: no compiled implementation)" if lacking else ""
     shown = ", ".join(map(str, problem.residuals))
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    reason = _first_specific_line(str(error))
     warnings.warn(
         f"numba could not compile the residual {shown}{culprits}: {type(error).__name__}: "
         f"{reason}. The solver runs as plain Python over SciPy, which is much slower. "
@@ -307,6 +307,15 @@ def _warn_plain_python(problem: ImplicitProblem, starts: Starts, error: Exceptio
         RuntimeWarning,
         stacklevel=4,
     )
+
+
+def _first_specific_line(message: str) -> str:
+    """The first line of numba's ``message`` that says what failed: its first lines
+    often only name the compiler's stage ("Failed in nopython mode pipeline (step:
+    nopython frontend)")."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    specific = [line for line in lines if not line.startswith(("Failed in ", "During: "))]
+    return (specific or lines or [""])[0]
 
 
 def _element_error(problem: ImplicitProblem, source: str) -> Exception | None:
