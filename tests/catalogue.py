@@ -225,6 +225,54 @@ def trigamma_inverse_gradient(t: float) -> tuple[float]:
     return (1 / special.polygamma(2, trigamma_inverse(t)),)
 
 
+def build_gamma_shape() -> ImplicitOp:
+    """The maximum-likelihood shape a of a gamma distribution, from
+    s = log(mean(x)) - mean(log(x)) > 0: log(a) - psi(a) = s (Minka's fixed point, in
+    one call). Its slope is 1/a - psi'(a), the trigamma function."""
+    a, s = sp.symbols("a s", positive=True)
+    return make_implicit_op(sp.log(a) - sp.digamma(a) - s, a, s)
+
+
+def gamma_shape(s: float) -> float:
+    """By Brent's method on SciPy's digamma (log(a) - psi(a) falls from inf to 0)."""
+    return optimize.brentq(
+        lambda a: np.log(a) - special.digamma(a) - s,
+        1e-12,
+        1e12,
+        xtol=1e-300,
+        rtol=8.9e-16,
+        maxiter=1000,
+    )
+
+
+def gamma_shape_gradient(s: float) -> tuple[float]:
+    """da/ds = 1 / (1/a - psi'(a))."""
+    a = gamma_shape(s)
+    return (1 / (1 / a - special.polygamma(1, a)),)
+
+
+FRESNEL_PEAK = float(np.sqrt(2.0))  # S(x) rises from 0 to its maximum 0.7139 on [0, sqrt 2]
+
+
+def build_fresnel_inverse() -> ImplicitOp:
+    """The x in (0, sqrt 2) where Fresnel's integral S(x) equals t (SciPy has S; numba
+    has no compiled one)."""
+    x, t = sp.symbols("x t", positive=True)
+    return make_implicit_op(sp.fresnels(x) - t, x, t, bracket=(0, FRESNEL_PEAK))
+
+
+def fresnel_inverse(t: float) -> float:
+    """By Brent's method on SciPy's fresnel."""
+    return optimize.brentq(
+        lambda x: special.fresnel(x)[0] - t, 0, FRESNEL_PEAK, xtol=1e-300, rtol=8.9e-16
+    )
+
+
+def fresnel_inverse_gradient(t: float) -> tuple[float]:
+    """dx/dt = 1 / S'(x) = 1 / sin(pi x^2 / 2)."""
+    return (1 / np.sin(np.pi * fresnel_inverse(t) ** 2 / 2),)
+
+
 def von_mises_concentration(r: float) -> float:
     """kappa by Brent's method on the exponentially scaled ratio i1e / i0e."""
 
@@ -397,16 +445,39 @@ CATALOGUE: tuple[CatalogueProblem, ...] = (
     ),
 )
 
-#: Problems whose residual uses a function numba cannot compile (here ``polygamma`` of
-#: order 1, which SciPy has only as Python): their values run as plain Python over SciPy,
-#: their gradients in PyTensor.
-PLAIN_PYTHON_CATALOGUE: tuple[CatalogueProblem, ...] = (
+#: Problems over SciPy's special functions that compile (the polygamma functions, which
+#: the kernels compute as SciPy does), solved in C and checked by the catalogue's tests.
+SPECIAL_FUNCTION_CATALOGUE: tuple[CatalogueProblem, ...] = (
     CatalogueProblem(
         "trigamma_inverse",
         build_trigamma_inverse,
         {"t": (0.05, 100.0)},
         trigamma_inverse,
         trigamma_inverse_gradient,
+        rtol=1e-9,
+        gradient_atol=1e-9,
+    ),
+    CatalogueProblem(
+        "gamma_shape",
+        build_gamma_shape,
+        {"s": (1e-3, 20.0)},
+        gamma_shape,
+        gamma_shape_gradient,
+        rtol=1e-9,
+        gradient_atol=1e-9,
+    ),
+)
+
+#: Problems whose residual uses a function numba cannot compile (here Fresnel's ``S``,
+#: which SciPy has only as a ufunc): their values run as plain Python over SciPy, their
+#: gradients in PyTensor.
+PLAIN_PYTHON_CATALOGUE: tuple[CatalogueProblem, ...] = (
+    CatalogueProblem(
+        "fresnel_inverse",
+        build_fresnel_inverse,
+        {"t": (0.001, 0.7)},
+        fresnel_inverse,
+        fresnel_inverse_gradient,
         rtol=1e-9,
         gradient_atol=1e-9,
     ),

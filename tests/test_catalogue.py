@@ -6,10 +6,16 @@ import pytensor.tensor as pt
 import pytest
 from hypothesis import given
 
-from catalogue import CATALOGUE, PLAIN_PYTHON_CATALOGUE, SYSTEMS, CatalogueProblem
+from catalogue import (
+    CATALOGUE,
+    PLAIN_PYTHON_CATALOGUE,
+    SPECIAL_FUNCTION_CATALOGUE,
+    SYSTEMS,
+    CatalogueProblem,
+)
 from implicitop.testing import check_implicit_op, parameter_points
 
-PROBLEMS = CATALOGUE + SYSTEMS + PLAIN_PYTHON_CATALOGUE
+PROBLEMS = CATALOGUE + SYSTEMS + SPECIAL_FUNCTION_CATALOGUE + PLAIN_PYTHON_CATALOGUE
 
 
 @pytest.fixture(scope="module", params=PROBLEMS, ids=[p.name for p in PROBLEMS])

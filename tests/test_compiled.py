@@ -207,16 +207,27 @@ def test_the_generated_module_runs_the_algorithm_modules_source(problem):
 
 
 def test_expressions_numba_cannot_compile_run_as_plain_python_with_a_reason():
-    x = sp.Symbol("x", positive=True)
-    t = sp.Symbol("t", real=True)
-    message = r"numba could not compile .*polygamma: no compiled implementation.*Rewrite"
+    message = r"numba could not compile .*\(fresnels: no compiled implementation\).*Rewrite"
     with pytest.warns(RuntimeWarning, match=message):
-        op = make_implicit_op(sp.polygamma(1, x) - t, x, t)
+        op = make_implicit_op(sp.fresnels(X) - Q, X, Q, bracket=(0, np.sqrt(2)))
         assert not op.solver.kernels.compiled
-    ts = np.geomspace(0.05, 100, 19)
-    result = op.solve(ts)
+    qs = np.linspace(0.01, 0.7, 19)
+    result = op.solve(qs)
     assert (result.status == SolveStatus.CONVERGED).all()
-    np.testing.assert_allclose(special.polygamma(1, result.root), ts, rtol=1e-12)
+    np.testing.assert_allclose(special.fresnel(result.root)[0], qs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 6])
+def test_the_compiled_polygamma_functions_are_scipys_bit_for_bit(order):
+    """SciPy has no compiled polygamma to call: the kernels compute it as SciPy does,
+    from Hurwitz's zeta function (Cephes' algorithm), to the same bits, poles and NaNs."""
+    from implicitop._solvers.special import polygamma
+
+    xs = np.concatenate(
+        [np.geomspace(1e-6, 1e12, 300), -np.geomspace(1e-3, 40, 100) + 1e-3 * np.pi, [-3.0, 0.0]]
+    )
+    ours = np.array([polygamma(float(order), x) for x in xs])
+    assert ours.tobytes() == special.polygamma(order, xs).tobytes()
 
 
 @pytest.mark.parametrize(
@@ -237,8 +248,30 @@ def test_expressions_numba_cannot_compile_run_as_plain_python_with_a_reason():
             sp.Ei(X) - 1 / Q,
             lambda q: optimize.brentq(lambda x: special.expi(x) - 1 / q, 0.3725, 50, rtol=8.9e-16),
         ),
+        (  # its slope is trigamma
+            sp.digamma(X) - sp.log(Q),
+            lambda q: optimize.brentq(
+                lambda x: special.digamma(x) - np.log(q), 0.1, 5, xtol=1e-300, rtol=8.9e-16
+            ),
+        ),
+        (
+            sp.polygamma(2, X) + 1 / Q,
+            lambda q: optimize.brentq(
+                lambda x: special.polygamma(2, x) + 1 / q, 0.1, 10, xtol=1e-300, rtol=8.9e-16
+            ),
+        ),
     ],
-    ids=["lowergamma", "uppergamma", "erfinv", "besselk", "besselj", "loggamma", "Ei"],
+    ids=[
+        "lowergamma",
+        "uppergamma",
+        "erfinv",
+        "besselk",
+        "besselj",
+        "loggamma",
+        "Ei",
+        "digamma",
+        "polygamma",
+    ],
 )
 def test_scipy_special_functions_compile_natively(residual, reference):
     bracket = (0.0, 2.4) if residual.has(sp.besselj) else None

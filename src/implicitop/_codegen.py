@@ -151,15 +151,17 @@ class KernelPrinter(PythonCodePrinter):
 
     def _print_polygamma(self, expr: sp.Expr) -> str:
         order, x = expr.args
-        if order != 0:
+        if order == 0:
+            return self._call("psi", x)
+        if not (order.is_Integer and order > 0):
             return self._print_not_supported(expr)
-        return self._call("psi", x)
+        return self._call("polygamma", order, x)
 
 
 def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:
     """A second derivative among the Halley parts (``A''``, ``B''``: indices 2 and 5) as
-    it is, or 0 where compiled code cannot evaluate it (trigamma, the second derivative
-    of ``loggamma``): Halley's step is then Newton's, and the residual still compiles."""
+    it is, or 0 where compiled code cannot evaluate it (a function without a compiled
+    implementation): Halley's step is then Newton's, and the residual still compiles."""
     if index % 3 != 2:
         return expr
     try:
@@ -214,18 +216,25 @@ def unprintable_functions(
     problem: ImplicitProblem, starts: Starts, printer: PythonCodePrinter
 ) -> list[str]:
     """The names of the functions in the problem's element functions that ``printer``
-    cannot print."""
+    cannot print (not those it fails on only for an argument's sake, as ``Abs`` in
+    ``Abs(fresnels(x))``)."""
     calls = set()
     for exprs in _expressions(problem, starts).values():
         for expr in exprs:
             calls |= expr.atoms(sp.Function)
-    missing = set()
+    failing = set()
     for call in calls:
         try:
             printer.doprint(call)
         except (NotImplementedError, TypeError, ValueError):
-            missing.add(type(call).__name__)
-    return sorted(missing)
+            failing.add(call)
+    return sorted(
+        {
+            type(call).__name__
+            for call in failing
+            if not any(inner != call and inner in failing for inner in call.atoms(sp.Function))
+        }
+    )
 
 
 def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:

@@ -1,5 +1,6 @@
 """SciPy's special functions for the compiled kernels: the C functions of
-:mod:`scipy.special.cython_special`, called by symbol name.
+:mod:`scipy.special.cython_special`, called by symbol name, and the polygamma
+functions, which SciPy computes from a Hurwitz zeta function it does not export.
 
 Each function's address is bound to a symbol of this process when this module is
 imported (only by kernels whose residual uses a special function); compiled code holds
@@ -8,13 +9,27 @@ binds the names again before loading them (as numba-scipy and PyTensor's numba b
 reach the same C functions).
 """
 
+import math
+
 import llvmlite.binding as llvm
 import numba
 from numba import types
 from numba.extending import get_cython_function_address
 from scipy.special import cython_special
 
-__all__ = ["betainc", "erfcinv", "erfinv", "expi", "gammainc", "gammaincc", "iv", "jv", "kv", "psi"]
+__all__ = [
+    "betainc",
+    "erfcinv",
+    "erfinv",
+    "expi",
+    "gammainc",
+    "gammaincc",
+    "iv",
+    "jv",
+    "kv",
+    "polygamma",
+    "psi",
+]
 
 _MODULE = "scipy.special.cython_special"
 _JIT_OPTIONS = {"cache": True, "error_model": "numpy", "nogil": True, "inline": "always"}
@@ -110,3 +125,77 @@ def expi(x: float) -> float:
 def betainc(a: float, b: float, x: float) -> float:
     """Regularised incomplete beta function ``I_x(a, b)``."""
     return _betainc(a, b, x, 0)
+
+
+#: ``(2j)! / B_2j`` for the Euler-Maclaurin terms of :func:`hurwitz_zeta` (Cephes').
+_EULER_MACLAURIN = (
+    12.0,
+    -720.0,
+    30240.0,
+    -1209600.0,
+    47900160.0,
+    -1.8924375803183791606e9,
+    7.47242496e10,
+    -2.950130727918164224e12,
+    1.1646782814350067249e14,
+    -4.5979787224074726105e15,
+    1.8152105401943546773e17,
+    -7.1661652561756670113e18,
+)
+_MACHEP = 1.11022302462515654042e-16
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def hurwitz_zeta(s: float, q: float) -> float:
+    """Hurwitz's zeta function ``sum_k (k + q)^-s`` for ``s > 1``: Cephes' algorithm,
+    as ``scipy.special.zeta(s, q)`` computes it (a direct sum until ``k + q > 9``, then
+    Euler-Maclaurin's expansion; the expansion at infinity for ``q > 1e8``). inf at
+    ``s = 1`` and at integer ``q <= 0``; NaN for ``s < 1``, and for ``q < 0`` unless
+    ``s`` is an integer."""
+    if s == 1.0:
+        return math.inf
+    if not s > 1.0:
+        return math.nan
+    if q <= 0.0:
+        if q == math.floor(q):
+            return math.inf
+        if s != math.floor(s):
+            return math.nan
+    if q > 1e8:
+        return (1.0 / (s - 1.0) + 1.0 / (2.0 * q)) * q ** (1.0 - s)
+    total = q**-s
+    a = q
+    i = 0
+    b = 0.0
+    while i < 9 or a <= 9.0:
+        i += 1
+        a += 1.0
+        b = a**-s
+        total += b
+        if abs(b / total) < _MACHEP:
+            return total
+    w = a
+    total += b * w / (s - 1.0)
+    total -= 0.5 * b
+    a = 1.0
+    k = 0.0
+    for coefficient in _EULER_MACLAURIN:
+        a *= s + k
+        b /= w
+        term = a * b / coefficient
+        total += term
+        if abs(term / total) < _MACHEP:
+            break
+        k += 1.0
+        a *= s + k
+        b /= w
+        k += 1.0
+    return total
+
+
+@numba.njit(**_JIT_OPTIONS)
+def polygamma(order: float, x: float) -> float:
+    """The polygamma function ``psi^(order)(x)`` of an integer ``order >= 1`` (``psi``
+    is order 0), as SciPy computes it: ``(-1)^(order+1) order! zeta(order + 1, x)``."""
+    sign = 1.0 if order % 2.0 == 1.0 else -1.0
+    return sign * math.gamma(order + 1.0) * hurwitz_zeta(order + 1.0, x)
