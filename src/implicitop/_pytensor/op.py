@@ -151,7 +151,8 @@ def make_implicit_op(
         iterates above 0.
     params
         A symbol or a sequence of symbols: the op's inputs, in this order. Every free
-        symbol of the residuals must be an unknown or a parameter.
+        symbol of the residuals must be an unknown or a parameter. Symbols declared
+        without assumptions are taken as real (``op.params`` holds them so).
     **options
         ``x0``, ``bracket``, ``expand_bracket``, ``tol``, ``maxiter``, ``on_failure``;
         see :class:`~implicitop.ImplicitOptions`.

@@ -88,7 +88,8 @@ def make_implicit_op(
     unknowns
         The symbol(s) solved for; their SymPy assumptions set the search domain.
     params
-        A symbol or a sequence of symbols: the op's inputs, in this order.
+        A symbol or a sequence of symbols: the op's inputs, in this order. Symbols
+        declared without assumptions are taken as real (``op.params`` holds them so).
     **options
         ``x0``, ``bracket``, ``tol``, ``maxiter``, ``on_failure``; see
         :class:`~implicitop.ImplicitOptions`.
