@@ -255,3 +255,22 @@ def test_an_argmin_op_its_value_and_log_det_match_closed_forms():
     np.testing.assert_allclose(got_log_det, 1 - points, rtol=1e-12, atol=1e-15)
     maximum = make_argmin_op(-((x - t) ** 2), x, t)
     assert np.all(np.isnan(theano.function([ts], maximum(ts))(np.array([1.0, 2.0]))))
+
+
+def test_llvm_14_compiles_without_a_vector_library_and_without_option_errors(capfd):
+    """LLVM before 15 (this stack's llvmlite) takes a command-line option once per
+    process: the vector library, set for implicitop's compile and unset after it, could
+    not be unset (LLVM printed "may only occur zero or one times" and left it on for
+    all numba code compiled later). There the solver's loops call the scalar functions."""
+    import llvmlite.binding as llvm
+
+    from implicitop._solvers import vector_math
+
+    assert llvm.llvm_version_info < (15,)
+    assert vector_math.library() == "none"
+    x, q = sp.symbols("x q", positive=True)
+    for constant in (0.3125, 0.6875):  # residuals no other test compiles
+        op = make_implicit_op(x**3 + x - q + constant, x, q)
+        roots = op.solve(np.array([1.0, 10.0])).root
+        np.testing.assert_allclose(roots**3 + roots + constant, [1.0, 10.0], rtol=1e-14)
+    assert "may only occur" not in capfd.readouterr().err

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-__all__ = ["LIBRARY", "library", "requested", "vector_library"]
+__all__ = ["LIBRARY", "SETTABLE_AGAIN_FROM", "library", "requested", "vector_library"]
 
 #: The vector math library loaded on x86-64 Linux.
 LIBRARY = "libmvec.so.1"
@@ -38,17 +38,26 @@ def requested() -> bool:
     return os.environ.get("IMPLICITOP_VECTOR_MATH", "1") != "0"
 
 
+#: The first LLVM that takes a command-line option more than once per process. Before
+#: it, LLVM refuses a second setting ("may only occur zero or one times") and keeps the
+#: first: the vector library could not be unset after implicitop's compile.
+SETTABLE_AGAIN_FROM = (15,)
+
+
 @lru_cache(maxsize=1)
 def library() -> str:
     """The vector math library implicitop's machine code calls in this process, loaded
     once: "SVML" (set up by numba for all code), "libmvec" (loaded here) or "none" (not
-    wanted, or not available: not x86-64 Linux with glibc)."""
+    wanted, or not available: not x86-64 Linux with glibc, or an LLVM older than
+    :data:`SETTABLE_AGAIN_FROM`, as numba 0.60's)."""
     import llvmlite.binding as llvm
     from numba.core import config
 
     if config.USING_SVML:
         return "SVML"
     if not requested() or not sys.platform.startswith("linux"):
+        return "none"
+    if llvm.llvm_version_info < SETTABLE_AGAIN_FROM:
         return "none"
     if platform.machine() not in ("x86_64", "AMD64"):
         return "none"
