@@ -38,6 +38,9 @@ def test_derivative_prints_as_latex():
         # simplifies it to zero
         ([mu + x - theta, sp.exp(mu + x) - theta], [mu, x], theta, ValueError, "singular"),
         (sp.Eq(mu, theta), mu, theta, TypeError, "lhs - rhs"),
+        # the same name with other assumptions is another SymPy symbol
+        (sp.Symbol("mu") ** 3 - theta, mu, theta, ValueError, "mu .* different assumptions"),
+        (mu**3 - sp.Symbol("theta", negative=True), mu, theta, ValueError, "negative=True and"),
         (SEED, mu + 1, theta, TypeError, "Symbol"),
         (SEED, mu, [theta, theta], ValueError, "repeat"),
         (SEED, mu, [], ValueError, "at least one parameter"),

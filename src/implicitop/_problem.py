@@ -164,6 +164,25 @@ def _as_symbol_tuple(value: sp.Symbol | Sequence[sp.Symbol], role: str) -> tuple
     return tuple(_real_symbol(item) for item in items)
 
 
+def _check_one_symbol_per_name(free: set, declared: tuple[sp.Symbol, ...]) -> None:
+    """Raise ``ValueError`` where a symbol of the residuals has the name of an unknown or
+    a parameter but other assumptions: SymPy takes them for two symbols."""
+    for symbol in declared:
+        for other in free:
+            if other.name == symbol.name and other != symbol:
+                raise ValueError(
+                    f"the residuals' {other.name} and the {other.name} passed as an "
+                    "unknown or parameter are two SymPy symbols with different "
+                    f"assumptions ({_assumptions(other)} and {_assumptions(symbol)}); "
+                    "declare the symbol once and use it everywhere"
+                )
+
+
+def _assumptions(symbol: sp.Symbol) -> str:
+    given = {k: v for k, v in symbol._assumptions_orig.items() if k != "commutative"}
+    return ", ".join(f"{k}={v}" for k, v in sorted(given.items())) or "none"
+
+
 #: What to pass instead of a relation, by what the expression is.
 _INSTEAD_OF_A_RELATION = {
     "residual": "pass the expression lhs - rhs, whose root defines the unknown",
@@ -446,6 +465,9 @@ class ImplicitProblem:
         if shared:
             raise ValueError(f"{', '.join(shared)} is both an unknown and a parameter")
         free = set().union(*(r.free_symbols for r in residual_exprs))
+        if objective is not None:
+            free |= objective.free_symbols
+        _check_one_symbol_per_name(free, (*unknown_symbols, *param_symbols))
         missing = [u.name for u in unknown_symbols if u not in free]
         if missing:
             which = "residual" if len(residual_exprs) == 1 else "residuals"
@@ -455,8 +477,6 @@ class ImplicitProblem:
                     "  ", " "
                 )
             )
-        if objective is not None:
-            free |= objective.free_symbols
         stray = free - {*unknown_symbols, *param_symbols}
         if stray:
             names = ", ".join(sorted(s.name for s in stray))
