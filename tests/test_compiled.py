@@ -19,7 +19,7 @@ from scipy import optimize, special
 
 from catalogue import CATALOGUE, SYSTEMS, build_seed
 from implicitop import SolveStatus, make_implicit_op
-from implicitop._codegen import element_source
+from implicitop._codegen import _REWRITES, element_source
 from implicitop._solvers import background, batch, compiled, generated, lockstep, scalar, system
 from implicitop._solvers.compiled import plain_kernels
 from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
@@ -294,6 +294,32 @@ def test_scipy_special_functions_compile_natively(residual, reference):
 def test_functions_without_a_numeric_implementation_are_refused_at_construction(residual, name):
     with pytest.raises(ValueError, match=name):
         make_implicit_op(residual, X, Q)
+
+
+@pytest.mark.parametrize(
+    ("function", "reference"),
+    [
+        (sp.expint(1, X), special.exp1),
+        (sp.li(X), lambda x: special.expi(np.log(x))),
+        (sp.Chi(X), lambda x: special.shichi(x)[1]),
+        (sp.Shi(X), lambda x: special.shichi(x)[0]),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, sp.Basic) else "",
+)
+def test_the_refusal_names_a_rewrite_that_compiles_and_solves(function, reference):
+    name = type(function).__name__
+    with pytest.raises(ValueError) as refused:
+        make_implicit_op(function - Q, X, Q)
+    hint = _REWRITES[name]
+    assert hint in str(refused.value)
+    # the rewrite as the message writes it: "f(x) is <rewrite> for <domain>"
+    rewrite = sp.sympify(hint.split(" is ")[1].split(" for ")[0], locals={"x": X})
+    op = make_implicit_op(rewrite - Q, X, Q)
+    assert op.solver.kernels.compiled
+    qs = np.array([0.01, 0.3, 2.0]) if name == "expint" else np.array([0.05, 0.6, 4.0])
+    result = op.solve(qs)
+    assert result.converged.all()
+    np.testing.assert_allclose(reference(result.root), qs, rtol=1e-12)
 
 
 def test_floor_residuals_solve_off_their_jumps():

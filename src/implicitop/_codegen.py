@@ -247,9 +247,19 @@ def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:
             called = called_names(inspect.getsource(function))
             missing |= called - function.__globals__.keys() - set(dir(builtins))
     if missing:
+        hints = "".join(f" {_REWRITES[name]}." for name in sorted(missing) if name in _REWRITES)
         raise ValueError(
             f"the residual or its derivative in the unknown uses {', '.join(sorted(missing))}, "
-            "which has no numeric implementation in SciPy or NumPy, so no root can be "
+            "which SymPy cannot turn into SciPy or NumPy code, so no root can be "
             "computed. Rewrite it with other functions, or make its value another unknown "
-            "of a system."
+            f"of a system.{hints}"
         )
+
+
+#: Rewrites, in functions that compile, of SymPy functions with no numeric code.
+_REWRITES = {
+    "expint": "expint(1, x) is -Ei(-x) for x > 0 (Theis' well function)",
+    "li": "li(x) is Ei(log(x)) for x > 1",
+    "Chi": "Chi(x) is (Ei(x) + Ei(-x))/2 for x > 0",
+    "Shi": "Shi(x) is (Ei(x) - Ei(-x))/2 for x > 0",
+}
