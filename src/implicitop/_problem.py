@@ -179,7 +179,10 @@ def _check_one_symbol_per_name(free: set, declared: tuple[sp.Symbol, ...]) -> No
 
 
 def _assumptions(symbol: sp.Symbol) -> str:
-    given = {k: v for k, v in symbol._assumptions_orig.items() if k != "commutative"}
+    """The assumptions ``symbol`` was declared with (all it has, on a SymPy that does
+    not keep them apart), as ``name=value`` pairs."""
+    declared = getattr(symbol, "_assumptions_orig", symbol.assumptions0)
+    given = {k: v for k, v in declared.items() if k != "commutative"}
     return ", ".join(f"{k}={v}" for k, v in sorted(given.items())) or "none"
 
 
