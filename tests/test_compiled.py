@@ -372,6 +372,16 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
     assert any(tmp_path.glob(f"v{FORMAT}/__pycache__/*.nbc"))
 
 
+def test_a_change_to_the_special_functions_changes_every_generated_module(tmp_path, monkeypatch):
+    """numba's disk cache does not see the code it inlines from another module: a new
+    version of the special functions must give new modules, not stale machine code."""
+    before = generated._module("a title", (), [])
+    changed = tmp_path / "special.py"
+    changed.write_text(generated._SPECIAL.read_text() + "\n# another version\n")
+    monkeypatch.setattr(generated, "_SPECIAL", changed)
+    assert generated._module("a title", (), []) != before
+
+
 def test_seed_op_uses_the_compiled_kernel():
     assert build_seed().solver.kernels.compiled
 
