@@ -5,7 +5,8 @@ Run ``python benchmarks/special_functions.py [size]`` (default 10,000). For each
 1e-3..20), the shape ``a`` solves ``log(a) - digamma(a) = s``; the slope of the
 residual is ``1/a - trigamma(a)``. Timed in turn (:func:`run.alternating_best`):
 
-- implicitop's ``op.solve`` (the full solver; ``polygamma`` compiled, as SciPy computes it);
+- implicitop's ``op.solve`` (the full solver; ``polygamma`` compiled, by SciPy's
+  algorithm), from its default start and from Minka's (``x0``, as by hand);
 - what a user writes by hand: one vectorised ``scipy.optimize.newton`` call from Minka's
   closed-form start ``(3 - s + sqrt((s - 3)^2 + 24 s)) / (12 s)``, with SciPy's
   ``digamma`` and ``polygamma`` (SciPy's default ``tol``, 1.48e-8);
@@ -44,24 +45,35 @@ def by_hand(s: np.ndarray) -> np.ndarray:
     )
 
 
-def main(size: int = 10_000, rounds: int = 5) -> None:
-    """Print the table for ``size`` statistics."""
+def main(size: int = 10_000, rounds: int = 5, full_solver: bool = True) -> None:
+    """Print the table for ``size`` statistics, each solver timed ``rounds`` times in
+    turn (implicitop's with its full solvers loaded first, unless ``full_solver`` is
+    false: a smoke run)."""
     a, t = sp.symbols("a s", positive=True)
-    op = run.measured(make_implicit_op(sp.log(a) - sp.digamma(a) - t, a, t))
+    residual = sp.log(a) - sp.digamma(a) - t
+    minka = (3 - t + sp.sqrt((t - 3) ** 2 + 24 * t)) / (12 * t)
+    ops = [make_implicit_op(residual, a, t), make_implicit_op(residual, a, t, x0=minka)]
+    if full_solver:
+        ops = [run.measured(op) for op in ops]
     s = statistics(size)
     tenth = s[: max(size // 10, 1)]
-    plain = plain_kernels(op.solver.problem, op.solver.starts)
+    plain = plain_kernels(ops[0].solver.problem, ops[0].solver.starts)
     rows = parameter_rows([tenth])
     root, code = np.empty((tenth.size, 1)), np.empty(tenth.size, dtype=np.int8)
 
     def plain_python() -> None:
         with np.errstate(all="ignore"):
-            plain.solve(rows, op.solver.settings.record, root, code)
+            plain.solve(rows, ops[0].solver.settings.record, root, code)
 
-    ours, theirs, slow = run.alternating_best(
-        [lambda: op.solve(s), lambda: by_hand(s), plain_python], rounds, number=1
-    )
-    slow *= size / tenth.size
+    calls = {
+        "implicitop": lambda: ops[0].solve(s),
+        "implicitop, Minka's start": lambda: ops[1].solve(s),
+        "by hand (vectorised newton, Minka's start)": lambda: by_hand(s),
+        "implicitop as plain Python (before)": plain_python,
+    }
+    seconds = dict(zip(calls, run.alternating_best(list(calls.values()), rounds, 1), strict=True))
+    seconds["implicitop as plain Python (before)"] *= size / tenth.size
+    checked = s[:200]
     reference = np.array(
         [
             optimize.brentq(
@@ -72,22 +84,23 @@ def main(size: int = 10_000, rounds: int = 5) -> None:
                 rtol=8.9e-16,
                 maxiter=1000,
             )
-            for v in s[:200]
+            for v in checked
         ]
     )
     plain_python()
-    differences = {
-        "implicitop": op.solve(s[:200]).root,
-        "by hand": by_hand(s[:200]),
-        "plain Python": root[: min(200, tenth.size), 0],
+    found = {
+        "implicitop": ops[0].solve(checked).root,
+        "implicitop, Minka's start": ops[1].solve(checked).root,
+        "by hand (vectorised newton, Minka's start)": by_hand(checked),
+        "implicitop as plain Python (before)": root[: checked.size, 0],
     }
-    print(f"gamma shape MLE, {size} roots: ms per call, ratio to implicitop")
+    print(f"gamma shape MLE, {size} roots: ms per call, and per call of implicitop's")
     print("| solver | ms | ratio | largest relative difference from brentq |")
     print("|---|---|---|---|")
-    for name, seconds in (("implicitop", ours), ("by hand", theirs), ("plain Python", slow)):
-        found = differences[name]
-        gap = np.max(np.abs(found / reference[: found.size] - 1))
-        print(f"| {name} | {seconds * 1e3:.4g} | {seconds / ours:.1f}x | {gap:.1e} |")
+    for name, time_taken in seconds.items():
+        gap = np.max(np.abs(found[name] / reference[: found[name].size] - 1))
+        ratio = time_taken / seconds["implicitop"]
+        print(f"| {name} | {time_taken * 1e3:.4g} | {ratio:.2f}x | {gap:.1e} |")
 
 
 if __name__ == "__main__":

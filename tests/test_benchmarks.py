@@ -11,6 +11,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import run
+import special_functions
 import systems_gradient
 from scipy import optimize
 
@@ -139,3 +140,18 @@ def test_the_data_sizes_benchmark_prints_a_row_per_size(capsys):
         assert float(ratio.strip().rstrip("x")) == pytest.approx(
             float(theirs) / float(ours), abs=0.051
         )
+
+
+def test_the_special_functions_benchmark_prints_its_four_solvers(capsys):
+    special_functions.main(300, rounds=1, full_solver=False)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines[3:]]
+    assert [row[0].strip() for row in rows] == [
+        "implicitop",
+        "implicitop, Minka's start",
+        "by hand (vectorised newton, Minka's start)",
+        "implicitop as plain Python (before)",
+    ]
+    for _, milliseconds, _, difference in rows:
+        assert float(milliseconds) > 0
+        assert float(difference) < 1e-11  # each agrees with brentq
