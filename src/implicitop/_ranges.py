@@ -60,7 +60,7 @@ def parameter_range(
     """
     bounds = ranges
     if isinstance(ranges, Mapping):
-        bounds = next((v for k, v in ranges.items() if str(k) == symbol.name), None)
+        bounds = next((v for k, v in ranges.items() if _name(k) == symbol.name), None)
     lo, hi = bounds if bounds is not None else _default_range(symbol)
     lo, hi = float(lo), float(hi)
     domain = Domain.of(symbol)
@@ -70,6 +70,11 @@ def parameter_range(
             f"[{domain.lower}, {domain.upper}]"
         )
     return lo, hi
+
+
+def _name(key: object) -> str:
+    """The name a ``ranges`` key gives: a symbol's name, or the string itself."""
+    return str(getattr(key, "name", key))
 
 
 def is_log_scaled(lo: float, hi: float) -> bool:
@@ -82,6 +87,6 @@ def check_names(
 ) -> None:
     """Raise ``ValueError`` if ``ranges`` names a symbol that is not a parameter."""
     known = {s.name for s in params}
-    stray = [str(k) for k in (ranges or {}) if str(k) not in known]
+    stray = [_name(k) for k in (ranges or {}) if _name(k) not in known]
     if stray:
         raise ValueError(f"ranges name unknown parameter(s): {', '.join(stray)}")
