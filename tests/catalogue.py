@@ -446,7 +446,7 @@ CATALOGUE: tuple[CatalogueProblem, ...] = (
 )
 
 #: Problems over SciPy's special functions that compile (the polygamma functions, which
-#: the kernels compute as SciPy does), solved in C and checked by the catalogue's tests.
+#: the kernels compute by SciPy's algorithm), solved in C and checked by the catalogue's tests.
 SPECIAL_FUNCTION_CATALOGUE: tuple[CatalogueProblem, ...] = (
     CatalogueProblem(
         "trigamma_inverse",
