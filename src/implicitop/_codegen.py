@@ -59,6 +59,7 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
         (residual,) = problem.residuals
         element[problem.unknowns[0]] = _UNKNOWN
         functions = {
+            "residual": (residual,),
             "residual_and_slope": (residual, problem.jacobian[0, 0]),
             "halley_parts": problem.halley_parts,
             "scale": (residual_scale(residual),),
@@ -99,8 +100,9 @@ def _arguments(problem: ImplicitProblem, name: str) -> list[sp.Basic]:
 
 
 def _returned(name: str, exprs: Sequence[sp.Expr]) -> sp.Expr | tuple[sp.Expr, ...]:
-    """One equation's scale is returned as a float, everything else as a tuple."""
-    return exprs[0] if name == "scale" else tuple(exprs)
+    """One equation's residual and scale are returned as floats, everything else as a
+    tuple."""
+    return exprs[0] if name in ("residual", "scale") else tuple(exprs)
 
 
 #: SymPy functions :class:`KernelPrinter` prints as the special function of that name.

@@ -21,6 +21,7 @@ from implicitop._solvers.element_entry import (
     GUESS,
     HALLEY_BLOCK,
     HALLEY_PARTS,
+    RESIDUAL,
     RESIDUAL_AND_SLOPE,
     RESIDUAL_BLOCK,
     RESIDUALS_AND_JACOBIAN,
@@ -37,6 +38,7 @@ __all__ = [
     "guess",
     "halley_block",
     "halley_parts",
+    "residual",
     "residual_and_slope",
     "residual_block",
     "residuals_and_jacobian",
@@ -76,6 +78,11 @@ def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int)
     out = np.empty(size)
     call_entry(int(p[p.shape[0] - 1]), which, x, p, p.shape[0], n, out)
     return out
+
+
+def residual(x: float, p: np.ndarray) -> float:
+    """``R(x, p)`` alone, by address."""
+    return call_by_address(RESIDUAL, np.full(1, x), p, 1, 1)[0]
 
 
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:

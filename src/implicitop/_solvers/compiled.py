@@ -286,7 +286,7 @@ def plain_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
         exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
     functions = element_functions(problem, starts)
     if problem.size == 1:
-        for name in ("residual_and_slope", "halley_parts", "scale"):
+        for name in ("residual", "residual_and_slope", "halley_parts", "scale"):
             functions[name] = _on_numpy_floats(functions[name])
     vars(module).update(functions)
     return ProblemKernels(module, compiled=False)

@@ -25,6 +25,7 @@ from implicitop._solvers.interface import (
     guess,
     halley_block,
     halley_parts,
+    residual,
     residual_and_slope,
     residual_block,
     residuals_and_jacobian,
@@ -41,6 +42,7 @@ __all__ = [
     "GUESS",
     "HALLEY_BLOCK",
     "HALLEY_PARTS",
+    "RESIDUAL",
     "RESIDUALS_AND_JACOBIAN",
     "RESIDUAL_AND_SLOPE",
     "RESIDUAL_BLOCK",
@@ -55,13 +57,14 @@ __all__ = [
 # Which function an entry point evaluates.
 (
     RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES,
-    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK,
-) = range(10)  # fmt: skip
+    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK, RESIDUAL,
+) = range(11)  # fmt: skip
 
 #: The element functions each entry point calls, by number of unknowns (1, or 2 for all
 #: systems).
 CALLED = {
     1: (
+        "residual",
         "residual_and_slope",
         "halley_parts",
         "halley_block",
@@ -90,7 +93,9 @@ def equation_elements(
 ) -> None:
     """The entry point of one equation's element functions (``n`` is 1)."""
     params = carray(p, (k,))
-    if which == RESIDUAL_AND_SLOPE:
+    if which == RESIDUAL:
+        out[0] = residual(x[0], params)
+    elif which == RESIDUAL_AND_SLOPE:
         store(residual_and_slope(x[0], params), out)
     elif which == HALLEY_PARTS:
         store(halley_parts(x[0], params), out)

@@ -19,6 +19,7 @@ __all__ = [
     "halley_block",
     "halley_parts",
     "lane_parameters",
+    "residual",
     "residual_and_slope",
     "residual_block",
     "residuals_and_jacobian",
@@ -32,6 +33,12 @@ def _unbound(name: str) -> NotImplementedError:
     return NotImplementedError(
         f"{name} is defined per problem; build the solver with implicitop._solvers.Solver"
     )
+
+
+def residual(x: float, p: np.ndarray) -> float:
+    """One equation: ``R(x, p)`` alone, as :func:`residual_and_slope` gives it (for the
+    probes that need no slope: LLVM cannot leave out a slope that calls opaque code)."""
+    raise _unbound("residual")
 
 
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:

@@ -21,7 +21,13 @@ import math
 
 import numpy as np
 
-from implicitop._solvers.interface import halley_parts, lane_parameters, residual_and_slope, scale
+from implicitop._solvers.interface import (
+    halley_parts,
+    lane_parameters,
+    residual,
+    residual_and_slope,
+    scale,
+)
 
 __all__ = [
     "BLOCK",
@@ -131,9 +137,9 @@ def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarr
     """``R`` alone at ``x`` (``BLOCK``,) for the parameters ``columns`` (k, ``BLOCK``)
     into ``values`` (``BLOCK``,), as :func:`residual_block`: the acceptance test's
     probes beside the candidates, which need neither the slope nor the size of R's
-    terms (inlined, the code for those is left out)."""
+    terms."""
     for i in range(whole_chunks(count)):
-        values[i] = residual_and_slope(x[i], lane_parameters(columns, i))[0]
+        values[i] = residual(x[i], lane_parameters(columns, i))
 
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 from implicitop._solvers.interface import (
     bracket,
     halley_block,
+    residual,
     residual_and_slope,
     residual_block,
     scale,
@@ -177,7 +178,7 @@ def on_zero_plateau(x: float, p: np.ndarray) -> bool:
     (``(x - 1)**2``) has a non-zero residual beside it."""
     step = PLATEAU_STEP * (abs(x) if x != 0.0 else 1.0)
     for side in (step, -step):
-        if residual_and_slope(x + side, p)[0] == 0.0:
+        if residual(x + side, p) == 0.0:
             return True
     return False
 
@@ -242,7 +243,7 @@ def probe(x: float, target: float, value: float, p: np.ndarray) -> float:
         if target == x or not math.isnan(value):
             break
         target = x + (target - x) / 2
-        value = residual_and_slope(target, p)[0]
+        value = residual(target, p)
     return math.nan if target == x else value
 
 
@@ -303,8 +304,8 @@ def accepts(x: float, p: np.ndarray, lower: float, upper: float) -> bool:
     size = scale(x, p)
     target = probe_target(x, value, slope, size, lower, upper)
     above = above_target(x, value, slope, size, lower, upper)
-    beside = residual_and_slope(target, p)[0]
-    over = residual_and_slope(above, p)[0] if abs(value) <= noise(size) else math.nan
+    beside = residual(target, p)
+    over = residual(above, p) if abs(value) <= noise(size) else math.nan
     return accepted(x, value, slope, size, target, beside, above, over, p)
 
 
@@ -464,7 +465,7 @@ def grid_value(
 ) -> float:
     """The residual at grid point ``g``, evaluated once."""
     if not seen[g]:
-        values[g] = residual_and_slope(grid[g], p)[0]
+        values[g] = residual(grid[g], p)
         seen[g] = True
     return values[g]
 
@@ -746,7 +747,7 @@ def grown(
             if not moving[side]:
                 continue
             end = outward(ends[side], widths[side], bounds[side], first_width)
-            value = residual_and_slope(end, p)[0]
+            value = residual(end, p)
             if end == ends[side] or not math.isfinite(end) or math.isnan(value):
                 moving[side] = False
                 continue
@@ -788,7 +789,7 @@ def expanded(
     moving = np.array([math.isfinite(lo), math.isfinite(hi)])
     for side in range(2):
         if moving[side]:
-            last[side] = residual_and_slope(ends[side], p)[0]
+            last[side] = residual(ends[side], p)
             moving[side] = not math.isnan(last[side])
     status = NO_BRACKET_FOUND
     for _ in range(MAX_BRACKETS):
