@@ -25,6 +25,10 @@ mu, theta = sp.symbols("mu theta")  # no assumptions
 THETAS = np.array([0.05, 0.7, 2.0, 9.0])
 
 
+def seed_residual(m, t):
+    return m + m * np.exp(t * m) - 1
+
+
 def brentq_roots(residual, thetas, lo, hi):
     return np.array([optimize.brentq(residual, lo, hi, args=(t,), xtol=1e-15) for t in thetas])
 
@@ -40,15 +44,15 @@ def test_the_seed_residual_in_default_symbols_compiles_and_gives_brentq_roots():
     op = compiled_without_warnings(make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta))
     result = op.solve(THETAS)
     assert (result.status == SolveStatus.CONVERGED).all()
-    expected = brentq_roots(lambda m, t: m + m * np.exp(t * m) - 1, THETAS, 0, 1)
+    expected = brentq_roots(seed_residual, THETAS, 0, 1)
     np.testing.assert_allclose(result.root, expected, rtol=1e-14)
     # the implicit function theorem's dmu/dtheta against central differences of brentq's
     t = pt.dvector("t")
     gradient = pytensor.function([t], pytensor.grad(op(t).sum(), t))
     h = 1e-6
     differences = (
-        brentq_roots(lambda m, t: m + m * np.exp(t * m) - 1, THETAS + h, 0, 1)
-        - brentq_roots(lambda m, t: m + m * np.exp(t * m) - 1, THETAS - h, 0, 1)
+        brentq_roots(seed_residual, THETAS + h, 0, 1)
+        - brentq_roots(seed_residual, THETAS - h, 0, 1)
     ) / (2 * h)
     np.testing.assert_allclose(gradient(THETAS), differences, rtol=1e-7)
 

@@ -239,6 +239,15 @@ def unprintable_functions(
     )
 
 
+#: Rewrites, in functions that compile, of SymPy functions with no numeric code.
+_REWRITES = {
+    "expint": "expint(1, x) is -Ei(-x) for x > 0 (Theis' well function)",
+    "li": "li(x) is Ei(log(x)) for x > 1",
+    "Chi": "Chi(x) is (Ei(x) + Ei(-x))/2 for x > 0",
+    "Shi": "Shi(x) is (Ei(x) - Ei(-x))/2 for x > 0",
+}
+
+
 def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:
     """Raise ``ValueError`` naming the functions of the residual (or of its derivatives,
     or the initial guess) that neither numba nor SciPy and NumPy can evaluate."""
@@ -256,12 +265,3 @@ def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:
             "computed. Rewrite it with other functions, or make its value another unknown "
             f"of a system.{hints}"
         )
-
-
-#: Rewrites, in functions that compile, of SymPy functions with no numeric code.
-_REWRITES = {
-    "expint": "expint(1, x) is -Ei(-x) for x > 0 (Theis' well function)",
-    "li": "li(x) is Ei(log(x)) for x > 1",
-    "Chi": "Chi(x) is (Ei(x) + Ei(-x))/2 for x > 0",
-    "Shi": "Shi(x) is (Ei(x) - Ei(-x))/2 for x > 0",
-}
