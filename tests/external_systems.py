@@ -273,3 +273,27 @@ def numeric(case: SystemCase) -> Callable[[np.ndarray], np.ndarray]:
     residuals = [r.subs(Q, case.value) for r in case.residuals]
     function = sp.lambdify([case.unknowns], residuals, modules="numpy")
     return lambda x: np.array(function(x), dtype=float)
+
+
+def numeric_with_jacobian(case: SystemCase) -> Callable[[np.ndarray], tuple]:
+    """``F(x) -> (residuals, Jacobian)`` at the library's value of ``q``, for MINPACK's
+    hybrj (``scipy.optimize.root(..., jac=True, method="hybr")``); the derivative of a
+    ``Piecewise`` jump (SymPy's ``DiracDelta``) is taken as 0."""
+    residuals = [r.subs(Q, case.value) for r in case.residuals]
+    jacobian = sp.Matrix(residuals).jacobian(case.unknowns).replace(sp.DiracDelta, lambda *_: 0)
+    function = sp.lambdify([case.unknowns], [residuals, jacobian], modules="numpy")
+
+    def both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        values, matrix = function(x)
+        return np.array(values, dtype=float), np.array(matrix, dtype=float)
+
+    return both
+
+
+def scaled_start(case: SystemCase, factor: float) -> tuple[float, ...]:
+    """MINPACK's farther starts for its test problems: the library's start times
+    ``factor``, or ``factor`` for every unknown where the start is 0 (More, Garbow and
+    Hillstrom, "Testing unconstrained optimization software", 1981)."""
+    if any(case.start):
+        return tuple(factor * s for s in case.start)
+    return (float(factor),) * len(case.start)

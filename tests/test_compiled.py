@@ -409,7 +409,7 @@ def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, 
     spec = importlib.util.spec_from_file_location("broken_scalar", path)
     broken = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(broken)
-    monkeypatch.setitem(generated._ALGORITHMS, 1, (batch, broken, lockstep))
+    monkeypatch.setitem(generated.ALGORITHMS, 1, (batch, broken, lockstep))
     shared = (compiled._shared_module, compiled._shared_solver)
     for cached in shared:  # the shared solver is built from the broken algorithm again
         cached.cache_clear()

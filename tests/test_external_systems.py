@@ -1,7 +1,8 @@
 """More-Garbow-Hillstrom systems (as NonlinearProblemLibrary.jl defines them) from the
-library's start, beside MINPACK's hybrd (``scipy.optimize.root(method="hybr")``) in the
-same run. The ones in one or two unknowns run here; ``benchmarks/external_sets.py``
-runs all 23."""
+library's start, and from ten and a hundred times it as MINPACK's own tests start
+them, beside MINPACK's hybrd and hybrj (``scipy.optimize.root(method="hybr")``, without
+and with the Jacobian) in the same run. The ones in one or two unknowns run here;
+``benchmarks/external_sets.py`` runs all 23."""
 
 import numpy as np
 import pytensor
@@ -9,7 +10,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import optimize
 
-from external_systems import Q, numeric, system_cases
+from external_systems import Q, numeric, numeric_with_jacobian, scaled_start, system_cases
 from implicitop import SolveStatus, make_implicit_op
 
 SMALL = [case for case in system_cases() if len(case.unknowns) <= 2]
@@ -22,8 +23,9 @@ UNSOLVED = {"freudenstein_roth", "sample_19"}
 NOT_UNIQUE = {"scalar_20", "sample_18"}
 
 
-def build(case):
-    return make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=case.start)
+def build(case, start=None):
+    start = case.start if start is None else start
+    return make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=start)
 
 
 @pytest.mark.parametrize("case", SMALL, ids=lambda case: case.name)
@@ -70,3 +72,24 @@ def test_gradient_matches_differences_of_hybrd_roots(case):
     step = 1e-7 * max(abs(case.value), 1.0)
     expected = (hybrd_root(case.value + step) - hybrd_root(case.value - step)) / (2 * step)
     np.testing.assert_allclose(gradient, expected, rtol=1e-5, atol=1e-9 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("factor", [10, 100])
+@pytest.mark.parametrize("case", SMALL, ids=lambda case: case.name)
+def test_from_farther_starts_a_root_is_found_where_minpack_finds_one(case, factor):
+    """Never NaN where hybrd or hybrj solves the system from the same start, and never a
+    wrong number called converged. From ten times their start, Watson's and Boggs'
+    systems stall damped Newton's line search; Powell's hybrid method solves them."""
+    start = scaled_start(case, factor)
+    function = numeric(case)
+    minpack = [
+        optimize.root(function, start, method="hybr"),
+        optimize.root(numeric_with_jacobian(case), start, jac=True, method="hybr"),
+    ]
+    solved_by_minpack = any(
+        found.success and np.max(np.abs(function(found.x))) <= 1e-8 for found in minpack
+    )
+    result = build(case, start).solve(case.value)
+    if result.status == SolveStatus.CONVERGED:
+        assert np.max(np.abs(function(np.atleast_1d(result.root)))) <= 1e-10
+    assert result.status == SolveStatus.CONVERGED or not solved_by_minpack

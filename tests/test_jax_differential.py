@@ -11,7 +11,7 @@ jax = pytest.importorskip("jax")
 from backends import sample_points  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS  # noqa: E402
 from external_scalar import C, X, chandrupatla_cases  # noqa: E402
-from external_systems import Q, system_cases  # noqa: E402
+from external_systems import Q, scaled_start, system_cases  # noqa: E402
 from implicitop import SolveStatus, make_argmin_op, make_implicit_op  # noqa: E402
 from implicitop._jax import solve_function  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
@@ -70,6 +70,16 @@ def test_more_garbow_hillstrom_systems_with_two_unknowns_agree():
         if len(case.unknowns) == 2 and case.name not in SINGULAR_AT_ROOT:
             op = make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=case.start)
             assert_same_solve(op, [np.array([case.value, case.value * 1.01, np.nan])])
+
+
+def test_powell_hybrid_method_agrees_where_damped_newton_stalls():
+    """Boggs' system from ten times its start: damped Newton's line search stalls, and
+    both solvers find the root by Powell's hybrid method."""
+    (case,) = (case for case in system_cases() if case.name == "boggs")
+    op = make_implicit_op(list(case.residuals), list(case.unknowns), Q, x0=scaled_start(case, 10))
+    values = np.array([case.value, case.value * 1.01])
+    assert op.solve(values).converged.all()
+    assert_same_solve(op, [values])
 
 
 def test_failures_and_brackets_agree():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from implicitop._solvers import unowned_numba  # noqa: F401  (registers the compiled borrowed)
-from implicitop._solvers.system import scratch, solve_linear
+from implicitop._solvers.system_parts import scratch, solve_linear
 from implicitop._solvers.unowned import borrowed
 
 

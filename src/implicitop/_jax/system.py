@@ -4,13 +4,16 @@ One element at a time (``jax.vmap`` maps it over a batch): Newton steps from an 
 factorisation, the Armijo line search on ``|R|^2/2``, Levenberg-Marquardt steps
 where that fails or ``J`` is singular (for a minimum, modified Newton steps and the
 line search on the objective), fraction-to-the-boundary moves and the same
-acceptance test, with the core's constants and settings.
+acceptance test, with the core's constants and settings; for a root it does not
+find, Powell's hybrid method (:mod:`~implicitop._jax.hybrid`).
 """
 
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 
+from implicitop._jax.hybrid import powell_hybrid
+from implicitop._jax.linear import diagonal_scaling, newton_like_step
 from implicitop._jax.scalar import CompileExpressions
 from implicitop._problem import residual_scale
 from implicitop._solvers import Solver
@@ -23,15 +26,12 @@ from implicitop._solvers.status import (
     RESIDUAL_FLOOR,
     RESIDUAL_RTOL,
     SINGULAR_JACOBIAN,
-    SMALLEST_NORMAL,
     ULPS_OF_X,
 )
 from implicitop._solvers.system import (
     ARMIJO,
-    BOUNDARY_FRACTION,
     DAMPING_GROWTH,
     DAMPING_START,
-    DIAGONAL_FLOOR,
     LEVEL_SLACK,
     LM_ARMIJO,
     MAX_DAMPINGS,
@@ -39,29 +39,9 @@ from implicitop._solvers.system import (
     MAX_SHIFTS,
     SHIFT_START,
 )
+from implicitop._solvers.system_parts import BOUNDARY_FRACTION
 
-__all__ = ["SystemElementSolver", "diagonal_scaling", "newton_like_step"]
-
-
-def diagonal_scaling(diagonal: jax.Array) -> jax.Array:
-    """Marquardt's scaling of a damped step: the magnitudes of ``diagonal``, floored at
-    :data:`~implicitop._solvers.system.DIAGONAL_FLOOR` of the largest (as
-    :func:`~implicitop._solvers.system.lm_step` does)."""
-    magnitudes = jnp.abs(diagonal)
-    scaling = jnp.maximum(magnitudes, DIAGONAL_FLOOR * jnp.max(magnitudes))
-    return jnp.maximum(scaling, SMALLEST_NORMAL)
-
-
-def newton_like_step(matrix: jax.Array, rhs: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """``-matrix^-1 rhs`` and whether it is usable: ``matrix`` finite with no zero pivot
-    in its LU factors with partial pivoting, and the step finite
-    (:func:`~implicitop._solvers.system.solve_linear`)."""
-    finite = jnp.all(jnp.isfinite(matrix))
-    factors, pivots = jax.scipy.linalg.lu_factor(jnp.where(finite, matrix, jnp.eye(rhs.shape[0])))
-    regular = finite & jnp.all(jnp.diagonal(factors) != 0)
-    safe = jnp.where(regular, factors, jnp.eye(rhs.shape[0]))
-    step = -jax.scipy.linalg.lu_solve((safe, pivots), rhs)
-    return step, regular & jnp.all(jnp.isfinite(step))
+__all__ = ["SystemElementSolver"]
 
 
 class SystemElementSolver:
@@ -103,14 +83,14 @@ class SystemElementSolver:
         return values, jacobian, jnp.stack(out[n + n * n : -1]), level
 
     def error_at(self, x, values, jacobian, scales) -> jax.Array:
-        """:func:`~implicitop._solvers.system.error_at`."""
+        """:func:`~implicitop._solvers.system_parts.error_at`."""
         rounding = jnp.sum(jnp.abs(jacobian * x[None, :]), axis=1)
         allowed = jnp.maximum(RESIDUAL_RTOL * scales, ULPS_OF_X * rounding)
         allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
         return jnp.max(jnp.where(values == 0, 0.0, jnp.abs(values) / allowed))
 
     def move(self, x: jax.Array, step: jax.Array, alpha: jax.Array) -> jax.Array:
-        """:func:`~implicitop._solvers.system.move`."""
+        """:func:`~implicitop._solvers.system_parts.move`."""
         moved = x + alpha * step
         lower, upper = self.lower, self.upper
         floor = jnp.maximum(moved, lower + (x - lower) * BOUNDARY_FRACTION)
@@ -314,7 +294,18 @@ class SystemElementSolver:
         *_, root, code, best, best_error, _ = jax.lax.while_loop(running, body, start)
         # stopped short: the iterate nearest a root (system.best_or)
         root = jnp.where(jnp.isnan(root).any() & (best_error <= 1.0), best, root)
-        accepted = self.error_at(root, *self.evaluate(root, params)[:3]) <= 1.0
+        accepted = self.at_root(root, params)
         candidate = jnp.all(jnp.isfinite(root))
         code = jnp.where(candidate, jnp.where(accepted, CONVERGED, NOT_A_ROOT), code)
-        return jnp.where(candidate & accepted, root, jnp.nan), code
+        found = candidate & accepted
+        if not self.minimum:  # as system.solve_element: Powell's hybrid method from x0
+            second = powell_hybrid(self, x0, params, ~found)
+            rescued = ~found & jnp.all(jnp.isfinite(second)) & self.at_root(second, params)
+            root = jnp.where(rescued, second, root)
+            code = jnp.where(rescued, CONVERGED, code)
+            found |= rescued
+        return jnp.where(found, root, jnp.nan), code
+
+    def at_root(self, x: jax.Array, params: tuple) -> jax.Array:
+        """Whether every residual at ``x`` is zero to rounding (False where not finite)."""
+        return self.error_at(x, *self.evaluate(x, params)[:3]) <= 1.0

@@ -53,11 +53,9 @@ from implicitop._solvers import (
     batch,
     element_entry,
     interface,
-    lockstep,
-    scalar,
-    system,
 )
 from implicitop._solvers.generated import (
+    ALGORITHMS,
     ELEMENTS,
     FULL,
     SHARED,
@@ -282,8 +280,8 @@ def plain_kernels(problem: ImplicitProblem, starts: Starts) -> ProblemKernels:
     """The problem's solver as plain Python: the same algorithm, over the problem's
     SciPy/NumPy callables (slow; for residuals numba cannot compile)."""
     module = types.ModuleType("implicitop_plain_solver")
-    for part in (batch, *((scalar, lockstep) if problem.size == 1 else (system,))):
-        exec(compile(inspect.getsource(part), part.__file__, "exec"), vars(module))
+    for part in ALGORITHMS[min(problem.size, 2)]:
+        exec(compile(inspect.getsource(part), str(part.__file__), "exec"), vars(module))
     functions = element_functions(problem, starts)
     if problem.size == 1:
         for name in ("residual", "residual_and_slope", "halley_parts", "scale"):

@@ -43,12 +43,14 @@ from implicitop._solvers import (
     batch,
     by_address,
     element_entry,
+    hybrid,
     interface,
     lockstep,
     scalar,
     settings,
     status,
     system,
+    system_parts,
     unowned,
     unowned_numba,
     vector_math,
@@ -56,6 +58,7 @@ from implicitop._solvers import (
 from implicitop._solvers.kernel_cache import evict, kernel_folder, mark_used
 
 __all__ = [
+    "ALGORITHMS",
     "ELEMENTS",
     "FULL",
     "JIT_OPTIONS",
@@ -101,7 +104,9 @@ _NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 #: The prefixes of the three kinds of generated module's names.
 FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop_shared"
 
-_ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system)}
+#: The modules of the solver of one equation (1) and of systems (2), in their order in a
+#: generated module: each calls only functions of its own and of the modules after it.
+ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system, hybrid, system_parts)}
 #: Modules the generated ones import constants from (their source is in the digest).
 #: (``unowned_numba`` also registers the compiled ``borrowed`` the system algorithm calls.)
 _DEPENDENCIES = (
@@ -112,13 +117,13 @@ _DEPENDENCIES = (
 #: residuals that call them).
 _SPECIAL = Path(__file__).with_name("special.py")
 _MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
-    name for module in (batch, scalar, lockstep, system, interface) for name in module.__all__
+    name for module in (*ALGORITHMS[1], *ALGORITHMS[2], interface) for name in module.__all__
 }
 if _MISNAMED:
     raise RuntimeError(f"functions named here that no algorithm defines: {sorted(_MISNAMED)}")
 #: Names the shared solver's element functions would take from the algorithms.
 _CLASHES = (set(by_address.__all__) - set(interface.__all__)) & {
-    name for module in (batch, scalar, lockstep, system) for name in module.__all__
+    name for module in (*ALGORITHMS[1], *ALGORITHMS[2]) for name in module.__all__
 }
 if _CLASHES:
     raise RuntimeError(f"by_address redefines names of the algorithms: {sorted(_CLASHES)}")
@@ -186,7 +191,7 @@ def _shown(problem: ImplicitProblem) -> str:
 def full_source(problem: ImplicitProblem, elements: str) -> str:
     """The full solver of ``problem``, whose element functions are ``elements``
     (:func:`implicitop._codegen.element_source`)."""
-    algorithm = _ALGORITHMS[min(problem.size, 2)]
+    algorithm = ALGORITHMS[min(problem.size, 2)]
     return _module(f"the solver of {_shown(problem)}", algorithm, _element_part(elements))
 
 
@@ -200,7 +205,7 @@ def elements_source(problem: ImplicitProblem, elements: str) -> str:
 def shared_source(size: int) -> str:
     """The shared solver of one equation (``size`` 1) or of systems (2)."""
     kind = "one equation" if size == 1 else "systems"
-    return _module(f"the shared solver of {kind}", (*_ALGORITHMS[size], by_address), [])
+    return _module(f"the shared solver of {kind}", (*ALGORITHMS[size], by_address), [])
 
 
 def write_module(source: str, prefix: str) -> Path:

@@ -12,18 +12,26 @@ Unknowns with a bound (``positive=True``) keep a fraction of their distance to i
 every move (:func:`move`), so they stay inside their domain.
 An element stops after ``maxiter`` iterations; a root is accepted only when every
 residual is zero to rounding
-(:func:`residual_error`).
+(:func:`~implicitop._solvers.system_parts.residual_error`).
+
+Where damped Newton finds no root of an element, Powell's hybrid method
+(:mod:`~implicitop._solvers.hybrid`, MINPACK's ``hybrj``) tries again from the same
+start: its trust region and Broyden's updates of ``J`` take other paths, which reach
+roots from starts where the line search crawls along a valley of ``|R|`` or stalls at
+a near-singular ``J`` (More, Garbow and Hillstrom's problems from ten and a hundred
+times their start). Elements damped Newton solves never run it, so their roots are
+the same as without it.
 
 This is ordinary Python: numba compiles it per problem, and it runs as it is where
 numba cannot compile the residuals (see :mod:`~implicitop._solvers.compiled`).
 """
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
-from implicitop._solvers.interface import residuals_and_jacobian, scales
+from implicitop._solvers.hybrid import powell_hybrid
+from implicitop._solvers.interface import scales
 from implicitop._solvers.settings import MAX_ITERATIONS, MINIMUM, TOL
 from implicitop._solvers.status import (
     CONVERGED,
@@ -31,17 +39,27 @@ from implicitop._solvers.status import (
     NO_PROGRESS,
     NONFINITE_RESIDUAL,
     NOT_A_ROOT,
-    RESIDUAL_FLOOR,
-    RESIDUAL_RTOL,
     SINGULAR_JACOBIAN,
     SMALLEST_NORMAL,
-    ULPS_OF_X,
+)
+from implicitop._solvers.system_parts import (
+    Scratch,
+    all_finite,
+    all_finite_matrix,
+    all_zero,
+    assign,
+    error_at,
+    evaluate,
+    half_sum_of_squares,
+    move,
+    residual_error,
+    scratch,
+    solve_linear,
 )
 from implicitop._solvers.unowned import borrowed
 
 __all__ = [
     "ARMIJO",
-    "BOUNDARY_FRACTION",
     "DAMPING_GROWTH",
     "DAMPING_START",
     "DIAGONAL_FLOOR",
@@ -51,33 +69,22 @@ __all__ = [
     "MAX_HALVINGS",
     "MAX_SHIFTS",
     "SHIFT_START",
-    "Scratch",
-    "all_finite",
-    "all_finite_matrix",
-    "all_zero",
-    "assign",
+    "at_root",
     "best_or",
     "cholesky_solve",
     "curved_upward",
     "damped_newton",
     "descent_search",
-    "error_at",
-    "evaluate",
-    "half_sum_of_squares",
     "lm_step",
     "measure_root",
     "modified_newton_step",
-    "move",
     "negligible",
     "positive_definite",
-    "residual_error",
     "root_search",
-    "scratch",
     "slope",
     "solve_block",
     "solve_element",
     "solve_elements",
-    "solve_linear",
     "sufficient_decrease",
 ]
 
@@ -85,8 +92,6 @@ __all__ = [
 MAX_HALVINGS = 40
 #: ... until ``|R|^2/2`` falls by at least this fraction of the linear prediction.
 ARMIJO = 1e-4
-#: The least fraction of its distance to a bound an unknown keeps in one move.
-BOUNDARY_FRACTION = 1e-3
 #: Levenberg-Marquardt: the first damping (relative to the diagonal of ``J^T J``), its
 #: growth per try and the number of tries (to ``1e-6 * 10**(3*11) = 1e27``: steepest
 #: descent with a step too short to matter) ...
@@ -108,185 +113,12 @@ MAX_SHIFTS = 64
 LEVEL_SLACK = 1e-12
 
 
-def assign(destination: np.ndarray, values: np.ndarray) -> None:
-    """``destination[:] = values`` (1-d), as a loop: numba compiles each slice
-    assignment into a broadcasting routine of its own."""
-    for j in range(destination.shape[0]):
-        destination[j] = values[j]
-
-
-def evaluate(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> float:
-    """Fill ``values`` (n,) with ``R(u, p)`` and ``jacobian`` (n, n) with ``dR/du``;
-    return the objective ``f(u, p)`` whose gradient ``R`` is (0 if there is none)."""
-    out = residuals_and_jacobian(u, p)
-    n = values.shape[0]
-    for i in range(n):
-        values[i] = out[i]
-        for j in range(n):
-            jacobian[i, j] = out[n + i * n + j]
-    return out[n + n * n]
-
-
-def half_sum_of_squares(values: np.ndarray) -> float:
-    """``|values|^2 / 2``, the merit function the line search lowers."""
-    total = 0.0
-    for v in values:
-        total += v * v
-    return 0.5 * total
-
-
-def solve_linear(matrix: np.ndarray, rhs: np.ndarray, work: np.ndarray, out: np.ndarray) -> bool:
-    """Fill ``out`` with ``-matrix^-1 rhs`` (n, n and n) by Gaussian elimination with
-    partial pivoting in ``work`` (n, n + 1); whether ``matrix`` is regular (no zero
-    pivot) and the result finite.
-
-    For the few unknowns of an element's system this is a fraction of the cost of a
-    LAPACK call through numba, which copies and checks its arguments at every call.
-    """
-    n = rhs.shape[0]
-    for i in range(n):
-        for j in range(n):
-            work[i, j] = matrix[i, j]
-        work[i, n] = -rhs[i]
-    for column in range(n):
-        pivot_row = column
-        for row in range(column + 1, n):
-            if abs(work[row, column]) > abs(work[pivot_row, column]):
-                pivot_row = row
-        pivot = work[pivot_row, column]
-        if pivot == 0.0 or not math.isfinite(pivot):
-            return False
-        for j in range(column, n + 1):
-            work[column, j], work[pivot_row, j] = work[pivot_row, j], work[column, j]
-        for row in range(column + 1, n):
-            factor = work[row, column] / pivot
-            for j in range(column + 1, n + 1):
-                work[row, j] -= factor * work[column, j]
-    for row in range(n - 1, -1, -1):
-        total = work[row, n]
-        for j in range(row + 1, n):
-            total -= work[row, j] * out[j]
-        out[row] = total / work[row, row]
-    return all_finite(out)
-
-
-def all_finite(a: np.ndarray) -> bool:
-    """Whether every entry of the vector ``a`` is finite."""
-    for v in a:
-        if not math.isfinite(v):
-            return False
-    return True
-
-
-def all_zero(a: np.ndarray) -> bool:
-    """Whether every entry of the vector ``a`` is zero."""
-    for v in a:
-        if v != 0.0:
-            return False
-    return True
-
-
-def all_finite_matrix(a: np.ndarray) -> bool:
-    """Whether every entry of the matrix ``a`` is finite."""
-    for i in range(a.shape[0]):
-        for j in range(a.shape[1]):
-            if not math.isfinite(a[i, j]):
-                return False
-    return True
-
-
-def residual_error(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> float:
-    """The largest ``|R_i|`` over the rounding error it may carry (NaN if unknown).
-
-    The rounding of ``R_i`` is the larger of :data:`RESIDUAL_RTOL` times the size of
-    its terms and its change within a few ulps of ``u`` (and at least one subnormal
-    step). ``values`` and ``jacobian`` are filled at ``u``.
-    """
-    evaluate(u, p, values, jacobian)
-    return error_at(u, p, values, jacobian)
-
-
-def error_at(u: np.ndarray, p: np.ndarray, values: np.ndarray, jacobian: np.ndarray) -> float:
-    """:func:`residual_error` where ``values`` and ``jacobian`` at ``u`` are known."""
-    sizes = scales(u, p)
-    worst = 0.0
-    for i in range(values.shape[0]):
-        if values[i] == 0.0:
-            continue
-        rounding = 0.0
-        for j in range(values.shape[0]):
-            rounding += abs(jacobian[i, j] * u[j])
-        allowed = max(RESIDUAL_RTOL * sizes[i], ULPS_OF_X * rounding, RESIDUAL_FLOOR)
-        ratio = abs(values[i]) / allowed
-        if math.isnan(ratio):
-            return math.nan
-        worst = max(worst, ratio)
-    return worst
-
-
 def negligible(step: np.ndarray, u: np.ndarray, tol: float) -> bool:
     """Whether every ``|step_j| <= tol |u_j|``."""
     for j in range(u.shape[0]):
         if not abs(step[j]) <= tol * abs(u[j]):
             return False
     return True
-
-
-def move(
-    u: np.ndarray,
-    step: np.ndarray,
-    alpha: float,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """``u`` moved by ``alpha * step`` into ``out`` without leaving ``[lower, upper]``.
-
-    A move towards a finite bound keeps at least :data:`BOUNDARY_FRACTION` of the
-    distance to it (the fraction-to-the-boundary rule of interior-point methods), so
-    an unknown reaches a root many orders of magnitude below its start in a few steps
-    and never the bound itself.
-    """
-    for j in range(u.shape[0]):
-        scaled = alpha * step[j]
-        moved = u[j] + scaled
-        if math.isfinite(lower[j]) and scaled < 0:
-            moved = max(moved, lower[j] + (u[j] - lower[j]) * BOUNDARY_FRACTION)
-        if math.isfinite(upper[j]) and scaled > 0:
-            moved = min(moved, upper[j] - (upper[j] - u[j]) * BOUNDARY_FRACTION)
-        out[j] = moved
-
-
-class Scratch(NamedTuple):
-    """The arrays an element's solve works in (n unknowns), allocated once per block."""
-
-    #: The iterate (n,), then the candidate root.
-    u: np.ndarray
-    #: ``R`` (n,) and ``dR/du`` (n, n) at ``u``.
-    values: np.ndarray
-    jacobian: np.ndarray
-    #: A trial point (n,), ``R`` and ``dR/du`` there.
-    trial: np.ndarray
-    trial_values: np.ndarray
-    trial_jacobian: np.ndarray
-    #: The step (n,) and the iterate nearest a root so far (n,).
-    step: np.ndarray
-    best: np.ndarray
-    #: ``J^T J`` (n, n) and ``J^T R`` (n,) of a Levenberg-Marquardt step; for a minimum,
-    #: the shifted Hessian and the scaling ``D`` (:func:`modified_newton_step`).
-    normal: np.ndarray
-    gradient: np.ndarray
-    #: The linear solver's augmented matrix (n, n + 1).
-    work: np.ndarray
-
-
-def scratch(n: int) -> Scratch:
-    """Uninitialised :class:`Scratch` for ``n`` unknowns."""
-    return Scratch(
-        np.empty(n), np.empty(n), np.empty((n, n)), np.empty(n), np.empty(n),
-        np.empty((n, n)), np.empty(n), np.empty(n), np.empty((n, n)), np.empty(n),
-        np.empty((n, n + 1)),
-    )  # fmt: skip
 
 
 def lm_step(damping: float, s: Scratch) -> bool:
@@ -325,15 +157,16 @@ def damped_newton(
     minimum: bool,
     s: Scratch,
 ) -> int:
-    """``MAXITER`` with a root candidate in ``s.u`` (to be checked), or why it failed.
+    """``MAXITER`` with a root candidate in ``s.u`` (to be checked; NaN where the
+    iteration limit is reached without one), or why it failed.
 
     Each iteration takes Newton's step, halved until ``|R|^2/2`` falls enough (Armijo;
     the full step is also taken where it halves the largest residual relative to its
-    rounding, :func:`error_at`);
+    rounding, :func:`~implicitop._solvers.system_parts.error_at`);
     where ``J`` is singular or no halving helps, Levenberg-Marquardt steps with growing
     damping (from Gauss-Newton towards scaled steepest descent), the first that
-    lowers ``|R|^2/2`` enough. So a singular or poor start is not the end, as in
-    MINPACK's hybrj. For a ``minimum``, the steps of :func:`descent_search` instead.
+    lowers ``|R|^2/2`` enough. So a singular or poor start is not the end. For a
+    ``minimum``, the steps of :func:`descent_search` instead.
     """
     assign(s.u, x0)
     best_error = math.inf
@@ -362,7 +195,11 @@ def damped_newton(
         assign(s.values, s.trial_values)
         for row in range(s.jacobian.shape[0]):
             assign(s.jacobian[row], s.trial_jacobian[row])
-    return best_or(best_error, MAXITER, s)
+    # the iteration limit: no candidate (NaN), unless an iterate was at a root
+    if best_or(best_error, NO_PROGRESS, s) != MAXITER:
+        for j in range(s.u.shape[0]):
+            s.u[j] = math.nan
+    return MAXITER
 
 
 def root_search(
@@ -528,16 +365,29 @@ def solve_element(
     s: Scratch,
     root: np.ndarray,
 ) -> int:
-    """Damped Newton for one element from ``x0`` (n,), root into ``root`` (n,); the
-    status (``minimum``: the residuals are an objective's gradient, whose minimum is
-    wanted)."""
+    """Damped Newton for one element from ``x0`` (n,), then, for a root it does not
+    find, Powell's hybrid method from ``x0``; the root into ``root`` (n,), and the
+    status (damped Newton's where neither finds a root; ``minimum``: the residuals are
+    an objective's gradient, whose minimum is wanted)."""
     status = damped_newton(x0, p, lower, upper, tol, maxiter, minimum, s)
-    if status != MAXITER or not all_finite(s.u):
-        return status
+    if status == MAXITER and all_finite(s.u):
+        if at_root(p, s, root):
+            return CONVERGED
+        status = NOT_A_ROOT
+    if not minimum:  # a minimum's gradient has roots that are no minima
+        powell_hybrid(x0, p, lower, upper, tol, maxiter, s)
+        if all_finite(s.u) and at_root(p, s, root):
+            return CONVERGED
+    return status
+
+
+def at_root(p: np.ndarray, s: Scratch, root: np.ndarray) -> bool:
+    """Whether the finite candidate in ``s.u`` is a root (every residual zero to
+    rounding); if so, it is copied into ``root``."""
     if residual_error(s.u, p, s.values, s.jacobian) <= 1:
         assign(root, s.u)
-        return CONVERGED
-    return NOT_A_ROOT
+        return True
+    return False
 
 
 def solve_block(
