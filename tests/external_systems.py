@@ -291,9 +291,10 @@ def numeric_with_jacobian(case: SystemCase) -> Callable[[np.ndarray], tuple]:
 
 
 def scaled_start(case: SystemCase, factor: float) -> tuple[float, ...]:
-    """MINPACK's farther starts for its test problems: the library's start times
-    ``factor``, or ``factor`` for every unknown where the start is 0 (More, Garbow and
-    Hillstrom, "Testing unconstrained optimization software", 1981)."""
-    if any(case.start):
+    """MINPACK's starts for its test problems: the library's start times ``factor``,
+    or, for a farther start (``factor`` > 1) where the start is 0, ``factor`` for every
+    unknown (More, Garbow and Hillstrom, "Testing unconstrained optimization software",
+    1981)."""
+    if factor == 1 or any(case.start):
         return tuple(factor * s for s in case.start)
     return (float(factor),) * len(case.start)
