@@ -129,7 +129,7 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
         for _ in range(2)
     )
     assert first["key"] is not None and first["key"] == second["key"]
-    assert {"implicit_op", "_parameter_rows", "solve_block"} <= set(first["compiled"])
+    assert {"implicit_op", "_parameter_rows", "phase_two_block"} <= set(first["compiled"])
     assert second["compiled"] == []
     assert second["values"] == first["values"]
     np.testing.assert_allclose(second["values"][0], [seed_root(t) for t in (0.4, 2.0, 30.0)])

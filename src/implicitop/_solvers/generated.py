@@ -94,6 +94,14 @@ _INLINED = frozenset(interface.__all__) | {
     "residual_error",
     "starting_point",
     "within",
+    # the thin levels between the entry points and an element's solve: numba finishes
+    # each compiled function's machine code with everything it calls linked in and
+    # optimised again, so each such level cost as much as the solver below it (1-2 s
+    # for a system's); inlined, they cost nothing (benchmarks/compile_time.py)
+    "solve",
+    "solve_block",
+    "solve_element",
+    "solve_elements",
 }
 #: The only functions Python calls through their numba dispatcher. The others are called
 #: by compiled code only, so they are compiled without the wrappers numba otherwise
