@@ -97,11 +97,12 @@ _INLINED = frozenset(interface.__all__) | {
     # the thin levels between the entry points and an element's solve: numba finishes
     # each compiled function's machine code with everything it calls linked in and
     # optimised again, so each such level cost as much as the solver below it (1-2 s
-    # for a system's); inlined, they cost nothing (benchmarks/compile_time.py)
+    # for a system's); inlined, they cost nothing (benchmarks/compile_time.py). Not
+    # the functions that take views without reference counts of their arguments
+    # (``borrowed``): those views need the arguments kept alive by a real call.
     "solve",
     "solve_block",
     "solve_element",
-    "solve_elements",
 }
 #: The only functions Python calls through their numba dispatcher. The others are called
 #: by compiled code only, so they are compiled without the wrappers numba otherwise
@@ -129,6 +130,15 @@ _MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
 }
 if _MISNAMED:
     raise RuntimeError(f"functions named here that no algorithm defines: {sorted(_MISNAMED)}")
+_BORROWING_INLINED = {
+    name
+    for module in (*ALGORITHMS[1], *ALGORITHMS[2])
+    for name, function in inspect.getmembers(module, inspect.isfunction)
+    if name in _INLINED and function.__module__ == module.__name__
+    and "borrowed(" in inspect.getsource(function)
+}  # fmt: skip
+if _BORROWING_INLINED:  # inlined, the caller's temporaries may be freed under the views
+    raise RuntimeError(f"inlined functions take borrowed views: {sorted(_BORROWING_INLINED)}")
 #: Names the shared solver's element functions would take from the algorithms.
 _CLASHES = (set(by_address.__all__) - set(interface.__all__)) & {
     name for module in (*ALGORITHMS[1], *ALGORITHMS[2]) for name in module.__all__
