@@ -16,6 +16,7 @@ from implicitop._solvers.hybrid import (
     FIRST_RADIUS,
     GOOD,
     POOR,
+    SLOW_FALL,
     SLOW_JACOBIANS,
     SLOW_STEPS,
 )
@@ -110,7 +111,7 @@ def powell_hybrid(
         jacobian = jnp.where(accepted, trial_jacobian, jacobian)
         norm = jnp.where(accepted, trial_norm, norm)
         first &= ~accepted
-        slow_steps = jnp.where(actual >= 1e-3, 0, slow_steps + 1)
+        slow_steps = jnp.where(actual >= SLOW_FALL, 0, slow_steps + 1)
         slow_jacobians = jnp.where(fresh, slow_jacobians + 1, slow_jacobians)
         slow_jacobians = jnp.where(actual >= POOR, 0, slow_jacobians)
         size = scaled_norm(x, scaling)

@@ -40,6 +40,7 @@ __all__ = [
     "FIRST_RADIUS",
     "GOOD",
     "POOR",
+    "SLOW_FALL",
     "SLOW_JACOBIANS",
     "SLOW_STEPS",
     "broyden_update",
@@ -59,8 +60,10 @@ POOR = 0.1
 GOOD = 0.5
 #: ... and from this fraction on the step is taken.
 ACCEPTED = 1e-4
-#: No progress: this many steps in a row that lower ``|R|^2`` by less than 0.1%, or ...
+#: No progress: this many steps in a row that lower ``|R|^2`` by less than this
+#: fraction, or ...
 SLOW_STEPS = 10
+SLOW_FALL = 1e-3
 #: ... this many evaluations of ``J`` in a row after which ``|R|^2`` fell by less than
 #: :data:`POOR`.
 SLOW_JACOBIANS = 5
@@ -235,7 +238,7 @@ def powell_hybrid(
             for row in range(n):
                 assign(s.jacobian[row], s.trial_jacobian[row])
             norm, first = trial_norm, False
-        slow_steps = 0 if actual >= 1e-3 else slow_steps + 1
+        slow_steps = 0 if actual >= SLOW_FALL else slow_steps + 1
         if fresh:
             slow_jacobians += 1
         if actual >= POOR:

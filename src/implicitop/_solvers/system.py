@@ -9,7 +9,8 @@ along which the line search descends on ``f`` itself (:func:`descent_search`): a
 valley (Rosenbrock's) is followed down to its minimum, where steps that only lower
 ``|R|`` crawl, and the iteration is pulled away from maxima and saddle points.
 Unknowns with a bound (``positive=True``) keep a fraction of their distance to it in
-every move (:func:`move`), so they stay inside their domain.
+every move (:func:`~implicitop._solvers.system_parts.move`), so they stay inside
+their domain.
 An element stops after ``maxiter`` iterations; a root is accepted only when every
 residual is zero to rounding
 (:func:`~implicitop._solvers.system_parts.residual_error`).
@@ -433,7 +434,8 @@ def solve_elements(
 
 
 def measure_root(u: np.ndarray, p: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """At ``u``: :func:`residual_error`, ``dR/du`` (n, n) and the size of each R's terms (n,)."""
+    """At ``u``: :func:`~implicitop._solvers.system_parts.residual_error`, ``dR/du``
+    (n, n) and the size of each R's terms (n,)."""
     n = u.shape[0]
     jacobian = np.empty((n, n))
     error = residual_error(u, p, np.empty(n), jacobian)
