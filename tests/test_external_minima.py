@@ -15,7 +15,7 @@ import pytest
 import sympy as sp
 from scipy import optimize
 
-from external_systems import Q, system_cases
+from external_systems import Q, scaled_start, system_cases
 from implicitop import SolveStatus, make_argmin_op
 from implicitop._problem import off_jumps
 
@@ -91,3 +91,19 @@ def test_the_jax_solver_descends_the_same_way(name):
     root, code = jax.jit(solve_function(op.solver, _jax_function))(jax.numpy.asarray(values))
     np.testing.assert_array_equal(np.asarray(code), compiled.status)
     np.testing.assert_allclose(np.asarray(root), compiled.root, rtol=1e-9, atol=1e-12)
+
+
+def test_a_valley_that_falls_on_is_not_called_a_minimum():
+    """Powell's badly scaled least squares from ten times its start (MINPACK's farther
+    start): its iteration reaches a valley along which the objective falls on towards
+    x2 -> infinity (to 5.08e-9), and stops where the gradient, (4.1e-5, -1e-11), is two
+    terms of 2.5e5 that do not cancel to their rounding (3e-11). That is no minimum:
+    NaN, or the true one, f = 0 at (1.1e-5, 9.1), which trust-exact finds from there."""
+    (case,) = (case for case in system_cases() if case.name == "powell_badly_scaled")
+    op = make_argmin_op(objective(case), list(case.unknowns), Q, x0=scaled_start(case, 10))
+    result = op.solve(case.value)
+    f = sp.lambdify([case.unknowns], objective(case).subs(Q, case.value))
+    if result.status == SolveStatus.CONVERGED:
+        assert f(np.atleast_1d(result.root)) <= 1e-20
+    else:
+        assert np.isnan(result.root).all()
