@@ -116,6 +116,7 @@ FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop
 #: The modules of the solver of one equation (1) and of systems (2), in their order in a
 #: generated module: each calls only functions of its own and of the modules after it.
 ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system, hybrid, system_parts)}
+_ALGORITHM_MODULES = tuple(dict.fromkeys((*ALGORITHMS[1], *ALGORITHMS[2])))
 #: Modules the generated ones import constants from (their source is in the digest).
 #: (``unowned_numba`` also registers the compiled ``borrowed`` the system algorithm calls.)
 _DEPENDENCIES = (
@@ -126,13 +127,13 @@ _DEPENDENCIES = (
 #: residuals that call them).
 _SPECIAL = Path(__file__).with_name("special.py")
 _MISNAMED = (_INLINED | _CALLED_FROM_PYTHON) - {
-    name for module in (*ALGORITHMS[1], *ALGORITHMS[2], interface) for name in module.__all__
+    name for module in (*_ALGORITHM_MODULES, interface) for name in module.__all__
 }
 if _MISNAMED:
     raise RuntimeError(f"functions named here that no algorithm defines: {sorted(_MISNAMED)}")
 _BORROWING_INLINED = {
     name
-    for module in (*ALGORITHMS[1], *ALGORITHMS[2])
+    for module in _ALGORITHM_MODULES
     for name, function in inspect.getmembers(module, inspect.isfunction)
     if name in _INLINED and function.__module__ == module.__name__
     and "borrowed(" in inspect.getsource(function)
@@ -141,7 +142,7 @@ if _BORROWING_INLINED:  # inlined, the caller's temporaries may be freed under t
     raise RuntimeError(f"inlined functions take borrowed views: {sorted(_BORROWING_INLINED)}")
 #: Names the shared solver's element functions would take from the algorithms.
 _CLASHES = (set(by_address.__all__) - set(interface.__all__)) & {
-    name for module in (*ALGORITHMS[1], *ALGORITHMS[2]) for name in module.__all__
+    name for module in _ALGORITHM_MODULES for name in module.__all__
 }
 if _CLASHES:
     raise RuntimeError(f"by_address redefines names of the algorithms: {sorted(_CLASHES)}")
