@@ -1,5 +1,8 @@
 """The batched, safeguarded Newton solver and its failure policy."""
 
+import itertools
+import math
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -13,7 +16,15 @@ from implicitop._options import ImplicitOptions
 from implicitop._problem import ImplicitProblem
 from implicitop._solvers import Solver
 from implicitop._solvers.compiled import plain_kernels
-from implicitop._solvers.scalar import PHASE1_MAXITER, RUNNING, SETTLED
+from implicitop._solvers.scalar import (
+    PHASE1_MAXITER,
+    RUNNING,
+    SETTLED,
+    accepted,
+    allowance,
+    noise,
+    surely_accepted,
+)
 
 mu = sp.Symbol("mu", positive=True)
 x, t = sp.symbols("x t", real=True)
@@ -220,3 +231,63 @@ def test_van_der_waals_volume_beside_the_pole_is_found_at_every_pressure():
     values = [pt.dvector("P"), pt.dvector("T")]
     traced = pytensor.function(values, op(*values), mode="JAX")
     np.testing.assert_allclose(traced(pressures, np.full(400, 320.0)), expected, rtol=1e-13)
+
+
+#: Multiples of the allowance or of the noise level: either side of each bound, 0, NaN.
+_FACTORS = (0.0, 0.5, 1.0, 1.000001, 2.0, -0.5, -1.000001, -2.0, math.nan)
+
+
+def test_the_vector_acceptance_accepts_only_what_the_scalar_test_accepts():
+    # Where surely_accepted holds, accepted must too, without evaluating R (the unbound
+    # residual raises if it is called: a probe that retreats, or a plateau). Every
+    # combination of the cases each condition distinguishes.
+    checked = 0
+    for x, slope, size in itertools.product(
+        (1.5, 0.0, math.nan), (2.0, -0.5, 0.0, math.inf, math.nan), (1.0, 0.0, math.inf, math.nan)
+    ):
+        allowed, level = allowance(x, slope, size), noise(size)
+        unit = allowed if math.isfinite(allowed) else 1.0
+        for value, beside, over, target, above in itertools.product(
+            _FACTORS, _FACTORS, _FACTORS, (x, x + 1e-9, x - 1e-9), (x, x + 1e-9)
+        ):
+            sure = surely_accepted(
+                x, value * unit, slope, size, target, beside * level, over * level
+            )
+            if sure:
+                arguments = (
+                    x,
+                    value * unit,
+                    slope,
+                    size,
+                    target,
+                    beside * level,
+                    above,
+                    over * level,
+                )
+                assert accepted(*arguments, np.zeros(2)), arguments
+                checked += 1
+    assert checked > 100
+
+
+def test_the_vector_acceptance_decides_the_common_case(monkeypatch):
+    # The data-sized model's roots: every candidate is decided in the vector loop, none
+    # by the scalar test (counted in the plain-Python solver), and the roots are right.
+    x = sp.Symbol("x", positive=True)
+    residual = mu + mu * sp.exp(theta * mu * x) - 1
+    solver = Solver(ImplicitProblem.build(residual, mu, [theta, x]), ImplicitOptions())
+    kernels = plain_kernels(solver.problem, solver.starts)
+    scalar_calls = []
+    scalar_test = kernels.module.accepted
+    monkeypatch.setattr(
+        kernels.module, "accepted", lambda *a: scalar_calls.append(a) or scalar_test(*a)
+    )
+    covariates = np.linspace(0.5, 5.0, 300)
+    for value in (0.3, 0.8, 1.3, 3.0):
+        params = np.column_stack([np.full_like(covariates, value), covariates])
+        root, code = np.empty((300, 1)), np.empty(300, dtype=np.int8)
+        with np.errstate(all="ignore"):
+            kernels.solve(params, solver.record, root, code)
+        assert (code == SolveStatus.CONVERGED).all()
+        expected = [seed_root(value * covariate) for covariate in covariates]
+        np.testing.assert_allclose(root[:, 0], expected, rtol=4e-15)
+    assert not scalar_calls

@@ -110,6 +110,8 @@ __all__ = [
     "rises",
     "scan_point",
     "solve_block",
+    "sure_block",
+    "surely_accepted",
     "within",
 ]
 
@@ -326,6 +328,43 @@ def accepted(
     return error_of(x, value, slope, size, p) <= 1.0 and changes_sign(
         x, value, slope, size, target, beside, above, over, p
     )
+
+
+def surely_accepted(
+    x: float, value: float, slope: float, size: float, target: float, beside: float, over: float
+) -> bool:
+    """A condition under which :func:`accepted` holds for the same arguments (``above``
+    aside), computed without a branch so that a loop of it vectorises and without
+    evaluating ``R``: the common case of a root, where the slope is finite and not
+    zero, the allowance is a number, ``R`` is within it, and the probes are numbers
+    that show the sign change above the noise (so none retreats). Where it is false,
+    :func:`accepted` decides; the result is the same either way."""
+    terms, rounding = RESIDUAL_RTOL * size, ULPS_OF_X * abs(x * slope)
+    known = math.isfinite(terms) & math.isfinite(rounding)
+    small = abs(value) / max(terms, rounding, RESIDUAL_FLOOR) <= 1.0
+    level = noise(size)
+    one_side = opposite(beside, value) & (abs(beside) > level)
+    both_sides = opposite(beside, over) & (min(abs(beside), abs(over)) > level)
+    signs = one_side if abs(value) > level else both_sides
+    return known & small & (slope != 0.0) & (target != x) & signs
+
+
+def sure_block(
+    x: np.ndarray,
+    terms: np.ndarray,
+    count: int,
+    targets: np.ndarray,
+    beside: np.ndarray,
+    over: np.ndarray,
+    sure: np.ndarray,
+) -> None:
+    """:func:`surely_accepted` for the first ``count`` lanes of a block (rounded up to
+    whole chunks, as :func:`probe_block`) into ``sure`` (1.0 where it holds, else 0.0);
+    a loop that vectorises."""
+    for i in range(whole_chunks(count)):
+        value, slope, size = terms[0, i], terms[1, i], terms[2, i]
+        holds = surely_accepted(x[i], value, slope, size, targets[i], beside[i], over[i])
+        sure[i] = 1.0 if holds else 0.0
 
 
 def midpoint(a: float, b: float) -> float:
@@ -828,9 +867,9 @@ def solve_block(
     minimum = settings[MINIMUM] != 0.0
     size = params.shape[0]
     # one allocation for the lanes' rows (each one costs about as much as a lane's step)
-    work = np.empty((9, BLOCK))
+    work = np.empty((10, BLOCK))
     x, previous, targets, aboves = work[0], work[1], work[2], work[3]
-    terms, beside, over = work[4:7], work[7], work[8]
+    terms, beside, over, sure = work[4:7], work[7], work[8], work[9]
     columns = np.empty((params.shape[1], BLOCK))
     pad_columns(params, columns)
     outcome = np.empty(BLOCK, dtype=np.int8)
@@ -850,20 +889,24 @@ def solve_block(
     probe_block(x, terms, size, lower, upper, targets, aboves)
     value_block(targets, columns, size, beside)
     value_block(aboves, columns, size, over)
+    sure_block(x, terms, size, targets, beside, over, sure)
     left = 0
     for i in range(size):
         if code[i] == MAXITER and outcome[i] == SETTLED:
             value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
-            if accepted(
-                x[i],
-                value,
-                slope,
-                terms_size,
-                targets[i],
-                beside[i],
-                aboves[i],
-                over[i],
-                params[i],
+            if (
+                sure[i] != 0.0
+                or accepted(
+                    x[i],
+                    value,
+                    slope,
+                    terms_size,
+                    targets[i],
+                    beside[i],
+                    aboves[i],
+                    over[i],
+                    params[i],
+                )
             ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
                 root[i, 0], code[i] = x[i], CONVERGED
         left += code[i] == MAXITER
