@@ -401,7 +401,7 @@ def test_seed_op_uses_the_compiled_kernel():
 
 def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, monkeypatch):
     # a defect of the solver, not of the residual: no silent plain-Python fallback
-    anchor = "    lower, upper, tol = lowers[0], uppers[0], settings[TOL]\n"
+    anchor = "    tol, minimum, size = settings[TOL], settings[MINIMUM] != 0.0, params.shape[0]\n"
     source = inspect.getsource(scalar)
     assert anchor in source
     path = tmp_path / "broken_scalar.py"

@@ -146,7 +146,6 @@ def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:
     """Copy the parameter rows ``params`` (b <= ``BLOCK``, k) to the columns of
     ``columns`` (k, ``BLOCK``), the lanes past ``b`` filled with copies of the first."""
     size = params.shape[0]
-    for i in range(BLOCK):
-        source = i if i < size else 0
-        for j in range(params.shape[1]):
-            columns[j, i] = params[source, j]
+    for j in range(params.shape[1]):
+        for i in range(BLOCK):
+            columns[j, i] = params[i if i < size else 0, j]

@@ -58,6 +58,7 @@ from implicitop._solvers.status import (
     SMALLEST_NORMAL,
     ULPS_OF_X,
 )
+from implicitop._solvers.unowned import borrowed
 
 __all__ = [
     "DECADES",
@@ -73,6 +74,7 @@ __all__ = [
     "SCAN_POINTS",
     "SETTLED",
     "SIGN_CHANGE_REACH",
+    "WORK_ROWS",
     "above_target",
     "accepted",
     "accepts",
@@ -87,6 +89,7 @@ __all__ = [
     "grown",
     "halley_step",
     "halley_update",
+    "lock_step",
     "measure_root",
     "midpoint",
     "minimum_only",
@@ -844,6 +847,12 @@ def expanded(
     return math.nan, status
 
 
+#: Rows of a block's work array before the parameters' columns: the iterates ``x``,
+#: the iterates before them, the probes' targets below and above, the three terms, R at
+#: the two probes, whether the vector test accepts and each lane's outcome.
+WORK_ROWS = 11
+
+
 def solve_block(
     x0: np.ndarray,
     params: np.ndarray,
@@ -855,24 +864,42 @@ def solve_block(
     code: np.ndarray,
 ) -> None:
     """Both phases for the block's elements still to be solved (see
-    :func:`implicitop._solvers.batch.solve_block`).
+    :func:`implicitop._solvers.batch.solve_block`): phase 1 for all of them at once
+    (:func:`lock_step`), phase 2 for those it leaves."""
+    # one allocation for the lanes' rows (each one costs about as much as a lane's step)
+    owned = np.empty((WORK_ROWS + params.shape[1], BLOCK))
+    if lock_step(owned, x0, params, lowers[0], uppers[0], settings, root, code):
+        phase_two_block(x0, params, lowers[0], uppers[0], settings, grid, root, code)
+
+
+def lock_step(
+    owned: np.ndarray,
+    x0: np.ndarray,
+    params: np.ndarray,
+    lower: float,
+    upper: float,
+    settings: np.ndarray,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> int:
+    """Phase 1 for the block's elements still to be solved, and acceptance of the
+    candidates it settles on, with the work array ``owned`` (:data:`WORK_ROWS` + k,
+    ``BLOCK``); how many elements are left to phase 2.
 
     Phase 1 runs in lock-step: each round evaluates every lane of the block at once
     (:func:`~implicitop._solvers.lockstep.halley_block`, in vector instructions), then
     takes one step of every element still iterating; the residual at the candidates
     is evaluated at once too (:func:`~implicitop._solvers.lockstep.residual_block`).
-    Every element takes the same steps as it would alone: the same result.
+    Every element takes the same steps as it would alone: the same result. The arrays
+    are views without reference counts (:mod:`~implicitop._solvers.unowned`): the
+    arguments outlive this call.
     """
-    lower, upper, tol = lowers[0], uppers[0], settings[TOL]
-    minimum = settings[MINIMUM] != 0.0
-    size = params.shape[0]
-    # one allocation for the lanes' rows (each one costs about as much as a lane's step)
-    work = np.empty((10, BLOCK))
+    work, x0, params, root, code = borrowed((owned, x0, params, root, code))
+    tol, minimum, size = settings[TOL], settings[MINIMUM] != 0.0, params.shape[0]
     x, previous, targets, aboves = work[0], work[1], work[2], work[3]
-    terms, beside, over, sure = work[4:7], work[7], work[8], work[9]
-    columns = np.empty((params.shape[1], BLOCK))
+    terms, beside, over, sure, outcome = work[4:7], work[7], work[8], work[9], work[10]
+    columns = work[WORK_ROWS:]
     pad_columns(params, columns)
-    outcome = np.empty(BLOCK, dtype=np.int8)
     running = 0
     for i in range(BLOCK):
         x[i] = x0[i, 0] if i < size else 0.0
@@ -910,8 +937,7 @@ def solve_block(
             ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
                 root[i, 0], code[i] = x[i], CONVERGED
         left += code[i] == MAXITER
-    if left:
-        phase_two_block(x0, params, lower, upper, settings, grid, root, code)
+    return left
 
 
 def phase_two_block(
