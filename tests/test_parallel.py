@@ -75,6 +75,45 @@ def test_solves_from_several_caller_threads_at_once_agree():
         np.testing.assert_array_equal(result, expected)
 
 
+def test_a_batch_does_not_wait_for_busy_helper_threads(monkeypatch):
+    # The calling thread claims every chunk no helper has: with all helpers held up
+    # the call still returns, with the roots of a one-thread solve.
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "3")
+    op = build_seed()
+    thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
+    expected = solve_with_threads(monkeypatch, 1, lambda: op.solve(thetas))
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "3")
+    release = threading.Event()
+    parallel.run_beside(release.wait, (), 2)
+    try:
+        result = op.solve(thetas)
+    finally:
+        release.set()
+    np.testing.assert_array_equal(result.root, expected.root)
+    np.testing.assert_array_equal(result.status, expected.status)
+
+
+def test_an_error_in_a_helper_thread_is_raised_in_the_caller():
+    done = threading.Event()
+
+    def fails() -> None:
+        done.set()
+        raise ValueError("a defect")
+
+    parallel.run_beside(fails, (), 1)
+    assert done.wait(10)
+    for _ in range(100):  # the error is recorded just after the event
+        try:
+            parallel.raise_helper_errors()
+        except RuntimeError as error:
+            assert "ValueError: a defect" in str(error)
+            break
+        threading.Event().wait(0.01)
+    else:
+        pytest.fail("the helper's error was not raised")
+    parallel.raise_helper_errors()  # reported once
+
+
 @pytest.mark.parametrize("setting", ["0", "two", "-1"])
 def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", setting)

@@ -1,27 +1,40 @@
-"""Large batches of elements solved on every core, by threads over contiguous parts.
+"""Large batches of elements solved on every core, by threads that share them.
 
 The compiled solver releases the GIL, so threads of one process run it side by
 side. Elements are independent and every element takes the same steps whichever
-part it is in, so results are identical, bit for bit, whatever the number of
+thread solves it, so results are identical, bit for bit, whatever the number of
 threads. The number of threads is ``$IMPLICITOP_NUM_THREADS`` or, by default, the
 CPUs this process may use; with several sampler processes on a small machine, set it
 to 1.
+
+Python's callers (:meth:`~implicitop._solvers.solver.Solver.solve_flat`, which the C op
+calls for large batches) hand a batch to :func:`run_beside`'s helper threads, which
+live as long as the process and wait for work on a queue; the compiled callers start
+threads of their own (:mod:`~implicitop._solvers.threads`).
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["MIN_PART", "THREADED_FROM", "part_length", "parts", "run_in_parts", "thread_count"]
+__all__ = [
+    "MIN_PART",
+    "THREADED_FROM",
+    "helpers",
+    "part_length",
+    "parts",
+    "raise_helper_errors",
+    "run_beside",
+    "thread_count",
+]
 
 #: Fewest elements worth a thread of their own (a thread costs tens of microseconds).
 MIN_PART = 2048
 #: Fewest elements split over threads: two parts.
 THREADED_FROM = 2 * MIN_PART
-
-_executor: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
 
 
 def thread_count() -> int:
@@ -59,21 +72,70 @@ def parts(size: int, threads: int, align: int) -> list[tuple[int, int]]:
     return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """This process's pool of ``threads`` threads (a forked child makes its own)."""
-    global _executor
-    key = (os.getpid(), threads)
-    if _executor is None or _executor[0] != key:
-        _executor = (key, ThreadPoolExecutor(threads, "implicitop"))
-    return _executor[1]
+def helpers(size: int) -> int:
+    """How many threads of the pool help the calling thread with a batch of ``size``
+    elements: one fewer than the threads (:func:`thread_count`) it has
+    :data:`MIN_PART` elements for, none below :data:`THREADED_FROM`."""
+    if size < THREADED_FROM:
+        return 0
+    return max(1, min(thread_count(), size // MIN_PART)) - 1
 
 
-def run_in_parts(function: Callable[[int, int], None], size: int, align: int) -> None:
-    """Call ``function(start, stop)`` over :func:`parts` of ``range(size)``: the first
-    part in this thread, the others in the pool, side by side."""
-    threads = thread_count()
-    first, *others = parts(size, threads, align)
-    futures = [_pool(threads).submit(function, *bounds) for bounds in others]
-    function(*first)
-    for future in futures:
-        future.result()
+class _Helpers:
+    """Threads that run the functions put on their queue, for the life of the process
+    (a forked child starts its own): a waiting thread takes a function off a queue in
+    a few microseconds, where starting a thread or a pool's future costs tens."""
+
+    def __init__(self) -> None:
+        self.process = os.getpid()
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.errors: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def at_least(self, count: int) -> None:
+        """Start threads until there are ``count``."""
+        with self.lock:
+            while len(self.threads) < count:
+                thread = threading.Thread(
+                    target=self._serve, name=f"implicitop-{len(self.threads)}", daemon=True
+                )
+                thread.start()
+                self.threads.append(thread)
+
+    def _serve(self) -> None:
+        while True:
+            function, arguments = self.tasks.get()
+            try:
+                function(*arguments)
+            except BaseException as error:  # raised in the caller (raise_helper_errors)
+                self.errors.append(error)
+
+
+_helpers: _Helpers | None = None
+
+
+def _this_process_helpers() -> _Helpers:
+    global _helpers
+    if _helpers is None or _helpers.process != os.getpid():
+        _helpers = _Helpers()
+    return _helpers
+
+
+def run_beside(function: Callable[..., None], arguments: tuple, count: int) -> None:
+    """Have ``count`` helper threads call ``function(*arguments)`` (each as soon as it
+    is free); :func:`raise_helper_errors` reports what they raise."""
+    helping = _this_process_helpers()
+    helping.at_least(count)
+    for _ in range(count):
+        helping.tasks.put((function, arguments))
+
+
+def raise_helper_errors() -> None:
+    """Raise the first error a helper thread met in a function :func:`run_beside`
+    handed it (a defect of implicitop: the caller's work is complete without it)."""
+    helping = _this_process_helpers()
+    if helping.errors:
+        error = helping.errors.pop(0)
+        helping.errors.clear()
+        raise RuntimeError(f"a helper thread failed: {type(error).__name__}: {error}") from error

@@ -17,8 +17,7 @@ import numpy as np
 
 from implicitop._options import ImplicitOptions
 from implicitop._problem import Domain, ImplicitProblem
-from implicitop._solvers.lockstep import BLOCK
-from implicitop._solvers.parallel import THREADED_FROM, run_in_parts
+from implicitop._solvers.parallel import helpers, raise_helper_errors, run_beside
 from implicitop._solvers.scalar import GRID_CAPACITY, PHASE1_MAXITER, fill_scan_grid
 from implicitop._solvers.settings import Settings, read_only
 from implicitop._solvers.status import ImplicitSolveError, SolveStatus
@@ -200,15 +199,27 @@ class Solver:
         if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
             with np.errstate(all="ignore"):
                 kernels.solve(params, record, root, code)
-        elif size < THREADED_FROM:
+        elif not helpers(size):
             kernels.solve(params, record, root, code)
-        else:  # on the tier in use: a first call need not wait for the full solver
-
-            def solve_part(start: int, stop: int) -> None:
-                kernels.solve(params[start:stop], record, root[start:stop], code[start:stop])
-
-            run_in_parts(solve_part, size, BLOCK)
+        else:
+            self._solve_shared(np.ascontiguousarray(params), root, code)
         return root, code
+
+    def _solve_shared(self, params: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
+        """:meth:`solve_flat` of a large batch, shared with threads of the pool: each
+        claims chunks of rows until none is left
+        (:func:`~implicitop._solvers.threads.solve_claimed`), on the tier in use (a
+        first call need not wait for the full solver). This thread starts at once and
+        the others join as they wake, so none waits for the slowest to wake; the
+        results do not depend on who solved which rows."""
+        from implicitop._solvers.threads import job, solve_claimed, wait_until_solved
+
+        words = job(self.kernels.entry_cell, params, self.record, root, code)
+        # the helpers hold the arrays until they return, however late they start
+        run_beside(solve_claimed, (words, params, root, code), helpers(params.shape[0]))
+        solve_claimed(words)
+        wait_until_solved(words)
+        raise_helper_errors()
 
     def solve(self, *values: np.ndarray | float) -> SolveResult:
         """Solve for every element of the broadcast parameter values (one per parameter).

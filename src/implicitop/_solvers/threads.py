@@ -1,27 +1,34 @@
-"""Large batches over threads, for the compiled callers of a problem's solver.
+"""Large batches over threads, in compiled code.
 
-The C op and Python spread a batch of :data:`~implicitop._solvers.parallel.THREADED_FROM`
-elements or more over a pool of Python threads (:mod:`~implicitop._solvers.parallel`).
-The compiled callers that run with no Python around them (the graph of PyTensor's
-numba backend, the JAX foreign function) call :func:`solve_in_parts` instead: it cuts
-the batch into the same parts, solves the first in the calling thread and each other
-on a POSIX thread started for the call. Every thread is joined before it returns, so
-none outlives a call (a process may fork afterwards, as PyMC's samplers do). Every
-element takes the same steps whichever part it is in, so results are the same bit for
-bit whatever the number of threads.
+The C op and Python share a batch of :data:`~implicitop._solvers.parallel.THREADED_FROM`
+elements or more with helper threads (:mod:`~implicitop._solvers.parallel`): every
+thread calls :func:`solve_claimed`, which claims :data:`CHUNK` rows at a time until
+none is left, so the calling thread starts at once and each helper joins as it wakes
+(waking a thread costs tens of microseconds); the caller then waits for the chunks
+the others are solving (:func:`wait_until_solved`). The compiled callers that run
+with no Python around them (the graph of PyTensor's numba backend, the JAX foreign
+function) call :func:`solve_in_parts` instead: it cuts the batch into parts, solves
+the first in the calling thread and each other on a POSIX thread started for the
+call. Every thread is joined before it returns, so none outlives a call (a process
+may fork afterwards, as PyMC's samplers do). Every element takes the same steps
+whichever thread solves it, so results are the same bit for bit whatever the number
+of threads.
 
-A part is a *task*: :data:`TASK` int64 words, the address of the solver's entry cell
-(:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`) and the arguments of
-:data:`~implicitop._solvers.batch.C_SIGNATURE` for the part's rows. Where POSIX threads
-cannot be started (not a POSIX system, or the system refuses a thread), a part is
-solved in the calling thread.
+A part or a chunk is solved as a *task*: :data:`TASK` int64 words, the address of the
+solver's entry cell (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`)
+and the arguments of :data:`~implicitop._solvers.batch.C_SIGNATURE` for its rows.
+Where POSIX threads cannot be started (not a POSIX system, or the system refuses a
+thread), a part is solved in the calling thread.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 import numba
@@ -29,6 +36,8 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
+from numba.core.compiler_lock import global_compiler_lock
+from numba.core.registry import cpu_target
 from numba.extending import intrinsic
 
 from implicitop._solvers import batch, held_entry, lockstep, parallel
@@ -36,7 +45,17 @@ from implicitop._solvers.held_entry import held_entry as held_entry_call
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import THREADED_FROM, part_length
 
-__all__ = ["CODE_VERSION", "TASK", "active_calls", "solve_in_parts"]
+__all__ = [
+    "CHUNK",
+    "CODE_VERSION",
+    "JOB",
+    "TASK",
+    "active_calls",
+    "job",
+    "solve_claimed",
+    "solve_in_parts",
+    "wait_until_solved",
+]
 
 #: The words of a task: the entry cell's address, the part's number of rows, the
 #: address of its parameter rows, the settings record's address and length, and the
@@ -210,3 +229,133 @@ def solve_in_parts(
         else:
             _join(handles[i])
     _count(active, -1)
+
+
+#: Rows a thread claims at a time from a batch it shares (:func:`solve_claimed`): few
+#: enough that the threads finish within microseconds of each other, enough that
+#: claiming them costs nothing beside solving them.
+CHUNK = 8 * BLOCK
+#: The words of a shared batch (a *job*): a task for all its rows (:data:`TASK` words),
+#: the number of unknowns and of parameters, the first row not yet claimed and the
+#: number of rows solved.
+JOB = TASK + 4
+_N, _K, _CLAIMED, _SOLVED = range(TASK, JOB)
+
+
+def job(
+    cell: np.ndarray, rows: np.ndarray, record: np.ndarray, root: np.ndarray, code: np.ndarray
+) -> np.ndarray:
+    """The job (:data:`JOB` int64 words) of solving the C-contiguous parameter rows
+    ``rows`` (m, k) into ``root`` (m, n) and ``code`` (m,) with the settings record
+    ``record`` and the tier the entry cell ``cell`` holds, none of it claimed yet.
+    Whoever holds it must hold the arrays too."""
+    words = np.zeros(JOB, dtype=np.int64)
+    words[_CELL], words[_SIZE], words[_ROWS] = cell.ctypes.data, rows.shape[0], rows.ctypes.data
+    words[_RECORD], words[_LENGTH] = record.ctypes.data, record.shape[0]
+    words[_ROOT], words[_CODE] = root.ctypes.data, code.ctypes.data
+    words[_N], words[_K] = root.shape[1], rows.shape[1]
+    return words
+
+
+def _word(builder: ir.IRBuilder, words: ir.Value, index: int) -> ir.Value:
+    return builder.gep(words, [ir.Constant(_WORD, index)])
+
+
+def _claiming_function(context: object, module: ir.Module) -> None:
+    """``void implicitop_solve_claimed(int64 *job)``: claim :data:`CHUNK` rows of the
+    job at a time and solve them, until none is left."""
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _CLAIM)
+    words = function.args[0]
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    loop, work, done = (function.append_basic_block(name) for name in ("loop", "work", "done"))
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    size = builder.load(_word(builder, words, _SIZE))
+    chunk = ir.Constant(_WORD, CHUNK)
+    start = builder.atomic_rmw("add", _word(builder, words, _CLAIMED), chunk, "monotonic")
+    builder.cbranch(builder.icmp_signed("<", start, size), work, done)
+    builder.position_at_end(work)
+    rest = builder.sub(size, start)
+    count = builder.select(builder.icmp_signed("<", rest, chunk), rest, chunk)
+    k, n = (builder.load(_word(builder, words, i)) for i in (_K, _N))
+    eight = ir.Constant(_WORD, 8)
+    task = builder.alloca(_WORD, TASK)
+    offsets = {
+        _ROWS: builder.mul(builder.mul(start, k), eight),
+        _ROOT: builder.mul(builder.mul(start, n), eight),
+        _CODE: start,
+    }
+    for i in range(TASK):
+        value = builder.load(_word(builder, words, i))
+        value = count if i == _SIZE else builder.add(value, offsets[i]) if i in offsets else value
+        builder.store(value, _word(builder, task, i))
+    _call_task(context, builder, task)
+    builder.atomic_rmw("add", _word(builder, words, _SOLVED), count, "release")
+    builder.branch(loop)
+    builder.position_at_end(done)
+    builder.ret_void()
+
+
+def _waiting_function(module: ir.Module) -> None:
+    """``void implicitop_wait_until_solved(int64 *job)``: return once every row of the
+    job is solved, letting other threads run between looks (``sched_yield``)."""
+    function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _WAIT)
+    words = function.args[0]
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    loop, pause, done = (function.append_basic_block(name) for name in ("loop", "pause", "done"))
+    builder.branch(loop)
+    builder.position_at_end(loop)
+    size = builder.load(_word(builder, words, _SIZE))
+    solved = builder.load_atomic(_word(builder, words, _SOLVED), "acquire", 8)
+    builder.cbranch(builder.icmp_signed("<", solved, size), pause, done)
+    builder.position_at_end(pause)
+    if _POSIX:
+        yield_type = ir.FunctionType(ir.IntType(32), [])
+        builder.call(cgutils.get_or_insert_function(module, yield_type, "sched_yield"), [])
+    builder.branch(loop)
+    builder.position_at_end(done)
+    builder.ret_void()
+
+
+_CLAIM, _WAIT = "implicitop_solve_claimed", "implicitop_wait_until_solved"
+
+
+@cache
+def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    """:func:`solve_claimed` and :func:`wait_until_solved` as C functions of a job's
+    address, compiled once per process from LLVM IR (tens of milliseconds, where numba
+    would take a few tenths of a second to compile them or to load them from its cache)."""
+    context = cpu_target.target_context
+    module = ir.Module(name="implicitop_claims")
+    _claiming_function(context, module)
+    _waiting_function(module)
+    with global_compiler_lock:
+        library = context.codegen().create_library("implicitop_claims")
+        library.add_ir_module(module)
+        library.finalize()
+    prototype = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    functions = (prototype(library.get_pointer_to_function(name)) for name in (_CLAIM, _WAIT))
+    _libraries.append(library)  # the machine code lives as long as the library
+    return tuple(functions)  # type: ignore[return-value]
+
+
+_libraries: list[object] = []
+
+
+def solve_claimed(words: np.ndarray, *held: np.ndarray) -> None:
+    """Solve the rows of the job ``words`` (:func:`job`), :data:`CHUNK` at a time, each
+    claimed from the job, until none is left (``held``: the arrays the job points
+    into, held for the call by a thread that may start after its caller returned).
+
+    Threads that call it with the same job share the batch: whichever runs longest
+    solves the most, and one that starts after every row is claimed returns at once.
+    The caller waits for the rows the others claimed with :func:`wait_until_solved`.
+    It releases the GIL.
+    """
+    _claiming()[0](words.ctypes.data)
+
+
+def wait_until_solved(words: np.ndarray) -> None:
+    """Wait until every row of the job ``words`` is solved (:func:`solve_claimed`):
+    at most the time the other threads take for the chunks they are solving."""
+    _claiming()[1](words.ctypes.data)
