@@ -107,35 +107,52 @@ def _call_task(context: object, builder: ir.IRBuilder, task: ir.Value) -> None:
     )
 
 
-@intrinsic
-def _run_task(typingctx, task):
-    """Solve the task at the address ``task`` in this thread."""
-
-    def codegen(context, builder, signature, args):
-        _call_task(context, builder, builder.inttoptr(args[0], _WORD.as_pointer()))
-        return context.get_dummy_value()
-
-    return types.void(types.int64), codegen
-
-
 def _thread_function(context: object, module: ir.Module) -> ir.Function:
-    """``void *implicitop_solve_task(void *task)``, defined once in ``module``."""
+    """``void *implicitop_solve_task(void *job)``: :func:`solve_claimed` on a thread,
+    defined once in ``module``."""
     try:
         return module.get_global(_BODY)
     except KeyError:
         pass
+    claim = _claiming_function(context, module, "internal")
     body = ir.Function(module, ir.FunctionType(_BYTES, [_BYTES]), _BODY)
     body.linkage = "internal"
     builder = ir.IRBuilder(body.append_basic_block())
-    _call_task(context, builder, builder.bitcast(body.args[0], _WORD.as_pointer()))
+    builder.call(claim, [builder.bitcast(body.args[0], _WORD.as_pointer())])
     builder.ret(ir.Constant(_BYTES, None))
     return body
 
 
 @intrinsic
+def _solve_job(typingctx, job):
+    """Claim and solve rows of the job at the address ``job`` in this thread until none
+    is left (:func:`solve_claimed`)."""
+
+    def codegen(context, builder, signature, args):
+        claim = _claiming_function(context, builder.module, "internal")
+        builder.call(claim, [builder.inttoptr(args[0], _WORD.as_pointer())])
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
+
+
+@intrinsic
+def _wait_for_job(typingctx, job):
+    """Wait until every row of the job at the address ``job`` is solved
+    (:func:`wait_until_solved`)."""
+
+    def codegen(context, builder, signature, args):
+        wait = _waiting_function(builder.module, "internal")
+        builder.call(wait, [builder.inttoptr(args[0], _WORD.as_pointer())])
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
+
+
+@intrinsic
 def _start_task(typingctx, task):
-    """Start a thread that solves the task at the address ``task``: its handle (a
-    ``pthread_t``), or 0 where no thread started."""
+    """Start a thread that claims and solves rows of the job at the address ``task``
+    (:func:`solve_claimed`): its handle (a ``pthread_t``), or 0 where no thread started."""
 
     def codegen(context, builder, signature, args):
         if not _POSIX:
@@ -194,7 +211,8 @@ def solve_in_parts(
     n: int,
 ) -> None:
     """Solve ``size`` parameter rows with the tier the entry cell at ``cell`` holds, on
-    up to ``threads`` threads where there are
+    up to ``threads`` threads (this one and threads started for the call, which claim
+    chunks of rows as :func:`solve_claimed` does) where there are
     :data:`~implicitop._solvers.parallel.THREADED_FROM` rows or more, shared with the
     calls under way at the same time (counted at :func:`active_calls`, the address
     ``active``): a sampler that runs its chains on threads, as nutpie does, does not
@@ -204,29 +222,22 @@ def solve_in_parts(
     addresses of the C-contiguous parameter rows (``size``, ``k``), the settings record
     (``length``), the roots (``size``, ``n``) and the status codes (``size``, int8).
     """
-    # addresses as int64 (an unsigned one plus an int64 would be a float)
-    first_row, first_root, first_code = np.int64(rows), np.int64(root), np.int64(code)
     share = max(1, threads // _count(active, 1))
-    count, step = 1, size
+    count = 1
     if size >= THREADED_FROM and share > 1:
-        step = _part_length(size, share, BLOCK)
-        count = -(-size // step)
-    tasks = np.empty((count, TASK), dtype=np.int64)
-    for i in range(count):
-        start = i * step
-        task = tasks[i]
-        task[_CELL], task[_SIZE] = cell, min(step, size - start)
-        task[_ROWS], task[_ROOT] = first_row + 8 * k * start, first_root + 8 * n * start
-        task[_RECORD], task[_LENGTH], task[_CODE] = record, length, first_code + start
+        count = -(-size // _part_length(size, share, BLOCK))
+    words = np.zeros(JOB, dtype=np.int64)
+    words[_CELL], words[_SIZE], words[_ROWS], words[_RECORD] = cell, size, rows, record
+    words[_LENGTH], words[_ROOT], words[_CODE] = length, root, code
+    words[_N], words[_K] = n, k
     handles = np.zeros(count, dtype=np.int64)
     for i in range(1, count):
-        handles[i] = _start_task(tasks[i].ctypes.data)
-    _run_task(tasks[0].ctypes.data)
-    # the loop may read ``tasks``: it lives until every thread has ended
+        handles[i] = _start_task(words.ctypes.data)
+    _solve_job(words.ctypes.data)
+    _wait_for_job(words.ctypes.data)
+    # the threads may still read ``words`` (to find nothing left): it lives until they end
     for i in range(1, count):
-        if handles[i] == 0:
-            _run_task(tasks[i].ctypes.data)
-        else:
+        if handles[i] != 0:
             _join(handles[i])
     _count(active, -1)
 
@@ -261,12 +272,18 @@ def _word(builder: ir.IRBuilder, words: ir.Value, index: int) -> ir.Value:
     return builder.gep(words, [ir.Constant(_WORD, index)])
 
 
-def _claiming_function(context: object, module: ir.Module) -> None:
-    """``void implicitop_solve_claimed(int64 *job)``: claim :data:`CHUNK` rows of the
-    job at a time and solve them, until none is left."""
+def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.Function:
+    """``void implicitop_solve_claimed(int64 *job)``, defined once in ``module``: claim
+    :data:`CHUNK` rows of the job at a time and solve them, until none is left."""
+    try:
+        return module.get_global(_CLAIM)
+    except KeyError:
+        pass
     function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _CLAIM)
+    function.linkage = linkage
     words = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
+    task = builder.alloca(_WORD, TASK)
     loop, work, done = (function.append_basic_block(name) for name in ("loop", "work", "done"))
     builder.branch(loop)
     builder.position_at_end(loop)
@@ -279,7 +296,6 @@ def _claiming_function(context: object, module: ir.Module) -> None:
     count = builder.select(builder.icmp_signed("<", rest, chunk), rest, chunk)
     k, n = (builder.load(_word(builder, words, i)) for i in (_K, _N))
     eight = ir.Constant(_WORD, 8)
-    task = builder.alloca(_WORD, TASK)
     offsets = {
         _ROWS: builder.mul(builder.mul(start, k), eight),
         _ROOT: builder.mul(builder.mul(start, n), eight),
@@ -294,12 +310,19 @@ def _claiming_function(context: object, module: ir.Module) -> None:
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
+    return function
 
 
-def _waiting_function(module: ir.Module) -> None:
-    """``void implicitop_wait_until_solved(int64 *job)``: return once every row of the
-    job is solved, letting other threads run between looks (``sched_yield``)."""
+def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
+    """``void implicitop_wait_until_solved(int64 *job)``, defined once in ``module``:
+    return once every row of the job is solved, letting other threads run between
+    looks (``sched_yield``)."""
+    try:
+        return module.get_global(_WAIT)
+    except KeyError:
+        pass
     function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _WAIT)
+    function.linkage = linkage
     words = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
     loop, pause, done = (function.append_basic_block(name) for name in ("loop", "pause", "done"))
@@ -315,6 +338,7 @@ def _waiting_function(module: ir.Module) -> None:
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
+    return function
 
 
 _CLAIM, _WAIT = "implicitop_solve_claimed", "implicitop_wait_until_solved"
@@ -327,8 +351,8 @@ def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
     would take a few tenths of a second to compile them or to load them from its cache)."""
     context = cpu_target.target_context
     module = ir.Module(name="implicitop_claims")
-    _claiming_function(context, module)
-    _waiting_function(module)
+    _claiming_function(context, module, "external")
+    _waiting_function(module, "external")
     with global_compiler_lock:
         library = context.codegen().create_library("implicitop_claims")
         library.add_ir_module(module)
