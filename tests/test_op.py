@@ -68,6 +68,25 @@ def test_inputs_broadcast_and_gradients_sum_back(kepler):
     np.testing.assert_allclose(d_m, expected[..., 1], rtol=1e-10)
 
 
+def test_the_c_op_reads_every_layout_of_its_inputs(kepler):
+    # Inputs that are one value or C-contiguous are copied into the parameter rows
+    # directly, the others through NumPy's broadcasting iterator: the same roots as
+    # the Python solve, whatever the layout.
+    e, mean_anomaly = pt.dmatrix("e"), pt.dmatrix("M")
+    function = pytensor.function([e, mean_anomaly], kepler(e, mean_anomaly))
+    ms = np.linspace(-2, 3, 24).reshape(4, 6)
+    layouts = [
+        (np.full((1, 1), 0.6), ms),  # one value and contiguous: directly
+        (np.linspace(0.1, 0.9, 24).reshape(4, 6), ms),  # both contiguous: directly
+        (np.full((1, 1), 0.6), ms.T),  # transposed: the iterator
+        (np.linspace(0.1, 0.9, 6).reshape(1, 6), ms),  # a row broadcast: the iterator
+        (np.full((1, 1), 0.6), np.linspace(-2, 3, 48).reshape(4, 12)[:, ::2]),  # strided
+    ]
+    for es, values in layouts:
+        expected = kepler.solve(*np.broadcast_arrays(es, values)).root
+        np.testing.assert_array_equal(function(es, values), expected)
+
+
 def test_static_shapes_broadcast(kepler):
     output = kepler(pt.dvector("e", shape=(5,)), pt.dmatrix("M", shape=(1, None)))
     assert output.type.shape == (1, 5)
