@@ -272,15 +272,23 @@ def _word(builder: ir.IRBuilder, words: ir.Value, index: int) -> ir.Value:
     return builder.gep(words, [ir.Constant(_WORD, index)])
 
 
+def _job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Function, bool]:
+    """The function ``void name(int64 *job)`` of ``module``, and whether it is new (its
+    body still to be written)."""
+    try:
+        return module.get_global(name), False
+    except KeyError:
+        function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), name)
+        function.linkage = linkage
+        return function, True
+
+
 def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_solve_claimed(int64 *job)``, defined once in ``module``: claim
     :data:`CHUNK` rows of the job at a time and solve them, until none is left."""
-    try:
-        return module.get_global(_CLAIM)
-    except KeyError:
-        pass
-    function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _CLAIM)
-    function.linkage = linkage
+    function, new = _job_function(module, _CLAIM, linkage)
+    if not new:
+        return function
     words = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
     task = builder.alloca(_WORD, TASK)
@@ -317,12 +325,9 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_wait_until_solved(int64 *job)``, defined once in ``module``:
     return once every row of the job is solved, letting other threads run between
     looks (``sched_yield``)."""
-    try:
-        return module.get_global(_WAIT)
-    except KeyError:
-        pass
-    function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), _WAIT)
-    function.linkage = linkage
+    function, new = _job_function(module, _WAIT, linkage)
+    if not new:
+        return function
     words = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
     loop, pause, done = (function.append_basic_block(name) for name in ("loop", "pause", "done"))
