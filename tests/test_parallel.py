@@ -1,6 +1,7 @@
 """Large batches run on several threads with the same results as one."""
 
 import threading
+import time
 
 import numba
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from catalogue import SYSTEMS, build_seed, seed_root
 from implicitop._solvers import parallel
 from implicitop._solvers.lockstep import BLOCK
-from implicitop._solvers.threads import solve_in_parts
+from implicitop._solvers.threads import JOB, job, solve_in_parts, wait_until_solved
 
 
 @pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])
@@ -112,6 +113,28 @@ def test_an_error_in_a_helper_thread_is_raised_in_the_caller():
     else:
         pytest.fail("the helper's error was not raised")
     parallel.raise_helper_errors()  # reported once
+
+
+def test_a_long_wait_for_other_threads_sleeps():
+    # A thread waiting for chunks another thread has claimed looks again at once for a
+    # while, then sleeps between looks: waiting 0.2 s costs a small part of that in CPU.
+    size = 10
+    rows, root = np.ones((size, 1)), np.empty((size, 1))
+    words = job(np.zeros(1, np.int64), rows, np.ones(3), root, np.empty(size, np.int8))
+    words[JOB - 1] = size - 1  # one row still being solved elsewhere
+
+    def finish() -> None:
+        time.sleep(0.2)
+        words[JOB - 1] = size
+
+    finisher = threading.Thread(target=finish)
+    start, cpu = time.perf_counter(), time.thread_time()
+    finisher.start()
+    wait_until_solved(words)
+    waited, used = time.perf_counter() - start, time.thread_time() - cpu
+    finisher.join()
+    assert waited >= 0.2
+    assert used < 0.05, f"{used:.3f} CPU seconds of {waited:.3f} waiting"
 
 
 @pytest.mark.parametrize("setting", ["0", "two", "-1"])

@@ -49,7 +49,9 @@ __all__ = [
     "CHUNK",
     "CODE_VERSION",
     "JOB",
+    "NAP_NANOSECONDS",
     "TASK",
+    "YIELDS",
     "active_calls",
     "job",
     "solve_claimed",
@@ -246,6 +248,11 @@ def solve_in_parts(
 #: enough that the threads finish within microseconds of each other, enough that
 #: claiming them costs nothing beside solving them.
 CHUNK = 8 * BLOCK
+#: How often a thread waiting for the others' chunks looks again at once (letting other
+#: threads run between looks) before it sleeps :data:`NAP_NANOSECONDS` between looks:
+#: a chunk takes 10-30 microseconds, a look a fraction of one.
+YIELDS = 256
+NAP_NANOSECONDS = 20_000
 #: The words of a shared batch (a *job*): a task for all its rows (:data:`TASK` words),
 #: the number of unknowns and of parameters, the first row not yet claimed and the
 #: number of rows solved.
@@ -323,23 +330,41 @@ def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.F
 
 def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_wait_until_solved(int64 *job)``, defined once in ``module``:
-    return once every row of the job is solved, letting other threads run between
-    looks (``sched_yield``)."""
+    return once every row of the job is solved. It looks again after letting other
+    threads run (``sched_yield``) the first :data:`YIELDS` times, then every
+    :data:`NAP_NANOSECONDS` asleep: a thread that waits long waits for a thread the
+    system has not run (more threads than CPUs), and should not take a CPU from it."""
     function, new = _job_function(module, _WAIT, linkage)
     if not new:
         return function
     words = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
-    loop, pause, done = (function.append_basic_block(name) for name in ("loop", "pause", "done"))
+    looks = cgutils.alloca_once_value(builder, ir.Constant(_WORD, 0))
+    nap = builder.alloca(_WORD, 2)  # struct timespec: seconds, nanoseconds
+    builder.store(ir.Constant(_WORD, 0), _word(builder, nap, 0))
+    builder.store(ir.Constant(_WORD, NAP_NANOSECONDS), _word(builder, nap, 1))
+    blocks = ("loop", "again", "yield", "sleep", "done")
+    loop, again, yielding, sleeping, done = map(function.append_basic_block, blocks)
     builder.branch(loop)
     builder.position_at_end(loop)
     size = builder.load(_word(builder, words, _SIZE))
     solved = builder.load_atomic(_word(builder, words, _SOLVED), "acquire", 8)
-    builder.cbranch(builder.icmp_signed("<", solved, size), pause, done)
-    builder.position_at_end(pause)
+    builder.cbranch(builder.icmp_signed("<", solved, size), again, done)
+    builder.position_at_end(again)
+    count = builder.load(looks)
+    builder.store(builder.add(count, ir.Constant(_WORD, 1)), looks)
+    early = builder.icmp_signed("<", count, ir.Constant(_WORD, YIELDS))
+    builder.cbranch(builder.and_(early, ir.Constant(ir.IntType(1), _POSIX)), yielding, sleeping)
+    builder.position_at_end(yielding)
     if _POSIX:
         yield_type = ir.FunctionType(ir.IntType(32), [])
         builder.call(cgutils.get_or_insert_function(module, yield_type, "sched_yield"), [])
+    builder.branch(loop)
+    builder.position_at_end(sleeping)
+    if _POSIX:
+        sleep_type = ir.FunctionType(ir.IntType(32), [_WORD.as_pointer(), _WORD.as_pointer()])
+        sleep = cgutils.get_or_insert_function(module, sleep_type, "nanosleep")
+        builder.call(sleep, [nap, ir.Constant(_WORD.as_pointer(), None)])
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
