@@ -31,9 +31,10 @@ __all__ = [
     "thread_count",
 ]
 
-#: Fewest elements worth a thread of their own (a thread costs tens of microseconds).
+#: Fewest elements per thread that shares a batch (waking a thread costs tens of
+#: microseconds).
 MIN_PART = 2048
-#: Fewest elements split over threads: two parts.
+#: Fewest elements shared by threads: two threads' worth.
 THREADED_FROM = 2 * MIN_PART
 
 
