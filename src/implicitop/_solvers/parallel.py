@@ -114,13 +114,30 @@ class _Helpers:
 
 
 _helpers: _Helpers | None = None
+_creating = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    """A forked child's own lock: the parent's may have been held by a thread the child
+    does not have."""
+    global _creating
+    _creating = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _this_process_helpers() -> _Helpers:
+    """This process's helpers, made by the first caller (a forked child makes its own)."""
     global _helpers
-    if _helpers is None or _helpers.process != os.getpid():
-        _helpers = _Helpers()
-    return _helpers
+    helping = _helpers
+    if helping is not None and helping.process == os.getpid():
+        return helping
+    with _creating:
+        if _helpers is None or _helpers.process != os.getpid():
+            _helpers = _Helpers()
+        return _helpers
 
 
 def run_beside(function: Callable[..., None], arguments: tuple, count: int) -> None:

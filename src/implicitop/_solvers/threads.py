@@ -49,6 +49,7 @@ __all__ = [
     "CHUNK",
     "CODE_VERSION",
     "JOB",
+    "LONGEST_NAP_NANOSECONDS",
     "NAP_NANOSECONDS",
     "TASK",
     "YIELDS",
@@ -253,6 +254,9 @@ CHUNK = 8 * BLOCK
 #: a chunk takes 10-30 microseconds, a look a fraction of one.
 YIELDS = 256
 NAP_NANOSECONDS = 20_000
+#: Each nap is twice the one before, up to this: a long wait costs little CPU, and ends
+#: at most a nap after the others finish.
+LONGEST_NAP_NANOSECONDS = 1_000_000
 #: The words of a shared batch (a *job*): a task for all its rows (:data:`TASK` words),
 #: the number of unknowns and of parameters, the first row not yet claimed and the
 #: number of rows solved.
@@ -332,7 +336,8 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_wait_until_solved(int64 *job)``, defined once in ``module``:
     return once every row of the job is solved. It looks again after letting other
     threads run (``sched_yield``) the first :data:`YIELDS` times, then every
-    :data:`NAP_NANOSECONDS` asleep: a thread that waits long waits for a thread the
+    :data:`NAP_NANOSECONDS` asleep, each nap twice the one before up to
+    :data:`LONGEST_NAP_NANOSECONDS`: a thread that waits long waits for a thread the
     system has not run (more threads than CPUs), and should not take a CPU from it."""
     function, new = _job_function(module, _WAIT, linkage)
     if not new:
@@ -365,6 +370,11 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
         sleep_type = ir.FunctionType(ir.IntType(32), [_WORD.as_pointer(), _WORD.as_pointer()])
         sleep = cgutils.get_or_insert_function(module, sleep_type, "nanosleep")
         builder.call(sleep, [nap, ir.Constant(_WORD.as_pointer(), None)])
+        slept = builder.load(_word(builder, nap, 1))
+        longer = builder.add(slept, slept)
+        longest = ir.Constant(_WORD, LONGEST_NAP_NANOSECONDS)
+        below = builder.icmp_signed("<", longer, longest)
+        builder.store(builder.select(below, longer, longest), _word(builder, nap, 1))
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
