@@ -11,19 +11,23 @@ import pytest
 
 from catalogue import SYSTEMS, build_seed, seed_root
 from implicitop._solvers import parallel
-from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.threads import JOB, job, solve_in_parts, wait_until_solved
 
 
-@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 10_000, 65_537])
-@pytest.mark.parametrize("threads", [1, 2, 3, 8])
-def test_parts_cover_the_range_once_on_block_boundaries(size, threads):
-    ranges = parallel.parts(size, threads, BLOCK) if size else []
-    covered = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else []
-    np.testing.assert_array_equal(covered, np.arange(size))
-    assert all(a % BLOCK == 0 for a, _ in ranges)
-    assert len(ranges) <= threads
-    assert len(ranges) <= 1 or min(b - a for a, b in ranges) >= parallel.MIN_PART // 2
+@pytest.mark.parametrize(
+    ("size", "threads", "expected"),
+    [
+        (0, 8, 1),
+        (4095, 8, 1),  # below THREADED_FROM: the caller alone
+        (4096, 8, 2),  # two of MIN_PART
+        (10_000, 1, 1),
+        (10_000, 2, 2),
+        (10_000, 8, 4),  # no thread with fewer than MIN_PART elements
+        (65_537, 3, 3),
+    ],
+)
+def test_threads_share_a_batch_only_with_enough_elements_each(size, threads, expected):
+    assert parallel.sharing_threads(size, threads) == expected
 
 
 def solve_with_threads(monkeypatch, threads: int, solve):
@@ -142,9 +146,8 @@ def test_a_long_wait_for_other_threads_sleeps():
     assert used < 0.02, f"{used:.3f} CPU seconds of {waited:.3f} waiting"
 
 
-def _large_solve_in_a_child(queue) -> None:
-    thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
-    root = build_seed().solve(thetas).root
+def _large_solve_in_a_child(op, thetas, queue) -> None:
+    root = op.solve(thetas).root
     helping = parallel._this_process_helpers().threads
     queue.put((root, len(helping), all(thread.is_alive() for thread in helping)))
 
@@ -152,16 +155,21 @@ def _large_solve_in_a_child(queue) -> None:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_a_forked_child_shares_large_batches_with_helpers_of_its_own(monkeypatch):
     # PyMC's samplers may fork a process whose helper threads are already running: the
-    # child has none of them, and starts its own.
+    # child has none of them, and starts its own. The op is built and compiled before
+    # the fork, so the child only solves.
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
+    op = build_seed()
     thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
-    expected = build_seed().solve(thetas).root  # the parent's helpers are running
+    expected = op.solve(thetas).root  # the parent's helpers are running
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_large_solve_in_a_child, args=(queue,))
+    child = context.Process(target=_large_solve_in_a_child, args=(op, thetas, queue))
     child.start()
-    root, helpers, alive = queue.get(timeout=120)
-    child.join(timeout=60)
+    try:
+        root, helpers, alive = queue.get(timeout=120)
+        child.join(timeout=60)
+    finally:
+        child.kill()
     assert child.exitcode == 0
     np.testing.assert_array_equal(root, expected)
     assert helpers == 1 and alive  # its own helper, not the parent's (which it lacks)

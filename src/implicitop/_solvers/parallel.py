@@ -24,10 +24,9 @@ __all__ = [
     "MIN_PART",
     "THREADED_FROM",
     "helpers",
-    "part_length",
-    "parts",
     "raise_helper_errors",
     "run_beside",
+    "sharing_threads",
     "thread_count",
 ]
 
@@ -56,30 +55,20 @@ def thread_count() -> int:
     )
 
 
-def part_length(size: int, threads: int, align: int) -> int:
-    """The length of the parts :func:`parts` cuts ``range(size)`` (``size`` > 0) into,
-    the last one excepted (plain arithmetic: compiled callers use it too, see
+def sharing_threads(size: int, threads: int) -> int:
+    """How many of ``threads`` threads share a batch of ``size`` elements: each has
+    :data:`MIN_PART` elements at least, and a batch below :data:`THREADED_FROM` has
+    one (plain arithmetic: compiled callers use it too, see
     :mod:`~implicitop._solvers.threads`)."""
-    count = max(1, min(threads, size // MIN_PART))
-    step = -(-size // count)
-    return -(-step // align) * align
-
-
-def parts(size: int, threads: int, align: int) -> list[tuple[int, int]]:
-    """``[start, stop)`` ranges covering ``range(size)`` (``size`` > 0): at most
-    ``threads`` of them, none shorter than :data:`MIN_PART` unless there is one,
-    boundaries multiples of ``align``."""
-    step = part_length(size, threads, align)
-    return [(start, min(start + step, size)) for start in range(0, size, step)]
+    if size < THREADED_FROM:
+        return 1
+    return max(1, min(threads, size // MIN_PART))
 
 
 def helpers(size: int) -> int:
-    """How many threads of the pool help the calling thread with a batch of ``size``
-    elements: one fewer than the threads (:func:`thread_count`) it has
-    :data:`MIN_PART` elements for, none below :data:`THREADED_FROM`."""
-    if size < THREADED_FROM:
-        return 0
-    return max(1, min(thread_count(), size // MIN_PART)) - 1
+    """How many helper threads share a batch of ``size`` elements with the calling
+    thread (:func:`sharing_threads` of :func:`thread_count`, less the caller)."""
+    return sharing_threads(size, thread_count()) - 1
 
 
 class _Helpers:

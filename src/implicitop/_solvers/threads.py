@@ -43,7 +43,7 @@ from numba.extending import intrinsic
 from implicitop._solvers import batch, held_entry, lockstep, parallel
 from implicitop._solvers.held_entry import held_entry as held_entry_call
 from implicitop._solvers.lockstep import BLOCK
-from implicitop._solvers.parallel import THREADED_FROM, part_length
+from implicitop._solvers.parallel import sharing_threads
 
 __all__ = [
     "CHUNK",
@@ -72,7 +72,7 @@ _BODY = "implicitop_solve_task"
 _WORD = ir.IntType(64)
 _BYTES = ir.IntType(8).as_pointer()
 
-_part_length = numba.njit(part_length)
+_sharing_threads = numba.njit(sharing_threads)
 
 #: A digest of the code a compiled caller of :func:`solve_in_parts` compiles into itself
 #: from this package (numba's disk cache is keyed by the caller's own file alone).
@@ -226,9 +226,7 @@ def solve_in_parts(
     (``length``), the roots (``size``, ``n``) and the status codes (``size``, int8).
     """
     share = max(1, threads // _count(active, 1))
-    count = 1
-    if size >= THREADED_FROM and share > 1:
-        count = -(-size // _part_length(size, share, BLOCK))
+    count = _sharing_threads(size, share)
     words = np.zeros(JOB, dtype=np.int64)
     words[_CELL], words[_SIZE], words[_ROWS], words[_RECORD] = cell, size, rows, record
     words[_LENGTH], words[_ROOT], words[_CODE] = length, root, code
