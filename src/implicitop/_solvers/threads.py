@@ -236,10 +236,12 @@ def solve_in_parts(
         handles[i] = _start_task(words.ctypes.data)
     _solve_job(words.ctypes.data)
     _wait_for_job(words.ctypes.data)
-    # the threads may still read ``words`` (to find nothing left): it lives until they end
     for i in range(1, count):
         if handles[i] != 0:
             _join(handles[i])
+    # the threads read ``words`` until they end (to find nothing left to claim), and numba
+    # frees an array after its last use: this one is after the joins
+    words[_CLAIMED] = size
     _count(active, -1)
 
 
