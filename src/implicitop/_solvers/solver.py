@@ -199,15 +199,17 @@ class Solver:
         if not kernels.compiled:  # plain Python: NumPy's warnings off; threads would wait
             with np.errstate(all="ignore"):
                 kernels.solve(params, record, root, code)
-        elif not helpers(size):
+        elif not (helping := helpers(size)):
             kernels.solve(params, record, root, code)
         else:
-            self._solve_shared(np.ascontiguousarray(params), root, code)
+            self._solve_shared(np.ascontiguousarray(params), root, code, helping)
         return root, code
 
-    def _solve_shared(self, params: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
-        """:meth:`solve_flat` of a large batch, shared with threads of the pool: each
-        claims chunks of rows until none is left
+    def _solve_shared(
+        self, params: np.ndarray, root: np.ndarray, code: np.ndarray, helping: int
+    ) -> None:
+        """:meth:`solve_flat` of a large batch, shared with ``helping`` helper threads:
+        each claims chunks of rows until none is left
         (:func:`~implicitop._solvers.threads.solve_claimed`), on the tier in use (a
         first call need not wait for the full solver). This thread starts at once and
         the others join as they wake, so none waits for the slowest to wake; the
@@ -216,7 +218,7 @@ class Solver:
 
         words = job(self.kernels.entry_cell, params, self.record, root, code)
         # the helpers hold the arrays until they return, however late they start
-        run_beside(solve_claimed, (words, params, root, code), helpers(params.shape[0]))
+        run_beside(solve_claimed, (words, params, root, code), helping)
         solve_claimed(words)
         wait_until_solved(words)
         raise_helper_errors()
