@@ -7,18 +7,18 @@ none is left, so the calling thread starts at once and each helper joins as it w
 (waking a thread costs tens of microseconds); the caller then waits for the chunks
 the others are solving (:func:`wait_until_solved`). The compiled callers that run
 with no Python around them (the graph of PyTensor's numba backend, the JAX foreign
-function) call :func:`solve_in_parts` instead: it cuts the batch into parts, solves
-the first in the calling thread and each other on a POSIX thread started for the
-call. Every thread is joined before it returns, so none outlives a call (a process
-may fork afterwards, as PyMC's samplers do). Every element takes the same steps
-whichever thread solves it, so results are the same bit for bit whatever the number
-of threads.
+function) call :func:`solve_in_parts` instead: it claims chunks the same way in the
+calling thread and in POSIX threads started for the call, and joins every thread
+before it returns, so none outlives a call (a process may fork afterwards, as PyMC's
+samplers do). Every element takes the same steps whichever thread solves it, so
+results are the same bit for bit whatever the number of threads.
 
-A part or a chunk is solved as a *task*: :data:`TASK` int64 words, the address of the
-solver's entry cell (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`)
-and the arguments of :data:`~implicitop._solvers.batch.C_SIGNATURE` for its rows.
-Where POSIX threads cannot be started (not a POSIX system, or the system refuses a
-thread), a part is solved in the calling thread.
+A batch is a *job* (:data:`JOB` int64 words); each chunk claimed from it is solved as
+a *task*: :data:`TASK` int64 words, the address of the solver's entry cell
+(:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`) and the arguments
+of :data:`~implicitop._solvers.batch.C_SIGNATURE` for its rows. Where POSIX threads
+cannot be started (not a POSIX system, or the system refuses a thread), the calling
+thread claims every chunk.
 """
 
 from __future__ import annotations
