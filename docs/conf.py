@@ -11,9 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 os.environ.setdefault("PYTENSOR_FLAGS", "")
 # Executed cells print no progress bars, and tqdm's import does not warn that the
-# notebook widget (ipywidgets) is missing.
+# notebook widget (ipywidgets) is missing. ArviZ (imported with PyMC) warns of its
+# coming refactor at its first import of each day on a machine: on whichever page
+# imports it first, with the path of its install.
 os.environ.setdefault("TQDM_DISABLE", "1")
-os.environ.setdefault("PYTHONWARNINGS", "ignore:IProgress not found")
+QUIET = ["ignore:IProgress not found", "ignore::FutureWarning:arviz"]
+os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *QUIET]))
 # The kernels' IPython profile: PyMC's INFO log of each sampling step is left out of
 # the pages (docs/_ipython/profile_default/startup).
 os.environ["IPYTHONDIR"] = str(ROOT / "docs" / "_ipython")
