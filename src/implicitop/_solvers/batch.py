@@ -8,7 +8,9 @@ module's source opens each generated solver module (see
 :mod:`~implicitop._solvers.generated`); the algorithm's source follows it and defines
 ``solve_block``, the element functions follow that.
 :func:`solve_from_pointers` is the full solver's C entry point,
-:func:`solve_by_address` the shared solver's.
+:func:`solve_by_address` the shared solver's. The full solver compiles only the path
+nearly every element takes (:mod:`~implicitop._solvers.fast_path`) and hands the
+elements it leaves to the shared solver (:func:`hand_over`).
 
 Arrays: ``params`` (m, k), one row per element; ``settings``, the run-time settings
 record (:mod:`~implicitop._solvers.settings`); ``root`` (m, n) and ``code`` (m,) are
@@ -20,9 +22,10 @@ import math
 import numpy as np
 from numba import carray
 
+from implicitop._solvers.by_address import call_solver
 from implicitop._solvers.interface import guess
 from implicitop._solvers.lockstep import BLOCK
-from implicitop._solvers.settings import ELEMENTS, GRID_SIZE, HEADER, MINIMUM, K, N
+from implicitop._solvers.settings import ELEMENTS, GRID_SIZE, HEADER, MINIMUM, SHARED, K, N
 from implicitop._solvers.status import (
     CONVERGED,
     MAXITER,
@@ -37,6 +40,7 @@ __all__ = [
     "appended_parameters",
     "curved_upward",
     "fill",
+    "hand_over",
     "parameter_status",
     "place",
     "solve",
@@ -131,6 +135,36 @@ def starting_point(
         x0[j] = value if usable else defaults[j]
 
 
+def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
+    """Finish the elements of a block that the full solver's fast path leaves (``code``
+    still ``MAXITER``; see :mod:`~implicitop._solvers.fast_path`) with the shared
+    solver at the record's ``SHARED``. It runs the whole algorithm on them from their
+    starts with the same compiled arithmetic, so each gets the result either solver
+    gives it. The shared solver's own record (:func:`appended_parameters`) and plain
+    Python's hold no address there: their codes are final."""
+    if not settings[SHARED] > 0.0:
+        return
+    left = 0
+    for i in range(code.shape[0]):
+        left += code[i] == MAXITER
+    if left == 0:
+        return
+    rows, roots = np.empty((left, params.shape[1])), np.empty((left, root.shape[1]))
+    codes = np.empty(left, dtype=np.int8)
+    j = 0
+    for i in range(code.shape[0]):
+        if code[i] == MAXITER:
+            place(rows[j], 0, params[i])
+            j += 1
+    call_solver(int(settings[SHARED]), rows, settings, roots, codes)
+    j = 0
+    for i in range(code.shape[0]):
+        if code[i] == MAXITER:
+            place(root[i], 0, roots[j])
+            code[i] = codes[j]
+            j += 1
+
+
 def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
     """Solve every row of ``params`` with ``settings``: roots into ``root`` (NaN where
     none), status codes into ``code``."""
@@ -148,6 +182,7 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
             x0[: stop - start], params[start:stop], lower, upper, grid, settings,
             root[start:stop], code[start:stop],
         )  # fmt: skip
+        hand_over(params[start:stop], settings, root[start:stop], code[start:stop])
         if settings[MINIMUM] != 0.0:
             for i in range(start, stop):
                 if code[i] == CONVERGED and not curved_upward(root[i], params[i]):
@@ -177,7 +212,8 @@ APPENDED = 2
 
 def appended_parameters(settings: np.ndarray) -> np.ndarray:
     """The settings record for parameter rows with :data:`APPENDED` more values, each
-    unbounded."""
+    unbounded, and no solver to hand elements over to (the shared solver finishes
+    them)."""
     k = int(settings[K])
     lower_end, upper_end = HEADER + k, HEADER + 2 * k
     record = np.empty(settings.shape[0] + 2 * APPENDED)
@@ -187,6 +223,7 @@ def appended_parameters(settings: np.ndarray) -> np.ndarray:
     fill(record, upper_end + APPENDED, upper_end + 2 * APPENDED, np.inf)
     place(record, upper_end + 2 * APPENDED, settings[upper_end:])
     record[K] = k + APPENDED
+    record[SHARED] = 0.0
     return record
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "call_block",
     "call_by_address",
     "call_entry",
+    "call_solver",
     "guess",
     "halley_block",
     "halley_parts",
@@ -67,6 +68,35 @@ def call_entry(typingctx, address, which, x, p, k, n, out):
         )
         entry = builder.inttoptr(address, entry_type.as_pointer())
         builder.call(entry, [which, x_array.data, p_array.data, k, n, out_array.data])
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def call_solver(typingctx, address, params, settings, root, code):
+    """Call the solver at ``address`` (:data:`~implicitop._solvers.batch.C_SIGNATURE`)
+    on every row of the C-contiguous arrays ``params`` (m, k) with the record
+    ``settings``, into ``root`` (m, n) and ``code`` (m,): arrays, not pointers, so they
+    live until the call returns."""
+    signature = types.void(types.intp, params, settings, root, code)
+
+    def codegen(context, builder, sig, args):
+        arrays = [context.make_array(sig.args[i])(context, builder, args[i]) for i in range(1, 5)]
+        params_array, settings_array, root_array, code_array = arrays
+        intp = context.get_value_type(types.intp)
+        doubles, bytes_ = ir.DoubleType().as_pointer(), ir.IntType(8).as_pointer()
+        solver_type = ir.FunctionType(
+            ir.VoidType(), [intp, doubles, doubles, intp, doubles, bytes_]
+        )
+        solver = builder.inttoptr(args[0], solver_type.as_pointer())
+        size = builder.extract_value(params_array.shape, 0)
+        settings_size = builder.extract_value(settings_array.shape, 0)
+        builder.call(
+            solver,
+            [size, params_array.data, settings_array.data, settings_size, root_array.data,
+             code_array.data],
+        )  # fmt: skip
         return context.get_dummy_value()
 
     return signature, codegen

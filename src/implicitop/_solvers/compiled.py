@@ -69,6 +69,7 @@ from implicitop._solvers.generated import (
 )
 from implicitop._solvers.kernel_cache import mark_used
 from implicitop._solvers.settings import ELEMENTS as ELEMENTS_FIELD
+from implicitop._solvers.settings import SHARED as SHARED_FIELD
 from implicitop._solvers.vector_math import vector_library
 
 __all__ = [
@@ -144,8 +145,15 @@ class ProblemKernels:
     def elements_address(self) -> int:
         """The address of the problem's element entry point in this process (0 without
         numba); the settings record passed to :attr:`solve` carries it
-        (:meth:`~implicitop._solvers.settings.Settings.record_with_elements`)."""
+        (:meth:`~implicitop._solvers.settings.Settings.record_with_entry_points`)."""
         return self._elements.address if self.compiled else 0
+
+    @property
+    def shared_address(self) -> int:
+        """The address of the shared solver in this process (0 without numba), which
+        the settings record carries too: the full solver hands it the elements its
+        fast path leaves."""
+        return self._shared.address if self.compiled else 0
 
     @property
     def entry_cell(self) -> np.ndarray:
@@ -181,10 +189,14 @@ class ProblemKernels:
         size = params.shape[0]
         if root.shape[0] != size or code.shape[0] != size:
             raise ValueError("params, root and code need one row per element")
-        if settings[ELEMENTS_FIELD] != self.elements_address:
+        if (settings[ELEMENTS_FIELD], settings[SHARED_FIELD]) != (
+            self.elements_address,
+            self.shared_address,
+        ):
             raise ValueError(
-                "the settings record does not hold this problem's element entry point: "
-                "use Settings.record_with_elements(kernels.elements_address)"
+                "the settings record does not hold this process's entry points: use "
+                "Settings.record_with_entry_points(kernels.elements_address, "
+                "kernels.shared_address)"
             )
         address = int(self._cell[0])
         entry = self._prototypes.get(address)

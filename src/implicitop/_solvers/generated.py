@@ -43,6 +43,7 @@ from implicitop._solvers import (
     batch,
     by_address,
     element_entry,
+    fast_path,
     hybrid,
     interface,
     lockstep,
@@ -121,6 +122,7 @@ _ALGORITHM_MODULES = tuple(dict.fromkeys((*ALGORITHMS[1], *ALGORITHMS[2])))
 #: (``unowned_numba`` also registers the compiled ``borrowed`` the system algorithm calls.)
 _DEPENDENCIES = (
     interface, settings, status, element_entry, batch, lockstep, unowned, unowned_numba,
+    by_address,
 )  # fmt: skip
 #: The special functions' module, which the element functions import and numba inlines:
 #: part of the digest as text (importing it binds SciPy's C functions, only for the
@@ -209,8 +211,9 @@ def _shown(problem: ImplicitProblem) -> str:
 
 def full_source(problem: ImplicitProblem, elements: str) -> str:
     """The full solver of ``problem``, whose element functions are ``elements``
-    (:func:`implicitop._codegen.element_source`)."""
-    algorithm = ALGORITHMS[min(problem.size, 2)]
+    (:func:`implicitop._codegen.element_source`): the algorithm, its paths for the
+    elements the shared solver finishes replaced (:mod:`~implicitop._solvers.fast_path`)."""
+    algorithm = (*ALGORITHMS[min(problem.size, 2)], fast_path)
     return _module(f"the solver of {_shown(problem)}", algorithm, _element_part(elements))
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_ITERATIONS",
     "MINIMUM",
     "NEWTON_ITERATIONS",
+    "SHARED",
     "TOL",
     "K",
     "N",
@@ -36,14 +37,16 @@ __all__ = [
 ]
 
 # Indices of the scalar fields. ``ELEMENTS`` is the address of the problem's element
-# entry point in this process (:mod:`~implicitop._solvers.by_address`; exact as a float
-# below 2**53), NaN until a process sets it.
+# entry point in this process (:mod:`~implicitop._solvers.by_address`), ``SHARED`` that
+# of the shared solver, which finishes the elements the full solver's fast path leaves
+# (:func:`~implicitop._solvers.batch.hand_over`); exact as floats below 2**53, NaN until
+# a process sets them.
 (
     N, K, GRID_SIZE, TOL, NEWTON_ITERATIONS, MAX_ITERATIONS, EXPAND, BRACKET_LOWER,
-    BRACKET_UPPER, ELEMENTS, MINIMUM,
-) = range(11)  # fmt: skip
+    BRACKET_UPPER, ELEMENTS, MINIMUM, SHARED,
+) = range(12)  # fmt: skip
 #: Where the arrays start.
-HEADER = 11
+HEADER = 12
 
 
 def read_only(values: object) -> np.ndarray:
@@ -113,17 +116,20 @@ class Settings:
             BRACKET_UPPER: self.bracket[1],
             ELEMENTS: np.nan,
             MINIMUM: float(self.minimum),
+            SHARED: np.nan,
         }
         scalars = [header[index] for index in range(HEADER)]
         parts = (self.param_lower, self.param_upper, self.lower, self.upper, self.defaults)
         record = read_only(np.concatenate([scalars, *parts, self.grid]))
         object.__setattr__(self, "record", record)
 
-    def record_with_elements(self, address: int) -> np.ndarray:
-        """The record with the address of the problem's element entry point in this
-        process (the shared solver reads it; the full solver ignores it)."""
-        if not 0 < address < 2**53:
-            raise ValueError(f"an entry point's address must be in (0, 2**53), got {address}")
+    def record_with_entry_points(self, elements: int, shared: int) -> np.ndarray:
+        """The record with the addresses, in this process, of the problem's element
+        entry point (``elements``: the shared solver calls it) and of the shared solver
+        (``shared``: the full solver hands it the elements its fast path leaves)."""
         record = self.record.copy()
-        record[ELEMENTS] = address
+        for index, address in ((ELEMENTS, elements), (SHARED, shared)):
+            if not 0 < address < 2**53:
+                raise ValueError(f"an entry point's address must be in (0, 2**53), got {address}")
+            record[index] = address
         return read_only(record)

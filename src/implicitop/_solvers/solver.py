@@ -184,11 +184,14 @@ class Solver:
     @cached_property
     def record(self) -> np.ndarray:
         """The settings record the kernels are called with in this process: the
-        settings and the address of the problem's compiled element functions."""
+        settings and the addresses of the problem's compiled element functions and of
+        the shared solver."""
         kernels = self.kernels
         if not kernels.compiled:
             return self.settings.record
-        return self.settings.record_with_elements(kernels.elements_address)
+        return self.settings.record_with_entry_points(
+            kernels.elements_address, kernels.shared_address
+        )
 
     def solve_flat(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Roots (m, n) and status codes (m,) for parameter rows ``params`` (m, k)."""

@@ -70,6 +70,7 @@ __all__ = [
     "MAX_HALVINGS",
     "MAX_SHIFTS",
     "SHIFT_START",
+    "after_newton",
     "at_root",
     "best_or",
     "cholesky_solve",
@@ -375,10 +376,27 @@ def solve_element(
         if at_root(p, s, root):
             return CONVERGED
         status = NOT_A_ROOT
-    if not minimum:  # a minimum's gradient has roots that are no minima
-        powell_hybrid(x0, p, lower, upper, tol, maxiter, s)
-        if all_finite(s.u) and at_root(p, s, root):
-            return CONVERGED
+    if minimum:  # a minimum's gradient has roots that are no minima
+        return status
+    return after_newton(x0, p, lower, upper, tol, maxiter, s, root, status)
+
+
+def after_newton(
+    x0: np.ndarray,
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tol: float,
+    maxiter: int,
+    s: Scratch,
+    root: np.ndarray,
+    status: int,
+) -> int:
+    """Powell's hybrid method from ``x0`` for a root damped Newton did not find (it
+    failed with ``status``): ``CONVERGED`` with the root in ``root``, else ``status``."""
+    powell_hybrid(x0, p, lower, upper, tol, maxiter, s)
+    if all_finite(s.u) and at_root(p, s, root):
+        return CONVERGED
     return status
 
 

@@ -1,0 +1,49 @@
+"""The full solver's own path: the steps nearly every element takes, and nothing else.
+
+A problem's full solver (see :mod:`~implicitop._solvers.generated`) is the algorithm
+compiled with the problem's functions inlined. Most of that algorithm is for the few
+elements its first method does not solve: one equation's bracketing phase, Powell's
+hybrid method after damped Newton for a system. Compiled per problem, those paths took
+half of the full solver's compile time. This module's source follows the algorithm in
+the full solver only, and its definitions replace theirs there: an element that would
+take them keeps its code ``MAXITER``, and the batch hands it to the shared solver
+(:func:`~implicitop._solvers.batch.hand_over`), compiled once for every problem, which
+runs the whole algorithm on it from its start. Both solvers run the same compiled
+arithmetic, so an element gets the same result whichever finishes it.
+"""
+
+import numpy as np
+
+from implicitop._solvers.status import MAXITER
+
+__all__ = ["after_newton", "phase_two_block"]
+
+
+def phase_two_block(
+    x0: np.ndarray,
+    params: np.ndarray,
+    lower: float,
+    upper: float,
+    settings: np.ndarray,
+    grid: np.ndarray,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> None:
+    """One equation: the elements phase 1 leaves keep their code ``MAXITER``, for the
+    shared solver (in place of :func:`implicitop._solvers.scalar.phase_two_block`)."""
+
+
+def after_newton(
+    x0: np.ndarray,
+    p: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    tol: float,
+    maxiter: int,
+    s: object,
+    root: np.ndarray,
+    status: int,
+) -> int:
+    """Systems: an element damped Newton does not solve keeps its code ``MAXITER``, for
+    the shared solver (in place of :func:`implicitop._solvers.system.after_newton`)."""
+    return MAXITER
