@@ -10,6 +10,7 @@ import sys
 import pytest
 
 import implicitop
+from references import seed_derivative
 
 HIDE = """
 import sys
@@ -58,8 +59,6 @@ def test_importing_implicitop_imports_neither_pytensor_nor_sympy():
 
 
 def test_building_and_using_an_op_imports_neither_jax_nor_dask_nor_hypothesis():
-    # (PyMC, ArviZ and matplotlib are imported with sympytensor, which prints the
-    # gradient graph and depends on PyMC itself.)
     code = SEED + (
         "import pytensor\n"
         "op.solve(1.0)\n"
@@ -70,6 +69,26 @@ def test_building_and_using_an_op_imports_neither_jax_nor_dask_nor_hypothesis():
     completed = _run("import sys\n" + code)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_an_op_and_its_gradient_need_no_pymc_and_sympytensor_still_imports_whole():
+    """sympytensor's package imports PyMC (3-4 s); its printer, which the gradient
+    needs, is loaded without it. A later ``import sympytensor`` is the whole package."""
+    code = SEED + (
+        "import pytensor, pytensor.tensor as pt\n"
+        "t = pt.dscalar('t')\n"
+        "print(pytensor.function([t], pytensor.grad(op(t), t))(0.5))\n"
+        "print(sorted(m for m in ('pymc', 'arviz', 'sympytensor') if m in sys.modules))\n"
+        "import sympytensor.pytensor\n"
+        "from sympytensor import SympyDeterministic, as_tensor\n"
+        "print(sympytensor.pytensor.as_tensor is as_tensor, 'pymc' in sys.modules)\n"
+    )
+    completed = _run("import sys\n" + code)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    gradient, imported, whole = completed.stdout.strip().splitlines()[-3:]
+    assert float(gradient) == pytest.approx(seed_derivative(0.5), rel=1e-12)
+    assert imported == "[]"
+    assert whole == "True True"
 
 
 @pytest.mark.parametrize(

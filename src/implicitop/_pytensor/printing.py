@@ -3,15 +3,23 @@
 Built on sympytensor's printer, with the functions it lacks that PyTensor has
 (``erfc``, Bessel functions, ``Heaviside``, ``Max`` of several arguments, ...; see
 :mod:`implicitop._tensor_printing`). ``to_pytensor(exprs, bindings)`` prints;
-``printable_functions()`` names what can be printed. sympytensor (which imports
-PyMC) is imported when something is first printed, not with the op: PyTensor
-imports the op's module whenever it reads a compiled op's cache key.
+``printable_functions()`` names what can be printed. sympytensor's printer is loaded
+when something is first printed (``make_implicit_op`` checks that the gradient
+prints), not with the op's module, which PyTensor imports whenever it reads a compiled
+op's cache key; and without sympytensor's package, whose ``__init__`` imports PyMC for
+its ``SympyDeterministic`` (3-4 s, which a process that uses no PyMC, a Dask worker
+say, would pay for every op it builds).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytensor.tensor as pt
@@ -26,11 +34,39 @@ else:
 __all__ = ["printable_functions", "to_pytensor"]
 
 
+#: The name sympytensor's printer module is loaded under where sympytensor is not
+#: imported yet (its own name would need the package, and with it PyMC).
+PRINTER_MODULE = "implicitop._pytensor.sympytensor_printer"
+
+
+def _printer_module() -> ModuleType:
+    """sympytensor's printer module: the one imported where sympytensor is, else its
+    file (which imports nothing of its package) loaded on its own."""
+    if "sympytensor.pytensor" in sys.modules or PRINTER_MODULE in sys.modules:
+        return sys.modules.get(PRINTER_MODULE) or sys.modules["sympytensor.pytensor"]
+    package = importlib.util.find_spec("sympytensor")  # located, not imported
+    folders = package.submodule_search_locations if package is not None else None
+    if not folders:
+        return importlib.import_module("sympytensor.pytensor")
+    spec = importlib.util.spec_from_file_location(
+        PRINTER_MODULE, Path(next(iter(folders))) / "pytensor.py"
+    )
+    if spec is None or spec.loader is None:
+        return importlib.import_module("sympytensor.pytensor")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[PRINTER_MODULE] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception:  # a sympytensor whose printer needs its package
+        del sys.modules[PRINTER_MODULE]
+        return importlib.import_module("sympytensor.pytensor")
+    return module
+
+
 @lru_cache(maxsize=1)
 def _printing() -> TensorPrinting:
-    from sympytensor.pytensor import PytensorPrinter, mapping
-
-    return TensorPrinting(PytensorPrinter, pt, mapping)
+    printer = _printer_module()
+    return TensorPrinting(printer.PytensorPrinter, pt, printer.mapping)
 
 
 def to_pytensor(exprs: Sequence[sp.Expr], bindings: Mapping[sp.Symbol, object]) -> list[object]:
