@@ -9,8 +9,8 @@ module's source opens each generated solver module (see
 ``solve_block``, the element functions follow that.
 :func:`solve_from_pointers` is the full solver's C entry point,
 :func:`solve_by_address` the shared solver's. The full solver compiles only the path
-nearly every element takes (:mod:`~implicitop._solvers.fast_path`) and hands the
-elements it leaves to the shared solver (:func:`hand_over`).
+nearly every element takes and hands the elements it leaves to the shared solver
+(:mod:`~implicitop._solvers.fast_path`).
 
 Arrays: ``params`` (m, k), one row per element; ``settings``, the run-time settings
 record (:mod:`~implicitop._solvers.settings`); ``root`` (m, n) and ``code`` (m,) are
@@ -22,10 +22,9 @@ import math
 import numpy as np
 from numba import carray
 
-from implicitop._solvers.by_address import call_solver
 from implicitop._solvers.interface import guess
 from implicitop._solvers.lockstep import BLOCK
-from implicitop._solvers.settings import ELEMENTS, GRID_SIZE, HEADER, MINIMUM, SHARED, K, N
+from implicitop._solvers.settings import ELEMENTS, GRID_SIZE, HEADER, MINIMUM, K, N
 from implicitop._solvers.status import (
     CONVERGED,
     MAXITER,
@@ -136,33 +135,10 @@ def starting_point(
 
 
 def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
-    """Finish the elements of a block that the full solver's fast path leaves (``code``
-    still ``MAXITER``; see :mod:`~implicitop._solvers.fast_path`) with the shared
-    solver at the record's ``SHARED``. It runs the whole algorithm on them from their
-    starts with the same compiled arithmetic, so each gets the result either solver
-    gives it. The shared solver's own record (:func:`appended_parameters`) and plain
-    Python's hold no address there: their codes are final."""
-    if not settings[SHARED] > 0.0:
-        return
-    left = 0
-    for i in range(code.shape[0]):
-        left += code[i] == MAXITER
-    if left == 0:
-        return
-    rows, roots = np.empty((left, params.shape[1])), np.empty((left, root.shape[1]))
-    codes = np.empty(left, dtype=np.int8)
-    j = 0
-    for i in range(code.shape[0]):
-        if code[i] == MAXITER:
-            place(rows[j], 0, params[i])
-            j += 1
-    call_solver(int(settings[SHARED]), rows, settings, roots, codes)
-    j = 0
-    for i in range(code.shape[0]):
-        if code[i] == MAXITER:
-            place(root[i], 0, roots[j])
-            code[i] = codes[j]
-            j += 1
+    """Hand the elements of a block that are left unsolved (``code`` still ``MAXITER``)
+    to another solver. The shared solver and plain Python solve every element
+    themselves: nothing is left. The full solver's fast path leaves some, and replaces
+    this function (:func:`implicitop._solvers.fast_path.hand_over`)."""
 
 
 def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
@@ -212,8 +188,7 @@ APPENDED = 2
 
 def appended_parameters(settings: np.ndarray) -> np.ndarray:
     """The settings record for parameter rows with :data:`APPENDED` more values, each
-    unbounded, and no solver to hand elements over to (the shared solver finishes
-    them)."""
+    unbounded."""
     k = int(settings[K])
     lower_end, upper_end = HEADER + k, HEADER + 2 * k
     record = np.empty(settings.shape[0] + 2 * APPENDED)
@@ -223,7 +198,6 @@ def appended_parameters(settings: np.ndarray) -> np.ndarray:
     fill(record, upper_end + APPENDED, upper_end + 2 * APPENDED, np.inf)
     place(record, upper_end + 2 * APPENDED, settings[upper_end:])
     record[K] = k + APPENDED
-    record[SHARED] = 0.0
     return record
 
 

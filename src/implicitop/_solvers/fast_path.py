@@ -7,16 +7,18 @@ hybrid method after damped Newton for a system. Compiled per problem, those path
 half of the full solver's compile time. This module's source follows the algorithm in
 the full solver only, and its definitions replace theirs there: an element that would
 take them keeps its code ``MAXITER``, and the batch hands it to the shared solver
-(:func:`~implicitop._solvers.batch.hand_over`), compiled once for every problem, which
-runs the whole algorithm on it from its start. Both solvers run the same compiled
+(:func:`hand_over`), compiled once for every problem, which runs the whole algorithm
+on it from its start. Both solvers run the same compiled
 arithmetic, so an element gets the same result whichever finishes it.
 """
 
 import numpy as np
 
+from implicitop._solvers.by_address import call_solver
+from implicitop._solvers.settings import SHARED
 from implicitop._solvers.status import MAXITER
 
-__all__ = ["after_newton", "phase_two_block"]
+__all__ = ["after_newton", "hand_over", "phase_two_block"]
 
 
 def phase_two_block(
@@ -47,3 +49,33 @@ def after_newton(
     """Systems: an element damped Newton does not solve keeps its code ``MAXITER``, for
     the shared solver (in place of :func:`implicitop._solvers.system.after_newton`)."""
     return MAXITER
+
+
+def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
+    """Solve the rows of ``params`` whose ``code`` is still ``MAXITER`` with the shared
+    solver at the record's ``SHARED`` (in place of
+    :func:`implicitop._solvers.batch.hand_over`): their roots into ``root``, their
+    statuses into ``code``. Without that address (a record made for no process) they
+    stay ``MAXITER``, with NaN roots. (Copies are loops here: this module's source
+    follows the algorithm's, so it calls none of its functions.)"""
+    left = 0
+    for i in range(code.shape[0]):
+        left += code[i] == MAXITER
+    if left == 0 or not settings[SHARED] > 0.0:
+        return
+    k, n = params.shape[1], root.shape[1]
+    rows, roots, codes = np.empty((left, k)), np.empty((left, n)), np.empty(left, dtype=np.int8)
+    j = 0
+    for i in range(code.shape[0]):
+        if code[i] == MAXITER:
+            for column in range(k):
+                rows[j, column] = params[i, column]
+            j += 1
+    call_solver(int(settings[SHARED]), rows, settings, roots, codes)
+    j = 0
+    for i in range(code.shape[0]):
+        if code[i] == MAXITER:
+            for column in range(n):
+                root[i, column] = roots[j, column]
+            code[i] = codes[j]
+            j += 1
