@@ -39,7 +39,6 @@ __all__ = [
     "appended_parameters",
     "curved_upward",
     "fill",
-    "hand_over",
     "parameter_status",
     "place",
     "solve",
@@ -134,13 +133,6 @@ def starting_point(
         x0[j] = value if usable else defaults[j]
 
 
-def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
-    """Hand the elements of a block that are left unsolved (``code`` still ``MAXITER``)
-    to another solver. The shared solver and plain Python solve every element
-    themselves: nothing is left. The full solver's fast path leaves some, and replaces
-    this function (:func:`implicitop._solvers.fast_path.hand_over`)."""
-
-
 def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
     """Solve every row of ``params`` with ``settings``: roots into ``root`` (NaN where
     none), status codes into ``code``."""
@@ -158,7 +150,6 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
             x0[: stop - start], params[start:stop], lower, upper, grid, settings,
             root[start:stop], code[start:stop],
         )  # fmt: skip
-        hand_over(params[start:stop], settings, root[start:stop], code[start:stop])
         if settings[MINIMUM] != 0.0:
             for i in range(start, stop):
                 if code[i] == CONVERGED and not curved_upward(root[i], params[i]):

@@ -6,9 +6,9 @@ elements its first method does not solve: one equation's bracketing phase, Powel
 hybrid method after damped Newton for a system. Compiled per problem, those paths took
 half of the full solver's compile time. This module's source follows the algorithm in
 the full solver only, and its definitions replace theirs there: an element that would
-take them keeps its code ``MAXITER``, and the batch hands it to the shared solver
-(:func:`hand_over`), compiled once for every problem, which runs the whole algorithm
-on it from its start. Both solvers run the same compiled
+take them keeps its code ``MAXITER`` and is handed, with the others of its block, to
+the shared solver (:func:`hand_over`), compiled once for every problem, which runs the
+whole algorithm on it from its start. Both solvers run the same compiled
 arithmetic, so an element gets the same result whichever finishes it.
 """
 
@@ -31,8 +31,9 @@ def phase_two_block(
     root: np.ndarray,
     code: np.ndarray,
 ) -> None:
-    """One equation: the elements phase 1 leaves keep their code ``MAXITER``, for the
-    shared solver (in place of :func:`implicitop._solvers.scalar.phase_two_block`)."""
+    """One equation: the elements phase 1 leaves go to the shared solver (in place of
+    :func:`implicitop._solvers.scalar.phase_two_block`)."""
+    hand_over(params, settings, root, code)
 
 
 def after_newton(
@@ -47,14 +48,14 @@ def after_newton(
     status: int,
 ) -> int:
     """Systems: an element damped Newton does not solve keeps its code ``MAXITER``, for
-    the shared solver (in place of :func:`implicitop._solvers.system.after_newton`)."""
+    :func:`hand_over` (in place of :func:`implicitop._solvers.system.after_newton`)."""
     return MAXITER
 
 
 def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
-    """Solve the rows of ``params`` whose ``code`` is still ``MAXITER`` with the shared
-    solver at the record's ``SHARED`` (in place of
-    :func:`implicitop._solvers.batch.hand_over`): their roots into ``root``, their
+    """Solve a block's rows of ``params`` whose ``code`` is still ``MAXITER`` with the
+    shared solver at the record's ``SHARED`` (systems: in place of
+    :func:`implicitop._solvers.system.hand_over`): their roots into ``root``, their
     statuses into ``code``. Without that address (a record made for no process) they
     stay ``MAXITER``, with NaN roots. (Copies are loops here: this module's source
     follows the algorithm's, so it calls none of its functions.)"""

@@ -104,6 +104,7 @@ _INLINED = frozenset(interface.__all__) | {
     "solve",
     "solve_block",
     "solve_element",
+    "hand_over",
 }
 #: The only functions Python calls through their numba dispatcher. The others are called
 #: by compiled code only, so they are compiled without the wrappers numba otherwise

@@ -77,6 +77,7 @@ __all__ = [
     "curved_upward",
     "damped_newton",
     "descent_search",
+    "hand_over",
     "lm_step",
     "measure_root",
     "modified_newton_step",
@@ -425,6 +426,14 @@ def solve_block(
         x0, params, lower, upper, settings[TOL], int(settings[MAX_ITERATIONS]),
         settings[MINIMUM] != 0.0, scratch(lower.shape[0]), root, code,
     )  # fmt: skip
+    hand_over(params, settings, root, code)
+
+
+def hand_over(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
+    """Hand the block's elements left unsolved (``code`` still ``MAXITER``) to another
+    solver. This algorithm solves every element itself: nothing is left. The full
+    solver's fast path leaves some, and replaces this function
+    (:func:`implicitop._solvers.fast_path.hand_over`)."""
 
 
 def solve_elements(
