@@ -58,23 +58,28 @@ def test_importing_implicitop_imports_neither_pytensor_nor_sympy():
     assert completed.stdout.strip() == "[]"
 
 
+def _printed_after_the_seed_op(code: str) -> list[str]:
+    """The lines a new process prints that builds the seed op (``op``), then runs ``code``."""
+    completed = _run("import sys\n" + SEED + code)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout.strip().splitlines()
+
+
 def test_building_and_using_an_op_imports_neither_jax_nor_dask_nor_hypothesis():
-    code = SEED + (
+    printed = _printed_after_the_seed_op(
         "import pytensor\n"
         "op.solve(1.0)\n"
         "pytensor.function([], op(0.5))()\n"
         "optional = ('jax', 'hypothesis', 'dask', 'distributed', 'nutpie', 'numpyro')\n"
         "print(sorted(m for m in optional if m in sys.modules))\n"
     )
-    completed = _run("import sys\n" + code)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    assert completed.stdout.strip().splitlines()[-1] == "[]"
+    assert printed[-1] == "[]"
 
 
 def test_an_op_and_its_gradient_need_no_pymc_and_sympytensor_still_imports_whole():
     """sympytensor's package imports PyMC (3-4 s); its printer, which the gradient
     needs, is loaded without it. A later ``import sympytensor`` is the whole package."""
-    code = SEED + (
+    printed = _printed_after_the_seed_op(
         "import pytensor, pytensor.tensor as pt\n"
         "t = pt.dscalar('t')\n"
         "print(pytensor.function([t], pytensor.grad(op(t), t))(0.5))\n"
@@ -83,9 +88,7 @@ def test_an_op_and_its_gradient_need_no_pymc_and_sympytensor_still_imports_whole
         "from sympytensor import SympyDeterministic, as_tensor\n"
         "print(sympytensor.pytensor.as_tensor is as_tensor, 'pymc' in sys.modules)\n"
     )
-    completed = _run("import sys\n" + code)
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    gradient, imported, whole = completed.stdout.strip().splitlines()[-3:]
+    gradient, imported, whole = printed[-3:]
     assert float(gradient) == pytest.approx(seed_derivative(0.5), rel=1e-12)
     assert imported == "[]"
     assert whole == "True True"
