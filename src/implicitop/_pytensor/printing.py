@@ -41,25 +41,29 @@ PRINTER_MODULE = "implicitop._pytensor.sympytensor_printer"
 
 def _printer_module() -> ModuleType:
     """sympytensor's printer module: the one imported where sympytensor is, else its
-    file (which imports nothing of its package) loaded on its own."""
-    if "sympytensor.pytensor" in sys.modules or PRINTER_MODULE in sys.modules:
-        return sys.modules.get(PRINTER_MODULE) or sys.modules["sympytensor.pytensor"]
+    file loaded on its own (:func:`_printer_file`), else the package's."""
+    loaded = sys.modules.get("sympytensor.pytensor")
+    return loaded or _printer_file() or importlib.import_module("sympytensor.pytensor")
+
+
+def _printer_file() -> ModuleType | None:
+    """sympytensor's ``pytensor.py`` (which imports nothing of its package) loaded as
+    :data:`PRINTER_MODULE`; None where sympytensor is not laid out that way."""
     package = importlib.util.find_spec("sympytensor")  # located, not imported
     folders = package.submodule_search_locations if package is not None else None
     if not folders:
-        return importlib.import_module("sympytensor.pytensor")
-    spec = importlib.util.spec_from_file_location(
-        PRINTER_MODULE, Path(next(iter(folders))) / "pytensor.py"
-    )
+        return None
+    path = Path(next(iter(folders))) / "pytensor.py"
+    spec = importlib.util.spec_from_file_location(PRINTER_MODULE, path)
     if spec is None or spec.loader is None:
-        return importlib.import_module("sympytensor.pytensor")
+        return None
     module = importlib.util.module_from_spec(spec)
     sys.modules[PRINTER_MODULE] = module
     try:
         spec.loader.exec_module(module)
     except Exception:  # a sympytensor whose printer needs its package
         del sys.modules[PRINTER_MODULE]
-        return importlib.import_module("sympytensor.pytensor")
+        return None
     return module
 
 
