@@ -39,7 +39,7 @@ __all__ = [
 # Indices of the scalar fields. ``ELEMENTS`` is the address of the problem's element
 # entry point in this process (:mod:`~implicitop._solvers.by_address`), ``SHARED`` that
 # of the shared solver, which finishes the elements the full solver's fast path leaves
-# (:func:`~implicitop._solvers.batch.hand_over`); exact as floats below 2**53, NaN until
+# (:func:`~implicitop._solvers.fast_path.hand_over`); exact as floats below 2**53, NaN until
 # a process sets them.
 (
     N, K, GRID_SIZE, TOL, NEWTON_ITERATIONS, MAX_ITERATIONS, EXPAND, BRACKET_LOWER,
