@@ -20,6 +20,11 @@ os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARN
 # The kernels' IPython profile: PyMC's INFO log of each sampling step is left out of
 # the pages (docs/_ipython/profile_default/startup).
 os.environ["IPYTHONDIR"] = str(ROOT / "docs" / "_ipython")
+# A page's kernel ends seconds after its last cell: a full solver compiled in the
+# background (10-20 s of CPU each, five in a fresh build) would not be ready before
+# then, and its numbers are the shared solver's, bit for bit. It would only take
+# the CPU from the other pages and, in `make test`, from the test suites.
+os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")
 
 project = "implicitop"
 author = "the implicitop developers"
