@@ -25,6 +25,7 @@ PARTS = {
         "seed logp+dlogp per call (NUMBA backend)",
         "observations, a root each: logp+dlogp per call",
         "observations: pm.sample",
+        "observations: logp+dlogp per call, shared solver",
         "seed pm.sample NUTS",
         "seed roots, theta log-uniform",
         "2x2 systems",

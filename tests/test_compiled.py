@@ -470,3 +470,18 @@ def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):
     u = sp.Symbol("u", positive=True)
     with pytest.raises(RuntimeError, match="does not define scale"):
         make_implicit_op(u**7 + u - Q, u, Q).solve(1.0)
+
+
+def test_both_tiers_start_from_an_expression_given_as_x0():
+    """Where a start is an expression of the parameters, both tiers evaluate it for each
+    element (the shared solver by address): x**2 = q from q + 1 finds the positive
+    root, from -q - 1 and from the default start 0 the negative one."""
+    x = sp.Symbol("x", real=True)
+    values = [np.array([0.25, 4.0, 9.0])]
+    for start, sign in ((Q + 1, 1.0), (-Q - 1, -1.0), (None, -1.0)):
+        solver = make_implicit_op(x**2 - Q, x, Q, x0=start).solver
+        shared = compiled._shared_solver(1).address
+        for address in (shared, solver.kernels.c_address):
+            root, code = solve_at(address, solver, values)
+            np.testing.assert_array_equal(code, SolveStatus.CONVERGED)
+            np.testing.assert_allclose(root[:, 0], sign * np.sqrt(values[0]), rtol=1e-15)

@@ -1,8 +1,8 @@
 """Full solvers compiled in a worker process, one at a time, at a low priority.
 
 A new problem is solved at once by the shared solver (see
-:mod:`~implicitop._solvers.compiled`); its full solver, about twice as fast but ten
-seconds or more to compile, is compiled here into numba's disk cache by a separate
+:mod:`~implicitop._solvers.compiled`); its full solver, 1.5-2 times as fast but several
+seconds to compile, is compiled here into numba's disk cache by a separate
 Python process (``python -m implicitop._solvers.background <module>``) at a low
 priority, so the compilation neither holds this process's interpreter nor slows its
 work much. When it is done, the caller loads the machine code from the cache and

@@ -14,6 +14,7 @@ only pays a call per evaluation instead of inlining it.
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from implicitop._solvers.element_entry import (
@@ -36,6 +37,7 @@ __all__ = [
     "call_by_address",
     "call_entry",
     "call_solver",
+    "call_values",
     "guess",
     "halley_block",
     "halley_parts",
@@ -69,6 +71,38 @@ def call_entry(typingctx, address, which, x, p, k, n, out):
         entry = builder.inttoptr(address, entry_type.as_pointer())
         builder.call(entry, [which, x_array.data, p_array.data, k, n, out_array.data])
         return context.get_dummy_value()
+
+    return signature, codegen
+
+
+@intrinsic
+def call_values(typingctx, address, which, x, p, count):
+    """The ``count`` values (a literal integer) that the function ``which`` of the
+    entry point at ``address`` gives at the unknown's value ``x`` for the parameter row
+    ``p`` (float64 array), as a tuple: the value and the results pass through the
+    stack, so a call allocates nothing and counts no references (one equation's
+    functions, called once per element and step)."""
+    if not isinstance(count, types.IntegerLiteral):
+        return None
+    size = count.literal_value
+    signature = types.UniTuple(types.float64, size)(types.intp, types.intp, types.float64, p, count)
+
+    def codegen(context, builder, sig, args):
+        address, which, x = args[0], args[1], args[2]
+        p_array = context.make_array(sig.args[3])(context, builder, args[3])
+        intp = context.get_value_type(types.intp)
+        double = ir.DoubleType()
+        entry_type = ir.FunctionType(
+            ir.VoidType(),
+            [intp, double.as_pointer(), double.as_pointer(), intp, intp, double.as_pointer()],
+        )
+        point = cgutils.alloca_once_value(builder, x)
+        out = cgutils.alloca_once(builder, double, size=size)
+        k = builder.extract_value(p_array.shape, 0)
+        entry = builder.inttoptr(address, entry_type.as_pointer())
+        builder.call(entry, [which, point, p_array.data, k, ir.Constant(intp, 1), out])
+        values = [builder.load(builder.gep(out, [ir.Constant(intp, i)])) for i in range(size)]
+        return context.make_tuple(builder, sig.return_type, values)
 
     return signature, codegen
 
@@ -112,19 +146,17 @@ def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int)
 
 def residual(x: float, p: np.ndarray) -> float:
     """``R(x, p)`` alone, by address."""
-    return call_by_address(RESIDUAL, np.full(1, x), p, 1, 1)[0]
+    return call_values(int(p[p.shape[0] - 1]), RESIDUAL, x, p, 1)[0]
 
 
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
     """``R(x, p)`` and ``dR/dx``, by address (see :mod:`~implicitop._solvers.interface`)."""
-    out = call_by_address(RESIDUAL_AND_SLOPE, np.full(1, x), p, 1, 2)
-    return out[0], out[1]
+    return call_values(int(p[p.shape[0] - 1]), RESIDUAL_AND_SLOPE, x, p, 2)
 
 
 def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
     """The Halley parts of one equation, by address."""
-    out = call_by_address(HALLEY_PARTS, np.full(1, x), p, 1, 6)
-    return out[0], out[1], out[2], out[3], out[4], out[5]
+    return call_values(int(p[p.shape[0] - 1]), HALLEY_PARTS, x, p, 6)
 
 
 def call_block(
@@ -154,19 +186,18 @@ def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarr
 
 def scale(x: float, p: np.ndarray) -> float:
     """The size of one equation's terms, by address."""
-    return call_by_address(SCALE, np.full(1, x), p, 1, 1)[0]
+    return call_values(int(p[p.shape[0] - 1]), SCALE, x, p, 1)[0]
 
 
 def guess(p: np.ndarray) -> np.ndarray:
     """The guess expressions' values (n), by address."""
     n = int(p[p.shape[0] - 2])
-    return call_by_address(GUESS, np.empty(n), p, n, n)
+    return call_by_address(GUESS, p, p, n, n)  # the guesses read no unknown
 
 
 def bracket(p: np.ndarray) -> tuple[float, float]:
     """The bracket expressions' values, by address."""
-    out = call_by_address(BRACKET, np.empty(1), p, 1, 2)
-    return out[0], out[1]
+    return call_values(int(p[p.shape[0] - 1]), BRACKET, np.nan, p, 2)
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@
    (:mod:`~implicitop._solvers.element_entry`): the first result of a new residual
    comes in about a second.
 2. The **full** solver: the algorithm and the element functions compiled together,
-   about twice as fast on large batches, but ten seconds or more to compile. It is
+   1.5-2 times as fast on large batches, but several seconds to compile. It is
    compiled in a worker process (:mod:`~implicitop._solvers.background`) and takes
    over when it is ready, or is loaded at once where an earlier process compiled it.
 
