@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import arviz as az
 import numpy as np
@@ -167,15 +168,8 @@ def on_the_shared_solver() -> object:
     that no process has its full solver, and none compiled in the background: it
     solves on the shared solver, as a new residual does until its full solver is ready."""
     op = data_op(1.0 + (uuid.uuid4().int % 1000 + 1) * 1e-12)
-    previous = os.environ.get("IMPLICITOP_BACKGROUND_COMPILE")
-    os.environ["IMPLICITOP_BACKGROUND_COMPILE"] = "0"
-    try:
+    with mock.patch.dict(os.environ, {"IMPLICITOP_BACKGROUND_COMPILE": "0"}):
         op.solver.kernels  # noqa: B018 (the kernels, built now)
-    finally:
-        if previous is None:
-            del os.environ["IMPLICITOP_BACKGROUND_COMPILE"]
-        else:
-            os.environ["IMPLICITOP_BACKGROUND_COMPILE"] = previous
     return op
 
 

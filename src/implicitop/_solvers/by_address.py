@@ -76,30 +76,32 @@ def call_entry(typingctx, address, which, x, p, k, n, out):
 
 
 @intrinsic
-def call_values(typingctx, address, which, x, p, count):
-    """The ``count`` values (a literal integer) that the function ``which`` of the
-    entry point at ``address`` gives at the unknown's value ``x`` for the parameter row
-    ``p`` (float64 array), as a tuple: the value and the results pass through the
-    stack, so a call allocates nothing and counts no references (one equation's
-    functions, called once per element and step)."""
+def call_values(typingctx, which, x, p, count):
+    """The ``count`` values (a literal integer) that the function ``which`` of one
+    equation's entry point gives at the unknown's value ``x`` for the parameter row
+    ``p`` (float64, the entry point's address last), as a tuple: the value and the
+    results pass through the stack, so a call allocates nothing and counts no
+    references (these functions are called once per element and step)."""
     if not isinstance(count, types.IntegerLiteral):
         return None
     size = count.literal_value
-    signature = types.UniTuple(types.float64, size)(types.intp, types.intp, types.float64, p, count)
+    signature = types.UniTuple(types.float64, size)(types.intp, types.float64, p, count)
 
     def codegen(context, builder, sig, args):
-        address, which, x = args[0], args[1], args[2]
-        p_array = context.make_array(sig.args[3])(context, builder, args[3])
+        which, x = args[0], args[1]
+        p_array = context.make_array(sig.args[2])(context, builder, args[2])
         intp = context.get_value_type(types.intp)
         double = ir.DoubleType()
         entry_type = ir.FunctionType(
             ir.VoidType(),
             [intp, double.as_pointer(), double.as_pointer(), intp, intp, double.as_pointer()],
         )
+        k = builder.extract_value(p_array.shape, 0)
+        last = builder.gep(p_array.data, [builder.sub(k, ir.Constant(intp, 1))])
+        address = builder.fptosi(builder.load(last), intp)
+        entry = builder.inttoptr(address, entry_type.as_pointer())
         point = cgutils.alloca_once_value(builder, x)
         out = cgutils.alloca_once(builder, double, size=size)
-        k = builder.extract_value(p_array.shape, 0)
-        entry = builder.inttoptr(address, entry_type.as_pointer())
         builder.call(entry, [which, point, p_array.data, k, ir.Constant(intp, 1), out])
         values = [builder.load(builder.gep(out, [ir.Constant(intp, i)])) for i in range(size)]
         return context.make_tuple(builder, sig.return_type, values)
@@ -146,17 +148,17 @@ def call_by_address(which: int, x: np.ndarray, p: np.ndarray, n: int, size: int)
 
 def residual(x: float, p: np.ndarray) -> float:
     """``R(x, p)`` alone, by address."""
-    return call_values(int(p[p.shape[0] - 1]), RESIDUAL, x, p, 1)[0]
+    return call_values(RESIDUAL, x, p, 1)[0]
 
 
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
     """``R(x, p)`` and ``dR/dx``, by address (see :mod:`~implicitop._solvers.interface`)."""
-    return call_values(int(p[p.shape[0] - 1]), RESIDUAL_AND_SLOPE, x, p, 2)
+    return call_values(RESIDUAL_AND_SLOPE, x, p, 2)
 
 
 def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:
     """The Halley parts of one equation, by address."""
-    return call_values(int(p[p.shape[0] - 1]), HALLEY_PARTS, x, p, 6)
+    return call_values(HALLEY_PARTS, x, p, 6)
 
 
 def call_block(
@@ -186,7 +188,7 @@ def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarr
 
 def scale(x: float, p: np.ndarray) -> float:
     """The size of one equation's terms, by address."""
-    return call_values(int(p[p.shape[0] - 1]), SCALE, x, p, 1)[0]
+    return call_values(SCALE, x, p, 1)[0]
 
 
 def guess(p: np.ndarray) -> np.ndarray:
@@ -197,7 +199,7 @@ def guess(p: np.ndarray) -> np.ndarray:
 
 def bracket(p: np.ndarray) -> tuple[float, float]:
     """The bracket expressions' values, by address."""
-    return call_values(int(p[p.shape[0] - 1]), BRACKET, np.nan, p, 2)
+    return call_values(BRACKET, np.nan, p, 2)
 
 
 def residuals_and_jacobian(u: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -127,13 +127,15 @@ class Settings:
         record = read_only(np.concatenate([scalars, *parts, self.grid]))
         object.__setattr__(self, "record", record)
 
-    def __reduce__(self) -> tuple:
-        return (_rebuilt, (_fields(self),))
+    def __getstate__(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
 
     def __setstate__(self, state: dict) -> None:
-        # a pickle of a version before __reduce__: its fields, not its record
-        for name, value in {**_defaults(), **_fields(state)}.items():
-            object.__setattr__(self, name, value)
+        # the fields (an older version's pickle also holds its record: not used), the
+        # defaults of fields added since, then this version's record
+        for f in dataclasses.fields(self):
+            if f.init:
+                object.__setattr__(self, f.name, state.get(f.name, f.default))
         self.__post_init__()
 
     def record_with_entry_points(self, elements: int, shared: int) -> np.ndarray:
@@ -146,25 +148,3 @@ class Settings:
                 raise ValueError(f"an entry point's address must be in (0, 2**53), got {address}")
             record[index] = address
         return read_only(record)
-
-
-def _init_fields() -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(Settings) if f.init]
-
-
-def _fields(source: Settings | dict) -> dict:
-    """The fields :class:`Settings` is built from, read off ``source`` (a settings
-    object, or the state of an older pickle)."""
-    if isinstance(source, dict):
-        return {f.name: source[f.name] for f in _init_fields() if f.name in source}
-    return {f.name: getattr(source, f.name) for f in _init_fields()}
-
-
-def _defaults() -> dict:
-    """The fields of :class:`Settings` that have defaults, with them."""
-    return {f.name: f.default for f in _init_fields() if f.default is not dataclasses.MISSING}
-
-
-def _rebuilt(fields: dict) -> Settings:
-    """:class:`Settings` from its fields (unpickling): the record is laid out anew."""
-    return Settings(**fields)
