@@ -164,10 +164,10 @@ def data_op(constant: float = 1.0) -> object:
 
 
 def on_the_shared_solver() -> object:
-    """The data-sized model's op, its residual's constant moved by a part in 1e12 so
-    that no process has its full solver, and none compiled in the background: it
+    """The data-sized model's op, its residual's constant moved by at most a part in
+    1e6 so that no process has its full solver, and none compiled in the background: it
     solves on the shared solver, as a new residual does until its full solver is ready."""
-    op = data_op(1.0 + (uuid.uuid4().int % 1000 + 1) * 1e-12)
+    op = data_op(1.0 + (uuid.uuid4().int % 10**6 + 1) * 1e-12)
     with mock.patch.dict(os.environ, {"IMPLICITOP_BACKGROUND_COMPILE": "0"}):
         op.solver.kernels  # noqa: B018 (the kernels, built now)
     return op
