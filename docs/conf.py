@@ -21,7 +21,7 @@ os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARN
 # the pages (docs/_ipython/profile_default/startup).
 os.environ["IPYTHONDIR"] = str(ROOT / "docs" / "_ipython")
 # A page's kernel ends seconds after its last cell: a full solver compiled in the
-# background (10-20 s of CPU each, five in a fresh build) would not be ready before
+# background (4-8 s of CPU each, five in a fresh build) would not be ready before
 # then, and its numbers are the shared solver's, bit for bit. It would only take
 # the CPU from the other pages and, in `make test`, from the test suites.
 os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")

@@ -14,8 +14,7 @@ compile anything; only their SymPy expressions are compiled into the kernel.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -128,12 +127,12 @@ class Settings:
         object.__setattr__(self, "record", record)
 
     def __getstate__(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.init}
 
     def __setstate__(self, state: dict) -> None:
         # the fields (an older version's pickle also holds its record: not used), the
         # defaults of fields added since, then this version's record
-        for f in dataclasses.fields(self):
+        for f in fields(self):
             if f.init:
                 object.__setattr__(self, f.name, state.get(f.name, f.default))
         self.__post_init__()
