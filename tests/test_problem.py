@@ -40,7 +40,16 @@ def test_derivative_prints_as_latex():
         (sp.Eq(mu, theta), mu, theta, TypeError, "lhs - rhs"),
         # the same name with other assumptions is another SymPy symbol
         (sp.Symbol("mu") ** 3 - theta, mu, theta, ValueError, "mu .* different assumptions"),
-        (mu**3 - sp.Symbol("theta", negative=True), mu, theta, ValueError, "negative=True and"),
+        # a symbol without assumptions is taken as real: the message says so
+        (
+            sp.Symbol("mu") ** 3 - theta,
+            mu,
+            theta,
+            ValueError,
+            r"residuals' mu \(real=True, or none: a symbol without assumptions is taken as "
+            r"real\) and the mu passed as an unknown or parameter \(positive=True\)",
+        ),
+        (mu**3 - sp.Symbol("theta", negative=True), mu, theta, ValueError, "negative=True\\) and"),
         (SEED, mu + 1, theta, TypeError, "Symbol"),
         (SEED, mu, [theta, theta], ValueError, "repeat"),
         (SEED, mu, [], ValueError, "at least one parameter"),

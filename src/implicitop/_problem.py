@@ -171,18 +171,21 @@ def _check_one_symbol_per_name(free: set, declared: tuple[sp.Symbol, ...]) -> No
         for other in free:
             if other.name == symbol.name and other != symbol:
                 raise ValueError(
-                    f"the residuals' {other.name} and the {other.name} passed as an "
-                    "unknown or parameter are two SymPy symbols with different "
-                    f"assumptions ({_assumptions(other)} and {_assumptions(symbol)}); "
-                    "declare the symbol once and use it everywhere"
+                    f"the residuals' {other.name} ({_assumptions(other)}) and the "
+                    f"{other.name} passed as an unknown or parameter "
+                    f"({_assumptions(symbol)}) are two SymPy symbols with different "
+                    "assumptions; declare the symbol once and use it everywhere"
                 )
 
 
 def _assumptions(symbol: sp.Symbol) -> str:
     """The assumptions ``symbol`` was declared with (all it has, on a SymPy that does
-    not keep them apart), as ``name=value`` pairs."""
+    not keep them apart), as ``name=value`` pairs. A symbol declared without any is
+    real here (:func:`as_real`), so ``real=True`` alone may have been none."""
     declared = getattr(symbol, "_assumptions_orig", symbol.assumptions0)
     given = {k: v for k, v in declared.items() if k != "commutative"}
+    if given == {"real": True}:
+        return "real=True, or none: a symbol without assumptions is taken as real"
     return ", ".join(f"{k}={v}" for k, v in sorted(given.items())) or "none"
 
 
