@@ -13,6 +13,7 @@ import pytest
 import run
 import special_functions
 import systems_gradient
+import thread_costs
 from scipy import optimize
 
 from catalogue import poisson_normal_mode
@@ -156,3 +157,20 @@ def test_the_special_functions_benchmark_prints_its_four_solvers(capsys):
     for _, milliseconds, _, difference in rows:
         assert float(milliseconds) > 0
         assert float(difference) < 1e-11  # each agrees with brentq
+
+
+def test_the_thread_costs_benchmark_prints_its_four_settings(capsys):
+    # it also fails where a setting's roots differ in a bit from one thread's
+    thread_costs.main(rounds=3, full_solver=False)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split("|")[1:-1] for line in lines[2:]]
+    assert [row[0].strip() for row in rows] == [
+        "one thread, the whole batch",
+        "two threads, each its own half",
+        "two threads sharing the batch (solve_claimed)",
+        "two threads, each a whole batch of its own",
+    ]
+    for _, wall, cpu in rows:
+        assert float(wall) > 0 and float(cpu) > 0
+    (_, one_wall, one_cpu), *_ = rows
+    assert float(one_wall) == float(one_cpu)  # one thread: its CPU time is the round's
