@@ -6,9 +6,10 @@ Python between the threads' starts: one thread on the whole batch; two threads, 
 on its own half; two threads sharing the batch the way the op's large batches are
 shared (:func:`~implicitop._solvers.threads.solve_claimed`); and two threads each on a
 whole batch of its own. The two threads live for the whole run and start each round
-together (a barrier). It prints the median wall time of a round and the CPU time of
-both threads together, in microseconds: where the two threads' CPU exceeds the one
-thread's, threads of one process slow each other. It fails if any setting's roots
+together (a barrier). It prints, in microseconds, the median wall time of a round,
+the threads' times from start to end and their CPU times (each summed over the
+threads): where the two threads' CPU exceeds the one thread's, they slow each other;
+where their times exceed their CPU, they waited for a CPU. It fails if any setting's roots
 differ in a bit from one thread's.
 """
 
@@ -53,20 +54,23 @@ def batch(
 
 def timed_rounds(
     work: list[Callable[[], None]], rounds: int, before: Callable[[], None] = lambda: None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """Median wall time of a round in which each of ``work`` runs on a thread of its
-    own, all started together (after ``before``), and the median of their CPU times
-    summed (seconds)."""
+    own, all started together (after ``before``), and the medians of the threads' times
+    from start to end and of their CPU times, each summed over the threads (seconds):
+    where the first sum exceeds the second, a thread waited for a CPU."""
     count = len(work)
     start, end = threading.Barrier(count + 1), threading.Barrier(count + 1)
     spans: list[list[float]] = [[] for _ in work]
+    used: list[list[float]] = [[] for _ in work]
     marks: list[list[tuple[float, float]]] = [[] for _ in work]
 
     def serve(index: int) -> None:
         for _ in range(rounds):
             start.wait()
-            begin = time.perf_counter()
+            begin, cpu = time.perf_counter(), time.thread_time()
             work[index]()
+            used[index].append(time.thread_time() - cpu)
             marks[index].append((begin, time.perf_counter()))
             spans[index].append(marks[index][-1][1] - begin)
             end.wait()
@@ -84,8 +88,9 @@ def timed_rounds(
         max(marks[i][r][1] for i in range(count)) - min(marks[i][r][0] for i in range(count))
         for r in range(rounds)
     ]
-    cpu = [sum(spans[i][r] for i in range(count)) for r in range(rounds)]
-    return statistics.median(walls), statistics.median(cpu)
+    spent = [sum(spans[i][r] for i in range(count)) for r in range(rounds)]
+    cpu = [sum(used[i][r] for i in range(count)) for r in range(rounds)]
+    return statistics.median(walls), statistics.median(spent), statistics.median(cpu)
 
 
 def outputs() -> tuple[np.ndarray, np.ndarray]:
@@ -122,11 +127,11 @@ def main(rounds: int = 300, full_solver: bool = True) -> None:
             lambda: None,
         ),
     }
-    print("| setting | wall (us) | CPU of the threads (us) |")
-    print("|---|---|---|")
+    print("| setting | wall (us) | the threads' times (us) | their CPU (us) |")
+    print("|---|---|---|---|")
     for name, (work, before) in settings.items():
-        wall, cpu = timed_rounds(work, rounds, before)
-        print(f"| {name} | {wall * 1e6:.0f} | {cpu * 1e6:.0f} |")
+        wall, spent, cpu = timed_rounds(work, rounds, before)
+        print(f"| {name} | {wall * 1e6:.0f} | {spent * 1e6:.0f} | {cpu * 1e6:.0f} |")
     for root, _ in (halved, shared_out, *own):
         assert root.tobytes() == alone[0].tobytes(), "a setting's roots differ from one thread's"
 

@@ -170,7 +170,7 @@ def test_the_thread_costs_benchmark_prints_its_four_settings(capsys):
         "two threads sharing the batch (solve_claimed)",
         "two threads, each a whole batch of its own",
     ]
-    for _, wall, cpu in rows:
-        assert float(wall) > 0 and float(cpu) > 0
-    (_, one_wall, one_cpu), *_ = rows
-    assert float(one_wall) == float(one_cpu)  # one thread: its CPU time is the round's
+    for _, wall, spent, cpu in rows:
+        assert float(wall) > 0 and float(spent) > 0 and float(cpu) > 0
+    (_, one_wall, one_spent, _), *_ = rows
+    assert float(one_wall) == float(one_spent)  # one thread: its time is the round's
