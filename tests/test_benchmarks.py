@@ -56,6 +56,13 @@ PARTS = {
 }
 
 
+def printed_rows(capsys: pytest.CaptureFixture[str], skip: int) -> list[list[str]]:
+    """The cells of the table rows a benchmark printed, after its first ``skip`` lines
+    (the title and the table's head)."""
+    lines = capsys.readouterr().out.splitlines()
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[skip:]]
+
+
 @pytest.mark.parametrize(("steps", "rows"), PARTS.items(), ids=list(PARTS))
 def test_the_benchmark_table_is_complete(steps, rows):
     output = run_script(ROOT / "benchmarks" / "run.py", "--quick", "--only", steps, timeout=1200)
@@ -134,21 +141,17 @@ def test_the_systems_gradient_benchmark_compares_equal_gradients(capsys):
 
 def test_the_data_sizes_benchmark_prints_a_row_per_size(capsys):
     data_sizes.main((50, 120), rounds=1, full_solver=False)
-    lines = capsys.readouterr().out.splitlines()
-    rows = [line.split("|")[1:-1] for line in lines[2:]]
-    assert [row[0].strip() for row in rows] == ["50", "120"]
+    rows = printed_rows(capsys, 2)
+    assert [row[0] for row in rows] == ["50", "120"]
     for _, ours, theirs, ratio in rows:
         assert float(ours) > 0 and float(theirs) > 0
-        assert float(ratio.strip().rstrip("x")) == pytest.approx(
-            float(theirs) / float(ours), abs=0.051
-        )
+        assert float(ratio.rstrip("x")) == pytest.approx(float(theirs) / float(ours), abs=0.051)
 
 
 def test_the_special_functions_benchmark_prints_its_four_solvers(capsys):
     special_functions.main(300, rounds=1, full_solver=False)
-    lines = capsys.readouterr().out.splitlines()
-    rows = [line.split("|")[1:-1] for line in lines[3:]]
-    assert [row[0].strip() for row in rows] == [
+    rows = printed_rows(capsys, 3)
+    assert [row[0] for row in rows] == [
         "implicitop",
         "implicitop, Minka's start",
         "by hand (vectorised newton, Minka's start)",
@@ -162,9 +165,8 @@ def test_the_special_functions_benchmark_prints_its_four_solvers(capsys):
 def test_the_thread_costs_benchmark_prints_its_four_settings(capsys):
     # it also fails where a setting's roots differ in a bit from one thread's
     thread_costs.main(rounds=3, full_solver=False)
-    lines = capsys.readouterr().out.splitlines()
-    rows = [line.split("|")[1:-1] for line in lines[2:]]
-    assert [row[0].strip() for row in rows] == [
+    rows = printed_rows(capsys, 2)
+    assert [row[0] for row in rows] == [
         "one thread, the whole batch",
         "two threads, each its own half",
         "two threads sharing the batch (solve_claimed)",
