@@ -61,7 +61,6 @@ def timed_rounds(
     where the first sum exceeds the second, a thread waited for a CPU."""
     count = len(work)
     start, end = threading.Barrier(count + 1), threading.Barrier(count + 1)
-    spans: list[list[float]] = [[] for _ in work]
     used: list[list[float]] = [[] for _ in work]
     marks: list[list[tuple[float, float]]] = [[] for _ in work]
 
@@ -72,7 +71,6 @@ def timed_rounds(
             work[index]()
             used[index].append(time.thread_time() - cpu)
             marks[index].append((begin, time.perf_counter()))
-            spans[index].append(marks[index][-1][1] - begin)
             end.wait()
 
     workers = [threading.Thread(target=serve, args=(i,)) for i in range(count)]
@@ -88,7 +86,7 @@ def timed_rounds(
         max(marks[i][r][1] for i in range(count)) - min(marks[i][r][0] for i in range(count))
         for r in range(rounds)
     ]
-    spent = [sum(spans[i][r] for i in range(count)) for r in range(rounds)]
+    spent = [sum(marks[i][r][1] - marks[i][r][0] for i in range(count)) for r in range(rounds)]
     cpu = [sum(used[i][r] for i in range(count)) for r in range(rounds)]
     return statistics.median(walls), statistics.median(spent), statistics.median(cpu)
 
