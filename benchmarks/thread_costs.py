@@ -38,7 +38,7 @@ def batch(
     (:func:`~implicitop._solvers.threads.job`)."""
     op = run.data_op()
     if full_solver:
-        op.solver.kernels.c_address  # noqa: B018 (compiled or loaded now)
+        run.measured(op)
     solver = op.solver
     kernels, record = solver.kernels, solver.record
     rows = np.stack([np.full(ROWS, 1.3), np.linspace(0.5, 5.0, ROWS)], axis=1)
