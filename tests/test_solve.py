@@ -23,6 +23,7 @@ from implicitop._solvers.scalar import (
     accepted,
     allowance,
     noise,
+    rounding_ahead,
     surely_accepted,
 )
 
@@ -134,6 +135,28 @@ def test_steps_from_where_the_residual_nearly_overflows_still_converge():
     )
 
 
+def data_model_phase_one() -> tuple[object, Solver]:
+    """The plain Python module and the solver of ``mu + mu*exp(theta*mu*x) - 1``."""
+    x = sp.Symbol("x", positive=True)
+    residual = mu + mu * sp.exp(theta * mu * x) - 1
+    solver = Solver(ImplicitProblem.build(residual, mu, [theta, x]), ImplicitOptions())
+    return plain_kernels(solver.problem, solver.starts).module, solver
+
+
+def phase_one(module: object, solver: Solver, params: np.ndarray) -> tuple[int, int, float]:
+    """Phase 1 alone from the default start: its steps, its outcome and its last iterate."""
+    (lower,), (upper,), tol = solver.settings.lower, solver.settings.upper, solver.settings.tol
+    point, previous = np.array([1.0]), np.array([np.nan])
+    outcome = np.array([RUNNING], dtype=np.int8)
+    steps = 0
+    while outcome[0] == RUNNING and steps < PHASE1_MAXITER:
+        steps += 1
+        with np.errstate(all="ignore"):  # overflow at mu = 1, as in the solver
+            terms = np.reshape(module.halley_terms(point[0], params), (3, 1))
+            module.phase_one_block(point, previous, outcome, terms, 1, lower, upper, tol)
+    return steps, int(outcome[0]), float(point[0])
+
+
 @pytest.mark.parametrize("covariate", [1.0, 0.5, 5.0])
 def test_halleys_method_alone_solves_exponential_residuals(covariate):
     # On R = mu + mu*exp(theta*mu*x) - 1 itself, Halley's method from mu = 1 crawls
@@ -141,23 +164,42 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
     # theta. On the log form, which phase 1 takes while the two sides of R are far
     # apart, it settles within PHASE1_MAXITER steps, back-offs from overflow at
     # mu = 1 included, for every theta*x up to 5e6.
-    x = sp.Symbol("x", positive=True)
-    residual = mu + mu * sp.exp(theta * mu * x) - 1
-    solver = Solver(ImplicitProblem.build(residual, mu, [theta, x]), ImplicitOptions())
-    module = plain_kernels(solver.problem, solver.starts).module
-    (lower,), (upper,), tol = solver.settings.lower, solver.settings.upper, solver.settings.tol
+    module, solver = data_model_phase_one()
     for value in np.geomspace(1e-3, 1e6, 37):
-        params = np.array([value, covariate])
-        point, previous = np.array([1.0]), np.array([np.nan])
-        outcome = np.array([RUNNING], dtype=np.int8)
-        for _ in range(PHASE1_MAXITER):
-            with np.errstate(all="ignore"):  # overflow at mu = 1, as in the solver
-                terms = np.reshape(module.halley_terms(point[0], params), (3, 1))
-                module.phase_one_block(point, previous, outcome, terms, 1, lower, upper, tol)
-            if outcome[0] != RUNNING:
-                break
-        assert outcome[0] == SETTLED, value
-        np.testing.assert_allclose(point[0], seed_root(value * covariate), rtol=4e-15)
+        _, outcome, point = phase_one(module, solver, np.array([value, covariate]))
+        assert outcome == SETTLED, value
+        np.testing.assert_allclose(point, seed_root(value * covariate), rtol=4e-15)
+
+
+def test_phase_one_does_not_take_the_step_that_only_confirms_convergence(monkeypatch):
+    """Where its last two steps show the next would be below rounding (the error falls
+    as its cube), phase 1 settles without taking it: one step fewer for most elements
+    of the data-sized model (a round fewer for most blocks), the same roots to rounding."""
+    module, solver = data_model_phase_one()
+    values = np.geomspace(0.05, 20.0, 60)
+    settled = [phase_one(module, solver, np.array([value, 1.0])) for value in values]
+    monkeypatch.setattr(module, "rounding_ahead", lambda step, last_step, size: False)
+    confirmed = [phase_one(module, solver, np.array([value, 1.0])) for value in values]
+    fewer = [b[0] - a[0] for a, b in zip(settled, confirmed, strict=True)]
+    assert set(fewer) <= {0, 1} and fewer.count(1) > len(values) // 2
+    for value, (_, outcome, point) in zip(values, settled, strict=True):
+        assert outcome == SETTLED
+        np.testing.assert_allclose(point, seed_root(value), rtol=4e-16)
+
+
+@pytest.mark.parametrize(
+    ("step", "last_step", "size", "expected"),
+    [
+        (1e-9, 1e-3, 0.5, True),  # next step about 1e-27
+        (1e-9, 1e-3, 0.0, False),  # a root at 0: no rounding to reach relative to it
+        (1e-9, math.nan, 0.5, False),  # the first step
+        (1e-3, 1e-1, 0.5, False),  # too far from the root to trust the rate
+        (5e-9, 1e-8, 1.0, False),  # a linear rate (a double root): next 3e-9
+        (4e-7, 1e-2, 1.0, True),  # a far jump before, then close: trusted
+    ],
+)
+def test_rounding_ahead_trusts_only_close_cubic_steps(step, last_step, size, expected):
+    assert rounding_ahead(step, last_step, size) == expected
 
 
 def test_a_plateau_of_underflowed_zeros_is_not_a_root():

@@ -29,6 +29,7 @@ from implicitop._solvers.scalar import (
     PROBE_RETREATS,
     SCAN_POINTS,
     SIGN_CHANGE_REACH,
+    rounding_ahead,
 )
 from implicitop._solvers.status import (
     CONVERGED,
@@ -215,7 +216,9 @@ class ScalarElementSolver:
             proposal = x + _halley_step(value, slope, curvature)
             proposal = jnp.where(proposal < lower, lower + (x - lower) * 0.1, proposal)
             proposal = jnp.where(proposal > upper, upper - (upper - x) * 0.1, proposal)
-            small = jnp.abs(proposal - x) <= tol * jnp.abs(proposal)
+            step_size, size = jnp.abs(proposal - x), jnp.abs(proposal)
+            close = rounding_ahead(step_size, jnp.abs(x - previous), size)
+            small = (step_size <= tol * size) | close
             back_off = ~finite & jnp.isfinite(previous)
             stuck = ~finite & ~back_off & (target == x)
             lost = finite & ~jnp.isfinite(proposal)

@@ -61,7 +61,9 @@ from implicitop._solvers.status import (
 from implicitop._solvers.unowned import borrowed
 
 __all__ = [
+    "CONVERGING_STEP",
     "DECADES",
+    "EPSILON",
     "EXPANSION_STEPS",
     "GAVE_UP",
     "GRID_CAPACITY",
@@ -111,6 +113,7 @@ __all__ = [
     "residual_error",
     "retreat",
     "rises",
+    "rounding_ahead",
     "scan_point",
     "solve_block",
     "sure_block",
@@ -121,6 +124,11 @@ __all__ = [
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
 #: many it is lost and the bracketing phase is faster.
 PHASE1_MAXITER = 10
+#: The rounding of a double, relative to its magnitude.
+EPSILON = float(np.finfo(float).eps)
+#: The largest step, relative to the iterate, after which phase 1 settles where its
+#: steps predict the next one to be below rounding (see :func:`rounding_ahead`).
+CONVERGING_STEP = 1e-6
 #: How far from a zero of both ``R`` and its slope :func:`on_zero_plateau` looks.
 PLATEAU_STEP = 1e-6
 #: How far, in multiples of its rounding error over the slope, :func:`changes_sign`
@@ -434,20 +442,35 @@ def halley_update(
     or phase 2 must take over (:data:`GAVE_UP`).
 
     ``R = 0``: ``x`` is a candidate; else Halley's step, kept inside the domain, a
-    candidate where it is within ``tol`` of ``x``, phase 2 where it is not a number.
+    candidate where it is within ``tol`` of ``x`` or the next step would be below
+    rounding (:func:`rounding_ahead`), phase 2 where it is not a number.
     Every case is computed and one selected (no branches), so a loop of it vectorises.
     """
     proposal = x + halley_step(value, slope, curvature)
     proposal = lower + (x - lower) * 0.1 if proposal < lower else proposal
     proposal = upper - (upper - x) * 0.1 if proposal > upper else proposal
     moves = math.isfinite(proposal) & (value != 0.0)
-    near = abs(proposal - x) <= tol * abs(proposal)
+    step, size = abs(proposal - x), abs(proposal)
+    near = (step <= tol * size) | rounding_ahead(step, abs(x - previous), size)
     state = (SETTLED if near else RUNNING) if math.isfinite(proposal) else GAVE_UP
     return (
         proposal if moves else x,
         x if moves else previous,
         SETTLED if value == 0.0 else state,
     )
+
+
+def rounding_ahead(step: float, last_step: float, size: float) -> bool:
+    """Whether Halley's method, having stepped ``last_step`` and then ``step`` to an
+    iterate of magnitude ``size``, would step next by less than its rounding: where the
+    error shrinks as its cube, ``e' = K e^3``, the steps estimate ``K`` as ``step /
+    last_step^3`` and the next step as ``step^4 / last_step^3``. Only steps within
+    :data:`CONVERGING_STEP` of the iterate count, so a far jump before them does not
+    pass for convergence; ``last_step`` is NaN at the first iterate (never). The
+    candidate this settles on is still accepted only as a root to rounding (and phase
+    2 takes over where it is not): it saves the step that only confirms convergence."""
+    close = step <= CONVERGING_STEP * size
+    return close & (step**4 <= EPSILON * size * last_step**3)
 
 
 def overflow_update(
