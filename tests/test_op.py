@@ -19,6 +19,8 @@ from catalogue import (
     seed_root,
 )
 from implicitop import make_implicit_op
+from implicitop._solvers import parallel, threads
+from implicitop._solvers.parallel import THREADED_FROM
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +175,7 @@ def test_the_c_backend_runs_the_op_in_c_on_both_sides_of_the_thread_threshold(ke
     assert "implicitop_solve" in node.op.c_code(node, "node", ["e", "m"], ["out"], sub)
     function = pytensor.function([e, m], kepler(e, m))
     rng = np.random.default_rng(11)
-    for rows in (3, 4000):  # 3 x 4: the kernel from C; 4000 x 4: threads from Python
+    for rows in (3, 4000):  # 3 x 4: the kernel from C; 4000 x 4: threads from C too
         eccentricity = rng.uniform(0.0, 0.95, 4)
         anomaly = rng.uniform(-np.pi, np.pi, (rows, 4))
         np.testing.assert_array_equal(
@@ -188,6 +190,41 @@ def test_the_c_backend_runs_the_op_in_c_on_both_sides_of_the_thread_threshold(ke
     node = raising(e, m).owner
     with pytest.raises(MethodNotDefined):
         node.op.c_code(node, "node", ["e", "m"], ["out"], sub)
+
+
+def test_the_c_op_shares_large_batches_alike_on_any_thread_count(seed, monkeypatch):
+    """The C op builds a large batch's job itself and shares it with helper threads (or
+    claims every chunk alone): the same bits as the solver's, on 1 to 3 threads."""
+    theta = pt.dvector("theta")
+    function = pytensor.function([theta], seed(theta))
+    rng = np.random.default_rng(12)
+    values = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 3 * THREADED_FROM + 5))
+    values[::997] = np.nan
+    expected = seed.solve(values).root
+    assert np.isnan(expected[::997]).all() and np.isfinite(expected[1::997]).all()
+    for count in ("1", "2", "3"):
+        monkeypatch.setenv("IMPLICITOP_NUM_THREADS", count)
+        np.testing.assert_array_equal(function(values), expected)
+
+
+def test_a_helper_threads_error_fails_the_c_op_call(seed, monkeypatch):
+    """What a helper thread raises while it shares a C op's batch fails a call (at the
+    latest the next: the helper may record it after the caller, which solved every
+    chunk itself, has looked)."""
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
+    theta = pt.dvector("theta")
+    function = pytensor.function([theta], seed(theta))
+    values = np.geomspace(1e-3, 1e3, 2 * THREADED_FROM)
+    expected = seed.solve(values).root
+
+    def fails(words: np.ndarray, *held: np.ndarray) -> None:
+        raise ValueError("a defect")
+
+    monkeypatch.setattr(threads, "solve_claimed", fails)
+    with pytest.raises(RuntimeError, match="a helper thread failed: ValueError: a defect"):
+        for _ in range(100):
+            np.testing.assert_array_equal(function(values), expected)
+    parallel.raise_helper_errors()  # reported once
 
 
 def test_more_parameters_than_numpy_broadcasts_at_once_run_in_python():

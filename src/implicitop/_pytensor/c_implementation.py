@@ -5,9 +5,10 @@ The C code (``implicit_op.c``, beside this module) broadcasts the inputs, calls 
 problem's compiled solver by the address it reads, at each call, from the cell it is
 given as an op parameter (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`:
 the solver's faster tier takes over when it is ready) and fills the outputs, with
-no Python in between; batches large enough for threads go to
-:meth:`~implicitop.Solver.solve_flat`. The addresses are parameters, not part
-of the code, so PyTensor compiles the C once and keeps it across processes.
+no Python in between; batches large enough for threads are shared with helper
+threads, Python called only to wake them (:func:`~implicitop._solvers.threads.share_job`).
+The addresses are parameters, not part of the code, so PyTensor compiles the C once
+and keeps it across processes.
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ from pytensor.link.c.type import generic
 from pytensor.scalar import int64
 
 from implicitop._solvers import Solver
-from implicitop._solvers.parallel import THREADED_FROM
+from implicitop._solvers.parallel import THREADED_FROM, raise_helper_errors
 
 __all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
 
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_op.c").read_text()
 
-#: What the C code is given per op, in the order ``implicitop_solve`` takes it: the
-#: Python fallback for large batches, the address of the cell holding the solver's
+#: What the C code is given per op, in the order ``implicitop_solve`` takes it: what
+#: hands large batches to the helper threads and what raises a helper's error, the
+#: size from which batches are shared, the address of the cell holding the solver's
 #: address and the address and length of its settings record.
 _FIELDS = {
-    "solve_rows": generic,
+    "share": generic,
+    "check": generic,
     "threaded_from": int64,
     "entry_cell": int64,
     "settings": int64,
@@ -49,6 +52,8 @@ _MAX_INPUTS = 32
 
 def params(solver: Solver) -> Params:
     """The op parameters for ``solver`` in this process (addresses are per process)."""
+    from implicitop._solvers.threads import share_job  # numba: not where ops are unpickled
+
     record = solver.record
     values = {
         "threaded_from": THREADED_FROM,
@@ -58,20 +63,26 @@ def params(solver: Solver) -> Params:
     }
     return Params(
         PARAMS_TYPE,
-        solve_rows=solver.solve_flat,
+        share=share_job,
+        check=raise_helper_errors,
         **{name: np.int64(value) for name, value in values.items()},
     )
 
 
 def support_code() -> str:
-    """The C helper every node calls."""
-    return _SOURCE
+    """The C helper every node calls, after the words of a job it builds
+    (:data:`~implicitop._solvers.threads.JOB_LAYOUT`)."""
+    from implicitop._solvers.threads import JOB, JOB_LAYOUT  # numba, as in params()
+
+    words = [f"#define IMPLICITOP_JOB_WORDS {JOB}"]
+    words += [f"#define IMPLICITOP_JOB_{name} {index}" for name, index in JOB_LAYOUT.items()]
+    return "\n".join(words) + "\n" + _SOURCE
 
 
 def version() -> tuple:
     """Changes whenever the C code does (the helper, the op parameters it is given and
     the call each node makes), so PyTensor recompiles."""
-    generated = _SOURCE + repr(list(_FIELDS)) + inspect.getsource(call_code)
+    generated = support_code() + repr(list(_FIELDS)) + inspect.getsource(call_code)
     return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 

@@ -4,11 +4,57 @@
  * implicitop._solvers.compiled, C_SIGNATURE in implicitop._solvers.batch) with the
  * solver's settings record (implicitop._solvers.settings), and write
  * each unknown's roots into an output array of the node's dtype. Failed elements are
- * NaN, as in the Python perform. Batches of `threaded_from` rows or more go to
- * `solve_rows` (Solver.solve_flat), which spreads them over threads. */
+ * NaN, as in the Python perform. Batches of `threaded_from` rows or more are shared
+ * with helper threads (implicitop_solve_shared). */
 
 typedef void (*implicitop_kernel)(npy_intp size, double *params, double *settings,
                                   npy_intp settings_size, double *root, npy_int8 *code);
+typedef void (*implicitop_job_function)(npy_int64 *job);
+
+/* Solve the rows (size, k) into root (size, n) and code with helper threads: build the
+ * job (its words: IMPLICITOP_JOB_*, defined before this file from
+ * implicitop._solvers.threads), have `share` (threads.share_job) hand it to the
+ * helpers, which returns the addresses of the functions that claim the job's rows and
+ * wait for them; call both without the GIL, then `check` (raises what a helper
+ * raised). Returns 0, or -1 with a Python error set. */
+static int implicitop_solve_shared(PyArrayObject *rows_array, int k, PyArrayObject *root_array,
+                                   PyArrayObject *code_array, int n, PyObject *share,
+                                   PyObject *check, npy_int64 entry_cell,
+                                   npy_int64 settings, npy_int64 settings_size)
+{
+    npy_intp count = IMPLICITOP_JOB_WORDS;
+    PyArrayObject *job_array = (PyArrayObject *)PyArray_ZEROS(1, &count, NPY_INT64, 0);
+    PyObject *shared = NULL, *checked = NULL;
+    long long claim, wait;
+    npy_int64 *job;
+    int status = -1;
+
+    if (job_array == NULL) return -1;
+    job = (npy_int64 *)PyArray_DATA(job_array);
+    job[IMPLICITOP_JOB_CELL] = entry_cell;
+    job[IMPLICITOP_JOB_SIZE] = PyArray_DIM(rows_array, 0);
+    job[IMPLICITOP_JOB_ROWS] = (npy_int64)(size_t)PyArray_DATA(rows_array);
+    job[IMPLICITOP_JOB_RECORD] = settings;
+    job[IMPLICITOP_JOB_LENGTH] = settings_size;
+    job[IMPLICITOP_JOB_ROOT] = (npy_int64)(size_t)PyArray_DATA(root_array);
+    job[IMPLICITOP_JOB_CODE] = (npy_int64)(size_t)PyArray_DATA(code_array);
+    job[IMPLICITOP_JOB_N] = n;
+    job[IMPLICITOP_JOB_K] = k;
+    shared = PyObject_CallFunctionObjArgs(share, (PyObject *)job_array, (PyObject *)rows_array,
+                                          (PyObject *)root_array, (PyObject *)code_array, NULL);
+    if (shared == NULL || !PyArg_ParseTuple(shared, "LL", &claim, &wait)) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    ((implicitop_job_function)(size_t)claim)(job);
+    ((implicitop_job_function)(size_t)wait)(job);
+    Py_END_ALLOW_THREADS
+    checked = PyObject_CallNoArgs(check);
+    if (checked != NULL) status = 0;
+done:
+    Py_XDECREF(checked);
+    Py_XDECREF(shared);
+    Py_DECREF(job_array);
+    return status;
+}
 
 /* Fill the rows (size, k) from the inputs where each is one value (broadcast) or
  * C-contiguous with `size` elements (then its shape is the broadcast shape): a strided
@@ -33,17 +79,16 @@ static int implicitop_fill_rows_directly(PyArrayObject **inputs, int k, npy_intp
 }
 
 static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outputs,
-                            int n, int typenum, PyObject *solve_rows,
+                            int n, int typenum, PyObject *share, PyObject *check,
                             npy_int64 threaded_from, npy_int64 entry_cell,
                             npy_int64 settings, npy_int64 settings_size)
 {
     PyArrayObject *converted[NPY_MAXARGS];
     PyArrayMultiIterObject *iterator = NULL;
     PyArrayObject *rows_array = NULL, *root_array = NULL, *code_array = NULL;
-    PyObject *solved = NULL;
     double *rows, *root;
     npy_intp size, i, shape[2];
-    int j, status = -1;
+    int j, direct, status = -1;
 
     for (j = 0; j < k; j++) converted[j] = NULL;
     for (j = 0; j < k; j++) {
@@ -66,17 +111,19 @@ static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outp
             PyArray_MultiIter_NEXT(iterator);
         }
     }
+    shape[1] = n;
+    /* one float64 unknown: the roots (size, 1) are laid out as the output, which they become */
+    direct = n == 1 && typenum == NPY_FLOAT64;
+    root_array = direct ? (PyArrayObject *)PyArray_EMPTY(PyArray_MultiIter_NDIM(iterator),
+                                                         PyArray_MultiIter_DIMS(iterator),
+                                                         NPY_FLOAT64, 0)
+                        : (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT64);
+    code_array = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_INT8);
+    if (root_array == NULL || code_array == NULL) goto done;
     if (size >= threaded_from) {
-        solved = PyObject_CallFunctionObjArgs(solve_rows, (PyObject *)rows_array, NULL);
-        if (solved == NULL) goto done;
-        root_array = (PyArrayObject *)PyTuple_GetItem(solved, 0);
-        if (root_array == NULL) goto done;
-        Py_INCREF(root_array);
+        if (implicitop_solve_shared(rows_array, k, root_array, code_array, n, share, check,
+                                    entry_cell, settings, settings_size) != 0) goto done;
     } else {
-        shape[1] = n;
-        root_array = (PyArrayObject *)PyArray_SimpleNew(2, shape, NPY_FLOAT64);
-        code_array = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_INT8);
-        if (root_array == NULL || code_array == NULL) goto done;
         implicitop_kernel kernel =
             (implicitop_kernel)(size_t)(*(volatile npy_int64 *)(size_t)entry_cell);
         Py_BEGIN_ALLOW_THREADS
@@ -86,7 +133,12 @@ static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outp
         Py_END_ALLOW_THREADS
     }
     root = (double *)PyArray_DATA(root_array);
-    for (j = 0; j < n; j++) {
+    if (direct) {
+        Py_XDECREF(*outputs[0]);
+        Py_INCREF(root_array);
+        *outputs[0] = root_array;
+    }
+    for (j = 0; j < n && !direct; j++) {
         PyArrayObject *out = (PyArrayObject *)PyArray_EMPTY(
             PyArray_MultiIter_NDIM(iterator), PyArray_MultiIter_DIMS(iterator), typenum, 0);
         if (out == NULL) goto done;
@@ -105,7 +157,6 @@ done:
     Py_XDECREF(rows_array);
     Py_XDECREF(root_array);
     Py_XDECREF(code_array);
-    Py_XDECREF(solved);
     Py_XDECREF(iterator);
     for (j = 0; j < k; j++) Py_XDECREF(converted[j]);
     return status;

@@ -49,12 +49,14 @@ __all__ = [
     "CHUNK",
     "CODE_VERSION",
     "JOB",
+    "JOB_LAYOUT",
     "LONGEST_NAP_NANOSECONDS",
     "NAP_NANOSECONDS",
     "TASK",
     "YIELDS",
     "active_calls",
     "job",
+    "share_job",
     "solve_claimed",
     "solve_in_parts",
     "wait_until_solved",
@@ -262,6 +264,12 @@ LONGEST_NAP_NANOSECONDS = 1_000_000
 #: number of rows solved.
 JOB = TASK + 4
 _N, _K, _CLAIMED, _SOLVED = range(TASK, JOB)
+#: Where each word of a job is, by name, for the C op, which builds its jobs itself
+#: (``implicit_op.c``, :func:`share_job`).
+JOB_LAYOUT = {
+    "CELL": _CELL, "SIZE": _SIZE, "ROWS": _ROWS, "RECORD": _RECORD, "LENGTH": _LENGTH,
+    "ROOT": _ROOT, "CODE": _CODE, "N": _N, "K": _K,
+}  # fmt: skip
 
 
 def job(
@@ -385,10 +393,12 @@ _CLAIM, _WAIT = "implicitop_solve_claimed", "implicitop_wait_until_solved"
 
 
 @cache
-def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
-    """:func:`solve_claimed` and :func:`wait_until_solved` as C functions of a job's
-    address, compiled once per process from LLVM IR (tens of milliseconds, where numba
-    would take a few tenths of a second to compile them or to load them from its cache)."""
+def _claiming_addresses() -> tuple[int, int]:
+    """The addresses of the C functions ``void implicitop_solve_claimed(int64 *job)``
+    and ``void implicitop_wait_until_solved(int64 *job)`` (:func:`solve_claimed`,
+    :func:`wait_until_solved`), compiled once per process from LLVM IR (tens of
+    milliseconds, where numba would take a few tenths of a second to compile them or to
+    load them from its cache)."""
     context = cpu_target.target_context
     module = ir.Module(name="implicitop_claims")
     _claiming_function(context, module, "external")
@@ -397,13 +407,36 @@ def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
         library = context.codegen().create_library("implicitop_claims")
         library.add_ir_module(module)
         library.finalize()
-    prototype = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-    functions = (prototype(library.get_pointer_to_function(name)) for name in (_CLAIM, _WAIT))
     _libraries.append(library)  # the machine code lives as long as the library
-    return tuple(functions)  # type: ignore[return-value]
+    return library.get_pointer_to_function(_CLAIM), library.get_pointer_to_function(_WAIT)
+
+
+@cache
+def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    """:func:`solve_claimed` and :func:`wait_until_solved` as C functions of a job's
+    address, called through ctypes (:func:`_claiming_addresses`)."""
+    prototype = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+    claim, wait = _claiming_addresses()
+    return prototype(claim), prototype(wait)
 
 
 _libraries: list[object] = []
+
+
+def share_job(words: np.ndarray, *held: np.ndarray) -> tuple[int, int]:
+    """Hand the job ``words`` (:func:`job`) to as many helper threads as its size calls
+    for (:func:`~implicitop._solvers.parallel.helpers`; ``held``: the arrays the job
+    points into, which they hold), each to call :func:`solve_claimed`; return the
+    addresses of ``void claim(int64 *job)`` and ``void wait(int64 *job)``, which the
+    caller calls (without the GIL) to solve its part and to wait for theirs, as
+    :func:`solve_claimed` and :func:`wait_until_solved` do.
+
+    The C op builds its large batches' jobs itself and calls this alone of Python: it
+    waits no longer for Python's allocations and calls than for waking the helpers."""
+    helping = parallel.helpers(int(words[_SIZE]))
+    if helping:
+        parallel.run_beside(solve_claimed, (words, *held), helping)
+    return _claiming_addresses()
 
 
 def solve_claimed(words: np.ndarray, *held: np.ndarray) -> None:
