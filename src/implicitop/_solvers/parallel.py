@@ -7,10 +7,10 @@ threads. The number of threads is ``$IMPLICITOP_NUM_THREADS`` or, by default, th
 CPUs this process may use; with several sampler processes on a small machine, set it
 to 1.
 
-Python's callers (:meth:`~implicitop._solvers.solver.Solver.solve_flat`, which the C op
-calls for large batches) hand a batch to :func:`run_beside`'s helper threads, which
-live as long as the process and wait for work on a queue; the compiled callers start
-threads of their own (:mod:`~implicitop._solvers.threads`).
+The C op and Python's callers (:meth:`~implicitop._solvers.solver.Solver.solve_flat`)
+hand a batch to :func:`run_beside`'s helper threads, which live as long as the
+process and wait for work on a queue; the compiled callers start threads of their own
+(:mod:`~implicitop._solvers.threads`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Large batches over threads, in compiled code.
 
 The C op and Python share a batch of :data:`~implicitop._solvers.parallel.THREADED_FROM`
-elements or more with helper threads (:mod:`~implicitop._solvers.parallel`): every
-thread calls :func:`solve_claimed`, which claims :data:`CHUNK` rows at a time until
-none is left, so the calling thread starts at once and each helper joins as it wakes
-(waking a thread costs tens of microseconds); the caller then waits for the chunks
-the others are solving (:func:`wait_until_solved`). The compiled callers that run
+elements or more with helper threads (:mod:`~implicitop._solvers.parallel`,
+:func:`share_job`): every thread calls :func:`solve_claimed` (the C op, its C
+function), which claims :data:`CHUNK` rows at a time until none is left, so the
+calling thread starts at once and each helper joins as it wakes (waking a thread
+costs tens of microseconds); the caller then waits for the chunks the others are
+solving (:func:`wait_until_solved`). The compiled callers that run
 with no Python around them (the graph of PyTensor's numba backend, the JAX foreign
 function) call :func:`solve_in_parts` instead: it claims chunks the same way in the
 calling thread and in POSIX threads started for the call, and joins every thread
