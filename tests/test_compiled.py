@@ -21,7 +21,7 @@ from catalogue import CATALOGUE, SYSTEMS, build_seed
 from external_systems import Q as SYSTEM_Q
 from external_systems import scaled_start, system_cases
 from implicitop import SolveStatus, make_implicit_op
-from implicitop._codegen import _REWRITES, element_source
+from implicitop._codegen import _REWRITES, element_functions, element_source
 from implicitop._solvers import background, batch, compiled, generated, lockstep, scalar, system
 from implicitop._solvers.compiled import plain_kernels
 from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
@@ -459,6 +459,37 @@ def test_an_algorithm_numba_cannot_compile_raises_with_numbas_message(tmp_path, 
     finally:
         for cached in shared:
             cached.cache_clear()
+
+
+def test_the_residual_its_slope_and_size_share_their_subexpressions():
+    """The acceptance test's block evaluates R, dR/dx and the size of R's terms from one
+    function: the data-sized model's ``exp`` once per lane (twice as two functions, whose
+    arguments SymPy wrote in different orders), the same values as the functions that
+    give them apart (R to the rounding of its terms), for every one-equation problem of
+    the catalogue."""
+    mu, theta, x = sp.symbols("mu theta x", positive=True)
+    data = make_implicit_op(mu + mu * sp.exp(theta * mu * x) - 1, mu, [theta, x]).solver
+    source = element_source(data.problem, data.starts)
+    together = source.split("def residual_slope_and_scale(")[1].split("\ndef ")[0]
+    assert together.count("exp(") == 1
+    rng = np.random.default_rng(13)
+    for entry in CATALOGUE:
+        solver = entry.build().solver
+        if solver.problem.size != 1:
+            continue
+        functions = element_functions(solver.problem, solver.starts)
+        values = [rng.uniform(*entry.ranges[p.name], 20) for p in solver.problem.params]
+        roots = solver.solve(*values).root
+        for row, root in zip(parameter_rows(values), roots, strict=True):
+            if not np.isfinite(root):
+                continue
+            for u in (root, root * (1 + 1e-3) + 1e-3):
+                value, slope = functions["residual_and_slope"](u, row)
+                size = functions["scale"](u, row)
+                joint = functions["residual_slope_and_scale"](u, row)
+                # R in another order of its terms: the same to their rounding
+                assert abs(joint[0] - value) <= 8 * np.finfo(float).eps * size
+                np.testing.assert_allclose(joint[1:], (slope, size), rtol=1e-14)
 
 
 def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):

@@ -61,6 +61,11 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
         functions = {
             "residual": (residual,),
             "residual_and_slope": (residual, problem.jacobian[0, 0]),
+            "residual_slope_and_scale": (
+                residual,
+                problem.jacobian[0, 0],
+                residual_scale(residual),
+            ),
             "halley_parts": problem.halley_parts,
             "scale": (residual_scale(residual),),
             "lane_parameters": tuple(_COLUMNS[j, _LANE] for j in range(len(problem.params))),

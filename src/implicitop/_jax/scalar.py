@@ -450,9 +450,12 @@ class ScalarElementSolver:
         candidate = self.phase_one(start, params)
         settled = jnp.isfinite(candidate) & self.accepts(candidate, params)
         settled = settled & self.minimum_or_other(candidate, params)
+        value, slope = self.value_and_slope(candidate, params)
+        step = -value / slope  # scalar.polished
+        polished = jnp.where(jnp.isfinite(step), candidate + step, candidate)
         root, code = jax.lax.cond(
             settled,
-            lambda: (candidate, jnp.array(CONVERGED)),
+            lambda: (polished, jnp.array(CONVERGED)),
             lambda: self.phase_two(start, params),
         )
         return root[None], code

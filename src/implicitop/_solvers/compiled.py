@@ -354,8 +354,10 @@ def _element_error(problem: ImplicitProblem, source: str) -> Exception | None:
 def _shared_module(size: int) -> types.ModuleType:
     """The shared solver's module for one equation (``size`` 1) or for systems (2).
     Its block functions call the problem's (which take their lanes' parameters with
-    the problem's ``lane_parameters``), so it defines no ``lane_parameters`` itself."""
-    return import_module(write_module(shared_source(size), SHARED), {"lane_parameters"})
+    the problem's ``lane_parameters`` and evaluate its ``residual_slope_and_scale``),
+    so it defines neither itself."""
+    placeholders = {"lane_parameters", "residual_slope_and_scale"}
+    return import_module(write_module(shared_source(size), SHARED), placeholders)
 
 
 @lru_cache(maxsize=2)

@@ -69,6 +69,7 @@ CALLED = {
         "halley_parts",
         "halley_block",
         "residual_block",
+        "residual_slope_and_scale",
         "value_block",
         "lane_parameters",
         "scale",

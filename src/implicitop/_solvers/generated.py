@@ -89,6 +89,7 @@ _INLINED = frozenset(interface.__all__) | {
     "noise",
     "overflowed",
     "parameter_status",
+    "polished",
     "probe_target",
     "above_target",
     "reach_of",

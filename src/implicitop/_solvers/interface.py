@@ -22,6 +22,7 @@ __all__ = [
     "residual",
     "residual_and_slope",
     "residual_block",
+    "residual_slope_and_scale",
     "residuals_and_jacobian",
     "scale",
     "scales",
@@ -44,6 +45,12 @@ def residual(x: float, p: np.ndarray) -> float:
 def residual_and_slope(x: float, p: np.ndarray) -> tuple[float, float]:
     """One equation: ``R(x, p)`` and ``dR/dx``."""
     raise _unbound("residual_and_slope")
+
+
+def residual_slope_and_scale(x: float, p: np.ndarray) -> tuple[float, float, float]:
+    """One equation: ``R(x, p)``, ``dR/dx`` and the size of R's terms (:func:`scale`)
+    from one evaluation (their shared subexpressions, an ``exp`` say, computed once)."""
+    raise _unbound("residual_slope_and_scale")
 
 
 def halley_parts(x: float, p: np.ndarray) -> tuple[float, float, float, float, float, float]:

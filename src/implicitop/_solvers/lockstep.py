@@ -25,8 +25,7 @@ from implicitop._solvers.interface import (
     halley_parts,
     lane_parameters,
     residual,
-    residual_and_slope,
-    scale,
+    residual_slope_and_scale,
 )
 
 __all__ = [
@@ -126,11 +125,10 @@ def residual_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.nda
     of ``terms`` (3, ``BLOCK``), as :func:`halley_block`: what acceptance starts from
     at phase 1's candidates."""
     for i in range(whole_chunks(count)):
-        p = lane_parameters(columns, i)
-        value, slope = residual_and_slope(x[i], p)
+        value, slope, size = residual_slope_and_scale(x[i], lane_parameters(columns, i))
         terms[0, i] = value
         terms[1, i] = slope
-        terms[2, i] = scale(x[i], p)
+        terms[2, i] = size
 
 
 def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarray) -> None:
