@@ -953,26 +953,27 @@ def lock_step(
     value_block(targets, columns, size, beside)
     value_block(aboves, columns, size, over)
     sure_block(x, terms, size, targets, beside, over, sure)
-    left = 0
+    # The candidates sure_block vouches for, without a branch (a loop that vectorises);
+    # a minimum's only where R rises.
+    left, unsure = 0, 0
     for i in range(size):
-        if code[i] == MAXITER and outcome[i] == SETTLED:
-            value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
-            if (
-                sure[i] != 0.0
-                or accepted(
-                    x[i],
-                    value,
-                    slope,
-                    terms_size,
-                    targets[i],
-                    beside[i],
-                    aboves[i],
-                    over[i],
-                    params[i],
-                )
-            ) and (not minimum or 0.0 < slope < math.inf):  # a minimum's: only where R rises
-                root[i, 0], code[i] = polished(x[i], value, slope), CONVERGED
+        settled = (code[i] == MAXITER) & (outcome[i] == SETTLED)
+        value, slope = terms[0, i], terms[1, i]
+        rising = (not minimum) | ((0.0 < slope) & (slope < math.inf))
+        converged = settled & (sure[i] != 0.0) & rising
+        root[i, 0] = polished(x[i], value, slope) if converged else root[i, 0]
+        code[i] = CONVERGED if converged else code[i]
+        unsure += settled & (sure[i] == 0.0)
         left += code[i] == MAXITER
+    # The others, one by one: accepted decides.
+    for i in range(size if unsure else 0):
+        if code[i] == MAXITER and outcome[i] == SETTLED and sure[i] == 0.0:
+            value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
+            if accepted(
+                x[i], value, slope, terms_size, targets[i], beside[i], aboves[i], over[i], params[i]
+            ) and (not minimum or 0.0 < slope < math.inf):
+                root[i, 0], code[i] = polished(x[i], value, slope), CONVERGED
+                left -= 1
     return left
 
 
