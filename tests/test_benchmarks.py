@@ -5,6 +5,7 @@ import re
 import closed_form
 import data_model
 import data_sizes
+import kernel_floor
 import laplace
 import numpy as np
 import pytensor
@@ -176,3 +177,13 @@ def test_the_thread_costs_benchmark_prints_its_four_settings(capsys):
         assert float(wall) > 0 and float(spent) > 0 and float(cpu) > 0
     (_, one_wall, one_spent, _), *_ = rows
     assert float(one_wall) == float(one_spent)  # one thread: its time is the round's
+
+
+def test_the_kernel_floor_benchmark_solves_both_ways_to_rounding(capsys):
+    kernel_floor.main(rounds=1)
+    rows = printed_rows(capsys, 2)
+    assert [row[0] for row in rows] == ["0.8", "1.3"]
+    for _, ours, bare, ratio, ours_error, bare_error in rows:
+        assert float(ours) > 0 and float(bare) > 0
+        assert float(ratio.rstrip("x")) == pytest.approx(float(ours) / float(bare), abs=0.051)
+        assert float(ours_error) < 1e-14 and float(bare_error) < 1e-14  # against brentq
