@@ -14,6 +14,7 @@ Importing this package imports neither PyTensor nor SymPy: they are imported whe
 an op is first built.
 """
 
+import logging
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,14 @@ __all__ = [
     "solve",
 ]
 __version__ = "0.1.0"
+
+# Notes of long work (implicitop._progress) go to standard error at INFO where the
+# application configures no logging, as PyMC's do.
+if not logging.root.handlers:
+    _logger = logging.getLogger(__name__)
+    _logger.setLevel(logging.INFO)
+    if not _logger.handlers:
+        _logger.addHandler(logging.StreamHandler())
 
 _PYTENSOR_NAMES = ("ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op")
 

@@ -48,6 +48,7 @@ from implicitop._codegen import (
 )
 from implicitop._options import Starts
 from implicitop._problem import ImplicitProblem
+from implicitop._progress import announced
 from implicitop._solvers import (
     background,
     batch,
@@ -232,7 +233,9 @@ class ProblemKernels:
         with self._lock:
             if self._full is None:
                 path = self.module_file()
-                with cycle_collector_paused():
+                doing = f"implicitop: compiling the full solver of {self._shown}"
+                why = "once per problem; later processes load it"
+                with cycle_collector_paused(), announced(doing, why):
                     full = c_function(self.module.solve_from_pointers, batch.C_SIGNATURE)
                 background.finished_marker(path).touch()
                 self._full = full
@@ -362,8 +365,13 @@ def _shared_module(size: int) -> types.ModuleType:
 
 @lru_cache(maxsize=2)
 def _shared_solver(size: int) -> object:
-    """The shared solver of one equation (``size`` 1) or of systems (2), as a C function."""
-    return c_function(_shared_module(size).solve_by_address, batch.C_SIGNATURE)
+    """The shared solver of one equation (``size`` 1) or of systems (2), as a C
+    function: compiled once per kernel folder (announced where it takes a while,
+    :func:`~implicitop._progress.announced`), then loaded from numba's disk cache."""
+    kind = "one equation" if size == 1 else "systems"
+    why = "once per kernel folder; every later problem starts from it"
+    with announced(f"implicitop: compiling the shared solver of {kind}", why):
+        return c_function(_shared_module(size).solve_by_address, batch.C_SIGNATURE)
 
 
 def _element_entry(problem: ImplicitProblem, source: str) -> object:
