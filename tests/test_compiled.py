@@ -24,7 +24,7 @@ from implicitop import SolveStatus, make_implicit_op
 from implicitop._codegen import _REWRITES, element_functions, element_source
 from implicitop._solvers import background, batch, compiled, generated, lockstep, scalar, system
 from implicitop._solvers.compiled import plain_kernels
-from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict
+from implicitop._solvers.kernel_cache import GRACE_SECONDS, evict, folder_name
 from implicitop._solvers.parallel import THREADED_FROM
 from implicitop._solvers.settings import SHARED
 from implicitop._solvers.solver import parameter_rows
@@ -421,7 +421,7 @@ def test_a_second_process_loads_the_compiled_kernel_from_disk(tmp_path):
     # the element functions, the shared and the full solver compiled once, loaded once
     assert [sum(column) for column in zip(*together, strict=True)] == [1, 1, 1]
     assert hits(start()) == [1, 1, 1]  # all three loaded
-    assert any(tmp_path.glob(f"v{FORMAT}/__pycache__/*.nbc"))
+    assert any(tmp_path.glob(f"{folder_name()}/__pycache__/*.nbc"))
 
 
 def test_a_change_to_the_special_functions_changes_every_generated_module(tmp_path, monkeypatch):

@@ -1,15 +1,23 @@
 """The kernel folder is versioned and bounded: least recently used kernels are evicted
 with numba's files, recently used ones never; marking a kernel used leaves the time
-stamp numba checks untouched."""
+stamp numba checks untouched; each numba version has a folder of its own."""
 
 import os
+import time
 
+import numba
 import sympy as sp
 
 from implicitop import make_implicit_op
 from implicitop._solvers import kernel_cache
 from implicitop._solvers.generated import import_module, write_module
-from implicitop._solvers.kernel_cache import FORMAT, GRACE_SECONDS, evict, mark_used
+from implicitop._solvers.kernel_cache import (
+    FORMAT,
+    GRACE_SECONDS,
+    evict,
+    folder_name,
+    mark_used,
+)
 
 
 def fake_kernel(folder, name, used_at, prefix="implicitop_kernel"):
@@ -66,7 +74,7 @@ def test_marking_a_kernel_used_leaves_numbas_time_stamp(tmp_path):
 
 
 def test_folders_of_other_formats_are_removed_once_stale(tmp_path):
-    current = tmp_path / f"v{FORMAT}"
+    current = tmp_path / folder_name()
     current.mkdir()
     stale, fresh = tmp_path / "v1", tmp_path / "v0"
     for folder, age in ((stale, 30 * 86400.0), (fresh, 3600.0)):
@@ -78,10 +86,10 @@ def test_folders_of_other_formats_are_removed_once_stale(tmp_path):
 
 def test_kernels_are_written_to_the_versioned_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
-    assert kernel_cache.kernel_folder() == tmp_path / f"v{FORMAT}"
+    assert kernel_cache.kernel_folder() == tmp_path / folder_name()
     u, q = sp.symbols("u q", positive=True)
     module = make_implicit_op(u**3 + u - q, u, q).solver.kernels.module
-    assert os.path.dirname(module.__file__) == str(tmp_path / f"v{FORMAT}")
+    assert os.path.dirname(module.__file__) == str(tmp_path / folder_name())
 
 
 def test_a_module_is_imported_again_from_another_kernel_folder(tmp_path, monkeypatch):
@@ -96,7 +104,21 @@ def test_a_module_is_imported_again_from_another_kernel_folder(tmp_path, monkeyp
         modules.append(import_module(write_module(source, "implicitop_kernel")))
     assert modules[0].__name__ == modules[1].__name__
     assert modules[1].__file__ == str(
-        tmp_path / "second" / f"v{FORMAT}" / f"{modules[1].__name__}.py"
+        tmp_path / "second" / folder_name() / f"{modules[1].__name__}.py"
     )
-    evict(tmp_path / "first" / f"v{FORMAT}", keep=0, now=2e9)
+    evict(tmp_path / "first" / folder_name(), keep=0, now=2e9)
     assert modules[1].measure_root(2.0) == 4.0  # compiled, numba's disk cache in the second
+
+
+def test_each_numba_version_has_a_kernel_folder_of_its_own(tmp_path, monkeypatch):
+    # numba keeps one index per function for one version: two versions sharing the
+    # files (the main and the legacy environment) would compile over each other's
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
+    ours = kernel_cache.kernel_folder()
+    assert ours.name == f"v{FORMAT}-numba{numba.__version__}"
+    monkeypatch.setattr(numba, "__version__", "0.60.0")
+    theirs = kernel_cache.kernel_folder()
+    assert theirs.name == f"v{FORMAT}-numba0.60.0"
+    fake_kernel(theirs, "in_use", time.time())
+    evict(ours)
+    assert (theirs / "implicitop_kernel_in_use.py").exists()  # the other version's, in use

@@ -2,14 +2,15 @@
 recently used.
 
 Every problem's generated module and numba's machine code for it live in
-``$IMPLICITOP_CACHE_DIR/v<FORMAT>`` (by default ``~/.cache/implicitop``). Loading a
+``$IMPLICITOP_CACHE_DIR/v<FORMAT>-numba<version>`` (by default under
+``~/.cache/implicitop``). Loading a
 kernel marks it used (the modification time of a ``.used`` file beside it: numba
 checks the module's own time stamp, so touching it would make numba compile again);
 writing a new one removes, beyond
 the :data:`KEEP` most recently used, the kernels not used for :data:`GRACE_SECONDS`
 (a process that has just written or loaded one keeps it), with numba's files for them.
-Folders of other cache formats are removed once nothing in them has been used for
-:data:`STALE_FORMAT_SECONDS`.
+Folders of other cache formats or numba versions are removed once nothing in them has
+been used for :data:`STALE_FORMAT_SECONDS`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "STALE_FORMAT_SECONDS",
     "cache_dir",
     "evict",
+    "folder_name",
     "kernel_folder",
     "mark_used",
 ]
@@ -36,7 +38,7 @@ FORMAT = 3
 KEEP = 128
 #: Kernels used more recently than this are never removed.
 GRACE_SECONDS = 600.0
-#: Folders of other formats unused for this long are removed.
+#: Folders of other formats or numba versions unused for this long are removed.
 STALE_FORMAT_SECONDS = 7 * 24 * 3600.0
 
 
@@ -47,9 +49,23 @@ def cache_dir() -> Path:
     return Path(os.environ.get("IMPLICITOP_CACHE_DIR", default))
 
 
+def folder_name() -> str:
+    """The name of the kernel folder of this cache format and this numba version.
+
+    numba keeps one index of machine code per function and numba version: a process
+    of another version (a second environment, as the legacy Theano one, on the same
+    machine) finds the index empty, compiles and writes its own over it, and the
+    first version then compiles again. Each version's kernels have a folder of their
+    own."""
+    import numba
+
+    return f"v{FORMAT}-numba{numba.__version__}"
+
+
 def kernel_folder() -> Path:
-    """The folder of this cache format's kernels (created if missing)."""
-    folder = cache_dir() / f"v{FORMAT}"
+    """The folder of this cache format's and this numba version's kernels (created if
+    missing, see :func:`folder_name`)."""
+    folder = cache_dir() / folder_name()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -74,8 +90,8 @@ def _last_used(path: Path) -> float:
 def evict(folder: Path, keep: int = KEEP, now: float | None = None) -> list[str]:
     """Remove the kernels of ``folder`` beyond the ``keep`` most recently used that were
     not used for :data:`GRACE_SECONDS`, with numba's cache files for them, and the
-    folders of other formats unused for :data:`STALE_FORMAT_SECONDS`; return the
-    names of the kernels removed."""
+    folders of other formats or numba versions unused for :data:`STALE_FORMAT_SECONDS`;
+    return the names of the kernels removed."""
     now = time.time() if now is None else now
     kernels = sorted(folder.glob("implicitop_*.py"), key=_last_used, reverse=True)
     removed = []
