@@ -73,12 +73,14 @@ def root_scalar_over_data(theta: pt.TensorVariable, x: pt.TensorVariable) -> pt.
     return vectorize_graph(one, {x_one: x})
 
 
+def brent_roots(theta: float, x: np.ndarray, xtol: float) -> np.ndarray:
+    """The root of the residual for every ``x`` by Brent's method, to ``xtol``."""
+    return np.array([optimize.brentq(residual, 0.0, 1.0, args=(theta, xi), xtol=xtol) for xi in x])
+
+
 def observations(size: int) -> np.ndarray:
     """Noisy roots at :data:`TRUE_THETA` (the reference roots by Brent's method)."""
-    x = covariate(size)
-    roots = np.array(
-        [optimize.brentq(residual, 0.0, 1.0, args=(TRUE_THETA, xi), xtol=1e-15) for xi in x]
-    )
+    roots = brent_roots(TRUE_THETA, covariate(size), xtol=1e-15)
     return roots + NOISE * np.random.default_rng(8).standard_normal(size)
 
 

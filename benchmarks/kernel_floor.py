@@ -17,14 +17,12 @@ each one's largest relative difference from Brent's roots (``scipy.optimize.bren
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
+from functools import partial
 
 import data_model
 import numba
 import numpy as np
 import run
-from scipy import optimize
 
 from implicitop._solvers.vector_math import vector_library
 
@@ -68,24 +66,6 @@ def compile_bare_solve() -> None:
         bare_solve(1.0, np.ones(LANES), np.empty(LANES))
 
 
-def best_time(function: Callable[..., None], args: tuple, rounds: int, batches: int = 50) -> float:
-    """The best of ``rounds`` rounds of ``batches`` calls ``function(*args)``: seconds
-    per call."""
-    best = np.inf
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(batches):
-            function(*args)
-        best = min(best, (time.perf_counter() - start) / batches)
-    return best
-
-
-def brent_roots(theta: float, x: np.ndarray) -> np.ndarray:
-    """The roots by Brent's method, to the last bit Brent's method gives."""
-    residual = data_model.residual
-    return np.array([optimize.brentq(residual, 0.0, 1.0, (theta, xi), 1e-300) for xi in x])
-
-
 def main(rounds: int = 7) -> None:
     x = data_model.covariate(ROWS)
     op = run.data_op()
@@ -100,9 +80,9 @@ def main(rounds: int = 7) -> None:
     for theta in (0.8, 1.3):
         rows = np.stack([np.full(ROWS, theta), x], axis=1)
         root, code, out = np.empty((ROWS, 1)), np.empty(ROWS, dtype=np.int8), np.empty(ROWS)
-        ours = best_time(kernels.solve, (rows, record, root, code), rounds)
-        floor = best_time(bare_solve, (theta, x, out), rounds)
-        brent = brent_roots(theta, x)
+        ours = run.best_time(partial(kernels.solve, rows, record, root, code), rounds, 50)
+        floor = run.best_time(partial(bare_solve, theta, x, out), rounds, 50)
+        brent = data_model.brent_roots(theta, x, xtol=1e-300)
         ours_error = np.max(np.abs(root[:, 0] / brent - 1))
         bare_error = np.max(np.abs(out / brent - 1))
         print(
