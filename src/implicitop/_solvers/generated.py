@@ -90,6 +90,7 @@ _INLINED = frozenset(interface.__all__) | {
     "overflowed",
     "parameter_status",
     "polished",
+    "wanted",
     "probe_target",
     "above_target",
     "reach_of",

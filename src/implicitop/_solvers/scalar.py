@@ -119,6 +119,7 @@ __all__ = [
     "solve_block",
     "sure_block",
     "surely_accepted",
+    "wanted",
     "within",
 ]
 
@@ -953,14 +954,12 @@ def lock_step(
     value_block(targets, columns, size, beside)
     value_block(aboves, columns, size, over)
     sure_block(x, terms, size, targets, beside, over, sure)
-    # The candidates sure_block vouches for, without a branch (a loop that vectorises);
-    # a minimum's only where R rises.
+    # The candidates sure_block vouches for, without a branch (a loop that vectorises).
     left, unsure = 0, 0
     for i in range(size):
         settled = (code[i] == MAXITER) & (outcome[i] == SETTLED)
         value, slope = terms[0, i], terms[1, i]
-        rising = (not minimum) | ((0.0 < slope) & (slope < math.inf))
-        converged = settled & (sure[i] != 0.0) & rising
+        converged = settled & (sure[i] != 0.0) & wanted(minimum, slope)
         root[i, 0] = polished(x[i], value, slope) if converged else root[i, 0]
         code[i] = CONVERGED if converged else code[i]
         unsure += settled & (sure[i] == 0.0)
@@ -971,10 +970,17 @@ def lock_step(
             value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
             if accepted(
                 x[i], value, slope, terms_size, targets[i], beside[i], aboves[i], over[i], params[i]
-            ) and (not minimum or 0.0 < slope < math.inf):
+            ) and wanted(minimum, slope):
                 root[i, 0], code[i] = polished(x[i], value, slope), CONVERGED
                 left -= 1
     return left
+
+
+def wanted(minimum: bool, slope: float) -> bool:
+    """Whether a root with ``dR/dx = slope`` is one the problem asks for: any root, or a
+    minimum's (``minimum``) only where R rises; without a branch, so a loop of it
+    vectorises."""
+    return (not minimum) | ((0.0 < slope) & (slope < math.inf))
 
 
 def phase_two_block(
