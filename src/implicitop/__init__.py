@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from implicitop._options import ImplicitOptions
 from implicitop._problem import Domain, ImplicitProblem
+from implicitop._progress import LOGGER as _LOGGER
 from implicitop._solvers import ImplicitSolveError, Solver, SolveResult, SolveStatus, solve
 
 if TYPE_CHECKING:
@@ -49,10 +50,9 @@ __version__ = "0.1.0"
 # Notes of long work (implicitop._progress) go to standard error at INFO where the
 # application configures no logging, as PyMC's do.
 if not logging.root.handlers:
-    _logger = logging.getLogger(__name__)
-    _logger.setLevel(logging.INFO)
-    if not _logger.handlers:
-        _logger.addHandler(logging.StreamHandler())
+    _LOGGER.setLevel(logging.INFO)
+    if not _LOGGER.handlers:
+        _LOGGER.addHandler(logging.StreamHandler())
 
 _PYTENSOR_NAMES = ("ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op")
 
