@@ -61,6 +61,7 @@ from implicitop._solvers.generated import (
     FULL,
     SHARED,
     c_function,
+    compiled_as_entry,
     elements_source,
     full_source,
     import_module,
@@ -181,8 +182,9 @@ class ProblemKernels:
         if not self.compiled:
             return self.module.measure_root(u, p)
         appended = np.concatenate([p, [u.shape[0], self.elements_address]])
-        with vector_library():  # compiled at the first call
-            return _shared_module(min(u.shape[0], 2)).measure_root(u, appended)
+        module = _shared_module(min(u.shape[0], 2))
+        with vector_library(), compiled_as_entry(module.measure_root):  # at the first call
+            return module.measure_root(u, appended)
 
     def _solve_compiled(
         self, params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray

@@ -29,7 +29,7 @@ import sys
 import types
 import uuid
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from implicitop._solvers import (
     batch,
     by_address,
     element_entry,
+    entry_optimisation,
     fast_path,
     hybrid,
     interface,
@@ -65,6 +66,7 @@ __all__ = [
     "JIT_OPTIONS",
     "SHARED",
     "c_function",
+    "compiled_as_entry",
     "elements_source",
     "full_source",
     "import_module",
@@ -182,7 +184,7 @@ def _module(title: str, modules: tuple[types.ModuleType, ...], tail: list[str]) 
     # other's cache index at every run. And the vector math library the machine code
     # calls, which a process must load before it loads that code.
     library = vector_math.library()
-    how = (JIT_OPTIONS, sorted(_INLINED), sorted(_CALLED_FROM_PYTHON))
+    how = (JIT_OPTIONS, sorted(_INLINED), sorted(_CALLED_FROM_PYTHON), entry_optimisation.VERSION)
     options = repr((*how, numba.__version__, np.__version__, library))
     sources = [*(inspect.getsource(module) for module in _DEPENDENCIES), _SPECIAL.read_text()]
     depends = hashlib.sha256("".join([*sources, options]).encode()).hexdigest()
@@ -319,8 +321,31 @@ def _compiling(path: Path) -> Iterator[None]:
 
 def c_function(function: Any, signature: str) -> Any:
     """``function`` (a numba dispatcher of a generated module) compiled as a C function
-    with vector math (:func:`~implicitop._solvers.vector_math.vector_library`), or
-    loaded from numba's disk cache, with the module's file locked meanwhile
-    (:func:`_compiling`)."""
-    with _compiling(Path(function.py_func.__code__.co_filename)), vector_math.vector_library():
+    with vector math (:func:`~implicitop._solvers.vector_math.vector_library`) as
+    :func:`compiled_as_entry` says, or loaded from numba's disk cache, with the module's
+    file locked meanwhile (:func:`_compiling`)."""
+    path = Path(function.py_func.__code__.co_filename)
+    with _compiling(path), vector_math.vector_library(), compiled_as_entry(function):
         return numba.cfunc(signature, **JIT_OPTIONS)(function.py_func)
+
+
+def compiled_as_entry(function: Any) -> AbstractContextManager[None]:
+    """How to compile ``function``, an entry point of a generated module: with the
+    functions below it optimised once, in its own code
+    (:func:`~implicitop._solvers.entry_optimisation.linked_once`), except the full solver
+    of one equation, which runs 7% faster compiled as numba does (every level optimised
+    before its callers; ``benchmarks/tiers.py``)."""
+    module = sys.modules[function.py_func.__module__]
+    if function.py_func.__name__ == "solve_from_pointers" and hasattr(module, "lock_step"):
+        return nullcontext()
+    return entry_optimisation.linked_once(
+        module.__name__,
+        {
+            value.py_func.__qualname__
+            for name, value in vars(module).items()
+            if getattr(value, "py_func", None) is not None
+            and value.py_func.__module__ == module.__name__
+            and value is not function
+            and name not in _CALLED_FROM_PYTHON
+        },
+    )
