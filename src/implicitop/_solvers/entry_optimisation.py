@@ -25,8 +25,9 @@ faster; the shared solver of one equation compiles and runs about 8% faster. The
 solver of one equation ran 7% slower with everything bound into it, so it is compiled
 as numba does (:func:`~implicitop._solvers.generated.c_function`). The arithmetic is the
 same either way (no fast-math flags: LLVM may not reorder it), so the roots are the same
-bit for bit (``test_the_shared_and_the_full_solver_agree_bit_for_bit`` compares the
-tiers, compiled in the process and loaded from the disk cache).
+bit for bit: ``test_the_shared_and_the_full_solver_agree_bit_for_bit`` compares the
+tiers in the process that compiles them (unbound, their roots there differed in the last
+bits from those of a process that loads them from numba's disk cache).
 """
 
 from __future__ import annotations
