@@ -23,7 +23,7 @@ Measured with ``benchmarks/compile_time.py`` and ``benchmarks/tiers.py`` (see
 ``benchmarks/README.md``): a system's solvers compile 30-40% faster and run 2-3 times
 faster; the shared solver of one equation compiles and runs about 8% faster. The full
 solver of one equation ran 7% slower with everything bound into it, so it is compiled
-as numba does (:func:`~implicitop._solvers.generated.c_function`). The arithmetic is the
+as numba does (:func:`~implicitop._solvers.generated.compiled_as_entry`). The arithmetic is the
 same either way (no fast-math flags: LLVM may not reorder it), so the roots are the same
 bit for bit: ``test_the_shared_and_the_full_solver_agree_bit_for_bit`` compares the
 tiers in the process that compiles them (unbound, their roots there differed in the last

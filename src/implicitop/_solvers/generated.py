@@ -331,7 +331,7 @@ def c_function(function: Any, signature: str) -> Any:
 
 def compiled_as_entry(function: Any) -> AbstractContextManager[None]:
     """How to compile ``function``, an entry point of a generated module: with the
-    functions below it optimised once, in its own code
+    functions below it optimised only in its own code, not at every level
     (:func:`~implicitop._solvers.entry_optimisation.linked_once`), except the full solver
     of one equation, which runs 7% faster compiled as numba does (every level optimised
     before its callers; ``benchmarks/tiers.py``)."""
