@@ -1,6 +1,7 @@
 """The kernel folder is versioned and bounded: least recently used kernels are evicted
-with numba's files, recently used ones never; marking a kernel used leaves the time
-stamp numba checks untouched; each numba version has a folder of its own."""
+with numba's files, recently used ones never, the shared solvers only once stale;
+marking a kernel used leaves the time stamp numba checks untouched; each numba version
+has a folder of its own."""
 
 import os
 import time
@@ -14,6 +15,7 @@ from implicitop._solvers.generated import import_module, write_module
 from implicitop._solvers.kernel_cache import (
     FORMAT,
     GRACE_SECONDS,
+    STALE_SECONDS,
     evict,
     folder_name,
     mark_used,
@@ -53,17 +55,27 @@ def test_least_recently_used_kernels_beyond_the_limit_are_evicted(tmp_path):
     assert companions == [f"implicitop_kernel_{n}.{s}" for s in ("full", "lock") for n in "ade"]
 
 
-def test_element_and_shared_modules_are_evicted_like_kernels(tmp_path):
+def test_element_modules_are_evicted_like_kernels_and_shared_solvers_once_stale(tmp_path):
     now = 1e9
     old = [
         fake_kernel(tmp_path, "old", now - 5000, prefix)
-        for prefix in ("implicitop_kernel", "implicitop_elements", "implicitop_shared")
+        for prefix in ("implicitop_kernel", "implicitop_elements")
     ]
     recent = fake_kernel(tmp_path, "recent", now - 10, "implicitop_elements")
+    # a shared solver unused for a day stays beyond the limit; one unused for longer
+    # than STALE_SECONDS goes
+    kept = fake_kernel(tmp_path, "day", now - 86400.0, "implicitop_shared")
+    stale = fake_kernel(tmp_path, "stale", now - STALE_SECONDS - 1, "implicitop_shared")
     removed = evict(tmp_path, keep=1, now=now)
-    assert sorted(removed) == sorted(path.stem for path in old)
+    assert sorted(removed) == sorted(path.stem for path in [*old, stale])
     left = {p.name for p in tmp_path.iterdir() if p.is_file()}
-    assert left == {recent.with_suffix(s).name for s in (".py", ".full", ".lock")}
+    assert left == {
+        path.with_suffix(s).name for path in (recent, kept) for s in (".py", ".full", ".lock")
+    }
+    assert {p.name.split(".")[0] for p in (tmp_path / "__pycache__").iterdir()} == {
+        recent.stem,
+        kept.stem,
+    }
 
 
 def test_marking_a_kernel_used_leaves_numbas_time_stamp(tmp_path):

@@ -57,7 +57,7 @@ from implicitop._solvers import (
     unowned_numba,
     vector_math,
 )
-from implicitop._solvers.kernel_cache import evict, kernel_folder, mark_used
+from implicitop._solvers.kernel_cache import SHARED_PREFIX, evict, kernel_folder, mark_used
 
 __all__ = [
     "ALGORITHMS",
@@ -116,8 +116,9 @@ _INLINED = frozenset(interface.__all__) | {
 #: behind them: 11-24% of the CPU time to compile a solver (benchmarks/compile_time.py).
 _CALLED_FROM_PYTHON = frozenset({"measure_root"})
 _NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
-#: The prefixes of the three kinds of generated module's names.
-FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", "implicitop_shared"
+#: The prefixes of the three kinds of generated module's names (the shared solvers' is
+#: the kernel folder's, which keeps them longer).
+FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", SHARED_PREFIX
 
 #: The modules of the solver of one equation (1) and of systems (2), in their order in a
 #: generated module: each calls only functions of its own and of the modules after it.

@@ -9,8 +9,10 @@ checks the module's own time stamp, so touching it would make numba compile agai
 writing a new one removes, beyond
 the :data:`KEEP` most recently used, the kernels not used for :data:`GRACE_SECONDS`
 (a process that has just written or loaded one keeps it), with numba's files for them.
-Folders of other cache formats or numba versions are removed once nothing in them has
-been used for :data:`STALE_FORMAT_SECONDS`.
+The shared solvers (:data:`SHARED_PREFIX`: a few per implicitop version, every new
+problem's first solver, about 10 s each to compile) do not count towards
+:data:`KEEP`: they are removed once unused for :data:`STALE_SECONDS`, as are folders
+of other cache formats or numba versions.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ __all__ = [
     "FORMAT",
     "GRACE_SECONDS",
     "KEEP",
-    "STALE_FORMAT_SECONDS",
+    "SHARED_PREFIX",
+    "STALE_SECONDS",
     "cache_dir",
     "evict",
     "folder_name",
@@ -38,8 +41,11 @@ FORMAT = 3
 KEEP = 128
 #: Kernels used more recently than this are never removed.
 GRACE_SECONDS = 600.0
-#: Folders of other formats or numba versions unused for this long are removed.
-STALE_FORMAT_SECONDS = 7 * 24 * 3600.0
+#: Shared solvers, and folders of other formats or numba versions, unused for this long
+#: are removed.
+STALE_SECONDS = 7 * 24 * 3600.0
+#: How the names of the shared solvers' modules begin.
+SHARED_PREFIX = "implicitop_shared"
 
 
 def cache_dir() -> Path:
@@ -89,14 +95,20 @@ def _last_used(path: Path) -> float:
 
 def evict(folder: Path, keep: int = KEEP, now: float | None = None) -> list[str]:
     """Remove the kernels of ``folder`` beyond the ``keep`` most recently used that were
-    not used for :data:`GRACE_SECONDS`, with numba's cache files for them, and the
-    folders of other formats or numba versions unused for :data:`STALE_FORMAT_SECONDS`;
-    return the names of the kernels removed."""
+    not used for :data:`GRACE_SECONDS`, the shared solvers not used for
+    :data:`STALE_SECONDS`, with numba's cache files for them, and the folders of other
+    formats or numba versions unused for :data:`STALE_SECONDS`; return the names of
+    the kernels removed."""
     now = time.time() if now is None else now
     kernels = sorted(folder.glob("implicitop_*.py"), key=_last_used, reverse=True)
+    shared = [path for path in kernels if path.name.startswith(SHARED_PREFIX)]
+    others = [path for path in kernels if not path.name.startswith(SHARED_PREFIX)]
     removed = []
-    for path in kernels[keep:]:
-        if now - _last_used(path) < GRACE_SECONDS:
+    for path, unused_for in [
+        *((path, GRACE_SECONDS) for path in others[keep:]),
+        *((path, STALE_SECONDS) for path in shared),
+    ]:
+        if now - _last_used(path) < unused_for:
             continue
         numba_files = (folder / "__pycache__").glob(f"{path.stem}.*")
         companions = [path.with_suffix(suffix) for suffix in (".used", ".full", ".lock")]
@@ -107,6 +119,6 @@ def evict(folder: Path, keep: int = KEEP, now: float | None = None) -> list[str]
         if other != folder and other.is_dir():
             files = (p for p in other.rglob("*") if p.is_file())
             newest = max((_last_used(p) for p in files), default=0.0)
-            if now - newest > STALE_FORMAT_SECONDS:
+            if now - newest > STALE_SECONDS:
                 shutil.rmtree(other, ignore_errors=True)
     return removed
