@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Request, sync_playwright
 
 #: TeX that MathJax would have replaced: commands, delimiters and environments.
 RAW_TEX = re.compile(
@@ -102,21 +102,34 @@ def served(folder: Path) -> Iterator[str]:
 
 
 def page_problems(page: Page, url: str) -> list[str]:
-    """What is wrong with the page at ``url`` as Chromium renders it."""
+    """What is wrong with the page at ``url`` as Chromium renders it in ``page`` (a tab
+    that opens one page after another: a tab for each would start a renderer process
+    each, three quarters of the check's CPU time)."""
     problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    page.on(
-        "requestfailed",
-        lambda request: problems.append(f"request failed: {request.url}"),
-    )
-    page.on(
-        "request",
-        lambda request: (
-            None
-            if request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
-            else problems.append(f"request leaves the site: {request.url}")
-        ),
-    )
+
+    def on_error(error: object) -> None:
+        problems.append(f"JavaScript error: {error}")
+
+    def on_failed(request: Request) -> None:
+        problems.append(f"request failed: {request.url}")
+
+    def on_request(request: Request) -> None:
+        if not request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            problems.append(f"request leaves the site: {request.url}")
+
+    listeners = {"pageerror": on_error, "requestfailed": on_failed, "request": on_request}
+    for event, listener in listeners.items():
+        page.on(event, listener)
+    try:
+        return _rendered_problems(page, url) + problems
+    finally:
+        for event, listener in listeners.items():
+            page.remove_listener(event, listener)
+
+
+def _rendered_problems(page: Page, url: str) -> list[str]:
+    """What the page at ``url`` shows broken once loaded and typeset."""
+    problems: list[str] = []
     page.goto(url, wait_until="load")
     errors = page.evaluate(_TYPESET_SCRIPT)
     if errors:
@@ -143,11 +156,10 @@ def check(site: Path, chromium: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     with served(site) as root, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
         for path in pages:
             name = str(path.relative_to(site))
-            page = browser.new_page()
             problems = page_problems(page, f"{root}/{name}")
-            page.close()
             print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
             if problems:
                 found[name] = problems
