@@ -116,6 +116,10 @@ _INLINED = frozenset(interface.__all__) | {
 #: behind them: 11-24% of the CPU time to compile a solver (benchmarks/compile_time.py).
 _CALLED_FROM_PYTHON = frozenset({"measure_root"})
 _NO_WRAPPERS = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+#: The attribute where :func:`import_module` records the names of the module's functions
+#: that only compiled code calls (those an entry point's compile optimises in its own
+#: code, :func:`compiled_as_entry`).
+_CALLEES = "__implicitop_callees__"
 #: The prefixes of the three kinds of generated module's names (the shared solvers' is
 #: the kernel folder's, which keeps them longer).
 FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", SHARED_PREFIX
@@ -256,7 +260,8 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
     """Import the generated module at ``path`` with every function it defines wrapped
     in ``numba.njit`` (compiled when first called). Only the functions named in
     ``_CALLED_FROM_PYTHON`` can be called from Python; the others are for compiled
-    callers (``numba.cfunc`` of an entry point, other functions of the module).
+    callers (``numba.cfunc`` of an entry point, other functions of the module), and
+    their names are recorded on the module for :func:`compiled_as_entry`.
 
     Raises
     ------
@@ -287,11 +292,15 @@ def import_module(path: Path, placeholders: Collection[str] = ()) -> types.Modul
             f"the generated module {path} does not define {', '.join(unreplaced)}, which "
             "its algorithm calls (a defect of implicitop's code generation)"
         )
+    callees = set()
     for key, value in list(vars(module).items()):
         if inspect.isfunction(value) and value.__code__.co_filename == str(path):
             inline = "always" if key in _INLINED else "never"
             wrappers = {} if key in _CALLED_FROM_PYTHON else _NO_WRAPPERS
             setattr(module, key, numba.njit(inline=inline, **wrappers, **JIT_OPTIONS)(value))
+            if key not in _CALLED_FROM_PYTHON:
+                callees.add(value.__qualname__)
+    setattr(module, _CALLEES, frozenset(callees))
     return module
 
 
@@ -339,14 +348,5 @@ def compiled_as_entry(function: Any) -> AbstractContextManager[None]:
     module = sys.modules[function.py_func.__module__]
     if function.py_func.__name__ == "solve_from_pointers" and hasattr(module, "lock_step"):
         return nullcontext()
-    return entry_optimisation.linked_once(
-        module.__name__,
-        {
-            value.py_func.__qualname__
-            for name, value in vars(module).items()
-            if getattr(value, "py_func", None) is not None
-            and value.py_func.__module__ == module.__name__
-            and value is not function
-            and name not in _CALLED_FROM_PYTHON
-        },
-    )
+    callees = getattr(module, _CALLEES) - {function.py_func.__qualname__}
+    return entry_optimisation.linked_once(module.__name__, callees)
