@@ -11,6 +11,9 @@ typeset the page, the check fails on:
 - JavaScript errors, and requests that failed or left localhost (the site must work
   offline).
 
+It first checks itself on a small site with each of these planted on one page between
+two clean ones, and fails if it misses one or reports a clean page.
+
 Usage: ``python docs/check_site.py docs/_build/html [--chromium /usr/bin/chromium]``.
 """
 
@@ -21,6 +24,7 @@ import functools
 import http.server
 import re
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,8 +150,9 @@ def _rendered_problems(page: Page, url: str) -> list[str]:
     return problems
 
 
-def check(site: Path, chromium: str) -> dict[str, list[str]]:
-    """Every page's problems, by its path in the site (pages without any left out)."""
+def check(site: Path, chromium: str, quiet: bool = False) -> dict[str, list[str]]:
+    """Every page's problems, by its path in the site (pages without any left out);
+    each page's verdict printed as it comes unless ``quiet``."""
     pages = sorted(
         path
         for path in site.rglob("*.html")
@@ -160,11 +165,46 @@ def check(site: Path, chromium: str) -> dict[str, list[str]]:
         for path in pages:
             name = str(path.relative_to(site))
             problems = page_problems(page, f"{root}/{name}")
-            print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
+            if not quiet:
+                print(f"{name}: {'ok' if not problems else f'{len(problems)} problem(s)'}")
             if problems:
                 found[name] = problems
         browser.close()
     return found
+
+
+#: A site with every kind of problem on one page between two clean ones, for
+#: :func:`self_check`: what a check that runs must report, and where.
+_PLANTED = {
+    "a_clean.html": "<p>Nothing wrong here.</p>",
+    "b_broken.html": (
+        "<p>\\frac{a}{b}</p><img src='missing.png'>"
+        "<div class='cell_output'>Traceback (most recent call last):</div>"
+        "<script>undefinedFunction()</script>"
+        "<script src='https://example.invalid/x.js'></script>"
+    ),
+    "c_clean.html": "<p>Nothing wrong here either.</p>",
+}
+_PLANTED_KINDS = ("raw TeX", "broken image", "cell output", "JavaScript error", "leaves the site")
+
+
+def self_check(chromium: str) -> list[str]:
+    """What the check fails to report, or reports where nothing is wrong, on a small
+    site with problems planted on its middle page (empty when it works: a check that
+    could not fail would pass every site)."""
+    with tempfile.TemporaryDirectory() as folder:
+        site = Path(folder)
+        for name, body in _PLANTED.items():
+            (site / name).write_text(f"<html><body><article>{body}</article></body></html>")
+        found = check(site, chromium, quiet=True)
+    missed = [
+        f"missed the planted {kind}"
+        for kind in _PLANTED_KINDS
+        if not any(kind in problem for problem in found.get("b_broken.html", []))
+    ]
+    return missed + [
+        f"reported problems on the clean page {name}" for name in found.keys() - {"b_broken.html"}
+    ]
 
 
 def main() -> int:
@@ -174,6 +214,10 @@ def main() -> int:
     arguments = parser.parse_args()
     if not (arguments.site / "index.html").exists():
         parser.error(f"{arguments.site} holds no built site; run `make docs` first")
+    broken = self_check(arguments.chromium)
+    if broken:
+        print("the check itself does not work:", *broken, sep="\n  ")
+        return 1
     found = check(arguments.site, arguments.chromium)
     for name, problems in found.items():
         print(f"\n{name}:", *(f"  {problem}" for problem in problems), sep="\n")
