@@ -38,6 +38,7 @@ __all__ = [
     "defined_names",
     "element_functions",
     "element_source",
+    "kernel_printable",
     "unprintable_functions",
 ]
 
@@ -67,6 +68,9 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
                 residual_scale(residual),
             ),
             "halley_parts": problem.halley_parts,
+            "slope_and_partials": _compiled_or_nan(
+                (problem.jacobian[0, 0], *problem.param_jacobian)
+            ),
             "scale": (residual_scale(residual),),
             "lane_parameters": tuple(_COLUMNS[j, _LANE] for j in range(len(problem.params))),
         }
@@ -165,17 +169,33 @@ class KernelPrinter(PythonCodePrinter):
         return self._call("polygamma", order, x)
 
 
+def kernel_printable(expr: sp.Expr) -> bool:
+    """Whether :class:`KernelPrinter` prints ``expr`` (compiled code can evaluate it)."""
+    try:
+        KernelPrinter().doprint(expr)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _compiled_or_nan(exprs: tuple[sp.Expr, ...]) -> tuple[sp.Expr, ...]:
+    """``exprs`` where compiled code can evaluate every one of them, else NaN for each:
+    the slope and partial derivatives the op's gradient may take from compiled code
+    (:func:`~implicitop._solvers.lockstep.slopes_block`), which it takes from its graph
+    instead where they are NaN (a partial derivative of a special function in a
+    parameter, say); the residual's own functions compile either way."""
+    if all(kernel_printable(expr) for expr in exprs):
+        return exprs
+    return tuple(sp.nan for _ in exprs)
+
+
 def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:
     """A second derivative among the Halley parts (``A''``, ``B''``: indices 2 and 5) as
     it is, or 0 where compiled code cannot evaluate it (a function without a compiled
     implementation): Halley's step is then Newton's, and the residual still compiles."""
-    if index % 3 != 2:
+    if index % 3 != 2 or kernel_printable(expr):
         return expr
-    try:
-        KernelPrinter().doprint(expr)
-    except NotImplementedError:
-        return sp.Float(0.0)
-    return expr
+    return sp.Float(0.0)
 
 
 def element_source(problem: ImplicitProblem, starts: Starts) -> str:

@@ -361,13 +361,13 @@ class TensorImplicitOp:
         problem = self.problem
         inner = [variable.type() for variable in (*minima, *tensors)]
         shape = self.tensor.zeros_like(inner[0])
-        (value,) = self.to_graphs([problem.objective], self._bindings(inner))
+        (value,) = self.to_graphs([problem.objective], self.bindings(inner))
         partials = [problem.objective.diff(theta) for theta in problem.params]
         disconnected = self.framework.gradient.DisconnectedType
 
         def gradient(variables: list, output_grads: list) -> list:
             (grad,) = output_grads
-            slopes = self.to_graphs(partials, self._bindings(variables))
+            slopes = self.to_graphs(partials, self.bindings(variables))
             outer = variables[len(minima) :]
             return [
                 *(disconnected()() for _ in minima),
@@ -410,14 +410,14 @@ class TensorImplicitOp:
         """
         tensors, minima = self._minimum_graph(inputs)
         problem, n, tensor = self.problem, self.problem.size, self.tensor
-        bindings = self._bindings([*minima, *tensors])
+        bindings = self.bindings([*minima, *tensors])
         shape = tensor.zeros_like(minima[0])
         entries = [entry + shape for entry in self.to_graphs(list(problem.jacobian), bindings)]
         rows = [entries[i * n : (i + 1) * n] for i in range(n)]
         diagonal = cholesky_diagonal_entrywise(rows, tensor.sqrt)
         return 2.0 * sum((tensor.log(d) for d in diagonal[1:]), tensor.log(diagonal[0]))
 
-    def _bindings(self, variables: Sequence[object]) -> dict:
+    def bindings(self, variables: Sequence[object]) -> dict:
         """The unknowns, then the parameters, bound to ``variables`` in that order."""
         symbols = (*self.problem.unknowns, *self.problem.params)
         return dict(zip(symbols, variables, strict=True))
@@ -547,16 +547,26 @@ class TensorImplicitOp:
         return [self.tensor.cast(g, x.dtype) for g, x in zip(grads, inputs, strict=True)]
 
     def equation_gradients(self, bindings: dict, output: object, output_grad: object) -> list:
-        """One equation: ``-g R_theta / R_u`` for every parameter, from the partials as
-        printed (a simplified quotient of them can overflow where they do not: Black and
-        Scholes' ``dsigma/dC`` did). NaN where the solve failed or ``R_u = 0``."""
+        """One equation: ``g du/dtheta`` for every parameter (:meth:`implicit_slopes`)."""
+        return [output_grad * slope for slope in self.implicit_slopes(bindings, output)]
+
+    def implicit_slopes(self, bindings: dict, output: object) -> list:
+        """One equation's ``du/dtheta = -R_theta / R_u`` at the op's ``output`` for every
+        parameter, as the library's op computes them best: here
+        :meth:`graph_slopes`."""
+        return self.graph_slopes(bindings, output)
+
+    def graph_slopes(self, bindings: dict, output: object) -> list:
+        """:meth:`implicit_slopes` as a graph, from the partials as printed (a
+        simplified quotient of them can overflow where they do not: Black and Scholes'
+        ``dsigma/dC`` did). NaN where the solve failed or ``R_u = 0``."""
         tensor = self.tensor
         slope, *partials = self.to_graphs(
             [self.problem.jacobian[0, 0], *self.problem.param_jacobian], bindings
         )
         undefined = tensor.or_(tensor.isnan(output), tensor.eq(slope, 0))
         slope = tensor.switch(undefined, np.nan, slope)
-        return [-(output_grad * partial) / slope for partial in partials]
+        return [-partial / slope for partial in partials]
 
     def system_gradients(self, bindings: dict, outputs: Sequence, output_grads: Sequence) -> list:
         """A system's gradient: ``-J_theta^T lam`` with ``J_u^T lam = g``, batched over the

@@ -16,6 +16,7 @@ from implicitop._elementwise_solve import LinearSolve
 from implicitop._problem import ImplicitProblem, argmin_residuals, fixed_point_residuals
 from implicitop._pytensor import c_implementation
 from implicitop._pytensor.printing import printable_functions, to_pytensor
+from implicitop._pytensor.slopes import ImplicitSlopes
 from implicitop._tensor_op import TensorImplicitOp
 
 if TYPE_CHECKING:
@@ -97,6 +98,23 @@ class ImplicitOp(TensorImplicitOp, COp):
             lop_overrides=lambda variables, _, output_grads: gradient(variables, output_grads),
             connection_pattern=connection_pattern,
         )
+
+    def implicit_slopes(self, bindings: dict, output: Variable) -> list:
+        """From compiled code (:class:`~implicitop._pytensor.slopes.ImplicitSlopes`, in
+        vector instructions) where the solver is compiled and compiled code evaluates
+        every partial derivative; else the graph (:meth:`graph_slopes`)."""
+        if not self._compiled_slopes():
+            return self.graph_slopes(bindings, output)
+        inputs = [bindings[theta] for theta in self.params]
+        slopes = ImplicitSlopes(self)(output, *inputs)
+        return slopes if isinstance(slopes, list) else [slopes]
+
+    def _compiled_slopes(self) -> bool:
+        from implicitop._codegen import kernel_printable  # SymPy: not where ops are unpickled
+
+        problem = self.problem
+        partials = (problem.jacobian[0, 0], *problem.param_jacobian)
+        return self.solver.kernels.compiled and all(map(kernel_printable, partials))
 
     def linear_solve(self, failed: Variable) -> LinearSolve | None:
         """Entry by entry (element-wise, compiled and fused) up to :data:`ENTRYWISE_MAX`

@@ -30,7 +30,7 @@ import inspect
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -70,6 +70,7 @@ from implicitop._solvers.generated import (
     write_module,
 )
 from implicitop._solvers.kernel_cache import mark_used
+from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.settings import ELEMENTS as ELEMENTS_FIELD
 from implicitop._solvers.settings import SHARED as SHARED_FIELD
 from implicitop._solvers.vector_math import vector_library
@@ -84,6 +85,13 @@ __all__ = [
 _C_PROTOTYPE = ctypes.CFUNCTYPE(
     None, ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
     ctypes.c_void_p, ctypes.c_void_p,
+)  # fmt: skip
+
+
+#: :data:`~implicitop._solvers.element_entry.C_SIGNATURE` for ctypes.
+_ENTRY_PROTOTYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
+    ctypes.c_ssize_t, ctypes.c_void_p,
 )  # fmt: skip
 
 
@@ -185,6 +193,29 @@ class ProblemKernels:
         module = _shared_module(min(u.shape[0], 2))
         with vector_library(), compiled_as_entry(module.measure_root):  # at the first call
             return module.measure_root(u, appended)
+
+    def slopes(self, root: np.ndarray, params: Sequence[np.ndarray]) -> np.ndarray:
+        """One equation's implicit derivatives ``dx/dp_j`` at the roots ``root`` (m,) for
+        the parameter values ``params`` (k arrays of m), from the element entry point
+        block by block (:func:`~implicitop._solvers.lockstep.slopes_block`, the last
+        block padded with copies of its first lane): (k, m) values, as the C op of the
+        gradient computes them (``implicit_slopes.c``)."""
+        if not self.compiled:
+            raise RuntimeError("a plain-Python solver has no compiled slopes")
+        entry = _ENTRY_PROTOTYPE(self.elements_address)
+        size, k = root.shape[0], len(params)
+        lanes, columns, out = np.empty(BLOCK), np.empty((k, BLOCK)), np.empty((k, BLOCK))
+        slopes = np.empty((k, size))
+        for start in range(0, size, BLOCK):
+            count = min(BLOCK, size - start)
+            picked = np.where(np.arange(BLOCK) < count, np.arange(start, start + BLOCK), start)
+            lanes[:] = root[picked]
+            for j, values in enumerate(params):
+                columns[j] = values[picked]
+            arrays = (lanes.ctypes.data, columns.ctypes.data, count, k, out.ctypes.data)
+            entry(element_entry.SLOPES_BLOCK, *arrays)
+            slopes[:, start : start + count] = out[:, :count]
+        return slopes
 
     def _solve_compiled(
         self, params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.ndarray
@@ -360,8 +391,8 @@ def _shared_module(size: int) -> types.ModuleType:
     """The shared solver's module for one equation (``size`` 1) or for systems (2).
     Its block functions call the problem's (which take their lanes' parameters with
     the problem's ``lane_parameters`` and evaluate its ``residual_slope_and_scale``),
-    so it defines neither itself."""
-    placeholders = {"lane_parameters", "residual_slope_and_scale"}
+    so it defines neither itself, nor the op gradient's ``slope_and_partials``."""
+    placeholders = {"lane_parameters", "residual_slope_and_scale", "slope_and_partials"}
     return import_module(write_module(shared_source(size), SHARED), placeholders)
 
 

@@ -11,10 +11,11 @@ functions in a generated module, as the algorithms' does in the full solver.
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
 come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK``,
-``RESIDUAL_BLOCK`` and ``VALUE_BLOCK``, ``x`` holds a block's lanes
+``RESIDUAL_BLOCK``, ``VALUE_BLOCK`` and ``SLOPES_BLOCK``, ``x`` holds a block's lanes
 (:data:`~implicitop._solvers.lockstep.BLOCK`), ``p`` their ``n`` parameters, one row of
 lanes per parameter, ``k`` is the number of lanes in use, and ``out`` receives (3,
-``BLOCK``) values, or (``BLOCK``,) for ``VALUE_BLOCK``.
+``BLOCK``) values, (``BLOCK``,) for ``VALUE_BLOCK``, or (``n``, ``BLOCK``) for
+``SLOPES_BLOCK`` (the implicit derivatives, for the op's gradient).
 """
 
 import numpy as np
@@ -31,6 +32,7 @@ from implicitop._solvers.interface import (
     residuals_and_jacobian,
     scale,
     scales,
+    slopes_block,
     value_block,
 )
 from implicitop._solvers.lockstep import BLOCK
@@ -48,6 +50,7 @@ __all__ = [
     "RESIDUAL_BLOCK",
     "SCALE",
     "SCALES",
+    "SLOPES_BLOCK",
     "VALUE_BLOCK",
     "equation_elements",
     "store",
@@ -57,8 +60,8 @@ __all__ = [
 # Which function an entry point evaluates.
 (
     RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES,
-    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK, RESIDUAL,
-) = range(11)  # fmt: skip
+    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK, RESIDUAL, SLOPES_BLOCK,
+) = range(12)  # fmt: skip
 
 #: The element functions each entry point calls, by number of unknowns (1, or 2 for all
 #: systems).
@@ -71,6 +74,8 @@ CALLED = {
         "residual_block",
         "residual_slope_and_scale",
         "value_block",
+        "slopes_block",
+        "slope_and_partials",
         "lane_parameters",
         "scale",
         "guess",
@@ -110,6 +115,8 @@ def equation_elements(
             residual_block(lanes, columns, k, terms)
     elif which == VALUE_BLOCK:
         value_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (BLOCK,)))
+    elif which == SLOPES_BLOCK:
+        slopes_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (n, BLOCK)))
     elif which == GUESS:
         store(guess(params), out)
     else:

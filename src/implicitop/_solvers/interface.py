@@ -26,6 +26,8 @@ __all__ = [
     "residuals_and_jacobian",
     "scale",
     "scales",
+    "slope_and_partials",
+    "slopes_block",
     "value_block",
 ]
 
@@ -81,6 +83,18 @@ def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarr
     """One equation: ``R`` alone at every lane of a block
     (:func:`implicitop._solvers.lockstep.value_block`)."""
     raise _unbound("value_block")
+
+
+def slope_and_partials(x: float, p: np.ndarray) -> tuple[float, ...]:
+    """One equation: ``dR/dx`` and ``dR/dp_j`` for every parameter (k + 1 floats, NaN
+    where compiled code cannot evaluate a partial derivative), from one evaluation."""
+    raise _unbound("slope_and_partials")
+
+
+def slopes_block(x: np.ndarray, columns: np.ndarray, count: int, out: np.ndarray) -> None:
+    """One equation: the implicit derivatives ``dx/dp_j`` at every lane of a block
+    (:func:`implicitop._solvers.lockstep.slopes_block`)."""
+    raise _unbound("slopes_block")
 
 
 def scale(x: float, p: np.ndarray) -> float:

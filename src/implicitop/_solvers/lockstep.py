@@ -7,6 +7,8 @@ of :data:`LANES`, without a branch, so LLVM vectorises the loop, ``exp`` and ``l
 included where numba has a vector math library (:mod:`~implicitop._solvers.vector_math`);
 and :func:`residual_block` evaluates the residual at the candidates phase 1 settles on,
 :func:`value_block` beside them (vectorised too where the residual has no branch).
+:func:`slopes_block` is not the solver's: it gives the op's gradient the implicit
+derivatives at the roots, with the same vector ``exp``.
 Every lane of a chunk is computed, those of finished or padding elements too, and the
 trip count is a multiple of the vector step: each element takes the same instructions
 wherever it sits in a batch, so its result does not depend on the batch, the block or
@@ -26,6 +28,7 @@ from implicitop._solvers.interface import (
     lane_parameters,
     residual,
     residual_slope_and_scale,
+    slope_and_partials,
 )
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "in_log_form",
     "pad_columns",
     "residual_block",
+    "slopes_block",
     "value_block",
     "whole_chunks",
 ]
@@ -138,6 +142,19 @@ def value_block(x: np.ndarray, columns: np.ndarray, count: int, values: np.ndarr
     terms."""
     for i in range(whole_chunks(count)):
         values[i] = residual(x[i], lane_parameters(columns, i))
+
+
+def slopes_block(x: np.ndarray, columns: np.ndarray, count: int, out: np.ndarray) -> None:
+    """The implicit derivatives ``dx/dp_j = -(dR/dp_j) / (dR/dx)`` at the roots ``x``
+    (``BLOCK``,) for the parameters ``columns`` (k, ``BLOCK``) into the rows of ``out``
+    (k, ``BLOCK``), for the first ``count`` lanes rounded up to whole chunks: NaN where
+    ``x`` is NaN (no root) or ``dR/dx`` is 0, as the gradient's graph gives them."""
+    for i in range(whole_chunks(count)):
+        terms = slope_and_partials(x[i], lane_parameters(columns, i))
+        undefined = math.isnan(x[i]) | (terms[0] == 0.0)
+        factor = math.nan if undefined else -1.0 / terms[0]  # one division for all
+        for j, partial in enumerate(terms[1:]):
+            out[j, i] = partial * factor  # unrolled: a tuple of constant length
 
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:

@@ -1,0 +1,156 @@
+"""The implicit derivatives of one equation's root in its gradient, from compiled code.
+
+The gradient of an op of one equation multiplies the output's gradient by
+``dmu/dtheta_j = -(dR/dtheta_j) / (dR/dmu)`` at the roots. As a PyTensor graph those
+quotients are evaluated by PyTensor's element-wise C loops, one scalar ``exp`` (say) at
+a time: on the data-sized model (``benchmarks/data_model.py``) that loop took longer
+than the rest of the log density and its gradient together. :class:`ImplicitSlopes`
+computes them with the problem's compiled element functions instead, in vector
+instructions (:func:`~implicitop._solvers.lockstep.slopes_block`), in the default (C)
+backend and in Python; PyTensor's numba and JAX backends, which compile the graph's
+arithmetic themselves, get the graph (:func:`slopes_as_graph`). Either way the values
+are the same quotients (to rounding), and the gradient of the op is the graph's, so
+it can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile import optdb
+from pytensor.gradient import DisconnectedType
+from pytensor.graph.basic import Apply, Variable
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.graph.utils import MethodNotDefined
+from pytensor.link.c.op import COp
+from pytensor.link.c.params_type import Params, ParamsType
+from pytensor.scalar import int64
+
+if TYPE_CHECKING:
+    from implicitop._pytensor.op import ImplicitOp
+
+__all__ = ["ImplicitSlopes", "slopes_as_graph"]
+
+_SOURCE = files("implicitop._pytensor").joinpath("implicit_slopes.c").read_text()
+PARAMS_TYPE = ParamsType(entry=int64)
+_TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
+#: NumPy's ``NPY_MAXARGS`` before NumPy 2: the C code holds the inputs in arrays of it.
+_MAX_INPUTS = 32
+
+
+class ImplicitSlopes(COp):
+    """``dmu/dtheta_j`` of an op of one equation at its roots, one output per parameter.
+
+    Parameters
+    ----------
+    implicit : ImplicitOp
+        The op whose roots are differentiated; its solver is compiled (numba), and
+        compiled code can evaluate every partial derivative of its residual.
+
+    Notes
+    -----
+    Called as ``ImplicitSlopes(op)(mu, *inputs)`` with the op's output and inputs (all
+    of one shape); NaN where ``mu`` is NaN (no root) or ``dR/dmu`` is 0.
+    """
+
+    __props__ = ("implicit",)
+    params_type = PARAMS_TYPE
+
+    def __init__(self, implicit: ImplicitOp) -> None:
+        self.implicit = implicit
+
+    def __str__(self) -> str:
+        return f"ImplicitSlopes({self.implicit})"
+
+    def make_node(self, *inputs: Variable) -> Apply:
+        root, *values = inputs
+        return Apply(self, list(inputs), [root.type() for _ in values])
+
+    def get_params(self, node: Apply) -> Params:
+        address = self.implicit.solver.kernels.elements_address
+        return Params(PARAMS_TYPE, entry=np.int64(address))
+
+    def perform(self, node: Apply, inputs: Sequence, output_storage: list, params=None) -> None:
+        root, *values = (np.asarray(v, dtype=np.float64) for v in inputs)
+        flat = [np.ascontiguousarray(v).reshape(-1) for v in values]
+        slopes = self.implicit.solver.kernels.slopes(np.ascontiguousarray(root).reshape(-1), flat)
+        for storage, row, variable in zip(output_storage, slopes, node.outputs, strict=True):
+            storage[0] = row.reshape(root.shape).astype(variable.type.dtype)
+
+    def infer_shape(self, fgraph: object, node: Apply, input_shapes: list) -> list:
+        return [input_shapes[0]] * len(node.outputs)
+
+    def L_op(
+        self, inputs: Sequence[Any], outputs: Sequence[Any], output_grads: Sequence[Any]
+    ) -> list[Any]:
+        # The graph's gradient in inputs of its own: the root depends on the others
+        # through the op, and that path is the op's gradient's, not this one's.
+        own = [variable.type() for variable in inputs]
+        known = {
+            graph: grad
+            for graph, grad in zip(slopes_as_graph(self.implicit, own), output_grads, strict=True)
+            if not isinstance(grad.type, DisconnectedType)
+        }
+        grads = pytensor.grad(
+            None, own, known_grads=known, disconnected_inputs="ignore", return_disconnected="zero"
+        )
+        grads = pytensor.clone_replace(
+            cast(list, grads), replace=dict(zip(own, inputs, strict=True))
+        )
+        return [pt.cast(grad, x.dtype) for grad, x in zip(grads, inputs, strict=True)]
+
+    def c_support_code(self, **kwargs: object) -> str:
+        from implicitop._solvers.element_entry import SLOPES_BLOCK
+        from implicitop._solvers.lockstep import BLOCK
+
+        defines = [
+            f"#define IMPLICITOP_BLOCK {BLOCK}",
+            f"#define IMPLICITOP_SLOPES_BLOCK {SLOPES_BLOCK}",
+        ]
+        return "\n".join([*defines, _SOURCE])
+
+    def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
+        typenum = _TYPENUMS.get(node.outputs[0].type.dtype)
+        if typenum is None or len(inputs) > _MAX_INPUTS:
+            raise MethodNotDefined("c_code", type(node.op), "ImplicitSlopes")
+        return f"""
+        {{
+            PyArrayObject *inputs[] = {{{", ".join(inputs)}}};
+            PyArrayObject **outputs[] = {{{", ".join(f"&{o}" for o in outputs)}}};
+            if (implicitop_slopes(inputs, {len(inputs)}, outputs, {typenum},
+                                  {sub["params"]}->entry) != 0) {{
+                {sub["fail"]}
+            }}
+        }}
+        """
+
+    def c_code_cache_version(self) -> tuple:
+        generated = self.c_support_code() + inspect.getsource(ImplicitSlopes.c_code)
+        return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
+
+
+def slopes_as_graph(implicit: ImplicitOp, inputs: Sequence[Any]) -> list[Any]:
+    """The implicit derivatives as a PyTensor graph of ``inputs`` (the root, then the
+    op's inputs): what :class:`ImplicitSlopes` computes."""
+    root, *values = inputs
+    return implicit.graph_slopes(implicit.bindings([root, *values]), root)
+
+
+@node_rewriter([ImplicitSlopes])
+def _as_graph(fgraph: object, node: Apply) -> list:
+    graphs = slopes_as_graph(node.op.implicit, node.inputs)
+    return [pt.cast(graph, out.type.dtype) for graph, out in zip(graphs, node.outputs, strict=True)]
+
+
+# PyTensor's numba and JAX backends compile the graph's arithmetic themselves (in
+# vector instructions where they can) and have no C: there the slopes are the graph.
+optdb.register(
+    "implicitop_slopes_as_graph", dfs_rewriter(_as_graph), "numba", "jax", position=-0.005
+)

@@ -1,0 +1,121 @@
+"""The gradient's implicit derivatives from compiled code (``ImplicitSlopes``): the same
+quotients as the graph, wherever an element sits, differentiable again, and the graph
+itself where the backend or the residual calls for it."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+import sympy as sp
+from pytensor.compile.mode import Mode
+
+from implicitop import make_implicit_op
+from implicitop._pytensor.slopes import ImplicitSlopes
+
+MU, THETA, X = sp.symbols("mu theta x", positive=True)
+
+
+def data_op():
+    """``mu + mu*exp(theta*mu*x) - 1``: the data-sized model's residual."""
+    return make_implicit_op(MU + MU * sp.exp(THETA * MU * X) - 1, MU, [THETA, X])
+
+
+def closed_form_slopes(mu, theta, x):
+    """``dmu/dtheta`` and ``dmu/dx`` by hand: ``-R_theta / R_mu`` and ``-R_x / R_mu``."""
+    growth = np.exp(theta * mu * x)
+    slope = 1 + growth * (1 + theta * mu * x)
+    return -(mu * mu * x * growth) / slope, -(mu * mu * theta * growth) / slope
+
+
+def gradient_function(op, mode=None, dtype="float64"):
+    theta, x = pt.vector("theta", dtype=dtype), pt.vector("x", dtype=dtype)
+    root = op(theta, x)
+    function = pytensor.function(
+        [theta, x], [root, *pytensor.grad(root.sum(), [theta, x])], mode=mode
+    )
+    return function
+
+
+def uses_slopes(function) -> bool:
+    return any(isinstance(node.op, ImplicitSlopes) for node in function.maker.fgraph.toposort())
+
+
+def test_slopes_are_the_closed_form_derivatives_at_the_roots():
+    rng = np.random.default_rng(3)
+    theta, x = rng.uniform(0.05, 4.0, 1000), rng.uniform(0.5, 5.0, 1000)
+    function = gradient_function(data_op())
+    assert uses_slopes(function)
+    root, d_theta, d_x = function(theta, x)
+    expected_theta, expected_x = closed_form_slopes(root, theta, x)
+    np.testing.assert_allclose(d_theta, expected_theta, rtol=1e-13)
+    np.testing.assert_allclose(d_x, expected_x, rtol=1e-13)
+
+
+def test_an_element_gets_the_same_slopes_wherever_it_sits():
+    # every lane of a block takes the vector code: the first and last three once took
+    # a scalar exp (LLVM peeled them off a loop over a tuple), a bit off the others
+    rng = np.random.default_rng(4)
+    function = gradient_function(data_op())
+    for theta, x in rng.uniform([0.05, 0.5], [4.0, 5.0], size=(20, 2)):
+        _, d_theta, d_x = function(np.full(200, theta), np.full(200, x))
+        assert np.unique(d_theta).size == 1 and np.unique(d_x).size == 1
+
+
+def test_the_second_derivative_follows_the_root_once():
+    theta, x = pt.dscalar("theta"), pt.dvector("x")
+    cost = (data_op()(theta, x) ** 2).sum()
+    gradient = pytensor.grad(cost, theta)
+    first = pytensor.function([theta, x], gradient)
+    second = pytensor.function([theta, x], pytensor.grad(gradient, theta))
+    data, step = np.linspace(0.5, 5.0, 50), 1e-5
+    central = (first(1.3 + step, data) - first(1.3 - step, data)) / (2 * step)
+    assert second(1.3, data) == pytest.approx(central, rel=1e-7)
+
+
+def test_failed_elements_have_nan_slopes_and_float32_stays_float32():
+    function = gradient_function(data_op())
+    _, d_theta, d_x = function(np.array([1.3, np.nan, -1.0]), np.array([2.0, 2.0, 2.0]))
+    assert np.isfinite(d_theta[0]) and np.isnan(d_theta[1:]).all() and np.isnan(d_x[1:]).all()
+    single = gradient_function(data_op(), dtype="float32")
+    values = [np.array([0.7, 2.5], dtype="float32"), np.array([1.0, 4.0], dtype="float32")]
+    outputs = single(*values)
+    assert all(output.dtype == np.float32 for output in outputs)
+    expected = function(*(v.astype(float) for v in values))
+    for output, wanted in zip(outputs, expected, strict=True):
+        np.testing.assert_allclose(output, wanted, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["NUMBA", "JAX"])
+def test_numba_and_jax_backends_take_the_graph(mode):
+    if mode == "JAX":
+        pytest.importorskip("jax")
+    theta, x = np.array([0.3, 1.3, 3.0]), np.array([0.5, 2.0, 5.0])
+    function = gradient_function(data_op(), mode=mode)
+    assert not uses_slopes(function)
+    for value, expected in zip(
+        function(theta, x), gradient_function(data_op())(theta, x), strict=True
+    ):
+        np.testing.assert_allclose(value, expected, rtol=1e-13)
+
+
+def test_python_perform_gives_the_c_values():
+    theta, x = np.linspace(0.1, 3.0, 150), np.linspace(0.5, 5.0, 150)
+    in_python = gradient_function(data_op(), mode=Mode(linker="py", optimizer="fast_run"))
+    assert uses_slopes(in_python)
+    for value, expected in zip(
+        in_python(theta, x), gradient_function(data_op())(theta, x), strict=True
+    ):
+        np.testing.assert_array_equal(value, expected)
+
+
+def test_partials_compiled_code_cannot_evaluate_leave_the_graph(monkeypatch):
+    import implicitop._codegen as codegen
+
+    monkeypatch.setattr(codegen, "kernel_printable", lambda expr: False)
+    theta, x = np.array([0.3, 1.3]), np.array([0.5, 5.0])
+    function = gradient_function(data_op())
+    assert not uses_slopes(function)
+    root, d_theta, d_x = function(theta, x)
+    expected_theta, expected_x = closed_form_slopes(root, theta, x)
+    np.testing.assert_allclose(d_theta, expected_theta, rtol=1e-13)
+    np.testing.assert_allclose(d_x, expected_x, rtol=1e-13)
