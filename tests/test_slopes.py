@@ -119,3 +119,16 @@ def test_partials_compiled_code_cannot_evaluate_leave_the_graph(monkeypatch):
     expected_theta, expected_x = closed_form_slopes(root, theta, x)
     np.testing.assert_allclose(d_theta, expected_theta, rtol=1e-13)
     np.testing.assert_allclose(d_x, expected_x, rtol=1e-13)
+
+
+def test_a_scalar_root_keeps_the_fused_graph():
+    # a call of the slopes' op costs more than PyTensor's fused arithmetic for a few
+    # elements: the seed model's logp+dlogp took 8.1-8.4 us with it against 7.4 without
+    op = make_implicit_op(MU + MU * sp.exp(THETA * MU) - 1, MU, THETA)
+    theta = pt.dscalar("theta")
+    root = op(theta)
+    function = pytensor.function([theta], [root, pytensor.grad(root, theta)])
+    assert not uses_slopes(function)
+    value, slope = function(0.8)
+    growth = np.exp(0.8 * value)
+    assert slope == pytest.approx(-(value * value * growth) / (1 + growth * (1 + 0.8 * value)))

@@ -1,14 +1,14 @@
 /* The C implementation of ImplicitSlopes' perform: an equation's implicit derivatives
- * dmu/dtheta_j at the roots, one output per parameter, from the problem's element entry
- * point (implicitop._solvers.element_entry, C_SIGNATURE there; its address is the op's
- * parameter), a block of IMPLICITOP_BLOCK lanes at a time: the roots and parameters of
- * a block are copied to its lanes (the last block's spare lanes take its first
- * element's), the entry point evaluates every lane in vector instructions
- * (implicitop._solvers.lockstep.slopes_block), and the lanes in use are copied out.
- * IMPLICITOP_BLOCK and IMPLICITOP_SLOPES_BLOCK are defined before this file. */
+ * dmu/dtheta_j at the roots, one output per parameter, from the problem's entry point
+ * of them (implicitop._solvers.element_entry.equation_slopes, SLOPES_SIGNATURE there;
+ * its address is the op's parameter), a block of IMPLICITOP_BLOCK lanes at a time: the
+ * roots and parameters of a block are copied to its lanes (the last block's spare lanes
+ * take its first element's), the entry point evaluates every lane in vector
+ * instructions (implicitop._solvers.lockstep.slopes_block), and the lanes in use are
+ * copied out. IMPLICITOP_BLOCK is defined before this file. */
 
-typedef void (*implicitop_elements)(npy_intp which, double *x, double *p, npy_intp k,
-                                    npy_intp n, double *out);
+typedef void (*implicitop_slopes_entry)(double *x, double *p, npy_intp count, npy_intp k,
+                                        double *out);
 
 /* Fill `outputs` (k, of the roots' shape and type `typenum`) from the roots and the k
  * parameters `inputs` (1 + k arrays of one shape). Returns 0, or -1 with a Python
@@ -16,7 +16,7 @@ typedef void (*implicitop_elements)(npy_intp which, double *x, double *p, npy_in
 static int implicitop_slopes(PyArrayObject **inputs, int count, PyArrayObject ***outputs,
                              int typenum, npy_int64 entry_address)
 {
-    implicitop_elements entry = (implicitop_elements)(size_t)entry_address;
+    implicitop_slopes_entry entry = (implicitop_slopes_entry)(size_t)entry_address;
     PyArrayObject *converted[NPY_MAXARGS];
     double *lanes = NULL, *columns = NULL, *results = NULL;
     const double *data[NPY_MAXARGS];
@@ -59,7 +59,7 @@ static int implicitop_slopes(PyArrayObject **inputs, int count, PyArrayObject **
             memcpy(lane, data[j] + start, used * sizeof(double));
             for (i = used; i < IMPLICITOP_BLOCK; i++) lane[i] = data[j][start];
         }
-        entry(IMPLICITOP_SLOPES_BLOCK, lanes, columns, used, k, results);
+        entry(lanes, columns, used, k, results);
         for (j = 0; j < k; j++) {
             const double *row = results + j * IMPLICITOP_BLOCK;
             if (typenum == NPY_FLOAT32) {

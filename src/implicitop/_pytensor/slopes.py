@@ -74,7 +74,7 @@ class ImplicitSlopes(COp):
         return Apply(self, list(inputs), [root.type() for _ in values])
 
     def get_params(self, node: Apply) -> Params:
-        address = self.implicit.solver.kernels.elements_address
+        address = self.implicit.solver.kernels.slopes_address
         return Params(PARAMS_TYPE, entry=np.int64(address))
 
     def perform(self, node: Apply, inputs: Sequence, output_storage: list, params=None) -> None:
@@ -107,14 +107,9 @@ class ImplicitSlopes(COp):
         return [pt.cast(grad, x.dtype) for grad, x in zip(grads, inputs, strict=True)]
 
     def c_support_code(self, **kwargs: object) -> str:
-        from implicitop._solvers.element_entry import SLOPES_BLOCK
         from implicitop._solvers.lockstep import BLOCK
 
-        defines = [
-            f"#define IMPLICITOP_BLOCK {BLOCK}",
-            f"#define IMPLICITOP_SLOPES_BLOCK {SLOPES_BLOCK}",
-        ]
-        return "\n".join([*defines, _SOURCE])
+        return f"#define IMPLICITOP_BLOCK {BLOCK}\n{_SOURCE}"
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
         typenum = _TYPENUMS.get(node.outputs[0].type.dtype)

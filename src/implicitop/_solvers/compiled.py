@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import inspect
+import sys
 import threading
 import types
 import warnings
@@ -88,11 +89,10 @@ _C_PROTOTYPE = ctypes.CFUNCTYPE(
 )  # fmt: skip
 
 
-#: :data:`~implicitop._solvers.element_entry.C_SIGNATURE` for ctypes.
-_ENTRY_PROTOTYPE = ctypes.CFUNCTYPE(
-    None, ctypes.c_ssize_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t,
-    ctypes.c_ssize_t, ctypes.c_void_p,
-)  # fmt: skip
+#: :data:`~implicitop._solvers.element_entry.SLOPES_SIGNATURE` for ctypes.
+_SLOPES_PROTOTYPE = ctypes.CFUNCTYPE(
+    None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_void_p
+)
 
 
 def _address(array: np.ndarray, dtype: type) -> int:
@@ -140,6 +140,7 @@ class ProblemKernels:
         self._elements, self._shared = elements, shared
         self._path, self._source = path, source
         self._full: Any = None
+        self._slopes: Any = None
         self._started = False
         self._lock = threading.Lock()
         self._cell = np.zeros(1, dtype=np.int64)
@@ -157,6 +158,19 @@ class ProblemKernels:
         numba); the settings record passed to :attr:`solve` carries it
         (:meth:`~implicitop._solvers.settings.Settings.record_with_entry_points`)."""
         return self._elements.address if self.compiled else 0
+
+    @property
+    def slopes_address(self) -> int:
+        """The address of the entry point of one equation's implicit derivatives in this
+        process (:data:`~implicitop._solvers.element_entry.SLOPES_SIGNATURE`), compiled
+        when first asked for (a gradient that takes them), or loaded from numba's disk
+        cache."""
+        if not self.compiled or self._elements.__wrapped__.__name__ != "equation_elements":
+            raise RuntimeError("only a compiled solver of one equation has implicit slopes")
+        with self._lock:
+            if self._slopes is None:
+                self._slopes = _slopes_entry(self._elements)
+        return self._slopes.address
 
     @property
     def shared_address(self) -> int:
@@ -202,7 +216,7 @@ class ProblemKernels:
         gradient computes them (``implicit_slopes.c``)."""
         if not self.compiled:
             raise RuntimeError("a plain-Python solver has no compiled slopes")
-        entry = _ENTRY_PROTOTYPE(self.elements_address)
+        entry = _SLOPES_PROTOTYPE(self.slopes_address)
         size, k = root.shape[0], len(params)
         lanes, columns, out = np.empty(BLOCK), np.empty((k, BLOCK)), np.empty((k, BLOCK))
         slopes = np.empty((k, size))
@@ -212,8 +226,7 @@ class ProblemKernels:
             lanes[:] = root[picked]
             for j, values in enumerate(params):
                 columns[j] = values[picked]
-            arrays = (lanes.ctypes.data, columns.ctypes.data, count, k, out.ctypes.data)
-            entry(element_entry.SLOPES_BLOCK, *arrays)
+            entry(lanes.ctypes.data, columns.ctypes.data, count, k, out.ctypes.data)
             slopes[:, start : start + count] = out[:, :count]
         return slopes
 
@@ -413,6 +426,14 @@ def _element_entry(problem: ImplicitProblem, source: str) -> object:
     module = import_module(write_module(elements_source(problem, source), ELEMENTS), unused)
     name = "equation_elements" if problem.size == 1 else "system_elements"
     return c_function(getattr(module, name), element_entry.C_SIGNATURE)
+
+
+def _slopes_entry(elements: Any) -> object:
+    """One equation's implicit derivatives' entry point
+    (:func:`~implicitop._solvers.element_entry.equation_slopes`), from the module of its
+    element entry point ``elements``."""
+    module = sys.modules[elements.__wrapped__.__module__]
+    return c_function(module.equation_slopes, element_entry.SLOPES_SIGNATURE)
 
 
 @contextmanager

@@ -11,11 +11,14 @@ functions in a generated module, as the algorithms' does in the full solver.
 Arguments of the entry points: ``which`` (one of the codes below), the unknown(s)
 ``x`` (n), the element's parameter row ``p`` (``k`` values: those the functions read
 come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK``,
-``RESIDUAL_BLOCK``, ``VALUE_BLOCK`` and ``SLOPES_BLOCK``, ``x`` holds a block's lanes
+``RESIDUAL_BLOCK`` and ``VALUE_BLOCK``, ``x`` holds a block's lanes
 (:data:`~implicitop._solvers.lockstep.BLOCK`), ``p`` their ``n`` parameters, one row of
 lanes per parameter, ``k`` is the number of lanes in use, and ``out`` receives (3,
-``BLOCK``) values, (``BLOCK``,) for ``VALUE_BLOCK``, or (``n``, ``BLOCK``) for
-``SLOPES_BLOCK`` (the implicit derivatives, for the op's gradient).
+``BLOCK``) values, or (``BLOCK``,) for ``VALUE_BLOCK``.
+
+One equation's implicit derivatives, for the op's gradient, have an entry point of
+their own (:func:`equation_slopes`), compiled only where a gradient takes them: a
+model of one scalar root never does.
 """
 
 import numpy as np
@@ -50,9 +53,10 @@ __all__ = [
     "RESIDUAL_BLOCK",
     "SCALE",
     "SCALES",
-    "SLOPES_BLOCK",
+    "SLOPES_SIGNATURE",
     "VALUE_BLOCK",
     "equation_elements",
+    "equation_slopes",
     "store",
     "system_elements",
 ]
@@ -60,8 +64,8 @@ __all__ = [
 # Which function an entry point evaluates.
 (
     RESIDUAL_AND_SLOPE, HALLEY_PARTS, SCALE, GUESS, BRACKET, RESIDUALS_AND_JACOBIAN, SCALES,
-    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK, RESIDUAL, SLOPES_BLOCK,
-) = range(12)  # fmt: skip
+    HALLEY_BLOCK, RESIDUAL_BLOCK, VALUE_BLOCK, RESIDUAL,
+) = range(11)  # fmt: skip
 
 #: The element functions each entry point calls, by number of unknowns (1, or 2 for all
 #: systems).
@@ -74,8 +78,6 @@ CALLED = {
         "residual_block",
         "residual_slope_and_scale",
         "value_block",
-        "slopes_block",
-        "slope_and_partials",
         "lane_parameters",
         "scale",
         "guess",
@@ -86,6 +88,8 @@ CALLED = {
 
 #: The numba signature of the entry points: ``(which, x, p, k, n, out)``.
 C_SIGNATURE = "void(intp, CPointer(float64), CPointer(float64), intp, intp, CPointer(float64))"
+#: The numba signature of :func:`equation_slopes`: ``(x, p, count, k, out)``.
+SLOPES_SIGNATURE = "void(CPointer(float64), CPointer(float64), intp, intp, CPointer(float64))"
 
 
 def store(values: tuple[float, ...], out: np.ndarray) -> None:
@@ -115,12 +119,18 @@ def equation_elements(
             residual_block(lanes, columns, k, terms)
     elif which == VALUE_BLOCK:
         value_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (BLOCK,)))
-    elif which == SLOPES_BLOCK:
-        slopes_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (n, BLOCK)))
     elif which == GUESS:
         store(guess(params), out)
     else:
         store(bracket(params), out)
+
+
+def equation_slopes(x: np.ndarray, p: np.ndarray, count: int, k: int, out: np.ndarray) -> None:
+    """The entry point of one equation's implicit derivatives ``dx/dp_j`` at a block's
+    roots ``x`` (:data:`~implicitop._solvers.lockstep.BLOCK`) for their ``k``
+    parameters ``p`` (one row of lanes per parameter), the first ``count`` lanes in use,
+    into ``out`` (k, ``BLOCK``): :func:`~implicitop._solvers.lockstep.slopes_block`."""
+    slopes_block(carray(x, (BLOCK,)), carray(p, (k, BLOCK)), count, carray(out, (k, BLOCK)))
 
 
 def system_elements(

@@ -51,6 +51,8 @@ from implicitop._solvers import (
     scalar,
     settings,
     status,
+    stores,
+    stores_numba,
     system,
     system_parts,
     unowned,
@@ -129,10 +131,11 @@ FULL, ELEMENTS, SHARED = "implicitop_kernel", "implicitop_elements", SHARED_PREF
 ALGORITHMS = {1: (batch, scalar, lockstep), 2: (batch, system, hybrid, system_parts)}
 _ALGORITHM_MODULES = tuple(dict.fromkeys((*ALGORITHMS[1], *ALGORITHMS[2])))
 #: Modules the generated ones import constants from (their source is in the digest).
-#: (``unowned_numba`` also registers the compiled ``borrowed`` the system algorithm calls.)
+#: (``unowned_numba`` and ``stores_numba`` also register the compiled ``borrowed`` and
+#: ``store_scaled`` the algorithms call.)
 _DEPENDENCIES = (
     interface, settings, status, element_entry, batch, lockstep, unowned, unowned_numba,
-    by_address,
+    stores, stores_numba, by_address,
 )  # fmt: skip
 #: The special functions' module, which the element functions import and numba inlines:
 #: part of the digest as text (importing it binds SciPy's C functions, only for the

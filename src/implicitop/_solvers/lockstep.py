@@ -30,6 +30,7 @@ from implicitop._solvers.interface import (
     residual_slope_and_scale,
     slope_and_partials,
 )
+from implicitop._solvers.stores import store_scaled
 
 __all__ = [
     "BLOCK",
@@ -153,8 +154,7 @@ def slopes_block(x: np.ndarray, columns: np.ndarray, count: int, out: np.ndarray
         terms = slope_and_partials(x[i], lane_parameters(columns, i))
         undefined = math.isnan(x[i]) | (terms[0] == 0.0)
         factor = math.nan if undefined else -1.0 / terms[0]  # one division for all
-        for j, partial in enumerate(terms[1:]):
-            out[j, i] = partial * factor  # unrolled: a tuple of constant length
+        store_scaled(out, i, terms[1:], factor)
 
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:
