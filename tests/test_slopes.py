@@ -132,3 +132,19 @@ def test_a_scalar_root_keeps_the_fused_graph():
     value, slope = function(0.8)
     growth = np.exp(0.8 * value)
     assert slope == pytest.approx(-(value * value * growth) / (1 + growth * (1 + 0.8 * value)))
+
+
+def test_derivatives_the_graph_does_not_use_are_not_computed():
+    # a model differentiates in its parameters, not in its data (x here)
+    theta, x = pt.dvector("theta"), pt.dvector("x")
+    root = data_op()(theta, x)
+    function = pytensor.function([theta, x], pytensor.grad(root.sum(), theta))
+    (node,) = [n for n in function.maker.fgraph.toposort() if isinstance(n.op, ImplicitSlopes)]
+    assert node.op.wanted == (0,) and len(node.outputs) == 1
+    values = np.array([0.3, 1.3, 3.0]), np.array([0.5, 2.0, 5.0])
+    expected = gradient_function(data_op())(*values)[1]
+    np.testing.assert_array_equal(function(*values), expected)
+    python = pytensor.function(
+        [theta, x], pytensor.grad(root.sum(), theta), mode=Mode(linker="py", optimizer="fast_run")
+    )
+    np.testing.assert_array_equal(python(*values), expected)

@@ -10,11 +10,13 @@
 typedef void (*implicitop_slopes_entry)(double *x, double *p, npy_intp count, npy_intp k,
                                         double *out);
 
-/* Fill `outputs` (k, of the roots' shape and type `typenum`) from the roots and the k
+/* Fill `outputs` (the roots' shape and type `typenum`) with the derivatives in the
+ * parameters `wanted` (`wanted_count` of them, by position) from the roots and the k
  * parameters `inputs` (1 + k arrays of one shape). Returns 0, or -1 with a Python
  * error set. */
 static int implicitop_slopes(PyArrayObject **inputs, int count, PyArrayObject ***outputs,
-                             int typenum, npy_int64 entry_address)
+                             const int *wanted, int wanted_count, int typenum,
+                             npy_int64 entry_address)
 {
     implicitop_slopes_entry entry = (implicitop_slopes_entry)(size_t)entry_address;
     PyArrayObject *converted[NPY_MAXARGS];
@@ -37,7 +39,7 @@ static int implicitop_slopes(PyArrayObject **inputs, int count, PyArrayObject **
             goto done;
         }
     }
-    for (j = 0; j < k; j++) {
+    for (j = 0; j < wanted_count; j++) {
         PyArrayObject *out = (PyArrayObject *)PyArray_EMPTY(
             PyArray_NDIM(converted[0]), PyArray_DIMS(converted[0]), typenum, 0);
         if (out == NULL) goto done;
@@ -60,8 +62,8 @@ static int implicitop_slopes(PyArrayObject **inputs, int count, PyArrayObject **
             for (i = used; i < IMPLICITOP_BLOCK; i++) lane[i] = data[j][start];
         }
         entry(lanes, columns, used, k, results);
-        for (j = 0; j < k; j++) {
-            const double *row = results + j * IMPLICITOP_BLOCK;
+        for (j = 0; j < wanted_count; j++) {
+            const double *row = results + wanted[j] * IMPLICITOP_BLOCK;
             if (typenum == NPY_FLOAT32) {
                 float *target = (float *)PyArray_DATA(*outputs[j]) + start;
                 for (i = 0; i < used; i++) target[i] = (float)row[i];

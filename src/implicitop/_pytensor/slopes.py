@@ -32,6 +32,7 @@ from pytensor.graph.utils import MethodNotDefined
 from pytensor.link.c.op import COp
 from pytensor.link.c.params_type import Params, ParamsType
 from pytensor.scalar import int64
+from pytensor.tensor.rewriting.basic import register_specialize
 
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
@@ -53,6 +54,10 @@ class ImplicitSlopes(COp):
     implicit : ImplicitOp
         The op whose roots are differentiated; its solver is compiled (numba), and
         compiled code can evaluate every partial derivative of its residual.
+    wanted : tuple of int, optional
+        The parameters (by position) whose derivatives are outputs, by default all.
+        A graph that uses some of them only gets an op of those
+        (:func:`_only_the_used`): a model's data needs no derivative.
 
     Notes
     -----
@@ -60,18 +65,19 @@ class ImplicitSlopes(COp):
     of one shape); NaN where ``mu`` is NaN (no root) or ``dR/dmu`` is 0.
     """
 
-    __props__ = ("implicit",)
+    __props__ = ("implicit", "wanted")
     params_type = PARAMS_TYPE
 
-    def __init__(self, implicit: ImplicitOp) -> None:
+    def __init__(self, implicit: ImplicitOp, wanted: tuple[int, ...] | None = None) -> None:
         self.implicit = implicit
+        self.wanted = tuple(range(len(implicit.params))) if wanted is None else wanted
 
     def __str__(self) -> str:
         return f"ImplicitSlopes({self.implicit})"
 
     def make_node(self, *inputs: Variable) -> Apply:
-        root, *values = inputs
-        return Apply(self, list(inputs), [root.type() for _ in values])
+        root = inputs[0]
+        return Apply(self, list(inputs), [root.type() for _ in self.wanted])
 
     def get_params(self, node: Apply) -> Params:
         address = self.implicit.solver.kernels.slopes_address
@@ -81,7 +87,8 @@ class ImplicitSlopes(COp):
         root, *values = (np.asarray(v, dtype=np.float64) for v in inputs)
         flat = [np.ascontiguousarray(v).reshape(-1) for v in values]
         slopes = self.implicit.solver.kernels.slopes(np.ascontiguousarray(root).reshape(-1), flat)
-        for storage, row, variable in zip(output_storage, slopes, node.outputs, strict=True):
+        rows = slopes[list(self.wanted)]
+        for storage, row, variable in zip(output_storage, rows, node.outputs, strict=True):
             storage[0] = row.reshape(root.shape).astype(variable.type.dtype)
 
     def infer_shape(self, fgraph: object, node: Apply, input_shapes: list) -> list:
@@ -93,9 +100,10 @@ class ImplicitSlopes(COp):
         # The graph's gradient in inputs of its own: the root depends on the others
         # through the op, and that path is the op's gradient's, not this one's.
         own = [variable.type() for variable in inputs]
+        graphs = slopes_as_graph(self.implicit, own, self.wanted)
         known = {
             graph: grad
-            for graph, grad in zip(slopes_as_graph(self.implicit, own), output_grads, strict=True)
+            for graph, grad in zip(graphs, output_grads, strict=True)
             if not isinstance(grad.type, DisconnectedType)
         }
         grads = pytensor.grad(
@@ -119,8 +127,9 @@ class ImplicitSlopes(COp):
         {{
             PyArrayObject *inputs[] = {{{", ".join(inputs)}}};
             PyArrayObject **outputs[] = {{{", ".join(f"&{o}" for o in outputs)}}};
-            if (implicitop_slopes(inputs, {len(inputs)}, outputs, {typenum},
-                                  {sub["params"]}->entry) != 0) {{
+            int wanted[] = {{{", ".join(map(str, self.wanted))}}};
+            if (implicitop_slopes(inputs, {len(inputs)}, outputs, wanted, {len(outputs)},
+                                  {typenum}, {sub["params"]}->entry) != 0) {{
                 {sub["fail"]}
             }}
         }}
@@ -131,17 +140,31 @@ class ImplicitSlopes(COp):
         return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 
-def slopes_as_graph(implicit: ImplicitOp, inputs: Sequence[Any]) -> list[Any]:
-    """The implicit derivatives as a PyTensor graph of ``inputs`` (the root, then the
-    op's inputs): what :class:`ImplicitSlopes` computes."""
-    root, *values = inputs
-    return implicit.graph_slopes(implicit.bindings([root, *values]), root)
+def slopes_as_graph(
+    implicit: ImplicitOp, inputs: Sequence[Any], wanted: Sequence[int]
+) -> list[Any]:
+    """The implicit derivatives in the ``wanted`` parameters as a PyTensor graph of
+    ``inputs`` (the root, then the op's inputs): what :class:`ImplicitSlopes` computes."""
+    root = inputs[0]
+    graphs = implicit.graph_slopes(implicit.bindings(list(inputs)), root)
+    return [graphs[j] for j in wanted]
 
 
 @node_rewriter([ImplicitSlopes])
 def _as_graph(fgraph: object, node: Apply) -> list:
-    graphs = slopes_as_graph(node.op.implicit, node.inputs)
+    graphs = slopes_as_graph(node.op.implicit, node.inputs, node.op.wanted)
     return [pt.cast(graph, out.type.dtype) for graph, out in zip(graphs, node.outputs, strict=True)]
+
+
+@node_rewriter([ImplicitSlopes])
+def _only_the_used(fgraph: Any, node: Apply) -> dict | bool:
+    """The op of the derivatives the graph uses, where it leaves some unused."""
+    used = [i for i, output in enumerate(node.outputs) if fgraph.clients[output]]
+    if not used or len(used) == len(node.outputs):
+        return False
+    op = ImplicitSlopes(node.op.implicit, tuple(node.op.wanted[i] for i in used))
+    outputs = op.make_node(*node.inputs).outputs
+    return dict(zip([node.outputs[i] for i in used], outputs, strict=True))
 
 
 # PyTensor's numba and JAX backends compile the graph's arithmetic themselves (in
@@ -149,3 +172,4 @@ def _as_graph(fgraph: object, node: Apply) -> list:
 optdb.register(
     "implicitop_slopes_as_graph", dfs_rewriter(_as_graph), "numba", "jax", position=-0.005
 )
+register_specialize(_only_the_used, "implicitop_only_the_used_slopes")
