@@ -129,10 +129,11 @@ class ImplicitOp(TensorImplicitOp, COp):
 
 
 #: The least number of elements whose implicit derivatives the gradient takes from
-#: compiled code: the op's call costs about a microsecond more than the graph's fused
-#: arithmetic (the seed model's logp+dlogp: 8.1-8.4 us against 7.4 for a scalar),
-#: and saves about 2 ns per element (10,000 elements: 29 us against 50).
-SLOPES_FROM = 512
+#: compiled code. Below it PyTensor's fused arithmetic is as fast or faster: the seed
+#: model's logp+dlogp (one scalar root) took 8.1-8.4 us with the compiled slopes against
+#: 7.4 without; a data model's logp+dlogp was 0.90-0.95 times as fast with them for 1-4
+#: elements, 0.95-1.06 for 8-16, 1.25 for 64 and 1.5 for 1,024.
+SLOPES_FROM = 16
 
 #: Systems up to this size solve their gradient's linear system entry by entry, in
 #: element-wise (compiled, fused) operations: PyTensor's batched solve loops over the
