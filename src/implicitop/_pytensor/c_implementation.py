@@ -27,7 +27,15 @@ from pytensor.scalar import int64
 from implicitop._solvers import Solver
 from implicitop._solvers.parallel import THREADED_FROM, raise_helper_errors
 
-__all__ = ["PARAMS_TYPE", "call_code", "params", "support_code", "version"]
+__all__ = [
+    "MAX_INPUTS",
+    "PARAMS_TYPE",
+    "TYPENUMS",
+    "call_code",
+    "params",
+    "support_code",
+    "version",
+]
 
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_op.c").read_text()
 
@@ -45,9 +53,11 @@ _FIELDS = {
 }
 PARAMS_TYPE = ParamsType(**_FIELDS)
 
-_TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
-#: NumPy's broadcasting iterator takes at most NPY_MAXARGS arrays (32 before NumPy 2).
-_MAX_INPUTS = 32
+#: The NumPy type numbers of the output dtypes the C code writes (float16 keeps Python).
+TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
+#: NumPy's broadcasting iterator takes at most NPY_MAXARGS arrays (32 before NumPy 2),
+#: and the C code holds the inputs in arrays of that size.
+MAX_INPUTS = 32
 
 
 def params(solver: Solver) -> Params:
@@ -96,8 +106,8 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
         ``on_failure="raise"`` (its error names the failed elements), float16 and
         more than 32 parameters.
     """
-    typenum = _TYPENUMS.get(node.outputs[0].type.dtype)
-    too_many = len(inputs) > _MAX_INPUTS
+    typenum = TYPENUMS.get(node.outputs[0].type.dtype)
+    too_many = len(inputs) > MAX_INPUTS
     if raises or too_many or typenum is None or not solver.kernels.compiled:
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
     fields = ", ".join(f"{sub['params']}->{name}" for name in _FIELDS)

@@ -34,6 +34,8 @@ from pytensor.link.c.params_type import Params, ParamsType
 from pytensor.scalar import int64
 from pytensor.tensor.rewriting.basic import register_specialize
 
+from implicitop._pytensor.c_implementation import MAX_INPUTS, TYPENUMS
+
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
 
@@ -41,9 +43,6 @@ __all__ = ["ImplicitSlopes", "slopes_as_graph"]
 
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_slopes.c").read_text()
 PARAMS_TYPE = ParamsType(entry=int64)
-_TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
-#: NumPy's ``NPY_MAXARGS`` before NumPy 2: the C code holds the inputs in arrays of it.
-_MAX_INPUTS = 32
 
 
 class ImplicitSlopes(COp):
@@ -120,8 +119,8 @@ class ImplicitSlopes(COp):
         return f"#define IMPLICITOP_BLOCK {BLOCK}\n{_SOURCE}"
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
-        typenum = _TYPENUMS.get(node.outputs[0].type.dtype)
-        if typenum is None or len(inputs) > _MAX_INPUTS:
+        typenum = TYPENUMS.get(node.outputs[0].type.dtype)
+        if typenum is None or len(inputs) > MAX_INPUTS:
             raise MethodNotDefined("c_code", type(node.op), "ImplicitSlopes")
         return f"""
         {{
