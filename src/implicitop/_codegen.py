@@ -181,9 +181,9 @@ def kernel_printable(expr: sp.Expr) -> bool:
 def _compiled_or_nan(exprs: tuple[sp.Expr, ...]) -> tuple[sp.Expr, ...]:
     """``exprs`` where compiled code can evaluate every one of them, else NaN for each:
     the slope and partial derivatives the op's gradient may take from compiled code
-    (:func:`~implicitop._solvers.lockstep.slopes_block`), which it takes from its graph
-    instead where they are NaN (a partial derivative of a special function in a
-    parameter, say); the residual's own functions compile either way."""
+    (:func:`~implicitop._solvers.lockstep.slopes_block`). Where one cannot be evaluated
+    (a partial derivative of a special function in a parameter, say) the gradient keeps
+    its graph, and the residual's own functions still compile."""
     if all(kernel_printable(expr) for expr in exprs):
         return exprs
     return tuple(sp.nan for _ in exprs)

@@ -210,12 +210,10 @@ class ProblemKernels:
 
     def slopes(self, root: np.ndarray, params: Sequence[np.ndarray]) -> np.ndarray:
         """One equation's implicit derivatives ``dx/dp_j`` at the roots ``root`` (m,) for
-        the parameter values ``params`` (k arrays of m), from the element entry point
-        block by block (:func:`~implicitop._solvers.lockstep.slopes_block`, the last
-        block padded with copies of its first lane): (k, m) values, as the C op of the
-        gradient computes them (``implicit_slopes.c``)."""
-        if not self.compiled:
-            raise RuntimeError("a plain-Python solver has no compiled slopes")
+        the parameter values ``params`` (k arrays of m), from their entry point
+        (:attr:`slopes_address`) block by block, the last block padded with copies of
+        its first lane: (k, m) values, as the C op of the gradient computes them
+        (``implicit_slopes.c``)."""
         entry = _SLOPES_PROTOTYPE(self.slopes_address)
         size, k = root.shape[0], len(params)
         lanes, columns, out = np.empty(BLOCK), np.empty((k, BLOCK)), np.empty((k, BLOCK))
