@@ -148,3 +148,18 @@ def test_derivatives_the_graph_does_not_use_are_not_computed():
         [theta, x], pytensor.grad(root.sum(), theta), mode=Mode(linker="py", optimizer="fast_run")
     )
     np.testing.assert_array_equal(python(*values), expected)
+
+
+def test_matrices_and_a_transposed_input():
+    theta, x = pt.dmatrix("theta"), pt.dmatrix("x")
+    root = data_op()(theta.T, x)  # a view with other strides: copied in C order
+    function = pytensor.function(
+        [theta, x], [root, *pytensor.grad((root * root).sum(), [theta, x])]
+    )
+    assert uses_slopes(function)
+    rng = np.random.default_rng(5)
+    thetas, xs = rng.uniform(0.1, 3.0, (40, 30)), rng.uniform(0.5, 5.0, (30, 40))
+    root, d_theta, d_x = function(thetas, xs)
+    expected_theta, expected_x = closed_form_slopes(root, thetas.T, xs)
+    np.testing.assert_allclose(d_theta, (2 * root * expected_theta).T, rtol=1e-13)
+    np.testing.assert_allclose(d_x, 2 * root * expected_x, rtol=1e-13)
