@@ -35,6 +35,7 @@ __all__ = [
     "KernelPrinter",
     "called_names",
     "check_evaluable",
+    "compiled_slopes",
     "defined_names",
     "element_functions",
     "element_source",
@@ -68,8 +69,10 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
                 residual_scale(residual),
             ),
             "halley_parts": problem.halley_parts,
-            "slope_and_partials": _compiled_or_nan(
-                (problem.jacobian[0, 0], *problem.param_jacobian)
+            "slope_and_partials": (
+                _slope_and_partials(problem)
+                if compiled_slopes(problem)
+                else (sp.nan,) * (len(problem.params) + 1)
             ),
             "scale": (residual_scale(residual),),
             "lane_parameters": tuple(_COLUMNS[j, _LANE] for j in range(len(problem.params))),
@@ -178,15 +181,19 @@ def kernel_printable(expr: sp.Expr) -> bool:
     return True
 
 
-def _compiled_or_nan(exprs: tuple[sp.Expr, ...]) -> tuple[sp.Expr, ...]:
-    """``exprs`` where compiled code can evaluate every one of them, else NaN for each:
-    the slope and partial derivatives the op's gradient may take from compiled code
-    (:func:`~implicitop._solvers.lockstep.slopes_block`). Where one cannot be evaluated
-    (a partial derivative of a special function in a parameter, say) the gradient keeps
-    its graph, and the residual's own functions still compile."""
-    if all(kernel_printable(expr) for expr in exprs):
-        return exprs
-    return tuple(sp.nan for _ in exprs)
+def _slope_and_partials(problem: ImplicitProblem) -> tuple[sp.Expr, ...]:
+    """One equation's ``dR/du`` and ``dR/dtheta_j`` for every parameter."""
+    return (problem.jacobian[0, 0], *problem.param_jacobian)
+
+
+def compiled_slopes(problem: ImplicitProblem) -> bool:
+    """Whether compiled code can evaluate one equation's slope and every partial
+    derivative in a parameter: the op's gradient then takes its implicit derivatives
+    from compiled code (:func:`~implicitop._solvers.lockstep.slopes_block`, whose
+    ``slope_and_partials`` are NaN otherwise). Where it cannot (a partial derivative of
+    a special function in a parameter, say), the gradient keeps its graph, and the
+    residual's own functions still compile."""
+    return all(kernel_printable(expr) for expr in _slope_and_partials(problem))
 
 
 def _curvature_or_zero(expr: sp.Expr, index: int) -> sp.Expr:

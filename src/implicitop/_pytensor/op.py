@@ -115,11 +115,9 @@ class ImplicitOp(TensorImplicitOp, COp):
         return slopes if isinstance(slopes, list) else [slopes]
 
     def _compiled_slopes(self) -> bool:
-        from implicitop._codegen import kernel_printable  # SymPy: not where ops are unpickled
+        from implicitop._codegen import compiled_slopes  # SymPy: not where ops are unpickled
 
-        problem = self.problem
-        partials = (problem.jacobian[0, 0], *problem.param_jacobian)
-        return self.solver.kernels.compiled and all(map(kernel_printable, partials))
+        return self.solver.kernels.compiled and compiled_slopes(self.problem)
 
     def linear_solve(self, failed: Variable) -> LinearSolve | None:
         """Entry by entry (element-wise, compiled and fused) up to :data:`ENTRYWISE_MAX`
