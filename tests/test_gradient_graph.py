@@ -6,30 +6,9 @@ import pytensor
 import pytensor.tensor as pt
 import pytest
 import sympy as sp
-from scipy import stats
 
+from black_scholes import black_scholes, black_scholes_op
 from implicitop import SolveStatus, make_implicit_op
-
-
-def black_scholes_op():
-    sigma = sp.Symbol("sigma", positive=True)
-    price, spot, strike, rate, tau = sp.symbols("C S K r tau", positive=True)
-
-    def phi(z):
-        return (1 + sp.erf(z / sp.sqrt(2))) / 2
-
-    d1 = (sp.log(spot / strike) + (rate + sigma**2 / 2) * tau) / (sigma * sp.sqrt(tau))
-    d2 = d1 - sigma * sp.sqrt(tau)
-    residual = spot * phi(d1) - strike * sp.exp(-rate * tau) * phi(d2) - price
-    return make_implicit_op(residual, sigma, [price, spot, strike, rate, tau])
-
-
-def black_scholes(sigma, spot, strike, rate, tau):
-    """Call price, delta and vega from scipy.stats.norm."""
-    d1 = (np.log(spot / strike) + (rate + sigma**2 / 2) * tau) / (sigma * np.sqrt(tau))
-    d2 = d1 - sigma * np.sqrt(tau)
-    price = spot * stats.norm.cdf(d1) - strike * np.exp(-rate * tau) * stats.norm.cdf(d2)
-    return price, stats.norm.cdf(d1), spot * stats.norm.pdf(d1) * np.sqrt(tau)
 
 
 def value_and_gradients(op, *values):

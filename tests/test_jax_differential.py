@@ -9,6 +9,7 @@ import sympy as sp
 jax = pytest.importorskip("jax")
 
 from backends import sample_points  # noqa: E402
+from black_scholes import black_scholes, black_scholes_op  # noqa: E402
 from catalogue import CATALOGUE, SYSTEMS  # noqa: E402
 from external_scalar import C, X, chandrupatla_cases  # noqa: E402
 from external_systems import Q, scaled_start, system_cases  # noqa: E402
@@ -80,6 +81,14 @@ def test_powell_hybrid_method_agrees_where_damped_newton_stalls():
     values = np.array([case.value, case.value * 1.01])
     assert op.solve(values).converged.all()
     assert_same_solve(op, [values])
+
+
+def test_deep_out_of_the_money_volatilities_agree():
+    """Brackets of the scan with an end whose residual is under its noise bound: the
+    sign change inside where it is a root (``scalar.refine``), else the end or none."""
+    strikes, taus = np.array([111.17, 120.0, 150.0, 170.0]), np.array([0.209, 0.1, 0.05, 0.3])
+    price, _, _ = black_scholes(np.array([0.0319, 0.05, 0.1, 0.1]), 100.0, strikes, 0.02, taus)
+    assert_same_solve(black_scholes_op(), [price, 100.0, strikes, 0.02, taus])
 
 
 def test_failures_and_brackets_agree():

@@ -1,9 +1,17 @@
-"""Engineering's implicit equation: the Colebrook-White friction factor of turbulent
-pipe flow, over the Moody chart's whole range, beside ``scipy.optimize.brentq`` in the
-same run.
+"""Textbook implicit equations over their whole ranges, beside ``scipy.optimize.brentq``
+(or NumPy's cubic roots) in the same run:
 
-``1/sqrt(f) = -2 log10(eps/(3.7 D) + 2.51/(Re sqrt(f)))``: the Darcy friction factor
-``f`` of a pipe of relative roughness ``eps/D`` at Reynolds number ``Re``.
+- engineering's Colebrook-White friction factor of turbulent pipe flow,
+  ``1/sqrt(f) = -2 log10(eps/(3.7 D) + 2.51/(Re sqrt(f)))``: the Darcy friction factor
+  ``f`` of a pipe of relative roughness ``eps/D`` at Reynolds number ``Re``, over the
+  Moody chart;
+- finance's implied volatility of a call, out of the money as far as the price keeps
+  digits (:mod:`black_scholes`);
+- chemistry's pH of phosphoric acid titrated with a strong base, from 1e-10 to 1 mol/L:
+  a charge balance whose root, ``[H+]``, spans twelve orders of magnitude;
+- thermodynamics' Peng-Robinson equation of state of carbon dioxide: the molar volume
+  at a temperature and pressure, from a tenth of a millibar to ten times the critical
+  pressure, with one or three roots.
 """
 
 import numpy as np
@@ -13,6 +21,7 @@ import pytest
 import sympy as sp
 from scipy import optimize
 
+from black_scholes import black_scholes, black_scholes_op
 from implicitop import SolveStatus, make_implicit_op
 
 F, RE, ROUGHNESS = sp.symbols("f Re roughness", positive=True)
@@ -69,3 +78,101 @@ def test_the_gradient_matches_differences_of_brentqs_roots(op):
         )
         assert d_re == pytest.approx(expected_re, rel=1e-6)
         assert d_eps == pytest.approx(expected_eps, rel=1e-6)
+
+
+def test_deep_out_of_the_money_implied_volatilities_are_brentqs():
+    """Where the price is a few ulps of the spot, the terms of ``S Phi(d1) - K exp(-r
+    tau) Phi(d2)`` cancel (``1 + erf(z)`` for ``z`` near -5): the volatility is known
+    only to the rounding of the spot over vega. Every root called converged is the sign
+    change Brent's method finds in the same residual, within two ulps of the spot over
+    vega. One case was 1% off: the solver took a point of its scan grid (10^-1.5) whose
+    residual, 1.2e-13, was under its noise bound, 1.9e-13 (``scalar.refine``)."""
+    op = black_scholes_op()
+    sigma = op.problem.unknowns[0]
+    residual = sp.lambdify((sigma, *op.params), op.problem.residuals[0], "scipy")
+    rng = np.random.default_rng(5)
+    spot, rate = 100.0, 0.02
+    strikes = np.append(rng.uniform(105, 175, 3000), 111.17)
+    taus = np.append(10 ** rng.uniform(-2, -0.3, 3000), 0.209)
+    sigmas = np.append(10 ** rng.uniform(-1.7, -0.2, 3000), 0.0319)
+    price, _, vega = black_scholes(sigmas, spot, strikes, rate, taus)
+    digits = price > 1e-14  # a price of 1e-14 is 1e-16 of the spot: below its rounding
+    result = op.solve(price[digits], spot, strikes[digits], rate, taus[digits])
+    converged = result.status == SolveStatus.CONVERGED
+    assert converged.sum() >= 1200 and converged[-1]  # the case once 1% off is the last
+    for root, c, k, t, v in zip(
+        result.root[converged], price[digits][converged], strikes[digits][converged],
+        taus[digits][converged], vega[digits][converged], strict=True,
+    ):  # fmt: skip
+        brent = optimize.brentq(
+            residual, 1e-3, 5.0, args=(c, spot, k, rate, t), xtol=1e-300, rtol=8.9e-16
+        )
+        assert abs(root - brent) <= 2 * np.spacing(spot) / v
+    assert result.root[-1] == pytest.approx(0.0319, rel=2e-3)
+
+
+K1, K2, K3, KW = 7.1e-3, 6.3e-8, 4.5e-13, 1.0e-14  # phosphoric acid and water at 25 C
+H = sp.Symbol("h", positive=True)
+ACID, BASE = sp.symbols("c b", nonnegative=True)
+
+
+def charge_balance(h, acid, base):
+    """``[H+] + [Na+] - [OH-] - [H2PO4-] - 2[HPO4 2-] - 3[PO4 3-]`` (mol/L)."""
+    bound = (K1 * h**2 + 2 * K1 * K2 * h + 3 * K1 * K2 * K3) / (
+        h**3 + K1 * h**2 + K1 * K2 * h + K1 * K2 * K3
+    )
+    return h + base - KW / h - acid * bound
+
+
+def test_the_ph_of_titrated_phosphoric_acid_is_brentqs():
+    op = make_implicit_op(charge_balance(H, ACID, BASE), H, [ACID, BASE])
+    rng = np.random.default_rng(0)
+    acid = 10 ** rng.uniform(-10, 0, 2000)
+    base = acid * rng.uniform(0, 3.5, 2000)  # 0 to 3.5 equivalents of NaOH
+    result = op.solve(acid, base)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    expected = [
+        optimize.brentq(charge_balance, 1e-16, 10.0, args=(c, b), xtol=1e-300, rtol=8.9e-16)
+        for c, b in zip(acid, base, strict=True)
+    ]
+    np.testing.assert_allclose(result.root, expected, rtol=1e-12)
+    ph = -np.log10(result.root)
+    assert ph.min() < 1.5 and ph.max() > 13.0
+
+
+R_GAS, T_CRITICAL, P_CRITICAL, OMEGA = 8.314462618, 304.13, 7.3773e6, 0.22394  # CO2
+A_PR = 0.45724 * R_GAS**2 * T_CRITICAL**2 / P_CRITICAL
+B_PR = 0.07780 * R_GAS * T_CRITICAL / P_CRITICAL
+KAPPA = 0.37464 + 1.54226 * OMEGA - 0.26992 * OMEGA**2
+
+
+def peng_robinson_roots(t, p):
+    """Every molar volume above the co-volume b at which the Peng-Robinson pressure is
+    ``p``: the real roots of its cubic, from NumPy."""
+    attraction = A_PR * (1 + KAPPA * (1 - np.sqrt(t / T_CRITICAL))) ** 2
+    quadratic, linear = np.array([1, 2 * B_PR, -(B_PR**2)]), np.array([1, -B_PR])
+    cubic = np.polyadd(np.polysub(p * np.polymul(linear, quadratic), R_GAS * t * quadratic),
+                       attraction * linear)  # fmt: skip
+    roots = np.roots(cubic)
+    real = roots[np.abs(roots.imag) <= 1e-9 * np.abs(roots.real)].real
+    return np.sort(real[real > B_PR])
+
+
+def test_peng_robinson_volumes_are_roots_of_the_cubic():
+    volume = sp.Symbol("V", positive=True)
+    t, p = sp.symbols("T P", positive=True)
+    attraction = A_PR * (1 + KAPPA * (1 - sp.sqrt(t / T_CRITICAL))) ** 2
+    pressure = R_GAS * t / (volume - B_PR) - attraction / (volume**2 + 2 * B_PR * volume - B_PR**2)
+    op = make_implicit_op(pressure - p, volume, [t, p], x0=R_GAS * t / p)  # the ideal gas
+    rng = np.random.default_rng(1)
+    temperatures = T_CRITICAL * rng.uniform(0.7, 3.0, 2000)
+    pressures = P_CRITICAL * 10 ** rng.uniform(-4, 1, 2000)
+    result = op.solve(temperatures, pressures)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    three = 0
+    for root, t_value, p_value in zip(result.root, temperatures, pressures, strict=True):
+        roots = peng_robinson_roots(t_value, p_value)
+        three += roots.size == 3
+        # one of the cubic's roots (the gas's, the liquid's or the unstable one between)
+        assert np.min(np.abs(root / roots - 1)) <= 1e-9
+    assert three >= 50  # two-phase states, where the start picks the root

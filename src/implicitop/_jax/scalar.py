@@ -429,21 +429,24 @@ class ScalarElementSolver:
             0, start, a, b, jnp.abs(value_a), jnp.abs(value_b), width, width,
             jnp.where(a == b, a, jnp.nan), a == b,
         )  # fmt: skip
-        *_, result, finished = jax.lax.while_loop(running, step, state)
-        value, _ = self.value_and_slope(result, params)
-        below_ceiling = self.zero_to_rounding(result, params)[0] & (jnp.abs(value) <= ceiling)
+        *_, found, finished = jax.lax.while_loop(running, step, state)
+        value, _ = self.value_and_slope(found, params)
+        below_ceiling = self.zero_to_rounding(found, params)[0] & (jnp.abs(value) <= ceiling)
         below_ceiling |= value == 0  # an exact zero inside the sign change
-        accepted = jnp.where(a == b, self.accepts(result, params), below_ceiling)
+        accepted = jnp.where(a == b, self.accepts(found, params), below_ceiling)
         code = jnp.where(finished, jnp.where(accepted, CONVERGED, NOT_A_ROOT), MAXITER)
-        result = jnp.where(accepted & finished, result, jnp.nan)
-        # an end within the rounding noise: no sign to change, a root there or none
+        result = jnp.where(accepted & finished, found, jnp.nan)
+        # an end within the rounding noise: the sign change inside if it passes accepts,
+        # else the end if it does, else none
         noisy_a = jnp.isfinite(value_a) & (jnp.abs(value_a) <= self.noise(a, params))
         noisy_b = jnp.isfinite(value_b) & (jnp.abs(value_b) <= self.noise(b, params))
+        inside_accepted = finished & jnp.isfinite(found) & self.accepts(found, params)
         end = jnp.where(noisy_a, a, b)
         at_end = self.accepts(end, params)
         noisy = (noisy_a | noisy_b) & (a != b)
-        code = jnp.where(noisy, jnp.where(at_end, CONVERGED, NOT_A_ROOT), code)
-        return jnp.where(noisy, jnp.where(at_end, end, jnp.nan), result), code
+        noisy_root = jnp.where(inside_accepted, found, jnp.where(at_end, end, jnp.nan))
+        noisy_code = jnp.where(inside_accepted | at_end, CONVERGED, NOT_A_ROOT)
+        return jnp.where(noisy, noisy_root, result), jnp.where(noisy, noisy_code, code)
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         (start,) = x0
