@@ -23,6 +23,14 @@ from scipy import optimize
 
 from black_scholes import black_scholes, black_scholes_op
 from implicitop import SolveStatus, make_implicit_op
+from textbook import (
+    P_CRITICAL,
+    T_CRITICAL,
+    charge_balance,
+    peng_robinson_op,
+    peng_robinson_roots,
+    phosphoric_acid_op,
+)
 
 F, RE, ROUGHNESS = sp.symbols("f Re roughness", positive=True)
 
@@ -111,21 +119,8 @@ def test_deep_out_of_the_money_implied_volatilities_are_brentqs():
     assert result.root[-1] == pytest.approx(0.0319, rel=2e-3)
 
 
-K1, K2, K3, KW = 7.1e-3, 6.3e-8, 4.5e-13, 1.0e-14  # phosphoric acid and water at 25 C
-H = sp.Symbol("h", positive=True)
-ACID, BASE = sp.symbols("c b", nonnegative=True)
-
-
-def charge_balance(h, acid, base):
-    """``[H+] + [Na+] - [OH-] - [H2PO4-] - 2[HPO4 2-] - 3[PO4 3-]`` (mol/L)."""
-    bound = (K1 * h**2 + 2 * K1 * K2 * h + 3 * K1 * K2 * K3) / (
-        h**3 + K1 * h**2 + K1 * K2 * h + K1 * K2 * K3
-    )
-    return h + base - KW / h - acid * bound
-
-
 def test_the_ph_of_titrated_phosphoric_acid_is_brentqs():
-    op = make_implicit_op(charge_balance(H, ACID, BASE), H, [ACID, BASE])
+    op = phosphoric_acid_op()
     rng = np.random.default_rng(0)
     acid = 10 ** rng.uniform(-10, 0, 2000)
     base = acid * rng.uniform(0, 3.5, 2000)  # 0 to 3.5 equivalents of NaOH
@@ -140,30 +135,8 @@ def test_the_ph_of_titrated_phosphoric_acid_is_brentqs():
     assert ph.min() < 1.5 and ph.max() > 13.0
 
 
-R_GAS, T_CRITICAL, P_CRITICAL, OMEGA = 8.314462618, 304.13, 7.3773e6, 0.22394  # CO2
-A_PR = 0.45724 * R_GAS**2 * T_CRITICAL**2 / P_CRITICAL
-B_PR = 0.07780 * R_GAS * T_CRITICAL / P_CRITICAL
-KAPPA = 0.37464 + 1.54226 * OMEGA - 0.26992 * OMEGA**2
-
-
-def peng_robinson_roots(t, p):
-    """Every molar volume above the co-volume b at which the Peng-Robinson pressure is
-    ``p``: the real roots of its cubic, from NumPy."""
-    attraction = A_PR * (1 + KAPPA * (1 - np.sqrt(t / T_CRITICAL))) ** 2
-    quadratic, linear = np.array([1, 2 * B_PR, -(B_PR**2)]), np.array([1, -B_PR])
-    cubic = np.polyadd(np.polysub(p * np.polymul(linear, quadratic), R_GAS * t * quadratic),
-                       attraction * linear)  # fmt: skip
-    roots = np.roots(cubic)
-    real = roots[np.abs(roots.imag) <= 1e-9 * np.abs(roots.real)].real
-    return np.sort(real[real > B_PR])
-
-
 def test_peng_robinson_volumes_are_roots_of_the_cubic():
-    volume = sp.Symbol("V", positive=True)
-    t, p = sp.symbols("T P", positive=True)
-    attraction = A_PR * (1 + KAPPA * (1 - sp.sqrt(t / T_CRITICAL))) ** 2
-    pressure = R_GAS * t / (volume - B_PR) - attraction / (volume**2 + 2 * B_PR * volume - B_PR**2)
-    op = make_implicit_op(pressure - p, volume, [t, p], x0=R_GAS * t / p)  # the ideal gas
+    op = peng_robinson_op()
     rng = np.random.default_rng(1)
     temperatures = T_CRITICAL * rng.uniform(0.7, 3.0, 2000)
     pressures = P_CRITICAL * 10 ** rng.uniform(-4, 1, 2000)

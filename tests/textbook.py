@@ -1,0 +1,53 @@
+"""Two textbook implicit equations, for the tests and the external sets' benchmark:
+the pH of phosphoric acid titrated with a strong base (chemistry) and the Peng-Robinson
+equation of state of carbon dioxide (thermodynamics)."""
+
+import numpy as np
+import sympy as sp
+
+from implicitop import ImplicitOp, make_implicit_op
+
+K1, K2, K3, KW = 7.1e-3, 6.3e-8, 4.5e-13, 1.0e-14  # phosphoric acid and water at 25 C
+H = sp.Symbol("h", positive=True)
+ACID, BASE = sp.symbols("c b", nonnegative=True)
+
+
+def charge_balance(h, acid, base):
+    """``[H+] + [Na+] - [OH-] - [H2PO4-] - 2[HPO4 2-] - 3[PO4 3-]`` (mol/L)."""
+    bound = (K1 * h**2 + 2 * K1 * K2 * h + 3 * K1 * K2 * K3) / (
+        h**3 + K1 * h**2 + K1 * K2 * h + K1 * K2 * K3
+    )
+    return h + base - KW / h - acid * bound
+
+
+def phosphoric_acid_op() -> ImplicitOp:
+    """``[H+]`` (mol/L) of phosphoric acid at ``c`` mol/L with ``b`` mol/L of NaOH."""
+    return make_implicit_op(charge_balance(H, ACID, BASE), H, [ACID, BASE])
+
+
+R_GAS, T_CRITICAL, P_CRITICAL, OMEGA = 8.314462618, 304.13, 7.3773e6, 0.22394  # CO2
+A_PR = 0.45724 * R_GAS**2 * T_CRITICAL**2 / P_CRITICAL
+B_PR = 0.07780 * R_GAS * T_CRITICAL / P_CRITICAL
+KAPPA = 0.37464 + 1.54226 * OMEGA - 0.26992 * OMEGA**2
+
+
+def peng_robinson_roots(t, p):
+    """Every molar volume above the co-volume b at which the Peng-Robinson pressure is
+    ``p``: the real roots of its cubic, from NumPy."""
+    attraction = A_PR * (1 + KAPPA * (1 - np.sqrt(t / T_CRITICAL))) ** 2
+    quadratic, linear = np.array([1, 2 * B_PR, -(B_PR**2)]), np.array([1, -B_PR])
+    cubic = np.polyadd(np.polysub(p * np.polymul(linear, quadratic), R_GAS * t * quadratic),
+                       attraction * linear)  # fmt: skip
+    roots = np.roots(cubic)
+    real = roots[np.abs(roots.imag) <= 1e-9 * np.abs(roots.real)].real
+    return np.sort(real[real > B_PR])
+
+
+def peng_robinson_op() -> ImplicitOp:
+    """The molar volume V (m^3/mol) of carbon dioxide at temperature T (K) and pressure
+    P (Pa), started from the ideal gas's ``R T / P``."""
+    volume = sp.Symbol("V", positive=True)
+    t, p = sp.symbols("T P", positive=True)
+    attraction = A_PR * (1 + KAPPA * (1 - sp.sqrt(t / T_CRITICAL))) ** 2
+    pressure = R_GAS * t / (volume - B_PR) - attraction / (volume**2 + 2 * B_PR * volume - B_PR**2)
+    return make_implicit_op(pressure - p, volume, [t, p], x0=R_GAS * t / p)
