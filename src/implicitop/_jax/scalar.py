@@ -433,14 +433,15 @@ class ScalarElementSolver:
         value, _ = self.value_and_slope(found, params)
         below_ceiling = self.zero_to_rounding(found, params)[0] & (jnp.abs(value) <= ceiling)
         below_ceiling |= value == 0  # an exact zero inside the sign change
-        accepted = jnp.where(a == b, self.accepts(found, params), below_ceiling)
+        found_accepted = self.accepts(found, params)
+        accepted = jnp.where(a == b, found_accepted, below_ceiling)
         code = jnp.where(finished, jnp.where(accepted, CONVERGED, NOT_A_ROOT), MAXITER)
         result = jnp.where(accepted & finished, found, jnp.nan)
         # an end within the rounding noise: the sign change inside if it passes accepts,
         # else the end if it does, else none
         noisy_a = jnp.isfinite(value_a) & (jnp.abs(value_a) <= self.noise(a, params))
         noisy_b = jnp.isfinite(value_b) & (jnp.abs(value_b) <= self.noise(b, params))
-        inside_accepted = finished & jnp.isfinite(found) & self.accepts(found, params)
+        inside_accepted = finished & jnp.isfinite(found) & found_accepted
         end = jnp.where(noisy_a, a, b)
         at_end = self.accepts(end, params)
         noisy = (noisy_a | noisy_b) & (a != b)
