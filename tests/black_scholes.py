@@ -8,13 +8,16 @@ from scipy import stats
 from implicitop import ImplicitOp, make_implicit_op
 
 
-def black_scholes_op() -> ImplicitOp:
+def black_scholes_op(cdf: str = "erf") -> ImplicitOp:
     """The volatility sigma at which the call price is C, with the normal CDF written
-    as ``(1 + erf(z/sqrt 2))/2`` (as SymPy writes ``erfc(-z)``)."""
+    as ``(1 + erf(z/sqrt 2))/2`` (``cdf="erf"``, SymPy's own form of ``erfc(-z)``) or as
+    ``erfc(-z/sqrt 2)/2`` kept unevaluated (``cdf="erfc"``)."""
     sigma = sp.Symbol("sigma", positive=True)
     price, spot, strike, rate, tau = sp.symbols("C S K r tau", positive=True)
 
     def phi(z):
+        if cdf == "erfc":
+            return sp.erfc(-z / sp.sqrt(2), evaluate=False) / 2
         return (1 + sp.erf(z / sp.sqrt(2))) / 2
 
     d1 = (sp.log(spot / strike) + (rate + sigma**2 / 2) * tau) / (sigma * sp.sqrt(tau))

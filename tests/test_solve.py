@@ -333,3 +333,30 @@ def test_the_vector_acceptance_decides_the_common_case(monkeypatch):
         expected = [seed_root(value * covariate) for covariate in covariates]
         np.testing.assert_allclose(root[:, 0], expected, rtol=4e-15)
     assert not scalar_calls
+
+
+def test_a_bracket_with_an_end_in_the_noise_gives_the_sign_change_inside():
+    """The scan's ``refine``: ``sqrt(1 + 1e-9 (x - a)) - 1`` is within its noise bound
+    (four ulps of its terms, 2) over 3.6e-6 either side of ``a``, but its computed sign
+    changes within a few 1e-7 of ``a`` (it rounds in steps of 4.4e-7 there). In a
+    bracket whose end, a grid point, is 2e-6 from ``a``, the root is that sign change,
+    as Brent's method finds it in the same function: the end was taken before."""
+    x = sp.Symbol("x", positive=True)
+    a, one = sp.symbols("a one", positive=True)
+    residual = sp.sqrt(one**2 + sp.Float(1e-9) * (x - a)) - one
+    solver = Solver(ImplicitProblem.build(residual, x, [a, one]), ImplicitOptions())
+    module = plain_kernels(solver.problem, solver.starts).module
+    grid, far = 10**-1.5, 10**-1.25  # two points of the scan's grid
+    params = np.array([grid + 2e-6, 1.0])
+    at_grid, at_far = module.residual(grid, params), module.residual(far, params)
+    assert 0 < -at_grid <= module.noise(module.scale(grid, params)) < at_far
+    settings = solver.settings
+    root, status = module.refine(
+        grid, grid, far, at_grid, at_far, params, settings.lower[0], settings.upper[0],
+        settings.tol, settings.maxiter,
+    )  # fmt: skip
+    brent = optimize.brentq(
+        sp.lambdify((x, a, one), residual), grid, far, args=tuple(params), xtol=1e-300
+    )
+    assert status == SolveStatus.CONVERGED
+    assert abs(root - brent) <= 1e-6 and root != grid

@@ -7,9 +7,10 @@ guess (and, for one equation, the parts of the residual Halley's method iterates
 on, with their first two derivatives:
 :attr:`~implicitop.ImplicitProblem.halley_parts`), and the bracket's ends
 where they are expressions. This module writes them
-for one problem with :func:`sympy.lambdify` (common subexpressions shared through
-``cse=True``): as Python source over ``math`` for numba to compile, or as callables
-over SciPy and NumPy for the plain-Python solver.
+for one problem with :func:`sympy.lambdify` (common subexpressions shared, and sums
+that cancel rewritten, by :func:`~implicitop._cancellation.accurate_cse`): as Python
+source over ``math`` for numba to compile, or as callables over SciPy and NumPy for
+the plain-Python solver.
 Every function takes ``(x, p)`` or ``(u, p)``: the unknown (an array for systems)
 and the element's parameters (an array, or a tuple); one equation's
 ``lane_parameters(columns, i)`` gives the tuple of lane ``i``'s parameters from the
@@ -28,6 +29,7 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
+from implicitop._cancellation import accurate_cse
 from implicitop._options import Starts
 from implicitop._problem import ImplicitProblem, residual_scale
 
@@ -217,7 +219,7 @@ def element_source(problem: ImplicitProblem, starts: Starts) -> str:
             _returned(name, exprs),
             modules="math",
             printer=KernelPrinter(),
-            cse=True,
+            cse=accurate_cse,
         )
         source = inspect.getsource(function)
         definitions.append(source.replace("def _lambdifygenerated(", f"def {name}(", 1))
@@ -228,7 +230,10 @@ def element_functions(problem: ImplicitProblem, starts: Starts) -> ElementFuncti
     """The problem's element functions as callables over SciPy and NumPy."""
     return {
         name: sp.lambdify(
-            _arguments(problem, name), _returned(name, exprs), modules=["scipy", "numpy"], cse=True
+            _arguments(problem, name),
+            _returned(name, exprs),
+            modules=["scipy", "numpy"],
+            cse=accurate_cse,
         )
         for name, exprs in _expressions(problem, starts).items()
     }

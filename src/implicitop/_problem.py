@@ -229,16 +229,25 @@ def residual_scale(expr: sp.Expr) -> sp.Expr:
     Sums and products are taken term by term in absolute value (positive integer
     powers too), so at a computed root ``|R|`` is a few ``eps`` times this. It is the
     yardstick for "the residual is zero", and it tells a root from a pole, where
-    ``|R|`` is as large as its terms.
+    ``|R|`` is as large as its terms. A sum the printed code computes as one term
+    (``1 + erf(z)`` as ``erfc(-z)``, :mod:`implicitop._cancellation`) is one term here
+    too: where it is small, so is its rounding.
     """
+    from implicitop._cancellation import accurate_sums  # SymPy: not at import
+
+    return _term_sizes(accurate_sums(expr))
+
+
+def _term_sizes(expr: sp.Expr) -> sp.Expr:
+    """:func:`residual_scale` of ``expr`` as it is written."""
     if expr.is_Add:
-        return sp.Add(*(residual_scale(term) for term in expr.args))
+        return sp.Add(*(_term_sizes(term) for term in expr.args))
     if expr.is_Mul:
-        return sp.Mul(*(residual_scale(factor) for factor in expr.args))
+        return sp.Mul(*(_term_sizes(factor) for factor in expr.args))
     if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        return residual_scale(expr.base) ** expr.exp
+        return _term_sizes(expr.base) ** expr.exp
     if isinstance(expr, sp.Piecewise):
-        return sp.Piecewise(*((residual_scale(value), cond) for value, cond in expr.args))
+        return sp.Piecewise(*((_term_sizes(value), cond) for value, cond in expr.args))
     return sp.Abs(expr)
 
 

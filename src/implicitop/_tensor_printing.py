@@ -117,14 +117,17 @@ class TensorPrinting:
         self, exprs: Sequence[sp.Expr], bindings: Mapping[sp.Symbol, object]
     ) -> list[object]:
         """Print ``exprs`` as graphs whose symbols are the bound variables, each
-        subexpression they share (:func:`sympy.cse`) printed once.
+        subexpression they share (:func:`sympy.cse`) printed once, sums that cancel
+        rewritten (:func:`~implicitop._cancellation.accurate_cse`).
 
         Raises
         ------
         NotImplementedError
             If an expression uses a function the library has no counterpart for.
         """
-        shared, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_shared"))
+        from implicitop._cancellation import accurate_cse  # SymPy: not at import
+
+        shared, reduced = accurate_cse(list(exprs), symbols=sp.numbered_symbols("_shared"))
         bound = dict(bindings)
         printer = self._printer(bound, self._functions)
         for symbol, expr in shared:
