@@ -20,6 +20,9 @@
     prices that pin the volatility to 1% (eight ulps of the spot over vega, what the
     price's rounding leaves, is below 1% of it); solved means within that or 1e-10 of
     the volatility;
+  - the same far out of the money (strikes 1.05 to 1.75 times the spot, 0.01 to 0.5
+    years, volatilities 0.02 to 0.63, every price from 1e-300 to 1e-3 of the spot),
+    solved meaning within 1e-9 of the volatility;
   - the pH of phosphoric acid at 1e-10 to 1 mol/L titrated with 0 to 3.5 equivalents
     of NaOH, beside ``brentq`` on ``[1e-16, 10]``; solved means within 1e-10 of
     mpmath's root, or within the residual's rounding of it (eight ulps of the charge
@@ -65,8 +68,8 @@ from textbook import (
 Row = tuple[str, bool, bool]
 
 
-def near(value: float, root: float) -> bool:
-    return abs(value - root) <= 1e-10 * max(abs(root), 1.0)
+def near(value: float, root: float, tolerance: float = 1e-10) -> bool:
+    return abs(value - root) <= tolerance * max(abs(root), 1.0)
 
 
 def scipy_root(finder: Callable[..., float], *args: object, **options: object) -> float:
@@ -164,6 +167,30 @@ def volatility_rows() -> list[Row]:
     return rows
 
 
+def far_volatility_rows() -> list[Row]:
+    op = black_scholes_op()
+    residual = sp.lambdify((op.problem.unknowns[0], *op.params), op.problem.residuals[0], "scipy")
+    rng = np.random.default_rng(14)
+    spot, rate = 100.0, 0.02
+    strikes = spot * rng.uniform(1.05, 1.75, TEXTBOOK_CASES)
+    taus = 10 ** rng.uniform(-2, np.log10(0.5), TEXTBOOK_CASES)
+    sigmas = 10 ** rng.uniform(np.log10(0.02), np.log10(0.63), TEXTBOOK_CASES)
+    prices, _, _ = black_scholes(sigmas, spot, strikes, rate, taus)
+    far = (prices > 1e-300) & (prices < 1e-3 * spot)
+    strikes, taus, sigmas, prices = (values[far] for values in (strikes, taus, sigmas, prices))
+    result = op.solve(prices, spot, strikes, rate, taus)
+    rows = []
+    for i, (price, strike, tau) in enumerate(zip(prices, strikes, taus, strict=True)):
+        brent = scipy_root(
+            optimize.brentq, residual, 1e-3, 5.0, (price, spot, strike, rate, tau),
+            xtol=1e-300, rtol=8.9e-16,
+        )  # fmt: skip
+        ours = converged(result.status[i]) and near(result.root[i] / sigmas[i], 1.0, 1e-9)
+        rows.append((f"K={strike:.4g}, tau={tau:.3g}, sigma={sigmas[i]:.3g}", bool(ours),
+                     near(brent / sigmas[i], 1.0, 1e-9)))  # fmt: skip
+    return rows
+
+
 def exact_ph_root(acid: float, base: float, start: float) -> float:
     """The charge balance's root ``[H+]`` by mpmath (40 digits) in a bracket around
     ``start`` (half to twice it)."""
@@ -237,6 +264,7 @@ def main() -> None:
                                   (100, "100 x the start"))
         ),
         ("Implied volatility, (1 + erf)/2 form", "brentq", volatility_rows()),
+        ("Implied volatility far out of the money", "brentq", far_volatility_rows()),
         ("pH of titrated phosphoric acid", "brentq", ph_rows()),
         ("Peng-Robinson volume of CO2", "newton (fprime)", peng_robinson_rows()),
     ]  # fmt: skip
