@@ -139,26 +139,37 @@ def converged(status: np.ndarray) -> np.ndarray:
     return status == SolveStatus.CONVERGED
 
 
-def volatility_rows() -> list[Row]:
+#: The spot and the rate of the implied volatilities' calls.
+SPOT, RATE = 100.0, 0.02
+
+
+def volatility_cases(
+    seed: int, strikes: tuple[float, float], years: tuple[float, float], volatilities: tuple
+) -> tuple[np.ndarray, ...]:
+    """Strikes (times the spot), maturities and volatilities drawn (the last two
+    log-uniform) in the ranges given, and the calls' prices and vegas from
+    ``scipy.stats.norm``."""
+    rng = np.random.default_rng(seed)
+    strike = SPOT * rng.uniform(*strikes, TEXTBOOK_CASES)
+    tau = 10 ** rng.uniform(*np.log10(years), TEXTBOOK_CASES)
+    sigma = 10 ** rng.uniform(*np.log10(volatilities), TEXTBOOK_CASES)
+    price, _, vega = black_scholes(sigma, SPOT, strike, RATE, tau)
+    return strike, tau, sigma, price, vega
+
+
+def volatility_rows_of(
+    strikes: np.ndarray, taus: np.ndarray, sigmas: np.ndarray, prices: np.ndarray,
+    allowed: np.ndarray,
+) -> list[Row]:  # fmt: skip
+    """The implied volatilities of the calls, by implicitop and by ``brentq`` on the
+    same residual, each solved where within ``allowed`` of the volatility."""
     op = black_scholes_op()
     residual = sp.lambdify((op.problem.unknowns[0], *op.params), op.problem.residuals[0], "scipy")
-    rng = np.random.default_rng(11)
-    spot, rate = 100.0, 0.02
-    strikes = spot * rng.uniform(0.5, 1.75, TEXTBOOK_CASES)
-    taus = 10 ** rng.uniform(-2, np.log10(3), TEXTBOOK_CASES)
-    sigmas = 10 ** rng.uniform(np.log10(0.02), np.log10(1.5), TEXTBOOK_CASES)
-    prices, _, vegas = black_scholes(sigmas, spot, strikes, rate, taus)
-    with np.errstate(divide="ignore"):
-        allowed = np.maximum(1e-10 * sigmas, 8 * np.spacing(spot) / vegas)
-    pinned = allowed <= 1e-2 * sigmas
-    strikes, taus, sigmas, prices, allowed = (
-        values[pinned] for values in (strikes, taus, sigmas, prices, allowed)
-    )
-    result = op.solve(prices, spot, strikes, rate, taus)
+    result = op.solve(prices, SPOT, strikes, RATE, taus)
     rows = []
     for i, (price, strike, tau) in enumerate(zip(prices, strikes, taus, strict=True)):
         brent = scipy_root(
-            optimize.brentq, residual, 1e-3, 5.0, (price, spot, strike, rate, tau),
+            optimize.brentq, residual, 1e-3, 5.0, (price, SPOT, strike, RATE, tau),
             xtol=1e-300, rtol=8.9e-16,
         )  # fmt: skip
         ours = converged(result.status[i]) and abs(result.root[i] - sigmas[i]) <= allowed[i]
@@ -167,28 +178,20 @@ def volatility_rows() -> list[Row]:
     return rows
 
 
+def volatility_rows() -> list[Row]:
+    strikes, taus, sigmas, prices, vegas = volatility_cases(11, (0.5, 1.75), (0.01, 3), (0.02, 1.5))
+    with np.errstate(divide="ignore"):
+        allowed = np.maximum(1e-10 * sigmas, 8 * np.spacing(SPOT) / vegas)
+    pinned = allowed <= 1e-2 * sigmas
+    return volatility_rows_of(strikes[pinned], taus[pinned], sigmas[pinned], prices[pinned],
+                              allowed[pinned])  # fmt: skip
+
+
 def far_volatility_rows() -> list[Row]:
-    op = black_scholes_op()
-    residual = sp.lambdify((op.problem.unknowns[0], *op.params), op.problem.residuals[0], "scipy")
-    rng = np.random.default_rng(14)
-    spot, rate = 100.0, 0.02
-    strikes = spot * rng.uniform(1.05, 1.75, TEXTBOOK_CASES)
-    taus = 10 ** rng.uniform(-2, np.log10(0.5), TEXTBOOK_CASES)
-    sigmas = 10 ** rng.uniform(np.log10(0.02), np.log10(0.63), TEXTBOOK_CASES)
-    prices, _, _ = black_scholes(sigmas, spot, strikes, rate, taus)
-    far = (prices > 1e-300) & (prices < 1e-3 * spot)
-    strikes, taus, sigmas, prices = (values[far] for values in (strikes, taus, sigmas, prices))
-    result = op.solve(prices, spot, strikes, rate, taus)
-    rows = []
-    for i, (price, strike, tau) in enumerate(zip(prices, strikes, taus, strict=True)):
-        brent = scipy_root(
-            optimize.brentq, residual, 1e-3, 5.0, (price, spot, strike, rate, tau),
-            xtol=1e-300, rtol=8.9e-16,
-        )  # fmt: skip
-        ours = converged(result.status[i]) and near(result.root[i] / sigmas[i], 1.0, 1e-9)
-        rows.append((f"K={strike:.4g}, tau={tau:.3g}, sigma={sigmas[i]:.3g}", bool(ours),
-                     near(brent / sigmas[i], 1.0, 1e-9)))  # fmt: skip
-    return rows
+    strikes, taus, sigmas, prices, _ = volatility_cases(14, (1.05, 1.75), (0.01, 0.5), (0.02, 0.63))
+    far = (prices > 1e-300) & (prices < 1e-3 * SPOT)
+    return volatility_rows_of(strikes[far], taus[far], sigmas[far], prices[far],
+                              1e-9 * sigmas[far])  # fmt: skip
 
 
 def exact_ph_root(acid: float, base: float, start: float) -> float:
