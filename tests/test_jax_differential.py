@@ -84,12 +84,28 @@ def test_powell_hybrid_method_agrees_where_damped_newton_stalls():
 
 
 def test_deep_out_of_the_money_volatilities_agree():
-    """Brackets of the scan with an end whose residual is under its noise bound: the
-    sign change inside where it is a root (``scalar.refine``), else the end or none."""
+    """Far out-of-the-money calls with the normal CDF written either way: both solvers
+    print the sums that cancel as one ``erfc`` term."""
     strikes, taus = np.array([111.17, 120.0, 150.0, 170.0]), np.array([0.209, 0.1, 0.05, 0.3])
     price, _, _ = black_scholes(np.array([0.0319, 0.05, 0.1, 0.1]), 100.0, strikes, 0.02, taus)
     for cdf in ("erf", "erfc"):  # with erfc, every one a root (sums that cancel rewritten)
         assert_same_solve(black_scholes_op(cdf), [price, 100.0, strikes, 0.02, taus])
+
+
+def test_a_bracket_with_an_end_in_the_noise_agrees():
+    """The scan's bracket with an end under the noise bound (``scalar.refine``): both
+    solvers take the sign change inside, which the residual's rounding places only to
+    its steps of 4.4e-7 here (the two evaluate ``sqrt`` apart). The traced solver took
+    the bracket's end, 2e-6 away, before."""
+    x = sp.Symbol("x", positive=True)
+    a, one = sp.symbols("a one", positive=True)
+    residual = sp.sqrt(one**2 + sp.Float(1e-9) * (x - a)) - one
+    op = make_implicit_op(residual, x, [a, one], bracket=(10**-1.5, 10**-1.25))
+    values = np.array([10**-1.5 + 2e-6, 10**-1.5 + 1e-6, 10**-1.25 - 2e-6, 0.04])
+    compiled = op.solve(values, 1.0)
+    root, code = jax.jit(solve_function(op.solver, _jax_function))(values, np.ones(4))
+    np.testing.assert_array_equal(np.asarray(code), compiled.status)
+    np.testing.assert_allclose(np.asarray(root)[:, 0], compiled.root, rtol=0, atol=1e-6)
 
 
 def test_failures_and_brackets_agree():
