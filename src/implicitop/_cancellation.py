@@ -24,7 +24,7 @@ def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | N
     """Where ``terms[index]`` is ``c*erf(z)`` or ``c*erfc(z)`` and another term
     completes it to a multiple of ``erfc(+-z)``: that term's index and the product."""
     term = terms[index]
-    functions = [f for f in term.atoms(sp.erf, sp.erfc) if term.has(f)]
+    functions = term.atoms(sp.erf, sp.erfc)
     if len(functions) != 1:
         return None
     (function,) = functions
