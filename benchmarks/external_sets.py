@@ -31,7 +31,13 @@
     temperature and 1e-4 to 10 times the critical pressure, beside ``newton`` with the
     analytic derivative and a relative tolerance of 1e-12 (its default, 1.48e-8, is
     absolute), both from the ideal gas; solved means within 1e-9 of a real
-    root of the cubic (NumPy's ``roots``) above the co-volume.
+    root of the cubic (NumPy's ``roots``) above the co-volume;
+  - two residuals written with ``exp(z) - 1``: the time by which first-order
+    absorption (rates 1e-3 to 1e3) takes up a fraction 1e-300 to 0.1 of a dose, and
+    the brightness temperature of a black body's radiance at 1 MHz to 1e15 Hz with
+    ``h nu / k T`` from 1e-12 to 30, beside ``brentq`` on the residual as written in a
+    bracket of half to twice the root; solved means within 1e-13 (relative) of the
+    closed form in ``numpy.log1p``.
 
 Run: ``.venv/bin/python benchmarks/external_sets.py`` (compiles one kernel per function:
 minutes on a cold cache).
@@ -55,14 +61,21 @@ from external_systems import Q, numeric, numeric_with_jacobian, scaled_start, sy
 from implicitop import SolveStatus, make_implicit_op
 from textbook import (
     B_PR,
+    BOLTZMANN,
     KW,
     P_CRITICAL,
+    PLANCK,
     R_GAS,
     T_CRITICAL,
+    absorption_op,
+    absorption_time,
+    brightness_op,
+    brightness_temperature,
     charge_balance,
     peng_robinson_op,
     peng_robinson_roots,
     phosphoric_acid_op,
+    radiance,
 )
 
 Row = tuple[str, bool, bool]
@@ -254,6 +267,43 @@ def peng_robinson_rows() -> list[Row]:
     return rows
 
 
+def expm1_rows(op: object, columns: tuple[np.ndarray, ...], roots: np.ndarray) -> list[Row]:
+    """The roots of ``op``'s residual (written with ``exp(z) - 1``) at the parameter
+    ``columns``, by implicitop and by ``brentq`` on the residual as written in a bracket
+    of half to twice the closed form's ``roots``, each solved where within 1e-13 of it."""
+    problem = op.problem
+    residual = sp.lambdify((problem.unknowns[0], *op.params), problem.residuals[0], "numpy")
+    result = op.solve(*columns)
+    rows = []
+    for i, root in enumerate(roots):
+        args = tuple(float(column[i]) for column in columns)
+        brent = scipy_root(
+            optimize.brentq, residual, root / 2, 2 * root, args, xtol=1e-300, rtol=8.9e-16
+        )
+        ours = converged(result.status[i]) and abs(result.root[i] - root) <= 1e-13 * root
+        label = ", ".join(
+            f"{name}={value:.4g}" for name, value in zip(op.params, args, strict=True)
+        )
+        rows.append((label, bool(ours), abs(brent - root) <= 1e-13 * root))
+    return rows
+
+
+def absorption_rows() -> list[Row]:
+    rng = np.random.default_rng(15)
+    rates = 10 ** rng.uniform(-3, 3, TEXTBOOK_CASES)
+    fractions = 10 ** rng.uniform(-300, -1, TEXTBOOK_CASES)
+    return expm1_rows(absorption_op(), (rates, fractions), absorption_time(rates, fractions))
+
+
+def brightness_rows() -> list[Row]:
+    rng = np.random.default_rng(16)
+    frequencies = 10 ** rng.uniform(6, 15, TEXTBOOK_CASES)
+    ratios = 10 ** rng.uniform(-12, np.log10(30), TEXTBOOK_CASES)
+    radiances = radiance(PLANCK * frequencies / (BOLTZMANN * ratios), frequencies)
+    roots = brightness_temperature(radiances, frequencies)
+    return expm1_rows(brightness_op(), (radiances, frequencies), roots)
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     sets = [
@@ -270,6 +320,8 @@ def main() -> None:
         ("Implied volatility far out of the money", "brentq", far_volatility_rows()),
         ("pH of titrated phosphoric acid", "brentq", ph_rows()),
         ("Peng-Robinson volume of CO2", "newton (fprime)", peng_robinson_rows()),
+        ("First-order absorption time, c 1e-300..0.1", "brentq", absorption_rows()),
+        ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
     ]  # fmt: skip
     print("| set | cases | implicitop solved | SciPy | SciPy solved |")
     print("|---|---|---|---|---|")

@@ -1,11 +1,13 @@
-"""Sums that cancel (``1 + erf(z)``, SymPy's ``2 - erfc(z)`` for ``erfc(-z)``) are
-printed as one ``erfc`` term, so the element functions and the tensor graphs keep the
-digits of a normal CDF's tail."""
+"""Sums that cancel (``1 + erf(z)``, SymPy's ``2 - erfc(z)`` for ``erfc(-z)``,
+``exp(z) - 1``, ``log(1 + z)``) are printed as one ``erfc``, ``expm1`` or ``log1p``
+term, so the element functions and the tensor graphs keep the digits of a normal CDF's
+tail and of a small ``exp(z) - 1``."""
 
 import numpy as np
 import pytest
 import sympy as sp
 from scipy import special
+from sympy.codegen.cfunctions import expm1, log1p
 
 from implicitop._cancellation import accurate_cse, accurate_sums
 from implicitop._codegen import element_functions
@@ -30,9 +32,51 @@ def test_a_sum_that_cancels_becomes_one_erfc_term(written, accurate):
     assert sp.simplify(sp.expand_func(rewritten - written)) == 0
 
 
+@pytest.mark.parametrize(
+    ("written", "accurate"),
+    [
+        (sp.exp(Z) - 1, expm1(Z)),
+        (1 - sp.exp(-S * Z), -expm1(-S * Z)),
+        (S * sp.exp(Z) - S + 3, S * expm1(Z) + 3),
+        (sp.log(1 + Z), log1p(Z)),
+        (sp.log(1 + S * (sp.exp(Z) - 1)), log1p(S * expm1(Z))),
+    ],
+)
+def test_a_sum_that_cancels_becomes_one_expm1_or_log1p_term(written, accurate):
+    rewritten = accurate_sums(written)
+    assert rewritten == accurate
+    difference = sp.lambdify([Z, S], rewritten - written, "math")
+    assert difference(0.3, 2.5) == pytest.approx(0.0, abs=1e-15)
+
+
 def test_sums_that_do_not_cancel_are_left_as_they_are():
-    for expr in (sp.erf(Z) + 2, 2 * sp.erfc(Z) - 2, S * sp.erf(Z) + 1, sp.exp(Z) + 1):
+    for expr in (
+        sp.erf(Z) + 2,
+        2 * sp.erfc(Z) - 2,
+        S * sp.erf(Z) + 1,
+        sp.exp(Z) + 1,
+        2 * sp.exp(Z) - 1,
+        S * sp.exp(Z) - 1,
+        sp.log(2 + Z),
+    ):
         assert accurate_sums(expr) == expr
+
+
+@pytest.mark.parametrize("z", [1e-300, 1e-17, 1e-9, -1e-12])
+def test_exp_minus_one_and_log_of_one_plus_keep_their_digits(z):
+    """The element functions of ``exp(x) - 1 - t`` and ``x - log(1 + t)`` against
+    ``numpy.expm1`` and ``numpy.log1p``: the sums as written are 0 below 1e-16."""
+    from implicitop import make_implicit_op
+
+    x, t = sp.Symbol("x", real=True), sp.Symbol("t", real=True)
+    for written, reference in (
+        (sp.exp(x) - 1 - t, np.expm1(z)),
+        (x - sp.log(1 + t), -np.log1p(z)),
+    ):
+        op = make_implicit_op(written, x, t)
+        residual = element_functions(op.problem, op.solver.starts)["residual"]
+        at = (z, 0.0) if written.has(sp.exp) else (0.0, z)
+        assert residual(at[0], np.array([at[1]])) == pytest.approx(reference, rel=1e-15, abs=0)
 
 
 def test_the_shared_subexpressions_are_rewritten_too():

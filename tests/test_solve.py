@@ -189,6 +189,30 @@ def test_halleys_method_alone_solves_exponential_residuals(covariate):
         np.testing.assert_allclose(point, seed_root(value * covariate), rtol=4e-15)
 
 
+def test_newtons_steps_on_the_residual_finish_what_phase_one_leaves_in_its_split():
+    """``exp(x) - 1 - t``: phase 1 iterates on ``exp(x) - (1 + t)``, where ``1 + t``
+    keeps none of ``t``'s digits below 1e-16 and few above, and the residual is printed
+    as ``expm1(x) - t``. Its candidates are then not roots of ``R`` to rounding; a few
+    Newton steps on ``R`` in the lock-step phase finish them, so no element of the
+    block is left to phase 2, and every root is ``log1p(t)`` to an ulp."""
+    small = sp.Symbol("t", positive=True)  # so that 1 + t is one side of the split
+    solver = Solver(ImplicitProblem.build(sp.exp(x) - 1 - small, x, [small]), ImplicitOptions())
+    module = plain_kernels(solver.problem, solver.starts).module
+    values = np.geomspace(1e-300, 1e-2, module.BLOCK)
+    x0 = np.full((module.BLOCK, 1), solver.settings.defaults[0])
+    root = np.full((module.BLOCK, 1), np.nan)
+    code = np.full(module.BLOCK, SolveStatus.MAXITER, dtype=np.int8)
+    owned = np.empty((module.WORK_ROWS + 1, module.BLOCK))
+    settings = solver.settings
+    with np.errstate(all="ignore"):
+        left = module.lock_step(
+            owned, x0, values[:, None], settings.lower[0], settings.upper[0],
+            solver.record, root, code,
+        )  # fmt: skip
+    assert left == 0 and (code == SolveStatus.CONVERGED).all()
+    np.testing.assert_allclose(root[:, 0], np.log1p(values), rtol=2.3e-16)
+
+
 def test_phase_one_does_not_take_the_step_that_only_confirms_convergence(monkeypatch):
     """Where its last two steps show the next would be below rounding (the error falls
     as its cube), phase 1 settles without taking it: one step fewer for most elements
@@ -259,7 +283,11 @@ def test_the_open_end_of_the_domain_is_not_a_root():
     result = op.solve(r0s)
     # near R0 = 1 the residual cancels to ~1e-16 over a slope of ~1e-4: 1e-8 relative
     np.testing.assert_allclose(result.root, expected, rtol=1e-7)
-    assert (result.status[r0s <= 1] == SolveStatus.NOT_A_ROOT).all()
+    # printed as z + expm1(-R0 z), the residual keeps its digits near z = 0: for R0 < 1
+    # it is positive there as on the whole domain (no sign change); for R0 = 1 it is
+    # z**2/2 near 0, a double root at the open end that acceptance refuses
+    assert (result.status[r0s < 1] == SolveStatus.NO_SIGN_CHANGE).all()
+    assert result.status[2] in (SolveStatus.NOT_A_ROOT, SolveStatus.NO_SIGN_CHANGE)  # R0 = 1
     values = pt.dvector("R0")
     traced = pytensor.function([values], op(values), mode="JAX")(r0s)
     np.testing.assert_allclose(traced, expected, rtol=1e-7)

@@ -11,7 +11,14 @@
   a charge balance whose root, ``[H+]``, spans twelve orders of magnitude;
 - thermodynamics' Peng-Robinson equation of state of carbon dioxide: the molar volume
   at a temperature and pressure, from a tenth of a millibar to ten times the critical
-  pressure, with one or three roots.
+  pressure, with one or three roots;
+- pharmacokinetics' first-order absorption, ``1 - exp(-k t) = c``: the time by which a
+  fraction ``c`` of a dose is absorbed, from 1e-300 to nearly all of it;
+- astronomy's brightness temperature, Planck's law solved for the temperature, into
+  the Rayleigh-Jeans regime where ``exp(h nu / k T) - 1`` is 1e-12.
+
+The last two are written with ``exp(z) - 1``, whose small values keep their digits only
+as ``expm1(z)``; their references are closed forms in ``numpy.log1p``.
 """
 
 import numpy as np
@@ -24,12 +31,19 @@ from scipy import optimize
 from black_scholes import black_scholes, black_scholes_op
 from implicitop import SolveStatus, make_implicit_op
 from textbook import (
+    BOLTZMANN,
     P_CRITICAL,
+    PLANCK,
     T_CRITICAL,
+    absorption_op,
+    absorption_time,
+    brightness_op,
+    brightness_temperature,
     charge_balance,
     peng_robinson_op,
     peng_robinson_roots,
     phosphoric_acid_op,
+    radiance,
 )
 
 F, RE, ROUGHNESS = sp.symbols("f Re roughness", positive=True)
@@ -175,3 +189,41 @@ def test_peng_robinson_volumes_are_roots_of_the_cubic():
         # one of the cubic's roots (the gas's, the liquid's or the unstable one between)
         assert np.min(np.abs(root / roots - 1)) <= 1e-9
     assert three >= 50  # two-phase states, where the start picks the root
+
+
+def test_first_order_absorption_times_keep_every_digit_of_a_small_fraction():
+    # 1 - exp(-k t) loses the digits of a small fraction absorbed unless it is
+    # computed as -expm1(-k t): the times came out up to 1e-4 off
+    op = absorption_op()
+    rng = np.random.default_rng(2)
+    rates = 10 ** rng.uniform(-3, 3, 2000)
+    fractions = np.concatenate([10 ** rng.uniform(-300, -1, 1000), rng.uniform(0.1, 0.999, 1000)])
+    result = op.solve(rates, fractions)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    expected = absorption_time(rates, fractions)
+    np.testing.assert_allclose(result.root[:1000], expected[:1000], rtol=1e-15)
+    # near c = 1 the time is ill-conditioned in c: a condition number up to 145
+    np.testing.assert_allclose(result.root[1000:], expected[1000:], rtol=1e-13)
+    # dt/dc = 1 / (k (1 - c)), through the op's gradient (as exp(k t)/k: near c = 1
+    # the time's rounding, times k t up to 7, is the slope's)
+    k, c = pt.dvector("k"), pt.dvector("c")
+    times = op(k, c)
+    slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
+    np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-13)
+
+
+def test_brightness_temperatures_into_the_rayleigh_jeans_regime():
+    """Planck's law solved for the temperature from the radiance, from the Wien regime
+    (``h nu / k T`` up to 30) to 1e-12, where ``exp(h nu / k T) - 1`` keeps its digits
+    only as ``expm1`` and the closed form needs ``log1p``."""
+    rng = np.random.default_rng(3)
+    frequencies = 10 ** rng.uniform(6, 15, 2000)  # 1 MHz to the ultraviolet
+    hnu_over_kt = 10 ** rng.uniform(-12, np.log10(30), 2000)
+    temperatures = PLANCK * frequencies / (BOLTZMANN * hnu_over_kt)
+    radiances = radiance(temperatures, frequencies)
+    result = brightness_op().solve(radiances, frequencies)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    np.testing.assert_allclose(
+        result.root, brightness_temperature(radiances, frequencies), rtol=1e-14
+    )
+    np.testing.assert_allclose(result.root, temperatures, rtol=1e-13)

@@ -1,6 +1,8 @@
-"""Two textbook implicit equations, for the tests and the external sets' benchmark:
-the pH of phosphoric acid titrated with a strong base (chemistry) and the Peng-Robinson
-equation of state of carbon dioxide (thermodynamics)."""
+"""Textbook implicit equations, for the tests and the external sets' benchmark: the pH
+of phosphoric acid titrated with a strong base (chemistry), the Peng-Robinson equation
+of state of carbon dioxide (thermodynamics), and two written with ``exp(z) - 1``: the
+time by which a fraction of a dose is absorbed (pharmacokinetics) and the brightness
+temperature of a radiance (astronomy, Planck's law)."""
 
 import numpy as np
 import sympy as sp
@@ -51,3 +53,48 @@ def peng_robinson_op() -> ImplicitOp:
     attraction = A_PR * (1 + KAPPA * (1 - sp.sqrt(t / T_CRITICAL))) ** 2
     pressure = R_GAS * t / (volume - B_PR) - attraction / (volume**2 + 2 * B_PR * volume - B_PR**2)
     return make_implicit_op(pressure - p, volume, [t, p], x0=R_GAS * t / p)
+
+
+RATE_K, FRACTION, TIME = sp.symbols("k c t", positive=True)
+
+
+def absorption_op() -> ImplicitOp:
+    """The time ``t`` by which first-order absorption at rate ``k`` has taken up the
+    fraction ``c`` of a dose: ``1 - exp(-k t) = c``."""
+    return make_implicit_op(1 - sp.exp(-RATE_K * TIME) - FRACTION, TIME, [RATE_K, FRACTION])
+
+
+def absorption_time(k, c):
+    """:func:`absorption_op`'s root in closed form."""
+    return -np.log1p(-c) / k
+
+
+PLANCK, BOLTZMANN, LIGHT = 6.62607015e-34, 1.380649e-23, 299792458.0
+TEMPERATURE, RADIANCE, FREQUENCY = sp.symbols("T I nu", positive=True)
+
+
+def radiance(temperature, frequency):
+    """Planck's law: the spectral radiance of a black body (W sr^-1 m^-2 Hz^-1)."""
+    return (
+        2
+        * PLANCK
+        * frequency**3
+        / LIGHT**2
+        / np.expm1(PLANCK * frequency / (BOLTZMANN * temperature))
+    )
+
+
+def brightness_op() -> ImplicitOp:
+    """The temperature ``T`` of a black body whose radiance at frequency ``nu`` is
+    ``I``: Planck's law written ``I (exp(h nu / k T) - 1) = 2 h nu^3 / c^2``."""
+    ratio = sp.Float(PLANCK / BOLTZMANN) * FREQUENCY / TEMPERATURE
+    scale = sp.Float(2 * PLANCK / LIGHT**2) * FREQUENCY**3
+    return make_implicit_op(
+        RADIANCE * (sp.exp(ratio) - 1) - scale, TEMPERATURE, [RADIANCE, FREQUENCY]
+    )
+
+
+def brightness_temperature(intensity, frequency):
+    """:func:`brightness_op`'s root in closed form."""
+    quantum = PLANCK * frequency / BOLTZMANN
+    return quantum / np.log1p(2 * PLANCK * frequency**3 / (LIGHT**2 * intensity))

@@ -3,12 +3,19 @@
 SymPy evaluates ``erfc(-z)`` as ``2 - erfc(z)``, and the normal distribution's CDF is
 usually written ``(1 + erf(z))/2``: where ``erf(z)`` is near -1 (``z`` below -5, say),
 both sums lose every digit of their small value, and a residual made of them (Black
-and Scholes' call price far out of the money) is rounding noise. :func:`accurate_cse`
-is the common-subexpression step of every printer of the element functions and the
-tensor graphs: each sum of a number ``c`` and ``c*erf(z)`` (or ``-c*erf(z)``, or
-``-c/2*erfc(z)``) becomes the one term ``c*erfc(-z)`` (or ``c*erfc(z)``), unevaluated,
-so the printed code computes it without the cancellation (SciPy's and the C library's
-``erfc`` keep their relative precision far into the tail).
+and Scholes' call price far out of the money) is rounding noise. So do ``exp(z) - 1``
+and ``log(1 + z)`` where ``z`` is small (``1 - exp(-k t)`` early in a first-order
+process, ``exp(h nu / k T) - 1`` in Planck's law at low frequencies): their value keeps
+only the digits ``z`` has beyond one.
+
+:func:`accurate_cse` is the common-subexpression step of every printer of the element
+functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
+``-c*erf(z)``, or ``-c/2*erfc(z)``) becomes the one term ``c*erfc(-z)`` (or
+``c*erfc(z)``), unevaluated; each sum of ``c*exp(z)`` and ``-c`` becomes
+``c*expm1(z)``, and ``log(1 + z)`` becomes ``log1p(z)``
+(:mod:`sympy.codegen.cfunctions`). The printed code computes them without the
+cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep their
+relative precision where the sums lose it.
 """
 
 from __future__ import annotations
@@ -16,11 +23,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
 
 __all__ = ["accurate_cse", "accurate_sums"]
 
 
 def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
+    """Where another term completes ``terms[index]`` to one term without a cancellation
+    (:func:`_erfc_pair`, :func:`_expm1_pair`): that term's index and the one term."""
+    return _erfc_pair(terms, index) or _expm1_pair(terms, index)
+
+
+def _erfc_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     """Where ``terms[index]`` is ``c*erf(z)`` or ``c*erfc(z)`` and another term
     completes it to a multiple of ``erfc(+-z)``: that term's index and the product."""
     term = terms[index]
@@ -39,9 +53,32 @@ def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | N
         # c erfc(z) - 2c = -c erfc(-z)
         candidates = [(-2 * coefficient, -coefficient, -z)]
     for other, factor, argument in candidates:
-        for j, candidate in enumerate(terms):
-            if j != index and candidate == other:
-                return j, factor * sp.erfc(argument, evaluate=False)
+        j = _index_of(other, terms, index)
+        if j is not None:
+            return j, factor * sp.erfc(argument, evaluate=False)
+    return None
+
+
+def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
+    """Where ``terms[index]`` is ``c*exp(z)`` and another term is ``-c``: that term's
+    index and ``c*expm1(z)`` (SymPy keeps one ``exp`` factor in a product)."""
+    factors = sp.Mul.make_args(terms[index])
+    powers = [factor for factor in factors if isinstance(factor, sp.exp)]
+    if len(powers) != 1:
+        return None
+    (power,) = powers
+    coefficient = sp.Mul(*(factor for factor in factors if factor is not power))
+    j = _index_of(-coefficient, terms, index)
+    if j is None:
+        return None
+    return j, coefficient * expm1(*power.args)
+
+
+def _index_of(wanted: sp.Expr, terms: list[sp.Expr], besides: int) -> int | None:
+    """The index of a term equal to ``wanted`` other than ``terms[besides]``."""
+    for j, term in enumerate(terms):
+        if j != besides and term == wanted:
+            return j
     return None
 
 
@@ -57,21 +94,37 @@ def _accurate_add(expr: sp.Add) -> sp.Expr:
 
 
 def accurate_sums(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with each sum of a number of ``erf``/``erfc`` that cancels (see the
-    module's description) as one unevaluated ``erfc`` term."""
-    if not expr.has(sp.erf, sp.erfc):
+    """``expr`` with each sum that cancels (see the module's description) as one term:
+    ``erfc`` (unevaluated), ``expm1`` or ``log1p``."""
+    if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log):
         return expr
+    expr = expr.replace(_is_log_of_one_plus, lambda e: log1p(e.args[0] - 1))
     return expr.replace(lambda e: e.is_Add, lambda e: _accurate_add(e))
+
+
+def _is_log_of_one_plus(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is ``log(1 + z)``."""
+    return isinstance(expr, sp.log) and expr.args[0].is_Add and sp.S.One in expr.args[0].args
 
 
 def accurate_cse(exprs: sp.Expr | Sequence[sp.Expr], **options: object) -> tuple[list, object]:
     """:func:`sympy.cse` of ``exprs`` (one expression or several, returned alike; the
-    ``options`` are its own) with :func:`accurate_sums` applied to every shared
-    subexpression and result: the ``cse`` argument of :func:`sympy.lambdify`, after
-    which nothing evaluates the expressions again before they are printed. A shared
-    ``erf`` or ``erfc`` call is put back where it is used first, so that the sums it
-    is in show it."""
-    replacements, reduced = sp.cse(exprs, list=False, **options)
+    ``options`` are its own) with :func:`accurate_sums` applied to the expressions, and
+    again to every shared subexpression and result: the ``cse`` argument of
+    :func:`sympy.lambdify`, after which nothing evaluates the expressions again before
+    they are printed.
+
+    Before ``cse``, so that a shared ``exp(z)`` does not hide ``exp(z) - 1``; after it,
+    because ``cse`` rebuilds ``erfc(-z)`` as ``2 - erfc(z)``. A shared ``erf`` or
+    ``erfc`` call is put back where it is used first, so that the sums it is in show it.
+    """
+    rewritten: sp.Expr | Sequence[sp.Expr]
+    if isinstance(exprs, sp.Basic):
+        rewritten = accurate_sums(exprs)
+    else:  # a tuple stays a tuple: lambdify returns what cse gives back
+        rewritten = [accurate_sums(e) for e in exprs]
+        rewritten = tuple(rewritten) if isinstance(exprs, tuple) else rewritten
+    replacements, reduced = sp.cse(rewritten, list=False, **options)
     calls: dict[sp.Symbol, sp.Expr] = {}
     kept = []
     for symbol, value in replacements:

@@ -58,6 +58,10 @@ def extra_functions(tensor: ModuleType) -> dict[type, Callable[..., object]]:
         found = [getattr(tensor, name) for name in names if hasattr(tensor, name)]
         if found:
             functions[getattr(sp, kind)] = found[0]
+    # what the printed sums are rewritten into (implicitop._cancellation)
+    from sympy.codegen.cfunctions import expm1, log1p
+
+    functions[expm1], functions[log1p] = tensor.expm1, tensor.log1p
     return functions
 
 

@@ -71,6 +71,7 @@ __all__ = [
     "NOISE_ULPS",
     "PHASE1_MAXITER",
     "PLATEAU_STEP",
+    "POLISH_STEPS",
     "PROBE_RETREATS",
     "RUNNING",
     "SCAN_POINTS",
@@ -78,6 +79,7 @@ __all__ = [
     "SIGN_CHANGE_REACH",
     "WORK_ROWS",
     "above_target",
+    "accept_sure",
     "accepted",
     "accepts",
     "allowance",
@@ -96,6 +98,7 @@ __all__ = [
     "midpoint",
     "minimum_only",
     "nearest_bracket",
+    "newton_polish",
     "noise",
     "on_zero_plateau",
     "opposite",
@@ -124,6 +127,9 @@ __all__ = [
     "within",
 ]
 
+#: How many Newton steps on ``R`` a candidate of phase 1 may take where ``R`` there is
+#: beyond its rounding (:func:`newton_polish`).
+POLISH_STEPS = 3
 #: Phase 1 converges in a handful of steps inside its basin of attraction; past this
 #: many it is lost and the bracketing phase is faster.
 PHASE1_MAXITER = 10
@@ -973,21 +979,15 @@ def lock_step(
         halley_block(x, columns, size, terms)
         running = phase_one_block(x, previous, outcome, terms, size, lower, upper, tol)
     # Settled candidates are checked first, side by side; the rest go to phase 2.
-    residual_block(x, columns, size, terms)
-    probe_block(x, terms, size, lower, upper, targets, aboves)
-    value_block(targets, columns, size, beside)
-    value_block(aboves, columns, size, over)
-    sure_block(x, terms, size, targets, beside, over, sure)
-    # The candidates sure_block vouches for, without a branch (a loop that vectorises).
-    left, unsure = 0, 0
-    for i in range(size):
-        settled = (code[i] == MAXITER) & (outcome[i] == SETTLED)
-        value, slope = terms[0, i], terms[1, i]
-        converged = settled & (sure[i] != 0.0) & wanted(minimum, slope)
-        root[i, 0] = polished(x[i], value, slope) if converged else root[i, 0]
-        code[i] = CONVERGED if converged else code[i]
-        unsure += settled & (sure[i] == 0.0)
-        left += code[i] == MAXITER
+    for _ in range(POLISH_STEPS + 1):
+        residual_block(x, columns, size, terms)
+        probe_block(x, terms, size, lower, upper, targets, aboves)
+        value_block(targets, columns, size, beside)
+        value_block(aboves, columns, size, over)
+        sure_block(x, terms, size, targets, beside, over, sure)
+        left, unsure = accept_sure(x, terms, size, sure, outcome, minimum, root, code)
+        if unsure == 0 or not newton_polish(x, terms, size, sure, outcome, lower, upper, code):
+            break
     # The others, one by one: accepted decides.
     for i in range(size if unsure else 0):
         if code[i] == MAXITER and outcome[i] == SETTLED and sure[i] == 0.0:
@@ -998,6 +998,66 @@ def lock_step(
                 root[i, 0], code[i] = polished(x[i], value, slope), CONVERGED
                 left -= 1
     return left
+
+
+def accept_sure(
+    x: np.ndarray,
+    terms: np.ndarray,
+    size: int,
+    sure: np.ndarray,
+    outcome: np.ndarray,
+    minimum: bool,
+    root: np.ndarray,
+    code: np.ndarray,
+) -> tuple[int, int]:
+    """Accept the settled candidates :func:`sure_block` vouches for (``sure``), without a
+    branch (a loop that vectorises); how many elements are left unsolved, and how many
+    of them are settled candidates it does not vouch for."""
+    left, unsure = 0, 0
+    for i in range(size):
+        settled = (code[i] == MAXITER) & (outcome[i] == SETTLED)
+        value, slope = terms[0, i], terms[1, i]
+        converged = settled & (sure[i] != 0.0) & wanted(minimum, slope)
+        root[i, 0] = polished(x[i], value, slope) if converged else root[i, 0]
+        code[i] = CONVERGED if converged else code[i]
+        unsure += settled & (sure[i] == 0.0)
+        left += code[i] == MAXITER
+    return left, unsure
+
+
+def newton_polish(
+    x: np.ndarray,
+    terms: np.ndarray,
+    size: int,
+    sure: np.ndarray,
+    outcome: np.ndarray,
+    lower: float,
+    upper: float,
+    code: np.ndarray,
+) -> int:
+    """Move each settled candidate not yet accepted whose ``R`` (``terms``:
+    :func:`~implicitop._solvers.lockstep.residual_block`'s) is beyond its rounding
+    (:func:`allowance`) by Newton's step on ``R`` where it stays in the domain; how
+    many moved.
+
+    Phase 1 iterates on ``A - B`` (:func:`~implicitop._solvers.lockstep.halley_terms`),
+    which loses the digits of a small ``R`` where the printed ``R`` keeps them
+    (``expm1(x) - t`` from ``exp(x) - 1 - t``, :mod:`implicitop._cancellation`): its
+    candidate is then a root of ``A - B`` to rounding but not of ``R``, and a step or
+    two on ``R`` itself finish it. A candidate moved is measured again and accepted or
+    not like the others; one that is not goes to phase 2 from the start as before.
+    """
+    moved = 0
+    for i in range(size):
+        value, slope, terms_size = terms[0, i], terms[1, i], terms[2, i]
+        candidate = (code[i] == MAXITER) & (outcome[i] == SETTLED) & (sure[i] == 0.0)
+        target = x[i] - value / slope
+        outside = abs(value) > allowance(x[i], slope, terms_size)
+        inside = math.isfinite(target) and lower <= target <= upper
+        if candidate and outside and inside and target != x[i]:
+            x[i] = target
+            moved += 1
+    return moved
 
 
 def wanted(minimum: bool, slope: float) -> bool:
