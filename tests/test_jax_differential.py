@@ -16,6 +16,7 @@ from external_systems import Q, scaled_start, system_cases  # noqa: E402
 from implicitop import SolveStatus, make_argmin_op, make_implicit_op  # noqa: E402
 from implicitop._jax import solve_function  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
+from textbook import absorption_op, absorption_time  # noqa: E402
 
 
 def assert_same_solve(op, values, traced=None):
@@ -90,6 +91,19 @@ def test_deep_out_of_the_money_volatilities_agree():
     price, _, _ = black_scholes(np.array([0.0319, 0.05, 0.1, 0.1]), 100.0, strikes, 0.02, taus)
     for cdf in ("erf", "erfc"):  # with erfc, every one a root (sums that cancel rewritten)
         assert_same_solve(black_scholes_op(cdf), [price, 100.0, strikes, 0.02, taus])
+
+
+def test_a_residual_printed_with_expm1_agrees():
+    """``1 - exp(-k t) = c`` is printed as ``-expm1(-k t) - c`` in the traced solver's
+    graphs too, and phase 1's candidates take Newton's steps on it there as well:
+    absorption times for fractions 1e-290 to 0.1 (below 1e-290 the acceptance test's
+    allowance, 1e-11 of terms near c, is subnormal, which XLA flushes to zero)."""
+    rng = np.random.default_rng(4)
+    rates, fractions = 10 ** rng.uniform(-3, 3, 200), 10 ** rng.uniform(-290, -1, 200)
+    op = absorption_op()
+    assert_same_solve(op, [rates, fractions])
+    np.testing.assert_allclose(op.solve(rates, fractions).root, absorption_time(rates, fractions),
+                               rtol=1e-15)  # fmt: skip
 
 
 def test_a_bracket_with_an_end_in_the_noise_agrees():

@@ -22,6 +22,7 @@ from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 from implicitop._solvers.parallel import THREADED_FROM  # noqa: E402
 from scripts import run_script  # noqa: E402
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model  # noqa: E402
+from textbook import absorption_op  # noqa: E402
 
 
 @pytest.mark.parametrize("problem", [p for p in CATALOGUE if p.jax], ids=lambda p: p.name)
@@ -165,6 +166,22 @@ def test_on_the_cpu_the_compiled_solver_runs_as_a_foreign_function():
     full = kernels.c_address  # the full solver, loaded (or compiled) now
     assert int(kernels.entry_cell[0]) == full
     np.testing.assert_array_equal(np.asarray(solve(values[0])[0])[:, 0], expected[0].root)
+
+
+def test_the_foreign_function_keeps_subnormal_numbers_as_the_c_backend_does():
+    """XLA computes with subnormal numbers flushed to zero; the solver does not. The
+    absorption times of fractions near 1e-300 of a dose (rate 2.67) have allowances of
+    1e-11 times terms of 1e-300, subnormal: flushed, the roots were up to 8e-13 off the
+    C backend's. The handler solves with them kept and gives XLA its mode back."""
+    op = absorption_op()
+    rates = np.full(5, 2.67)
+    fractions = np.array([6.257e-300, 1e-298, 1e-297, 1e-296, 1e-200])
+    expected = op.solve(rates, fractions)
+    root, code = jax.jit(foreign_solve(op.solver))(rates, fractions)
+    np.testing.assert_array_equal(np.asarray(root)[:, 0], expected.root)
+    np.testing.assert_array_equal(np.asarray(code), expected.status)
+    tiny = jax.jit(lambda value: value * 1e-300)(jax.numpy.array([1e-10]))
+    assert float(tiny[0]) == 0.0  # XLA's own arithmetic still flushes
 
 
 def test_a_large_batch_is_spread_over_threads_with_the_same_roots(monkeypatch):

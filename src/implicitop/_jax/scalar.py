@@ -26,6 +26,7 @@ from implicitop._solvers.scalar import (
     MAX_BRACKETS,
     NOISE_ULPS,
     PLATEAU_STEP,
+    POLISH_STEPS,
     PROBE_RETREATS,
     SCAN_POINTS,
     SIGN_CHANGE_REACH,
@@ -155,11 +156,31 @@ class ScalarElementSolver:
         passed_over = (code == CONVERGED) & ~self.minimum_or_other(root, params)
         return jnp.where(passed_over, jnp.nan, root), jnp.where(passed_over, NOT_A_MINIMUM, code)
 
+    def allowance(self, x: jax.Array, value_slope_scale: tuple) -> jax.Array:
+        """:func:`~implicitop._solvers.scalar.allowance` where ``R``, its slope and the
+        size of its terms at ``x`` are known."""
+        _, slope, scale = value_slope_scale
+        allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
+        return jnp.maximum(allowed, RESIDUAL_FLOOR)
+
+    def newton_polish(self, candidate: jax.Array, params: tuple) -> jax.Array:
+        """:func:`~implicitop._solvers.scalar.newton_polish`: up to ``POLISH_STEPS``
+        Newton steps on ``R`` from phase 1's candidate while ``|R|`` there is beyond its
+        rounding, each where it stays in the domain."""
+
+        def step(_: int, x: jax.Array) -> jax.Array:
+            value, slope, scale, *_ = self._evaluate(x, *params)
+            target = x - value / slope
+            inside = jnp.isfinite(target) & (self.lower <= target) & (target <= self.upper)
+            outside = jnp.abs(value) > self.allowance(x, (value, slope, scale))
+            return jnp.where(outside & inside, target, x)
+
+        return jax.lax.fori_loop(0, POLISH_STEPS, step, candidate)
+
     def zero_to_rounding(self, x: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop._solvers.scalar.error_of` at most 1."""
         value, slope, scale, *_ = self._evaluate(x, *params)
-        allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
-        allowed = jnp.maximum(allowed, RESIDUAL_FLOOR)
+        allowed = self.allowance(x, (value, slope, scale))
         step = PLATEAU_STEP * jnp.where(x != 0, jnp.abs(x), 1.0)
         beside = [self.value_and_slope(x + side, params)[0] for side in (step, -step)]
         plateau = (value == 0) & (slope == 0) & ((beside[0] == 0) | (beside[1] == 0))
@@ -451,7 +472,7 @@ class ScalarElementSolver:
 
     def __call__(self, x0: jax.Array, *params: jax.Array) -> tuple[jax.Array, jax.Array]:
         (start,) = x0
-        candidate = self.phase_one(start, params)
+        candidate = self.newton_polish(self.phase_one(start, params), params)
         settled = jnp.isfinite(candidate) & self.accepts(candidate, params)
         settled = settled & self.minimum_or_other(candidate, params)
         value, slope = self.value_and_slope(candidate, params)
