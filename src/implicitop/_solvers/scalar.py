@@ -957,6 +957,8 @@ def lock_step(
     (:func:`~implicitop._solvers.lockstep.halley_block`, in vector instructions), then
     takes one step of every element still iterating; the residual at the candidates
     is evaluated at once too (:func:`~implicitop._solvers.lockstep.residual_block`).
+    Candidates whose ``R`` is beyond its rounding take Newton's steps on it
+    (:func:`newton_polish`, at most :data:`POLISH_STEPS`) and are measured again.
     Every element takes the same steps as it would alone: the same result. The arrays
     are views without reference counts (:mod:`~implicitop._solvers.unowned`): the
     arguments outlive this call.
