@@ -37,7 +37,10 @@
     the brightness temperature of a black body's radiance at 1 MHz to 1e15 Hz with
     ``h nu / k T`` from 1e-12 to 30, beside ``brentq`` on the residual as written in a
     bracket of half to twice the root; solved means within 1e-13 (relative) of the
-    closed form in ``numpy.log1p``.
+    closed form in ``numpy.log1p``;
+  - compound annual growth rates, ``(1 + r)**n - 1 = g`` for 1 to 400 periods and total
+    growths 1e-300 to 10, beside ``brentq`` on the residual as written in a bracket of
+    half to twice the rate, solved as above.
 
 Run: ``.venv/bin/python benchmarks/external_sets.py`` (compiles one kernel per function:
 minutes on a cold cache).
@@ -268,9 +271,10 @@ def peng_robinson_rows() -> list[Row]:
 
 
 def expm1_rows(op: object, columns: tuple[np.ndarray, ...], roots: np.ndarray) -> list[Row]:
-    """The roots of ``op``'s residual (written with ``exp(z) - 1``) at the parameter
-    ``columns``, by implicitop and by ``brentq`` on the residual as written in a bracket
-    of half to twice the closed form's ``roots``, each solved where within 1e-13 of it."""
+    """The roots of ``op``'s residual (written with ``exp(z) - 1`` or ``(1 + r)**n - 1``)
+    at the parameter ``columns``, by implicitop and by ``brentq`` on the residual as
+    written in a bracket of half to twice the closed form's ``roots``, each solved where
+    within 1e-13 of it."""
     problem = op.problem
     residual = sp.lambdify((problem.unknowns[0], *op.params), problem.residuals[0], "numpy")
     result = op.solve(*columns)
@@ -304,6 +308,15 @@ def brightness_rows() -> list[Row]:
     return expm1_rows(brightness_op(), (radiances, frequencies), roots)
 
 
+def growth_rate_rows() -> list[Row]:
+    rate, periods, growth = sp.symbols("r n g", positive=True)
+    op = make_implicit_op((1 + rate) ** periods - 1 - growth, rate, [periods, growth])
+    rng = np.random.default_rng(17)
+    counts = rng.integers(1, 401, TEXTBOOK_CASES).astype(float)
+    growths = 10 ** rng.uniform(-300, 1, TEXTBOOK_CASES)
+    return expm1_rows(op, (counts, growths), np.expm1(np.log1p(growths) / counts))
+
+
 def main() -> None:
     warnings.filterwarnings("ignore")
     sets = [
@@ -322,6 +335,7 @@ def main() -> None:
         ("Peng-Robinson volume of CO2", "newton (fprime)", peng_robinson_rows()),
         ("First-order absorption time, c 1e-300..0.1", "brentq", absorption_rows()),
         ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
+        ("Compound annual growth rate, growth 1e-300..10", "brentq", growth_rate_rows()),
     ]  # fmt: skip
     print("| set | cases | implicitop solved | SciPy | SciPy solved |")
     print("|---|---|---|---|---|")

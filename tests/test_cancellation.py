@@ -39,6 +39,8 @@ def test_a_sum_that_cancels_becomes_one_erfc_term(written, accurate):
         (1 - sp.exp(-S * Z), -expm1(-S * Z)),
         (S * sp.exp(Z) - S + 3, S * expm1(Z) + 3),
         (sp.log(1 + Z), log1p(Z)),
+        ((1 + S) ** Z - 1, expm1(Z * log1p(S))),
+        (2 - 2 * (1 + Z) ** sp.Rational(1, 2), -2 * expm1(log1p(Z) / 2)),
         (sp.log(1 + S * (sp.exp(Z) - 1)), log1p(S * expm1(Z))),
     ],
 )
@@ -58,6 +60,7 @@ def test_sums_that_do_not_cancel_are_left_as_they_are():
         2 * sp.exp(Z) - 1,
         S * sp.exp(Z) - 1,
         sp.log(2 + Z),
+        (1 + Z) ** 2 - 1,  # Z real: 1 + Z may be negative, where log1p(Z) is NaN
     ):
         assert accurate_sums(expr) == expr
 

@@ -15,10 +15,12 @@
 - pharmacokinetics' first-order absorption, ``1 - exp(-k t) = c``: the time by which a
   fraction ``c`` of a dose is absorbed, from 1e-300 to nearly all of it;
 - astronomy's brightness temperature, Planck's law solved for the temperature, into
-  the Rayleigh-Jeans regime where ``exp(h nu / k T) - 1`` is 1e-12.
+  the Rayleigh-Jeans regime where ``exp(h nu / k T) - 1`` is 1e-12;
+- finance's compound annual growth rate, ``(1 + r)**n - 1 = g``, for total growths
+  down to 1e-300.
 
-The last two are written with ``exp(z) - 1``, whose small values keep their digits only
-as ``expm1(z)``; their references are closed forms in ``numpy.log1p``.
+The last three are written with ``exp(z) - 1`` or ``(1 + r)**n - 1``, whose small values
+keep their digits only as ``expm1``; their references are closed forms in ``numpy.log1p``.
 """
 
 import numpy as np
@@ -227,3 +229,16 @@ def test_brightness_temperatures_into_the_rayleigh_jeans_regime():
         result.root, brightness_temperature(radiances, frequencies), rtol=1e-14
     )
     np.testing.assert_allclose(result.root, temperatures, rtol=1e-13)
+
+
+def test_compound_annual_growth_rates_of_small_growths():
+    # (1 + r)**n - 1 keeps only the digits of n*r beyond one: the rate came out 8e-4 off
+    # for a growth of 1e-12 over 360 periods, with CONVERGED
+    rate, years, growth = sp.symbols("r n g", positive=True)
+    op = make_implicit_op((1 + rate) ** years - 1 - growth, rate, [years, growth])
+    rng = np.random.default_rng(5)
+    periods = rng.integers(1, 400, 2000).astype(float)
+    growths = 10 ** rng.uniform(-300, 1, 2000)
+    result = op.solve(periods, growths)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    np.testing.assert_allclose(result.root, np.expm1(np.log1p(growths) / periods), rtol=1e-15)

@@ -3,16 +3,18 @@
 SymPy evaluates ``erfc(-z)`` as ``2 - erfc(z)``, and the normal distribution's CDF is
 usually written ``(1 + erf(z))/2``: where ``erf(z)`` is near -1 (``z`` below -5, say),
 both sums lose every digit of their small value, and a residual made of them (Black
-and Scholes' call price far out of the money) is rounding noise. So do ``exp(z) - 1``
-and ``log(1 + z)`` where ``z`` is small (``1 - exp(-k t)`` early in a first-order
-process, ``exp(h nu / k T) - 1`` in Planck's law at low frequencies): their value keeps
-only the digits ``z`` has beyond one.
+and Scholes' call price far out of the money) is rounding noise. So do ``exp(z) - 1``,
+``(1 + r)**n - 1`` and ``log(1 + z)`` where ``z`` or ``r`` is small (``1 - exp(-k t)``
+early in a first-order process, ``exp(h nu / k T) - 1`` in Planck's law at low
+frequencies, compound growth at a small rate): their value keeps only the digits ``z``
+has beyond one.
 
 :func:`accurate_cse` is the common-subexpression step of every printer of the element
 functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 ``-c*erf(z)``, or ``-c/2*erfc(z)``) becomes the one term ``c*erfc(-z)`` (or
 ``c*erfc(z)``), unevaluated; each sum of ``c*exp(z)`` and ``-c`` becomes
-``c*expm1(z)``, and ``log(1 + z)`` becomes ``log1p(z)``
+``c*expm1(z)`` (and of ``c*(1 + r)**n`` and ``-c``, ``c*expm1(n*log1p(r))``, where ``1
++ r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
 (:mod:`sympy.codegen.cfunctions`). The printed code computes them without the
 cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep their
 relative precision where the sums lose it.
@@ -60,18 +62,32 @@ def _erfc_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
 
 
 def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
-    """Where ``terms[index]`` is ``c*exp(z)`` and another term is ``-c``: that term's
-    index and ``c*expm1(z)`` (SymPy keeps one ``exp`` factor in a product)."""
+    """Where ``terms[index]`` is ``c*exp(z)`` (or ``c*(1 + r)**n``, :func:`_exponent_of`)
+    and another term is ``-c``: that term's index and ``c*expm1(z)`` (SymPy keeps one
+    ``exp`` factor in a product)."""
     factors = sp.Mul.make_args(terms[index])
-    powers = [factor for factor in factors if isinstance(factor, sp.exp)]
-    if len(powers) != 1:
+    growths = [factor for factor in factors if _exponent_of(factor) is not None]
+    if len(growths) != 1:
         return None
-    (power,) = powers
-    coefficient = sp.Mul(*(factor for factor in factors if factor is not power))
+    (growth,) = growths
+    coefficient = sp.Mul(*(factor for factor in factors if factor is not growth))
     j = _index_of(-coefficient, terms, index)
     if j is None:
         return None
-    return j, coefficient * expm1(*power.args)
+    return j, coefficient * expm1(_exponent_of(growth))
+
+
+def _exponent_of(factor: sp.Expr) -> sp.Expr | None:
+    """``z`` where ``factor`` is ``exp(z)``; ``n*log1p(r)`` where it is ``(1 + r)**n``
+    and equal to ``exp(n*log(1 + r))`` (``1 + r`` positive, or ``n`` not an integer,
+    where a negative base would make it complex); else None."""
+    if isinstance(factor, sp.exp):
+        return factor.args[0]
+    if not (factor.is_Pow and factor.base.is_Add and sp.S.One in factor.base.args):
+        return None
+    if factor.base.is_positive or factor.exp.is_integer is False:
+        return factor.exp * log1p(factor.base - 1)
+    return None
 
 
 def _index_of(wanted: sp.Expr, terms: list[sp.Expr], besides: int) -> int | None:
@@ -96,7 +112,7 @@ def _accurate_add(expr: sp.Add) -> sp.Expr:
 def accurate_sums(expr: sp.Expr) -> sp.Expr:
     """``expr`` with each sum that cancels (see the module's description) as one term:
     ``erfc`` (unevaluated), ``expm1`` or ``log1p``."""
-    if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log):
+    if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log, sp.Pow):
         return expr
     expr = expr.replace(_is_log_of_one_plus, lambda e: log1p(e.args[0] - 1))
     return expr.replace(lambda e: e.is_Add, lambda e: _accurate_add(e))

@@ -29,7 +29,7 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
-from implicitop._cancellation import accurate_cse
+from implicitop._cancellation import accurate_cse, accurate_sums
 from implicitop._options import Starts
 from implicitop._problem import ImplicitProblem, residual_scale
 
@@ -88,8 +88,10 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
         }
     functions["guess"] = tuple(sp.nan if g is None else g for g in starts.guess)
     functions["bracket"] = tuple(sp.nan if end is None else end for end in starts.bracket)
+    # sums that cancel rewritten while the symbols still carry their assumptions (the
+    # rule for (1 + r)**n - 1 needs them); accurate_cse rewrites what cse rebuilds
     return {
-        name: tuple(_floating(expr.xreplace(element)) for expr in exprs)
+        name: tuple(_floating(accurate_sums(expr).xreplace(element)) for expr in exprs)
         for name, exprs in functions.items()
     }
 
