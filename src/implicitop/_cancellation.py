@@ -66,15 +66,15 @@ def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     and another term is ``-c``: that term's index and ``c*expm1(z)`` (SymPy keeps one
     ``exp`` factor in a product)."""
     factors = sp.Mul.make_args(terms[index])
-    growths = [factor for factor in factors if _exponent_of(factor) is not None]
+    growths = [(factor, z) for factor in factors if (z := _exponent_of(factor)) is not None]
     if len(growths) != 1:
         return None
-    (growth,) = growths
+    ((growth, exponent),) = growths
     coefficient = sp.Mul(*(factor for factor in factors if factor is not growth))
     j = _index_of(-coefficient, terms, index)
     if j is None:
         return None
-    return j, coefficient * expm1(_exponent_of(growth))
+    return j, coefficient * expm1(exponent)
 
 
 def _exponent_of(factor: sp.Expr) -> sp.Expr | None:
