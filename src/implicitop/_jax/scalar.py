@@ -156,31 +156,40 @@ class ScalarElementSolver:
         passed_over = (code == CONVERGED) & ~self.minimum_or_other(root, params)
         return jnp.where(passed_over, jnp.nan, root), jnp.where(passed_over, NOT_A_MINIMUM, code)
 
-    def allowance(self, x: jax.Array, value_slope_scale: tuple) -> jax.Array:
-        """:func:`~implicitop._solvers.scalar.allowance` where ``R``, its slope and the
+    def allowance(self, x: jax.Array, slope: jax.Array, scale: jax.Array) -> jax.Array:
+        """:func:`~implicitop._solvers.scalar.allowance` where the slope of ``R`` and the
         size of its terms at ``x`` are known."""
-        _, slope, scale = value_slope_scale
         allowed = jnp.maximum(RESIDUAL_RTOL * scale, ULPS_OF_X * jnp.abs(x * slope))
         return jnp.maximum(allowed, RESIDUAL_FLOOR)
 
     def newton_polish(self, candidate: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop._solvers.scalar.newton_polish`: up to ``POLISH_STEPS``
         Newton steps on ``R`` from phase 1's candidate while ``|R|`` there is beyond its
-        rounding, each where it stays in the domain."""
+        rounding, each where it stays in the domain (none where it is within it)."""
 
-        def step(_: int, x: jax.Array) -> jax.Array:
+        def target(x: jax.Array) -> jax.Array:
+            """Newton's step from ``x`` where it is to be taken, else NaN."""
             value, slope, scale, *_ = self._evaluate(x, *params)
-            target = x - value / slope
-            inside = jnp.isfinite(target) & (self.lower <= target) & (target <= self.upper)
-            outside = jnp.abs(value) > self.allowance(x, (value, slope, scale))
-            return jnp.where(outside & inside, target, x)
+            step = x - value / slope
+            inside = jnp.isfinite(step) & (self.lower <= step) & (step <= self.upper)
+            outside = jnp.abs(value) > self.allowance(x, slope, scale)
+            return jnp.where(outside & inside & (step != x), step, jnp.nan)
 
-        return jax.lax.fori_loop(0, POLISH_STEPS, step, candidate)
+        def move(state: tuple) -> tuple:
+            k, _, step = state
+            return k + 1, step, target(step)
+
+        def moving(state: tuple) -> jax.Array:
+            k, _, step = state
+            return (k < POLISH_STEPS) & ~jnp.isnan(step)
+
+        state = (0, candidate, target(candidate))
+        return jax.lax.while_loop(moving, move, state)[1]
 
     def zero_to_rounding(self, x: jax.Array, params: tuple) -> jax.Array:
         """:func:`~implicitop._solvers.scalar.error_of` at most 1."""
         value, slope, scale, *_ = self._evaluate(x, *params)
-        allowed = self.allowance(x, (value, slope, scale))
+        allowed = self.allowance(x, slope, scale)
         step = PLATEAU_STEP * jnp.where(x != 0, jnp.abs(x), 1.0)
         beside = [self.value_and_slope(x + side, params)[0] for side in (step, -step)]
         plateau = (value == 0) & (slope == 0) & ((beside[0] == 0) | (beside[1] == 0))
