@@ -114,7 +114,9 @@ def test_systems_in_jax_match_the_c_backend_and_jax_grad(problem):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     n = op.problem.size
     expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
-    np.testing.assert_allclose(np.stack(jax_results[:n], axis=1), expected, rtol=problem.rtol)
+    np.testing.assert_allclose(
+        np.stack(jax_results[:n], axis=1), expected, rtol=problem.rtol, atol=problem.atol
+    )
     function = jax_funcify(FunctionGraph(inputs, [total]))
     arguments = tuple(range(len(inputs)))
     gradients = jax.jit(jax.grad(lambda *values: function(*values)[0], argnums=arguments))(*points)

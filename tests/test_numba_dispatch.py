@@ -31,7 +31,10 @@ def test_numba_mode_equals_the_c_backend_without_object_mode(problem):
     for ours, theirs in zip(numba_results[1:], c_results[1:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
     np.testing.assert_allclose(
-        numba_results[0], [problem.root(*p) for p in zip(*points, strict=True)], rtol=problem.rtol
+        numba_results[0],
+        [problem.root(*p) for p in zip(*points, strict=True)],
+        rtol=problem.rtol,
+        atol=problem.atol,
     )
 
 
@@ -101,7 +104,9 @@ def test_systems_run_natively_in_numba_mode(problem):
     for ours, theirs in zip(numba_results[n:], c_results[n:], strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10)
     expected = np.array([problem.root(*p) for p in zip(*points, strict=True)])
-    np.testing.assert_allclose(np.stack(numba_results[:n], axis=1), expected, rtol=problem.rtol)
+    np.testing.assert_allclose(
+        np.stack(numba_results[:n], axis=1), expected, rtol=problem.rtol, atol=problem.atol
+    )
 
 
 def test_nutpie_samples_the_seed_model_natively():

@@ -19,7 +19,6 @@ from catalogue import (
     seed_root,
 )
 from implicitop import make_implicit_op
-from implicitop._solvers import parallel, threads
 from implicitop._solvers.parallel import THREADED_FROM
 
 
@@ -205,26 +204,6 @@ def test_the_c_op_shares_large_batches_alike_on_any_thread_count(seed, monkeypat
     for count in ("1", "2", "3"):
         monkeypatch.setenv("IMPLICITOP_NUM_THREADS", count)
         np.testing.assert_array_equal(function(values), expected)
-
-
-def test_a_helper_threads_error_fails_the_c_op_call(seed, monkeypatch):
-    """What a helper thread raises while it shares a C op's batch fails a call (at the
-    latest the next: the helper may record it after the caller, which solved every
-    chunk itself, has looked)."""
-    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
-    theta = pt.dvector("theta")
-    function = pytensor.function([theta], seed(theta))
-    values = np.geomspace(1e-3, 1e3, 2 * THREADED_FROM)
-    expected = seed.solve(values).root
-
-    def fails(words: np.ndarray, *held: np.ndarray) -> None:
-        raise ValueError("a defect")
-
-    monkeypatch.setattr(threads, "solve_claimed", fails)
-    with pytest.raises(RuntimeError, match="a helper thread failed: ValueError: a defect"):
-        for _ in range(100):
-            np.testing.assert_array_equal(function(values), expected)
-    parallel.raise_helper_errors()  # reported once
 
 
 def test_more_parameters_than_numpy_broadcasts_at_once_run_in_python():

@@ -6,7 +6,7 @@ problem's compiled solver by the address it reads, at each call, from the cell i
 given as an op parameter (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`:
 the solver's faster tier takes over when it is ready) and fills the outputs, with
 no Python in between; batches large enough for threads are shared with helper
-threads, Python called only to wake them (:func:`~implicitop._solvers.threads.share_job`).
+threads, Python called only to name them (:func:`~implicitop._solvers.threads.share_job`).
 The addresses are parameters, not part of the code, so PyTensor compiles the C once
 and keeps it across processes.
 """
@@ -25,7 +25,7 @@ from pytensor.link.c.type import generic
 from pytensor.scalar import int64
 
 from implicitop._solvers import Solver
-from implicitop._solvers.parallel import THREADED_FROM, raise_helper_errors
+from implicitop._solvers.parallel import THREADED_FROM
 
 __all__ = [
     "MAX_INPUTS",
@@ -40,12 +40,11 @@ __all__ = [
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_op.c").read_text()
 
 #: What the C code is given per op, in the order ``implicitop_solve`` takes it: what
-#: hands large batches to the helper threads and what raises a helper's error, the
-#: size from which batches are shared, the address of the cell holding the solver's
-#: address and the address and length of its settings record.
+#: names the helper threads of a large batch, the size from which batches are shared,
+#: the address of the cell holding the solver's address and the address and length of
+#: its settings record.
 _FIELDS = {
     "share": generic,
-    "check": generic,
     "threaded_from": int64,
     "entry_cell": int64,
     "settings": int64,
@@ -74,7 +73,6 @@ def params(solver: Solver) -> Params:
     return Params(
         PARAMS_TYPE,
         share=share_job,
-        check=raise_helper_errors,
         **{name: np.int64(value) for name, value in values.items()},
     )
 

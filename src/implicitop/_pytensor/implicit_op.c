@@ -13,19 +13,19 @@ typedef void (*implicitop_job_function)(npy_int64 *job);
 
 /* Solve the rows (size, k) into root (size, n) and code with helper threads: build the
  * job (its words: IMPLICITOP_JOB_*, defined before this file from
- * implicitop._solvers.threads), have `share` (threads.share_job) hand it to the
- * helpers, which returns the addresses of the functions that claim the job's rows and
- * wait for them; call both without the GIL, then `check` (raises what a helper
- * raised). Returns 0, or -1 with a Python error set. */
+ * implicitop._solvers.threads), have `share` (threads.share_job) name its helpers in
+ * it, which returns the addresses of the functions that post it to them and claim its
+ * rows, and that wait for their rows and take it back from them; call both without
+ * the GIL. Returns 0, or -1 with a Python error set. */
 static int implicitop_solve_shared(PyArrayObject *rows_array, int k, PyArrayObject *root_array,
                                    PyArrayObject *code_array, int n, PyObject *share,
-                                   PyObject *check, npy_int64 entry_cell,
-                                   npy_int64 settings, npy_int64 settings_size)
+                                   npy_int64 entry_cell, npy_int64 settings,
+                                   npy_int64 settings_size)
 {
     npy_intp count = IMPLICITOP_JOB_WORDS;
     PyArrayObject *job_array = (PyArrayObject *)PyArray_ZEROS(1, &count, NPY_INT64, 0);
-    PyObject *shared = NULL, *checked = NULL;
-    long long claim, wait;
+    PyObject *shared = NULL;
+    long long post, release;
     npy_int64 *job;
     int status = -1;
 
@@ -40,17 +40,14 @@ static int implicitop_solve_shared(PyArrayObject *rows_array, int k, PyArrayObje
     job[IMPLICITOP_JOB_CODE] = (npy_int64)(size_t)PyArray_DATA(code_array);
     job[IMPLICITOP_JOB_N] = n;
     job[IMPLICITOP_JOB_K] = k;
-    shared = PyObject_CallFunctionObjArgs(share, (PyObject *)job_array, (PyObject *)rows_array,
-                                          (PyObject *)root_array, (PyObject *)code_array, NULL);
-    if (shared == NULL || !PyArg_ParseTuple(shared, "LL", &claim, &wait)) goto done;
+    shared = PyObject_CallOneArg(share, (PyObject *)job_array);
+    if (shared == NULL || !PyArg_ParseTuple(shared, "LL", &post, &release)) goto done;
     Py_BEGIN_ALLOW_THREADS
-    ((implicitop_job_function)(size_t)claim)(job);
-    ((implicitop_job_function)(size_t)wait)(job);
+    ((implicitop_job_function)(size_t)post)(job);
+    ((implicitop_job_function)(size_t)release)(job);
     Py_END_ALLOW_THREADS
-    checked = PyObject_CallNoArgs(check);
-    if (checked != NULL) status = 0;
+    status = 0;
 done:
-    Py_XDECREF(checked);
     Py_XDECREF(shared);
     Py_DECREF(job_array);
     return status;
@@ -79,8 +76,7 @@ static int implicitop_fill_rows_directly(PyArrayObject **inputs, int k, npy_intp
 }
 
 static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outputs,
-                            int n, int typenum, PyObject *share, PyObject *check,
-                            npy_int64 threaded_from, npy_int64 entry_cell,
+                            int n, int typenum, PyObject *share, npy_int64 threaded_from, npy_int64 entry_cell,
                             npy_int64 settings, npy_int64 settings_size)
 {
     PyArrayObject *converted[NPY_MAXARGS];
@@ -121,7 +117,7 @@ static int implicitop_solve(PyArrayObject **inputs, int k, PyArrayObject ***outp
     code_array = (PyArrayObject *)PyArray_SimpleNew(1, shape, NPY_INT8);
     if (root_array == NULL || code_array == NULL) goto done;
     if (size >= threaded_from) {
-        if (implicitop_solve_shared(rows_array, k, root_array, code_array, n, share, check,
+        if (implicitop_solve_shared(rows_array, k, root_array, code_array, n, share,
                                     entry_cell, settings, settings_size) != 0) goto done;
     } else {
         implicitop_kernel kernel =

@@ -17,7 +17,7 @@ import numpy as np
 
 from implicitop._options import ImplicitOptions
 from implicitop._problem import Domain, ImplicitProblem
-from implicitop._solvers.parallel import helpers, raise_helper_errors
+from implicitop._solvers.parallel import helpers
 from implicitop._solvers.scalar import GRID_CAPACITY, PHASE1_MAXITER, fill_scan_grid
 from implicitop._solvers.settings import Settings, read_only
 from implicitop._solvers.status import ImplicitSolveError, SolveStatus
@@ -209,19 +209,14 @@ class Solver:
         return root, code
 
     def _solve_shared(self, params: np.ndarray, root: np.ndarray, code: np.ndarray) -> None:
-        """:meth:`solve_flat` of a large batch, shared with helper threads: each claims
-        chunks of rows until none is left (:func:`~implicitop._solvers.threads.solve_claimed`),
-        on the tier in use (a first call need not wait for the full solver). This thread
-        starts at once and the others join as they wake, so none waits for the slowest
-        to wake; the results do not depend on who solved which rows."""
-        from implicitop._solvers.threads import job, share_job, solve_claimed, wait_until_solved
+        """:meth:`solve_flat` of a large batch, shared with helper threads
+        (:func:`~implicitop._solvers.threads.solve_shared`), on the tier in use (a
+        first call need not wait for the full solver). This thread starts at once and
+        the others join as they wake, so none waits for the slowest to wake; the
+        results do not depend on who solved which rows."""
+        from implicitop._solvers.threads import job, solve_shared
 
-        words = job(self.kernels.entry_cell, params, self.record, root, code)
-        # the helpers hold the arrays until they return, however late they start
-        share_job(words, params, root, code)
-        solve_claimed(words)
-        wait_until_solved(words)
-        raise_helper_errors()
+        solve_shared(job(self.kernels.entry_cell, params, self.record, root, code))
 
     def solve(self, *values: np.ndarray | float) -> SolveResult:
         """Solve for every element of the broadcast parameter values (one per parameter).

@@ -1,18 +1,17 @@
 """Large batches over threads, in compiled code.
 
 The C op and Python share a batch of :data:`~implicitop._solvers.parallel.THREADED_FROM`
-elements or more with helper threads (:mod:`~implicitop._solvers.parallel`,
-:func:`share_job`): every thread calls :func:`solve_claimed` (the C op, its C
-function), which claims :data:`CHUNK` rows at a time until none is left, so the
-calling thread starts at once and each helper joins as it wakes (waking a thread
-costs tens of microseconds); the caller then waits for the chunks the others are
-solving (:func:`wait_until_solved`). The compiled callers that run
-with no Python around them (the graph of PyTensor's numba backend, the JAX foreign
-function) call :func:`solve_in_parts` instead: it claims chunks the same way in the
-calling thread and in POSIX threads started for the call, and joins every thread
-before it returns, so none outlives a call (a process may fork afterwards, as PyMC's
-samplers do). Every element takes the same steps whichever thread solves it, so
-results are the same bit for bit whatever the number of threads.
+elements or more with native helper threads (:mod:`~implicitop._solvers.helper_pool`,
+:func:`share_job`): the calling thread posts the batch to them and claims
+:data:`CHUNK` rows at a time until none is left (:func:`solve_claimed`), so it starts
+at once and each helper joins as it wakes; the caller then waits for the chunks the
+others are solving and takes the batch back from them (:func:`wait_until_solved`). The
+compiled callers that run with no Python around them (the graph of PyTensor's numba
+backend, the JAX foreign function) call :func:`solve_in_parts` instead: it claims
+chunks the same way in the calling thread and in POSIX threads started for the call,
+and joins every thread before it returns, so none outlives a call (a process may fork
+afterwards, as PyMC's samplers do). Every element takes the same steps whichever
+thread solves it, so results are the same bit for bit whatever the number of threads.
 
 A batch is a *job* (:data:`JOB` int64 words); each chunk claimed from it is solved as
 a *task*: :data:`TASK` int64 words, the address of the solver's entry cell
@@ -28,9 +27,9 @@ import ctypes
 import hashlib
 import os
 import sys
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -41,7 +40,7 @@ from numba.core.compiler_lock import global_compiler_lock
 from numba.core.registry import cpu_target
 from numba.extending import intrinsic
 
-from implicitop._solvers import batch, held_entry, lockstep, parallel
+from implicitop._solvers import batch, held_entry, helper_pool, lockstep, parallel
 from implicitop._solvers.held_entry import held_entry as held_entry_call
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import sharing_threads
@@ -55,11 +54,14 @@ __all__ = [
     "NAP_NANOSECONDS",
     "TASK",
     "YIELDS",
+    "NativeFunctions",
     "active_calls",
     "job",
+    "native_functions",
     "share_job",
     "solve_claimed",
     "solve_in_parts",
+    "solve_shared",
     "wait_until_solved",
 ]
 
@@ -261,15 +263,18 @@ NAP_NANOSECONDS = 20_000
 #: at most a nap after the others finish.
 LONGEST_NAP_NANOSECONDS = 1_000_000
 #: The words of a shared batch (a *job*): a task for all its rows (:data:`TASK` words),
-#: the number of unknowns and of parameters, the first row not yet claimed and the
-#: number of rows solved.
-JOB = TASK + 4
-_N, _K, _CLAIMED, _SOLVED = range(TASK, JOB)
-#: Where each word of a job is, by name, for the C op, which builds its jobs itself
-#: (``implicit_op.c``, :func:`share_job`).
+#: the number of unknowns and of parameters, the address of an int64 array of the
+#: blocks of the helpers it may be posted to and how many of them
+#: (:mod:`~implicitop._solvers.helper_pool`; none where both are 0), the first row not
+#: yet claimed and the number of rows solved.
+JOB = TASK + 6
+_N, _K, _HELPERS, _HELPER_COUNT, _CLAIMED, _SOLVED = range(TASK, JOB)
+#: Where each word of a job is, by name (the C op builds its jobs itself:
+#: ``implicit_op.c``, :func:`share_job`).
 JOB_LAYOUT = {
     "CELL": _CELL, "SIZE": _SIZE, "ROWS": _ROWS, "RECORD": _RECORD, "LENGTH": _LENGTH,
-    "ROOT": _ROOT, "CODE": _CODE, "N": _N, "K": _K,
+    "ROOT": _ROOT, "CODE": _CODE, "N": _N, "K": _K, "HELPERS": _HELPERS,
+    "HELPER_COUNT": _HELPER_COUNT, "CLAIMED": _CLAIMED, "SOLVED": _SOLVED,
 }  # fmt: skip
 
 
@@ -393,67 +398,94 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
 _CLAIM, _WAIT = "implicitop_solve_claimed", "implicitop_wait_until_solved"
 
 
+class NativeFunctions(NamedTuple):
+    """The addresses of this process's compiled functions of a job's address
+    (``void f(int64 *job)``, but ``serve``: ``void *f(void *block)``)."""
+
+    #: Claim :data:`CHUNK` rows at a time and solve them, until none is left.
+    claim: int
+    #: Wait until every row is solved (:func:`wait_until_solved`).
+    wait: int
+    #: A helper thread's body (:func:`~implicitop._solvers.helper_pool.serve_function`).
+    serve: int
+    #: Post the job to its helpers, then claim rows of it.
+    post: int
+    #: Wait for its rows, then take it back from the helpers.
+    release: int
+
+
 @cache
-def _claiming_addresses() -> tuple[int, int]:
-    """The addresses of the C functions ``void implicitop_solve_claimed(int64 *job)``
-    and ``void implicitop_wait_until_solved(int64 *job)`` (:func:`solve_claimed`,
-    :func:`wait_until_solved`), compiled once per process from LLVM IR (tens of
-    milliseconds, where numba would take a few tenths of a second to compile them or to
-    load them from its cache)."""
+def native_functions() -> NativeFunctions:
+    """This process's functions that solve, share and wait for jobs, compiled once per
+    process from LLVM IR (tens of milliseconds, where numba would take a few tenths of a
+    second to compile them or to load them from its cache)."""
     context = cpu_target.target_context
     module = ir.Module(name="implicitop_claims")
-    _claiming_function(context, module, "external")
-    _waiting_function(module, "external")
+    claim = _claiming_function(context, module, "external")
+    wait = _waiting_function(module, "external")
+    naming = (_HELPERS, _HELPER_COUNT)
+    functions = (
+        claim,
+        wait,
+        helper_pool.serve_function(module, claim),
+        helper_pool.post_function(module, claim, naming),
+        helper_pool.release_function(module, wait, naming),
+    )
     with global_compiler_lock:
         library = context.codegen().create_library("implicitop_claims")
         library.add_ir_module(module)
         library.finalize()
     _libraries.append(library)  # the machine code lives as long as the library
-    return library.get_pointer_to_function(_CLAIM), library.get_pointer_to_function(_WAIT)
+    return NativeFunctions(*(library.get_pointer_to_function(f.name) for f in functions))
 
 
 @cache
-def _claiming() -> tuple[Callable[[int], None], Callable[[int], None]]:
-    """:func:`solve_claimed` and :func:`wait_until_solved` as C functions of a job's
-    address, called through ctypes (:func:`_claiming_addresses`)."""
+def _calls() -> NativeFunctions:
+    """:func:`native_functions` as ctypes functions (``serve`` excepted: its address)."""
     prototype = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-    claim, wait = _claiming_addresses()
-    return prototype(claim), prototype(wait)
+    native = native_functions()
+    return native._replace(**{n: prototype(a) for n, a in native._asdict().items() if n != "serve"})
 
 
 _libraries: list[object] = []
 
 
-def share_job(words: np.ndarray, *held: np.ndarray) -> tuple[int, int]:
-    """Hand the job ``words`` (:func:`job`) to as many helper threads as its size calls
-    for (:func:`~implicitop._solvers.parallel.helpers`; ``held``: the arrays the job
-    points into, which they hold), each to call :func:`solve_claimed`; return the
-    addresses of ``void claim(int64 *job)`` and ``void wait(int64 *job)``, which the
-    caller calls (without the GIL) to solve its part and to wait for theirs, as
-    :func:`solve_claimed` and :func:`wait_until_solved` do.
+def share_job(words: np.ndarray) -> tuple[int, int]:
+    """Name in the job ``words`` (:func:`job`) as many helper threads as its size calls
+    for (:func:`~implicitop._solvers.parallel.helpers`; started where this process has
+    fewer), and return the addresses of ``void post(int64 *job)`` and ``void
+    release(int64 *job)``, which the caller calls (without the GIL): the first posts the
+    job to the helpers that are idle and solves rows of it until none is left, the
+    second waits for the rows the helpers claimed and takes the job back from them
+    (:data:`NativeFunctions`). No helper touches the job after ``release``.
 
-    The C op builds its large batches' jobs itself and calls this alone of Python: it
-    waits no longer for Python's allocations and calls than for waking the helpers."""
-    helping = parallel.helpers(int(words[_SIZE]))
-    if helping:
-        parallel.run_beside(solve_claimed, (words, *held), helping)
-    return _claiming_addresses()
+    The C op builds its large batches' jobs itself and calls this alone of Python."""
+    native = native_functions()
+    count = parallel.helpers(int(words[_SIZE]))
+    table = helper_pool.helper_table(count, native.serve)
+    words[_HELPERS], words[_HELPER_COUNT] = table.ctypes.data, min(count, table.shape[0])
+    return native.post, native.release
 
 
-def solve_claimed(words: np.ndarray, *held: np.ndarray) -> None:
+def solve_shared(words: np.ndarray) -> None:
+    """Solve the job ``words`` (:func:`job`) with as many helper threads as its size
+    calls for (:func:`share_job`); it releases the GIL."""
+    share_job(words)
+    calls = _calls()
+    calls.post(words.ctypes.data)
+    calls.release(words.ctypes.data)
+
+
+def solve_claimed(words: np.ndarray) -> None:
     """Solve the rows of the job ``words`` (:func:`job`), :data:`CHUNK` at a time, each
-    claimed from the job, until none is left (``held``: the arrays the job points
-    into, held for the call by a thread that may start after its caller returned).
-
-    Threads that call it with the same job share the batch: whichever runs longest
-    solves the most, and one that starts after every row is claimed returns at once.
-    The caller waits for the rows the others claimed with :func:`wait_until_solved`.
-    It releases the GIL.
-    """
-    _claiming()[0](words.ctypes.data)
+    claimed from the job, until none is left. Threads that call it with the same job
+    share the batch: whichever runs longest solves the most, and one that starts after
+    every row is claimed returns at once. The caller waits for the rows the others
+    claimed with :func:`wait_until_solved`. It releases the GIL."""
+    _calls().claim(words.ctypes.data)
 
 
 def wait_until_solved(words: np.ndarray) -> None:
     """Wait until every row of the job ``words`` is solved (:func:`solve_claimed`):
     at most the time the other threads take for the chunks they are solving."""
-    _claiming()[1](words.ctypes.data)
+    _calls().wait(words.ctypes.data)

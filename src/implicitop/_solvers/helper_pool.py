@@ -1,0 +1,302 @@
+"""Native helper threads that share a large batch with the thread that calls for it.
+
+Each helper is a POSIX thread started once per process (never a Python thread: it
+needs no GIL to wake). It has a *block* of :data:`BLOCK_WORDS` int64 words: a slot,
+a flag that says it sleeps, and a mutex and a condition variable to sleep on. A
+caller *posts* a job (:mod:`~implicitop._solvers.threads`) by writing its address
+into the slots of the job's helpers that are idle, then claims the job's rows itself;
+a helper takes a posted job (marking its slot busy), claims rows of it until none is
+left and empties its slot. After waiting for the job's rows the caller *releases* it:
+it takes the job back from every slot where no helper has taken it, and waits for
+the helpers that did to let go (they have no rows left to solve), so no helper
+touches a job after its call.
+
+Waking a sleeping thread costs tens of microseconds on a virtual machine (more than
+a tenth of a large batch's time on two threads), so a helper that has finished a
+job looks for the next for :data:`SPIN_NANOSECONDS`, letting other threads run
+between looks (``sched_yield``), before it sleeps: a model's next logp+dlogp call
+comes within that, and a thread that needs the CPU gets it. Elsewhere than POSIX
+systems there are no helpers, and the calling thread claims every row.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils
+
+__all__ = [
+    "BLOCK_WORDS",
+    "POSIX",
+    "SLEEPING",
+    "SLOT",
+    "SPIN_NANOSECONDS",
+    "helper_table",
+    "post_function",
+    "release_function",
+    "serve_function",
+]
+
+#: Whether helper threads can be started (POSIX threads).
+POSIX = os.name == "posix" and hasattr(time, "CLOCK_MONOTONIC")
+#: The words of a helper's block: its slot (0 when idle, a job's address when one is
+#: posted to it, that address plus one while it works on it), whether it sleeps, and
+#: 128 bytes each for its mutex and condition variable (``pthread_mutex_t`` and
+#: ``pthread_cond_t`` take 40-64 bytes on the systems numba runs on).
+SLOT, SLEEPING, _MUTEX, _CONDITION = 0, 1, 2, 18
+BLOCK_WORDS = 34
+#: How long a helper looks for the next job after one before it sleeps.
+SPIN_NANOSECONDS = 200_000
+
+_WORD = ir.IntType(64)
+_INT = ir.IntType(32)
+_BYTES = ir.IntType(8).as_pointer()
+_JOB_FUNCTION = ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()])
+
+
+def _libc(module: ir.Module, name: str, returns: ir.Type, *arguments: ir.Type) -> ir.Function:
+    return cgutils.get_or_insert_function(module, ir.FunctionType(returns, arguments), name)
+
+
+def _word(builder: ir.IRBuilder, words: ir.Value, index: int | ir.Value) -> ir.Value:
+    offset = ir.Constant(_WORD, index) if isinstance(index, int) else index
+    return builder.gep(words, [offset])
+
+
+def _area(builder: ir.IRBuilder, block: ir.Value, index: int) -> ir.Value:
+    """The address of the mutex or condition variable at word ``index`` of a block."""
+    return builder.bitcast(_word(builder, block, index), _BYTES)
+
+
+def _sleep_until_posted(builder: ir.IRBuilder, block: ir.Value, woken: ir.Block) -> None:
+    """Emit: with the block's mutex held and its flag raised, wait on its condition
+    variable while its slot is empty; then lower the flag, let go of the mutex and go
+    on at ``woken``. A poster reads the flag after writing the slot, both in sequential
+    consistency with the flag's raising and the slot's reading here, so either it sees
+    the flag (and signals, under the mutex) or this thread sees the job."""
+    module, function = builder.module, builder.function
+    mutex, condition = _area(builder, block, _MUTEX), _area(builder, block, _CONDITION)
+    builder.call(_libc(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
+    builder.store_atomic(ir.Constant(_WORD, 1), _word(builder, block, SLEEPING), "seq_cst", 8)
+    check, wait, up = (function.append_basic_block(name) for name in ("check", "wait", "up"))
+    builder.branch(check)
+    builder.position_at_end(check)
+    slot = builder.load_atomic(_word(builder, block, SLOT), "seq_cst", 8)
+    builder.cbranch(builder.icmp_signed("==", slot, ir.Constant(_WORD, 0)), wait, up)
+    builder.position_at_end(wait)
+    condition_wait = _libc(module, "pthread_cond_wait", _INT, _BYTES, _BYTES)
+    builder.call(condition_wait, [condition, mutex])
+    builder.branch(check)
+    builder.position_at_end(up)
+    builder.store_atomic(ir.Constant(_WORD, 0), _word(builder, block, SLEEPING), "seq_cst", 8)
+    builder.call(_libc(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
+    builder.branch(woken)
+
+
+def _nanoseconds(builder: ir.IRBuilder, clock: ir.Value) -> ir.Value:
+    """Emit: the monotonic clock in nanoseconds (``clock``: two words for a timespec)."""
+    gettime = _libc(builder.module, "clock_gettime", _INT, _INT, _WORD.as_pointer())
+    builder.call(gettime, [ir.Constant(_INT, time.CLOCK_MONOTONIC), clock])
+    seconds, nanoseconds = (builder.load(_word(builder, clock, i)) for i in (0, 1))
+    return builder.add(builder.mul(seconds, ir.Constant(_WORD, 10**9)), nanoseconds)
+
+
+def serve_function(module: ir.Module, claim: ir.Function) -> ir.Function:
+    """``void *implicitop_serve(void *block)``, a helper thread's body: take each job
+    posted to the block's slot and ``claim`` its rows; look for the next for
+    :data:`SPIN_NANOSECONDS` after each (and after starting), then sleep until one is
+    posted. It never returns."""
+    function = ir.Function(module, ir.FunctionType(_BYTES, [_BYTES]), "implicitop_serve")
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    block = builder.bitcast(function.args[0], _WORD.as_pointer())
+    clock = builder.alloca(_WORD, 2)
+    since = builder.alloca(_WORD)
+    names = ("spin", "look", "take", "work", "idle", "yield", "sleep")
+    spin, look, take, work, idle, yielding, sleep = map(function.append_basic_block, names)
+    builder.branch(spin)
+    builder.position_at_end(spin)
+    builder.store(_nanoseconds(builder, clock), since)
+    builder.branch(look)
+    builder.position_at_end(look)
+    posted = builder.load_atomic(_word(builder, block, SLOT), "acquire", 8)
+    one = ir.Constant(_WORD, 1)
+    empty = builder.icmp_signed("==", posted, ir.Constant(_WORD, 0))
+    busy = builder.icmp_signed("!=", builder.and_(posted, one), ir.Constant(_WORD, 0))
+    builder.cbranch(builder.or_(empty, busy), idle, take)
+    builder.position_at_end(take)
+    swap = builder.cmpxchg(
+        _word(builder, block, SLOT), posted, builder.or_(posted, one), "acq_rel", "acquire"
+    )
+    builder.cbranch(builder.extract_value(swap, 1), work, look)
+    builder.position_at_end(work)
+    builder.call(claim, [builder.inttoptr(posted, _WORD.as_pointer())])
+    builder.store_atomic(ir.Constant(_WORD, 0), _word(builder, block, SLOT), "release", 8)
+    builder.branch(spin)
+    builder.position_at_end(idle)
+    waited = builder.sub(_nanoseconds(builder, clock), builder.load(since))
+    soon = builder.icmp_signed("<", waited, ir.Constant(_WORD, SPIN_NANOSECONDS))
+    builder.cbranch(soon, yielding, sleep)
+    builder.position_at_end(yielding)
+    builder.call(_libc(module, "sched_yield", _INT), [])
+    builder.branch(look)
+    builder.position_at_end(sleep)
+    _sleep_until_posted(builder, block, spin)
+    return function
+
+
+def _for_each_helper(
+    builder: ir.IRBuilder, job: ir.Value, naming: tuple[int, int], body: Callable
+) -> None:
+    """Emit a loop over the blocks of the helpers the job names (``naming``: the job's
+    words that hold the address of an int64 array of their blocks' addresses and how
+    many of them it is posted to), calling ``body(builder, block, next)`` with the
+    builder in the loop's body (``next``: the basic block that goes on to the next
+    helper, which ``body`` must branch to)."""
+    function = builder.function
+    table = builder.inttoptr(builder.load(_word(builder, job, naming[0])), _WORD.as_pointer())
+    count = builder.load(_word(builder, job, naming[1]))
+    index = cgutils.alloca_once_value(builder, ir.Constant(_WORD, 0))
+    test, run, advance, done = map(function.append_basic_block, ("test", "run", "next", "done"))
+    builder.branch(test)
+    builder.position_at_end(test)
+    i = builder.load(index)
+    builder.cbranch(builder.icmp_signed("<", i, count), run, done)
+    builder.position_at_end(run)
+    block = builder.inttoptr(builder.load(_word(builder, table, i)), _WORD.as_pointer())
+    body(builder, block, advance)
+    builder.position_at_end(advance)
+    builder.store(builder.add(i, ir.Constant(_WORD, 1)), index)
+    builder.branch(test)
+    builder.position_at_end(done)
+
+
+def post_function(module: ir.Module, claim: ir.Function, naming: tuple[int, int]) -> ir.Function:
+    """``void implicitop_post_and_claim(int64 *job)``: post the job to each of its
+    helpers (``naming``: see :func:`_for_each_helper`) that is idle, waking it if it
+    sleeps, then ``claim`` rows of it."""
+    function = ir.Function(module, _JOB_FUNCTION, "implicitop_post_and_claim")
+    job = function.args[0]
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    address = builder.ptrtoint(job, _WORD)
+
+    def post(builder: ir.IRBuilder, block: ir.Value, advance: ir.Block) -> None:
+        slot = _word(builder, block, SLOT)
+        swap = builder.cmpxchg(slot, ir.Constant(_WORD, 0), address, "seq_cst", "seq_cst")
+        check, wake = (builder.function.append_basic_block(n) for n in ("asleep", "wake"))
+        builder.cbranch(builder.extract_value(swap, 1), check, advance)
+        builder.position_at_end(check)
+        asleep = builder.load_atomic(_word(builder, block, SLEEPING), "seq_cst", 8)
+        builder.cbranch(builder.icmp_signed("!=", asleep, ir.Constant(_WORD, 0)), wake, advance)
+        builder.position_at_end(wake)
+        mutex = _area(builder, block, _MUTEX)
+        builder.call(_libc(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
+        signal = _libc(module, "pthread_cond_signal", _INT, _BYTES)
+        builder.call(signal, [_area(builder, block, _CONDITION)])
+        builder.call(_libc(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
+        builder.branch(advance)
+
+    _for_each_helper(builder, job, naming, post)
+    builder.call(claim, [job])
+    builder.ret_void()
+    return function
+
+
+def release_function(module: ir.Module, wait: ir.Function, naming: tuple[int, int]) -> ir.Function:
+    """``void implicitop_wait_and_release(int64 *job)``: ``wait`` until the job's rows
+    are solved, then take it back from each of its helpers (``naming``: see
+    :func:`_for_each_helper`) that has not taken it, and wait for each that has to let
+    go of it."""
+    function = ir.Function(module, _JOB_FUNCTION, "implicitop_wait_and_release")
+    job = function.args[0]
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    builder.call(wait, [job])
+    address = builder.ptrtoint(job, _WORD)
+    working = builder.or_(address, ir.Constant(_WORD, 1))
+
+    def release(builder: ir.IRBuilder, block: ir.Value, advance: ir.Block) -> None:
+        slot = _word(builder, block, SLOT)
+        swap = builder.cmpxchg(slot, address, ir.Constant(_WORD, 0), "acq_rel", "acquire")
+        holding, letting_go = (builder.function.append_basic_block(n) for n in ("held", "yield"))
+        builder.cbranch(builder.extract_value(swap, 1), advance, holding)
+        builder.position_at_end(holding)
+        now = builder.load_atomic(slot, "acquire", 8)
+        builder.cbranch(builder.icmp_signed("==", now, working), letting_go, advance)
+        builder.position_at_end(letting_go)
+        builder.call(_libc(module, "sched_yield", _INT), [])
+        builder.branch(holding)
+
+    _for_each_helper(builder, job, naming, release)
+    builder.ret_void()
+    return function
+
+
+class _Pool:
+    """This process's helpers: their blocks (each an int64 array that lives as long as
+    the process) and a table of the blocks' addresses."""
+
+    def __init__(self) -> None:
+        self.process = os.getpid()
+        self.blocks: list[np.ndarray] = []
+        self.table = np.zeros(0, dtype=np.int64)
+        self.tables = [self.table]  # a job may still point to an older table
+        self.lock = threading.Lock()
+
+    def grow(self, count: int, serve: int) -> None:
+        """Start helpers, each running the function at the address ``serve`` on a block
+        of its own, until there are ``count``."""
+        libc = ctypes.CDLL(None)
+        with self.lock:
+            if len(self.blocks) >= count:
+                return
+            while len(self.blocks) < count:
+                block = np.zeros(BLOCK_WORDS, dtype=np.int64)
+                libc.pthread_mutex_init(ctypes.c_void_p(block[_MUTEX:].ctypes.data), None)
+                libc.pthread_cond_init(ctypes.c_void_p(block[_CONDITION:].ctypes.data), None)
+                handle = ctypes.c_uint64(0)  # pthread_t: an integer or a pointer
+                body, argument = ctypes.c_void_p(serve), ctypes.c_void_p(block.ctypes.data)
+                started = libc.pthread_create(ctypes.byref(handle), None, body, argument)
+                if started != 0:
+                    break
+                libc.pthread_detach(handle)
+                self.blocks.append(block)
+            table = np.array([block.ctypes.data for block in self.blocks], dtype=np.int64)
+            self.tables.append(table)
+            self.table = table
+
+
+_pool: _Pool | None = None
+_creating = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    """A forked child's own lock: the parent's may have been held by a thread the child
+    does not have."""
+    global _creating
+    _creating = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
+
+
+def helper_table(count: int, serve: int) -> np.ndarray:
+    """The blocks' addresses of this process's helpers, ``count`` of them at least where
+    they can be started (the function at ``serve`` is their body, see
+    :func:`serve_function`); a forked child starts its own (it has none of its
+    parent's threads)."""
+    global _pool
+    pool = _pool
+    if pool is None or pool.process != os.getpid():
+        with _creating:
+            if _pool is None or _pool.process != os.getpid():
+                _pool = _Pool()
+            pool = _pool
+    if POSIX and len(pool.blocks) < count:
+        pool.grow(count, serve)
+    return pool.table
