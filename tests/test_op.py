@@ -222,5 +222,5 @@ def test_the_c_code_version_covers_the_parameters_each_node_is_given(monkeypatch
     from implicitop._pytensor import c_implementation
 
     before = c_implementation.version()
-    monkeypatch.setitem(c_implementation._FIELDS, "another_setting", int64)
+    monkeypatch.setitem(c_implementation.FIELDS, "another_setting", int64)
     assert c_implementation.version() != before

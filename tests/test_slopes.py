@@ -10,7 +10,9 @@ import sympy as sp
 from pytensor.compile.mode import Mode
 
 from implicitop import make_implicit_op
+from implicitop._pytensor.fused import ImplicitRootsAndSlopes
 from implicitop._pytensor.slopes import ImplicitSlopes
+from implicitop._solvers.parallel import THREADED_FROM
 
 MU, THETA, X = sp.symbols("mu theta x", positive=True)
 
@@ -36,8 +38,13 @@ def gradient_function(op, mode=None, dtype="float64"):
     return function
 
 
+def slopes_nodes(function, kind=(ImplicitSlopes, ImplicitRootsAndSlopes)) -> list:
+    """The function's nodes that evaluate implicit derivatives in compiled code."""
+    return [node for node in function.maker.fgraph.toposort() if isinstance(node.op, kind)]
+
+
 def uses_slopes(function) -> bool:
-    return any(isinstance(node.op, ImplicitSlopes) for node in function.maker.fgraph.toposort())
+    return bool(slopes_nodes(function))
 
 
 def test_slopes_are_the_closed_form_derivatives_at_the_roots():
@@ -139,8 +146,8 @@ def test_derivatives_the_graph_does_not_use_are_not_computed():
     theta, x = pt.dvector("theta"), pt.dvector("x")
     root = data_op()(theta, x)
     function = pytensor.function([theta, x], pytensor.grad(root.sum(), theta))
-    (node,) = [n for n in function.maker.fgraph.toposort() if isinstance(n.op, ImplicitSlopes)]
-    assert node.op.wanted == (0,) and len(node.outputs) == 1
+    (node,) = slopes_nodes(function)
+    assert node.op.wanted == (0,) and len(node.outputs) == 2  # the roots and dmu/dtheta
     values = np.array([0.3, 1.3, 3.0]), np.array([0.5, 2.0, 5.0])
     expected = gradient_function(data_op())(*values)[1]
     np.testing.assert_array_equal(function(*values), expected)
@@ -163,3 +170,35 @@ def test_matrices_and_a_transposed_input():
     expected_theta, expected_x = closed_form_slopes(root, thetas.T, xs)
     np.testing.assert_allclose(d_theta, (2 * root * expected_theta).T, rtol=1e-13)
     np.testing.assert_allclose(d_x, 2 * root * expected_x, rtol=1e-13)
+
+
+WITHOUT_FUSION = pytensor.compile.mode.get_default_mode().excluding("implicitop_roots_with_slopes")
+
+
+@pytest.mark.parametrize("size", [100, 3 * THREADED_FROM + 5])
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_roots_and_slopes_in_one_node_are_the_two_nodes_values(monkeypatch, size, threads):
+    # each part of a batch gets its derivatives from the thread that solved its roots
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", threads)
+    rng = np.random.default_rng(6)
+    theta, x = rng.uniform(0.05, 4.0, size), rng.uniform(0.5, 5.0, size)
+    theta[::97] = np.nan
+    fused, apart = gradient_function(data_op()), gradient_function(data_op(), WITHOUT_FUSION)
+    assert slopes_nodes(fused, ImplicitRootsAndSlopes) and not slopes_nodes(fused, ImplicitSlopes)
+    assert slopes_nodes(apart, ImplicitSlopes)
+    values = fused(theta, x)
+    for value, expected in zip(values, apart(theta, x), strict=True):
+        np.testing.assert_array_equal(value, expected)
+    assert np.isnan(values[1][::97]).all() and np.isfinite(values[1][1::97]).all()
+    np.testing.assert_allclose(
+        values[1][1::97], closed_form_slopes(values[0], theta, x)[0][1::97], rtol=1e-13
+    )
+
+
+def test_roots_and_slopes_stay_apart_where_the_op_raises_or_gives_float32():
+    raising = make_implicit_op(
+        MU + MU * sp.exp(THETA * MU * X) - 1, MU, [THETA, X], on_failure="raise"
+    )
+    for function in (gradient_function(raising), gradient_function(data_op(), dtype="float32")):
+        assert slopes_nodes(function, ImplicitSlopes)
+        assert not slopes_nodes(function, ImplicitRootsAndSlopes)

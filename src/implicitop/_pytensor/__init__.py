@@ -11,6 +11,7 @@ from collections.abc import Callable
 from importlib import import_module
 from importlib.util import find_spec
 
+from implicitop._pytensor import fused  # noqa: F401 (registers its rewrite)
 from implicitop._pytensor.after_import import after_import
 from implicitop._pytensor.op import (
     ImplicitOp,

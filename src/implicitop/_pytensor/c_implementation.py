@@ -28,10 +28,12 @@ from implicitop._solvers import Solver
 from implicitop._solvers.parallel import THREADED_FROM
 
 __all__ = [
+    "FIELDS",
     "MAX_INPUTS",
     "PARAMS_TYPE",
     "TYPENUMS",
     "call_code",
+    "param_values",
     "params",
     "support_code",
     "version",
@@ -43,14 +45,14 @@ _SOURCE = files("implicitop._pytensor").joinpath("implicit_op.c").read_text()
 #: names the helper threads of a large batch, the size from which batches are shared,
 #: the address of the cell holding the solver's address and the address and length of
 #: its settings record.
-_FIELDS = {
+FIELDS = {
     "share": generic,
     "threaded_from": int64,
     "entry_cell": int64,
     "settings": int64,
     "settings_size": int64,
 }
-PARAMS_TYPE = ParamsType(**_FIELDS)
+PARAMS_TYPE = ParamsType(**FIELDS)
 
 #: The NumPy type numbers of the output dtypes the C code writes (float16 keeps Python).
 TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
@@ -59,8 +61,9 @@ TYPENUMS = {"float32": "NPY_FLOAT32", "float64": "NPY_FLOAT64"}
 MAX_INPUTS = 32
 
 
-def params(solver: Solver) -> Params:
-    """The op parameters for ``solver`` in this process (addresses are per process)."""
+def param_values(solver: Solver) -> dict[str, object]:
+    """The values of the op parameters for ``solver`` in this process (addresses are per
+    process), by field."""
     from implicitop._solvers.threads import share_job  # numba: not where ops are unpickled
 
     record = solver.record
@@ -70,19 +73,20 @@ def params(solver: Solver) -> Params:
         "settings": record.ctypes.data,
         "settings_size": record.shape[0],
     }
-    return Params(
-        PARAMS_TYPE,
-        share=share_job,
-        **{name: np.int64(value) for name, value in values.items()},
-    )
+    return {"share": share_job, **{name: np.int64(value) for name, value in values.items()}}
+
+
+def params(solver: Solver) -> Params:
+    """The op parameters for ``solver`` in this process."""
+    return Params(PARAMS_TYPE, **param_values(solver))
 
 
 def support_code() -> str:
     """The C helper every node calls, after the words of a job it builds
     (:data:`~implicitop._solvers.threads.JOB_LAYOUT`)."""
-    from implicitop._solvers.threads import JOB, JOB_LAYOUT  # numba, as in params()
+    from implicitop._solvers.threads import JOB, JOB_LAYOUT, TASK  # numba, as in params()
 
-    words = [f"#define IMPLICITOP_JOB_WORDS {JOB}"]
+    words = [f"#define IMPLICITOP_JOB_WORDS {JOB}", f"#define IMPLICITOP_TASK_WORDS {TASK}"]
     words += [f"#define IMPLICITOP_JOB_{name} {index}" for name, index in JOB_LAYOUT.items()]
     return "\n".join(words) + "\n" + _SOURCE
 
@@ -90,7 +94,7 @@ def support_code() -> str:
 def version() -> tuple:
     """Changes whenever the C code does (the helper, the op parameters it is given and
     the call each node makes), so PyTensor recompiles."""
-    generated = support_code() + repr(list(_FIELDS)) + inspect.getsource(call_code)
+    generated = support_code() + repr(list(FIELDS)) + inspect.getsource(call_code)
     return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 
@@ -108,7 +112,7 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
     too_many = len(inputs) > MAX_INPUTS
     if raises or too_many or typenum is None or not solver.kernels.compiled:
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
-    fields = ", ".join(f"{sub['params']}->{name}" for name in _FIELDS)
+    fields = ", ".join(f"{sub['params']}->{name}" for name in FIELDS)
     return f"""
     {{
         PyArrayObject *inputs[] = {{{", ".join(inputs)}}};

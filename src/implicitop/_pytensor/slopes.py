@@ -116,7 +116,8 @@ class ImplicitSlopes(COp):
     def c_support_code(self, **kwargs: object) -> str:
         from implicitop._solvers.lockstep import BLOCK
 
-        return f"#define IMPLICITOP_BLOCK {BLOCK}\n{_SOURCE}"
+        sizes = f"#define IMPLICITOP_BLOCK {BLOCK}\n#define IMPLICITOP_MAX_INPUTS {MAX_INPUTS}\n"
+        return sizes + _SOURCE
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
         typenum = TYPENUMS.get(node.outputs[0].type.dtype)

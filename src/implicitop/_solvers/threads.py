@@ -265,16 +265,20 @@ LONGEST_NAP_NANOSECONDS = 1_000_000
 #: The words of a shared batch (a *job*): a task for all its rows (:data:`TASK` words),
 #: the number of unknowns and of parameters, the address of an int64 array of the
 #: blocks of the helpers it may be posted to and how many of them
-#: (:mod:`~implicitop._solvers.helper_pool`; none where both are 0), the first row not
-#: yet claimed and the number of rows solved.
-JOB = TASK + 6
-_N, _K, _HELPERS, _HELPER_COUNT, _CLAIMED, _SOLVED = range(TASK, JOB)
+#: (:mod:`~implicitop._solvers.helper_pool`; none where both are 0), the address of a
+#: function ``void after(int64 data, int64 *task, int64 start)`` called on each part
+#: once it is solved, by the thread that solved it (none where 0; the C op's implicit
+#: derivatives, ``implicit_fused.c``) and its ``data``, the first row not yet claimed
+#: and the number of rows solved.
+JOB = TASK + 8
+_N, _K, _HELPERS, _HELPER_COUNT, _AFTER, _AFTER_DATA, _CLAIMED, _SOLVED = range(TASK, JOB)
 #: Where each word of a job is, by name (the C op builds its jobs itself:
 #: ``implicit_op.c``, :func:`share_job`).
 JOB_LAYOUT = {
     "CELL": _CELL, "SIZE": _SIZE, "ROWS": _ROWS, "RECORD": _RECORD, "LENGTH": _LENGTH,
     "ROOT": _ROOT, "CODE": _CODE, "N": _N, "K": _K, "HELPERS": _HELPERS,
-    "HELPER_COUNT": _HELPER_COUNT, "CLAIMED": _CLAIMED, "SOLVED": _SOLVED,
+    "HELPER_COUNT": _HELPER_COUNT, "AFTER": _AFTER, "AFTER_DATA": _AFTER_DATA,
+    "CLAIMED": _CLAIMED, "SOLVED": _SOLVED,
 }  # fmt: skip
 
 
@@ -310,7 +314,8 @@ def _job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Functi
 
 def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_solve_claimed(int64 *job)``, defined once in ``module``: claim
-    :data:`CHUNK` rows of the job at a time and solve them, until none is left."""
+    :data:`CHUNK` rows of the job at a time and solve them (then call the job's function
+    of each part, if it has one), until none is left."""
     function, new = _job_function(module, _CLAIM, linkage)
     if not new:
         return function
@@ -339,6 +344,11 @@ def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.F
         value = count if i == _SIZE else builder.add(value, offsets[i]) if i in offsets else value
         builder.store(value, _word(builder, task, i))
     _call_task(context, builder, task)
+    after = builder.load(_word(builder, words, _AFTER))
+    with builder.if_then(builder.icmp_signed("!=", after, ir.Constant(_WORD, 0))):
+        kind = ir.FunctionType(ir.VoidType(), [_WORD, _WORD.as_pointer(), _WORD])
+        data = builder.load(_word(builder, words, _AFTER_DATA))
+        builder.call(builder.inttoptr(after, kind.as_pointer()), [data, task, start])
     builder.atomic_rmw("add", _word(builder, words, _SOLVED), count, "release")
     builder.branch(loop)
     builder.position_at_end(done)
