@@ -15,7 +15,7 @@ import hashlib
 import inspect
 from collections.abc import Sequence
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pytensor.graph.basic import Apply, Variable
@@ -70,7 +70,7 @@ class ImplicitRootsAndSlopes(COp):
         return f"ImplicitRootsAndSlopes({self.implicit})"
 
     def make_node(self, *inputs: Variable) -> Apply:
-        root = self.implicit.make_node(*inputs).outputs[0]
+        root = cast(Apply, self.implicit.make_node(*inputs)).outputs[0]
         return Apply(self, list(inputs), [root.type() for _ in range(1 + len(self.wanted))])
 
     def get_params(self, node: Apply) -> Params:

@@ -27,6 +27,7 @@ import ctypes
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -450,11 +451,10 @@ def native_functions() -> NativeFunctions:
 
 
 @cache
-def _calls() -> NativeFunctions:
-    """:func:`native_functions` as ctypes functions (``serve`` excepted: its address)."""
-    prototype = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-    native = native_functions()
-    return native._replace(**{n: prototype(a) for n, a in native._asdict().items() if n != "serve"})
+def _call(name: str) -> Callable[[int], None]:
+    """The function ``name`` of :func:`native_functions` (not ``serve``) as a ctypes
+    function of a job's address."""
+    return ctypes.CFUNCTYPE(None, ctypes.c_void_p)(getattr(native_functions(), name))
 
 
 _libraries: list[object] = []
@@ -481,9 +481,8 @@ def solve_shared(words: np.ndarray) -> None:
     """Solve the job ``words`` (:func:`job`) with as many helper threads as its size
     calls for (:func:`share_job`); it releases the GIL."""
     share_job(words)
-    calls = _calls()
-    calls.post(words.ctypes.data)
-    calls.release(words.ctypes.data)
+    _call("post")(words.ctypes.data)
+    _call("release")(words.ctypes.data)
 
 
 def solve_claimed(words: np.ndarray) -> None:
@@ -492,10 +491,10 @@ def solve_claimed(words: np.ndarray) -> None:
     share the batch: whichever runs longest solves the most, and one that starts after
     every row is claimed returns at once. The caller waits for the rows the others
     claimed with :func:`wait_until_solved`. It releases the GIL."""
-    _calls().claim(words.ctypes.data)
+    _call("claim")(words.ctypes.data)
 
 
 def wait_until_solved(words: np.ndarray) -> None:
     """Wait until every row of the job ``words`` is solved (:func:`solve_claimed`):
     at most the time the other threads take for the chunks they are solving."""
-    _calls().wait(words.ctypes.data)
+    _call("wait")(words.ctypes.data)
