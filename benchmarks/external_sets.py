@@ -33,7 +33,9 @@
     absolute), both from the ideal gas; solved means within 1e-9 of a real
     root of the cubic (NumPy's ``roots``) above the co-volume;
   - two residuals written with ``exp(z) - 1``: the time by which first-order
-    absorption (rates 1e-3 to 1e3) takes up a fraction 1e-300 to 0.1 of a dose, and
+    absorption (rates 1e-3 to 1e3) takes up a fraction 1e-300 to 0.1 of a dose (and
+    the same in log form, ``log(1 - exp(-k t)) = log(c)``, solved within 4 eps times
+    ``1 + |log c|``, the rounding of its residual), and
     the brightness temperature of a black body's radiance at 1 MHz to 1e15 Hz with
     ``h nu / k T`` from 1e-12 to 30, beside ``brentq`` on the residual as written in a
     bracket of half to twice the root; solved means within 1e-13 (relative) of the
@@ -75,6 +77,7 @@ from textbook import (
     brightness_op,
     brightness_temperature,
     charge_balance,
+    log_absorption_op,
     peng_robinson_op,
     peng_robinson_roots,
     phosphoric_acid_op,
@@ -270,25 +273,32 @@ def peng_robinson_rows() -> list[Row]:
     return rows
 
 
-def expm1_rows(op: object, columns: tuple[np.ndarray, ...], roots: np.ndarray) -> list[Row]:
-    """The roots of ``op``'s residual (written with ``exp(z) - 1`` or ``(1 + r)**n - 1``)
-    at the parameter ``columns``, by implicitop and by ``brentq`` on the residual as
-    written in a bracket of half to twice the closed form's ``roots``, each solved where
-    within 1e-13 of it."""
+def expm1_rows(
+    op: object,
+    columns: tuple[np.ndarray, ...],
+    roots: np.ndarray,
+    tolerance: np.ndarray | float = 1e-13,
+) -> list[Row]:
+    """The roots of ``op``'s residual (written with ``exp(z) - 1``, ``(1 + r)**n - 1`` or
+    ``log(1 - exp(z))``) at the parameter ``columns``, by implicitop and by ``brentq`` on
+    the residual as written in a bracket of half to twice the closed form's ``roots``,
+    each solved where within ``tolerance`` (relative; one per root or for all) of it."""
     problem = op.problem
     residual = sp.lambdify((problem.unknowns[0], *op.params), problem.residuals[0], "numpy")
     result = op.solve(*columns)
+    tolerances = np.broadcast_to(tolerance, roots.shape)
     rows = []
     for i, root in enumerate(roots):
         args = tuple(float(column[i]) for column in columns)
         brent = scipy_root(
             optimize.brentq, residual, root / 2, 2 * root, args, xtol=1e-300, rtol=8.9e-16
         )
-        ours = converged(result.status[i]) and abs(result.root[i] - root) <= 1e-13 * root
+        within = tolerances[i] * root
+        ours = converged(result.status[i]) and abs(result.root[i] - root) <= within
         label = ", ".join(
             f"{name}={value:.4g}" for name, value in zip(op.params, args, strict=True)
         )
-        rows.append((label, bool(ours), abs(brent - root) <= 1e-13 * root))
+        rows.append((label, bool(ours), abs(brent - root) <= within))
     return rows
 
 
@@ -297,6 +307,17 @@ def absorption_rows() -> list[Row]:
     rates = 10 ** rng.uniform(-3, 3, TEXTBOOK_CASES)
     fractions = 10 ** rng.uniform(-300, -1, TEXTBOOK_CASES)
     return expm1_rows(absorption_op(), (rates, fractions), absorption_time(rates, fractions))
+
+
+def log_absorption_rows() -> list[Row]:
+    """The absorption times in log form, ``log(1 - exp(-k t)) = log(c)``, within 4 eps
+    times ``1 + |log c|`` (the rounding of a residual of size ``|log c|``)."""
+    rng = np.random.default_rng(15)
+    rates = 10 ** rng.uniform(-3, 3, TEXTBOOK_CASES)
+    fractions = 10 ** rng.uniform(-300, -1, TEXTBOOK_CASES)
+    tolerance = 4 * np.finfo(float).eps * (1 + np.abs(np.log(fractions)))
+    roots = absorption_time(rates, fractions)
+    return expm1_rows(log_absorption_op(), (rates, fractions), roots, tolerance)
 
 
 def brightness_rows() -> list[Row]:
@@ -334,6 +355,7 @@ def main() -> None:
         ("pH of titrated phosphoric acid", "brentq", ph_rows()),
         ("Peng-Robinson volume of CO2", "newton (fprime)", peng_robinson_rows()),
         ("First-order absorption time, c 1e-300..0.1", "brentq", absorption_rows()),
+        ("The same in log form, log(1 - exp(-k t))", "brentq", log_absorption_rows()),
         ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
         ("Compound annual growth rate, growth 1e-300..10", "brentq", growth_rate_rows()),
     ]  # fmt: skip

@@ -9,7 +9,7 @@ import sympy as sp
 from scipy import special
 from sympy.codegen.cfunctions import expm1, log1p
 
-from implicitop._cancellation import accurate_cse, accurate_sums
+from implicitop._cancellation import accurate_cse, accurate_sums, log_one_minus_exp
 from implicitop._codegen import element_functions
 
 Z, S = sp.Symbol("z", real=True), sp.Symbol("S", positive=True)
@@ -42,6 +42,7 @@ def test_a_sum_that_cancels_becomes_one_erfc_term(written, accurate):
         ((1 + S) ** Z - 1, expm1(Z * log1p(S))),
         (2 - 2 * (1 + Z) ** sp.Rational(1, 2), -2 * expm1(log1p(Z) / 2)),
         (sp.log(1 + S * (sp.exp(Z) - 1)), log1p(S * expm1(Z))),
+        (sp.log(1 - sp.exp(-S * Z)), log_one_minus_exp(-S * Z)),
     ],
 )
 def test_a_sum_that_cancels_becomes_one_expm1_or_log1p_term(written, accurate):
@@ -80,6 +81,22 @@ def test_exp_minus_one_and_log_of_one_plus_keep_their_digits(z):
         residual = element_functions(op.problem, op.solver.starts)["residual"]
         at = (z, 0.0) if written.has(sp.exp) else (0.0, z)
         assert residual(at[0], np.array([at[1]])) == pytest.approx(reference, rel=1e-15, abs=0)
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e-20, 1e-9, 0.3, 0.6931, 0.6932, 5.0, 40.0, 700.0])
+def test_log_of_one_minus_exp_keeps_its_digits_at_both_ends(x):
+    """The element function of ``log(1 - exp(-x)) - t`` against mpmath: as written it is
+    -inf below 1e-16 and 0 above 37."""
+    import mpmath
+
+    from implicitop import make_implicit_op
+
+    u, t = sp.Symbol("u", positive=True), sp.Symbol("t", real=True)
+    op = make_implicit_op(sp.log(1 - sp.exp(-u)) - t, u, t)
+    residual = element_functions(op.problem, op.solver.starts)["residual"]
+    with mpmath.workdps(400):  # enough digits for 1 - 1e-304, and expm1 for 1e-300
+        reference = float(mpmath.log(-mpmath.expm1(-mpmath.mpf(x))))
+    assert residual(x, np.array([0.0])) == pytest.approx(reference, rel=4e-16, abs=0)
 
 
 def test_the_shared_subexpressions_are_rewritten_too():

@@ -42,6 +42,7 @@ from textbook import (
     brightness_op,
     brightness_temperature,
     charge_balance,
+    log_absorption_op,
     peng_robinson_op,
     peng_robinson_roots,
     phosphoric_acid_op,
@@ -212,6 +213,29 @@ def test_first_order_absorption_times_keep_every_digit_of_a_small_fraction():
     times = op(k, c)
     slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
     np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-13)
+
+
+def test_first_order_absorption_times_in_log_form_from_1e_300_to_nearly_all():
+    # log(1 - exp(-k t)) as written is -inf where k t is below 1e-16 (no root: every
+    # fraction up to 1e-10 failed) and loses the digits of a small k t above it (times
+    # 4e-12 off at c = 1e-5, called converged); computed as log(-expm1(-k t)) there and
+    # as log1p(-exp(-k t)) for k t above log 2, it keeps them
+    op = log_absorption_op()
+    rng = np.random.default_rng(4)
+    rates = 10 ** rng.uniform(-3, 3, 2000)
+    fractions = np.concatenate([10 ** rng.uniform(-300, -1, 1000), rng.uniform(0.1, 0.999, 1000)])
+    result = op.solve(rates, fractions)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    expected = absorption_time(rates, fractions)
+    # a residual of log(c) is rounded to eps |log c|: so is the time, relative to it
+    rounding = np.finfo(float).eps * (1 + np.abs(np.log(fractions)))
+    assert (np.abs(result.root / expected - 1) <= 4 * rounding).all()
+    # near c = 1 the time's condition number in c is up to 145 (as in the plain form)
+    assert (np.abs(result.root / expected - 1)[1000:] <= 1e-13).all()
+    k, c = pt.dvector("k"), pt.dvector("c")
+    times = op(k, c)
+    slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
+    np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-12)
 
 
 def test_brightness_temperatures_into_the_rayleigh_jeans_regime():

@@ -2,7 +2,8 @@
 of phosphoric acid titrated with a strong base (chemistry), the Peng-Robinson equation
 of state of carbon dioxide (thermodynamics), and two written with ``exp(z) - 1``: the
 time by which a fraction of a dose is absorbed (pharmacokinetics) and the brightness
-temperature of a radiance (astronomy, Planck's law)."""
+temperature of a radiance (astronomy, Planck's law); the first in log form too, with
+``log(1 - exp(-k t))``."""
 
 import numpy as np
 import sympy as sp
@@ -62,6 +63,14 @@ def absorption_op() -> ImplicitOp:
     """The time ``t`` by which first-order absorption at rate ``k`` has taken up the
     fraction ``c`` of a dose: ``1 - exp(-k t) = c``."""
     return make_implicit_op(1 - sp.exp(-RATE_K * TIME) - FRACTION, TIME, [RATE_K, FRACTION])
+
+
+def log_absorption_op() -> ImplicitOp:
+    """:func:`absorption_op` in log form, ``log(1 - exp(-k t)) = log(c)``: for fractions
+    too small for their ratio to one to be written (or a log-likelihood's own form)."""
+    return make_implicit_op(
+        sp.log(1 - sp.exp(-RATE_K * TIME)) - sp.log(FRACTION), TIME, [RATE_K, FRACTION]
+    )
 
 
 def absorption_time(k, c):

@@ -15,9 +15,10 @@ functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 ``c*erfc(z)``), unevaluated; each sum of ``c*exp(z)`` and ``-c`` becomes
 ``c*expm1(z)`` (and of ``c*(1 + r)**n`` and ``-c``, ``c*expm1(n*log1p(r))``, where ``1
 + r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
-(:mod:`sympy.codegen.cfunctions`). The printed code computes them without the
-cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep their
-relative precision where the sums lose it.
+(:mod:`sympy.codegen.cfunctions`); ``log(1 - exp(z))`` becomes the piecewise form of
+:func:`log_one_minus_exp`. The printed code computes them without the cancellation:
+SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep their relative
+precision where the sums lose it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-__all__ = ["accurate_cse", "accurate_sums"]
+__all__ = ["accurate_cse", "accurate_sums", "log_one_minus_exp"]
 
 
 def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
@@ -111,11 +112,37 @@ def _accurate_add(expr: sp.Add) -> sp.Expr:
 
 def accurate_sums(expr: sp.Expr) -> sp.Expr:
     """``expr`` with each sum that cancels (see the module's description) as one term:
-    ``erfc`` (unevaluated), ``expm1`` or ``log1p``."""
+    ``erfc`` (unevaluated), ``expm1`` or ``log1p``; ``log(1 - exp(z))`` as
+    :func:`log_one_minus_exp`."""
     if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log, sp.Pow):
         return expr
+    expr = expr.replace(
+        lambda e: _exponent_under_log(e) is not None,
+        lambda e: log_one_minus_exp(_exponent_under_log(e)),
+    )
     expr = expr.replace(_is_log_of_one_plus, lambda e: log1p(e.args[0] - 1))
     return expr.replace(lambda e: e.is_Add, lambda e: _accurate_add(e))
+
+
+def _exponent_under_log(expr: sp.Basic) -> sp.Expr | None:
+    """``z`` where ``expr`` is ``log(1 - exp(z))``, else None."""
+    if not (isinstance(expr, sp.log) and expr.args[0].is_Add):
+        return None
+    rest = -(expr.args[0] - 1)
+    if len(expr.args[0].args) == 2 and isinstance(rest, sp.exp):
+        return rest.args[0]
+    return None
+
+
+def log_one_minus_exp(z: sp.Expr) -> sp.Piecewise:
+    """``log(1 - exp(z))`` (``z < 0``) without a cancellation, as Maechler computes it
+    (R's ``log1mexp``): ``log(-expm1(z))`` for ``z`` above ``-log(2)``, where
+    ``exp(z)`` is near 1, and ``log1p(-exp(z))`` below, where it is small. Each of
+    the two alone loses the other's end: ``log1p(-exp(z))`` is ``-inf`` for ``z``
+    below 1e-16 in size, and ``log(-expm1(z))`` is 0 below -37."""
+    return sp.Piecewise(
+        (sp.log(-expm1(z)), z > -sp.log(2)), (log1p(-sp.exp(z)), True), evaluate=False
+    )
 
 
 def _is_log_of_one_plus(expr: sp.Basic) -> bool:
