@@ -42,7 +42,10 @@
     closed form in ``numpy.log1p``;
   - compound annual growth rates, ``(1 + r)**n - 1 = g`` for 1 to 400 periods and total
     growths 1e-300 to 10, beside ``brentq`` on the residual as written in a bracket of
-    half to twice the rate, solved as above.
+    half to twice the rate, solved as above;
+  - the catenary parameter of a cable from its span (1 to 1,000) and sag (1e-12 to 3
+    times the span), ``a (cosh(L / 2a) - 1) = s``, against 60 digits of mpmath, solved
+    as above.
 
 Run: ``.venv/bin/python benchmarks/external_sets.py`` (compiles one kernel per function:
 minutes on a cold cache).
@@ -76,6 +79,8 @@ from textbook import (
     absorption_time,
     brightness_op,
     brightness_temperature,
+    catenary_op,
+    catenary_parameter,
     charge_balance,
     log_absorption_op,
     peng_robinson_op,
@@ -279,10 +284,11 @@ def expm1_rows(
     roots: np.ndarray,
     tolerance: np.ndarray | float = 1e-13,
 ) -> list[Row]:
-    """The roots of ``op``'s residual (written with ``exp(z) - 1``, ``(1 + r)**n - 1`` or
-    ``log(1 - exp(z))``) at the parameter ``columns``, by implicitop and by ``brentq`` on
-    the residual as written in a bracket of half to twice the closed form's ``roots``,
-    each solved where within ``tolerance`` (relative; one per root or for all) of it."""
+    """The roots of ``op``'s residual (written with ``exp(z) - 1``, ``(1 + r)**n - 1``,
+    ``log(1 - exp(z))`` or ``cosh(z) - 1``) at the parameter ``columns``, by implicitop
+    and by ``brentq`` on the residual as written in a bracket of half to twice the
+    reference ``roots``, each solved where within ``tolerance`` (relative; one per root
+    or for all) of it."""
     problem = op.problem
     residual = sp.lambdify((problem.unknowns[0], *op.params), problem.residuals[0], "numpy")
     result = op.solve(*columns)
@@ -318,6 +324,16 @@ def log_absorption_rows() -> list[Row]:
     tolerance = 4 * np.finfo(float).eps * (1 + np.abs(np.log(fractions)))
     roots = absorption_time(rates, fractions)
     return expm1_rows(log_absorption_op(), (rates, fractions), roots, tolerance)
+
+
+def catenary_rows() -> list[Row]:
+    """Catenary parameters of cables of spans 1 to 1,000 sagging 1e-12 to 3 times
+    their span, against 60 digits of mpmath, within 1e-13."""
+    rng = np.random.default_rng(18)
+    spans = 10 ** rng.uniform(0, 3, TEXTBOOK_CASES)
+    sags = spans * 10 ** rng.uniform(-12, 0.5, TEXTBOOK_CASES)
+    roots = np.array([catenary_parameter(L, s)[0] for L, s in zip(spans, sags, strict=True)])
+    return expm1_rows(catenary_op(), (spans, sags), roots)
 
 
 def brightness_rows() -> list[Row]:
@@ -357,6 +373,7 @@ def main() -> None:
         ("First-order absorption time, c 1e-300..0.1", "brentq", absorption_rows()),
         ("The same in log form, log(1 - exp(-k t))", "brentq", log_absorption_rows()),
         ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
+        ("Catenary parameter, sag/span 1e-12..3", "brentq", catenary_rows()),
         ("Compound annual growth rate, growth 1e-300..10", "brentq", growth_rate_rows()),
     ]  # fmt: skip
     print("| set | cases | implicitop solved | SciPy | SciPy solved |")

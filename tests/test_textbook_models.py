@@ -41,6 +41,8 @@ from textbook import (
     absorption_time,
     brightness_op,
     brightness_temperature,
+    catenary_op,
+    catenary_parameter,
     charge_balance,
     log_absorption_op,
     peng_robinson_op,
@@ -236,6 +238,24 @@ def test_first_order_absorption_times_in_log_form_from_1e_300_to_nearly_all():
     times = op(k, c)
     slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
     np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-12)
+
+
+def test_catenary_parameters_of_taut_and_slack_cables():
+    # cosh(L/2a) - 1 as written keeps only the digits of L/2a beyond one: for sags below
+    # about 1e-4 of the span the roots were up to 2% off and called converged, or had
+    # no root; computed as 2 sinh(L/4a)^2 every digit stays
+    rng = np.random.default_rng(5)
+    spans = 10 ** rng.uniform(0, 3, 150)
+    sags = spans * 10 ** rng.uniform(-12, 0.5, 150)
+    op = catenary_op()
+    result = op.solve(spans, sags)
+    assert (result.status == SolveStatus.CONVERGED).all()
+    expected = np.array([catenary_parameter(L, s) for L, s in zip(spans, sags, strict=True)])
+    np.testing.assert_allclose(result.root, expected[:, 0], rtol=1e-14)
+    span, sag = pt.dvector("L"), pt.dvector("s")
+    parameters = op(span, sag)
+    slope = pytensor.function([span, sag], pytensor.grad(parameters.sum(), sag))(spans, sags)
+    np.testing.assert_allclose(slope, expected[:, 1], rtol=1e-12)
 
 
 def test_brightness_temperatures_into_the_rayleigh_jeans_regime():

@@ -3,8 +3,10 @@ of phosphoric acid titrated with a strong base (chemistry), the Peng-Robinson eq
 of state of carbon dioxide (thermodynamics), and two written with ``exp(z) - 1``: the
 time by which a fraction of a dose is absorbed (pharmacokinetics) and the brightness
 temperature of a radiance (astronomy, Planck's law); the first in log form too, with
-``log(1 - exp(-k t))``."""
+``log(1 - exp(-k t))``; and one with ``cosh(z) - 1``: the parameter of a hanging
+cable's catenary from its span and sag (engineering)."""
 
+import mpmath
 import numpy as np
 import sympy as sp
 
@@ -107,3 +109,34 @@ def brightness_temperature(intensity, frequency):
     """:func:`brightness_op`'s root in closed form."""
     quantum = PLANCK * frequency / BOLTZMANN
     return quantum / np.log1p(2 * PLANCK * frequency**3 / (LIGHT**2 * intensity))
+
+
+SPAN, SAG, CATENARY = sp.symbols("L s a", positive=True)
+
+
+def catenary_op() -> ImplicitOp:
+    """The parameter ``a`` of the catenary ``y = a cosh(x/a)`` of a cable hung between
+    two supports at one height ``L`` apart that sags ``s`` at its middle:
+    ``a (cosh(L / 2a) - 1) = s``. A taut cable (``s`` small against ``L``) has a large
+    ``a``, where ``cosh(L / 2a) - 1`` keeps only the digits of ``L / 2a`` beyond one."""
+    return make_implicit_op(
+        CATENARY * (sp.cosh(SPAN / (2 * CATENARY)) - 1) - SAG, CATENARY, [SPAN, SAG]
+    )
+
+
+def catenary_parameter(span: float, sag: float) -> tuple[float, float]:
+    """:func:`catenary_op`'s root and its derivative in the sag, ``1 / (cosh(u) - 1 -
+    u sinh(u))`` with ``u = L / 2a``, from 60 digits of mpmath: ``u`` by bisection on
+    ``(cosh(u) - 1) / 2u = s / L``, which rises from 0 with ``u``."""
+    with mpmath.workdps(60):
+        ratio = mpmath.mpf(sag) / mpmath.mpf(span)
+        low, high = mpmath.mpf("1e-30"), mpmath.mpf(800)
+        for _ in range(400):
+            middle = mpmath.sqrt(low * high) if high > 4 * low else (low + high) / 2
+            if (mpmath.cosh(middle) - 1) / (2 * middle) > ratio:
+                high = middle
+            else:
+                low = middle
+        u = (low + high) / 2
+        slope = 1 / (mpmath.cosh(u) - 1 - u * mpmath.sinh(u))
+        return float(mpmath.mpf(span) / (2 * u)), float(slope)

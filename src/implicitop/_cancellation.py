@@ -4,10 +4,10 @@ SymPy evaluates ``erfc(-z)`` as ``2 - erfc(z)``, and the normal distribution's C
 usually written ``(1 + erf(z))/2``: where ``erf(z)`` is near -1 (``z`` below -5, say),
 both sums lose every digit of their small value, and a residual made of them (Black
 and Scholes' call price far out of the money) is rounding noise. So do ``exp(z) - 1``,
-``(1 + r)**n - 1`` and ``log(1 + z)`` where ``z`` or ``r`` is small (``1 - exp(-k t)``
-early in a first-order process, ``exp(h nu / k T) - 1`` in Planck's law at low
-frequencies, compound growth at a small rate): their value keeps only the digits ``z``
-has beyond one.
+``(1 + r)**n - 1``, ``log(1 + z)``, ``1 - cos(z)`` and ``cosh(z) - 1`` where ``z`` or
+``r`` is small (``1 - exp(-k t)`` early in a first-order process, ``exp(h nu / k T) -
+1`` in Planck's law at low frequencies, compound growth at a small rate, a taut
+cable's sag): their value keeps only the digits ``z`` has beyond one.
 
 :func:`accurate_cse` is the common-subexpression step of every printer of the element
 functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
@@ -16,9 +16,11 @@ functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 ``c*expm1(z)`` (and of ``c*(1 + r)**n`` and ``-c``, ``c*expm1(n*log1p(r))``, where ``1
 + r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
 (:mod:`sympy.codegen.cfunctions`); ``log(1 - exp(z))`` becomes the piecewise form of
-:func:`log_one_minus_exp`. The printed code computes them without the cancellation:
-SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep their relative
-precision where the sums lose it.
+:func:`log_one_minus_exp`; ``c*cos(z) - c`` and ``c*cosh(z) - c`` become
+``-2c sin(z/2)**2`` and ``2c sinh(z/2)**2``. The printed code computes them without
+the cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep
+their relative precision where the sums lose it, and the half angles' ``sin`` and
+``sinh`` theirs.
 """
 
 from __future__ import annotations
@@ -33,21 +35,29 @@ __all__ = ["accurate_cse", "accurate_sums", "log_one_minus_exp"]
 
 def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     """Where another term completes ``terms[index]`` to one term without a cancellation
-    (:func:`_erfc_pair`, :func:`_expm1_pair`): that term's index and the one term."""
-    return _erfc_pair(terms, index) or _expm1_pair(terms, index)
+    (:func:`_erfc_pair`, :func:`_expm1_pair`, :func:`_half_angle_pair`): that term's
+    index and the one term."""
+    return _erfc_pair(terms, index) or _expm1_pair(terms, index) or _half_angle_pair(terms, index)
+
+
+def _single_call(term: sp.Expr, *kinds: type) -> tuple[sp.Expr, sp.Function] | None:
+    """``(c, f(z))`` where ``term`` is ``c*f(z)`` for one call ``f(z)`` of one of
+    ``kinds`` (``c`` free of it), else None."""
+    functions = term.atoms(*kinds)
+    if len(functions) != 1:
+        return None
+    (function,) = functions
+    coefficient, rest = term.as_independent(function, as_Add=False)
+    return (coefficient, function) if rest == function else None
 
 
 def _erfc_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     """Where ``terms[index]`` is ``c*erf(z)`` or ``c*erfc(z)`` and another term
     completes it to a multiple of ``erfc(+-z)``: that term's index and the product."""
-    term = terms[index]
-    functions = term.atoms(sp.erf, sp.erfc)
-    if len(functions) != 1:
+    found = _single_call(terms[index], sp.erf, sp.erfc)
+    if found is None:
         return None
-    (function,) = functions
-    coefficient, rest = term.as_independent(function, as_Add=False)
-    if rest != function:
-        return None
+    coefficient, function = found
     (z,) = function.args
     if isinstance(function, sp.erf):
         # c + c erf(z) = c erfc(-z); c erf(z) - c = -c erfc(z)
@@ -60,6 +70,23 @@ def _erfc_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
         if j is not None:
             return j, factor * sp.erfc(argument, evaluate=False)
     return None
+
+
+def _half_angle_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
+    """Where ``terms[index]`` is ``c*cos(z)`` or ``c*cosh(z)`` and another term is
+    ``-c``: that term's index and ``-2c sin(z/2)**2`` or ``2c sinh(z/2)**2`` (the same
+    values, with no cancellation for small ``z``)."""
+    found = _single_call(terms[index], sp.cos, sp.cosh)
+    if found is None:
+        return None
+    coefficient, function = found
+    j = _index_of(-coefficient, terms, index)
+    if j is None:
+        return None
+    (z,) = function.args
+    if isinstance(function, sp.cos):
+        return j, -2 * coefficient * sp.sin(z / 2) ** 2
+    return j, 2 * coefficient * sp.sinh(z / 2) ** 2
 
 
 def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
@@ -114,7 +141,7 @@ def accurate_sums(expr: sp.Expr) -> sp.Expr:
     """``expr`` with each sum that cancels (see the module's description) as one term:
     ``erfc`` (unevaluated), ``expm1`` or ``log1p``; ``log(1 - exp(z))`` as
     :func:`log_one_minus_exp`."""
-    if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log, sp.Pow):
+    if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log, sp.Pow, sp.cos, sp.cosh):
         return expr
     expr = expr.replace(
         lambda e: _exponent_under_log(e) is not None,
