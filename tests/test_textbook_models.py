@@ -196,24 +196,30 @@ def test_peng_robinson_volumes_are_roots_of_the_cubic():
     assert three >= 50  # two-phase states, where the start picks the root
 
 
-def test_first_order_absorption_times_keep_every_digit_of_a_small_fraction():
-    # 1 - exp(-k t) loses the digits of a small fraction absorbed unless it is
-    # computed as -expm1(-k t): the times came out up to 1e-4 off
-    op = absorption_op()
-    rng = np.random.default_rng(2)
+def absorbed_times(op, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rates 1e-3 to 1e3, fractions 1e-300 to 0.1 (the first 1,000) and 0.1 to 0.999,
+    the op's times (every one converged) and ``dt/dc`` through its gradient."""
+    rng = np.random.default_rng(seed)
     rates = 10 ** rng.uniform(-3, 3, 2000)
     fractions = np.concatenate([10 ** rng.uniform(-300, -1, 1000), rng.uniform(0.1, 0.999, 1000)])
     result = op.solve(rates, fractions)
     assert (result.status == SolveStatus.CONVERGED).all()
-    expected = absorption_time(rates, fractions)
-    np.testing.assert_allclose(result.root[:1000], expected[:1000], rtol=1e-15)
-    # near c = 1 the time is ill-conditioned in c: a condition number up to 145
-    np.testing.assert_allclose(result.root[1000:], expected[1000:], rtol=1e-13)
-    # dt/dc = 1 / (k (1 - c)), through the op's gradient (as exp(k t)/k: near c = 1
-    # the time's rounding, times k t up to 7, is the slope's)
     k, c = pt.dvector("k"), pt.dvector("c")
     times = op(k, c)
     slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
+    return rates, fractions, result.root, slope
+
+
+def test_first_order_absorption_times_keep_every_digit_of_a_small_fraction():
+    # 1 - exp(-k t) loses the digits of a small fraction absorbed unless it is
+    # computed as -expm1(-k t): the times came out up to 1e-4 off
+    rates, fractions, times, slope = absorbed_times(absorption_op(), 2)
+    expected = absorption_time(rates, fractions)
+    np.testing.assert_allclose(times[:1000], expected[:1000], rtol=1e-15)
+    # near c = 1 the time is ill-conditioned in c: a condition number up to 145
+    np.testing.assert_allclose(times[1000:], expected[1000:], rtol=1e-13)
+    # dt/dc = 1 / (k (1 - c)) (as exp(k t)/k: near c = 1 the time's rounding, times
+    # k t up to 7, is the slope's)
     np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-13)
 
 
@@ -222,21 +228,12 @@ def test_first_order_absorption_times_in_log_form_from_1e_300_to_nearly_all():
     # fraction up to 1e-10 failed) and loses the digits of a small k t above it (times
     # 4e-12 off at c = 1e-5, called converged); computed as log(-expm1(-k t)) there and
     # as log1p(-exp(-k t)) for k t above log 2, it keeps them
-    op = log_absorption_op()
-    rng = np.random.default_rng(4)
-    rates = 10 ** rng.uniform(-3, 3, 2000)
-    fractions = np.concatenate([10 ** rng.uniform(-300, -1, 1000), rng.uniform(0.1, 0.999, 1000)])
-    result = op.solve(rates, fractions)
-    assert (result.status == SolveStatus.CONVERGED).all()
-    expected = absorption_time(rates, fractions)
+    rates, fractions, times, slope = absorbed_times(log_absorption_op(), 4)
+    error = np.abs(times / absorption_time(rates, fractions) - 1)
     # a residual of log(c) is rounded to eps |log c|: so is the time, relative to it
-    rounding = np.finfo(float).eps * (1 + np.abs(np.log(fractions)))
-    assert (np.abs(result.root / expected - 1) <= 4 * rounding).all()
+    assert (error <= 4 * np.finfo(float).eps * (1 + np.abs(np.log(fractions)))).all()
     # near c = 1 the time's condition number in c is up to 145 (as in the plain form)
-    assert (np.abs(result.root / expected - 1)[1000:] <= 1e-13).all()
-    k, c = pt.dvector("k"), pt.dvector("c")
-    times = op(k, c)
-    slope = pytensor.function([k, c], pytensor.grad(times.sum(), c))(rates, fractions)
+    assert (error[1000:] <= 1e-13).all()
     np.testing.assert_allclose(slope, 1 / (rates * (1 - fractions)), rtol=1e-12)
 
 
