@@ -44,8 +44,9 @@
     growths 1e-300 to 10, beside ``brentq`` on the residual as written in a bracket of
     half to twice the rate, solved as above;
   - the catenary parameter of a cable from its span (1 to 1,000) and sag (1e-12 to 3
-    times the span), ``a (cosh(L / 2a) - 1) = s``, against 60 digits of mpmath, solved
-    as above.
+    times the span), ``a (cosh(L / 2a) - 1) = s``, and the time at which an oral dose's
+    concentration first reaches a level 1e-14 to nearly 1 of its peak, ``exp(-k_e t) -
+    exp(-k_a t) = q``, against 60 digits of mpmath, solved as above.
 
 Run: ``.venv/bin/python benchmarks/external_sets.py`` (compiles one kernel per function:
 minutes on a cold cache).
@@ -77,6 +78,8 @@ from textbook import (
     T_CRITICAL,
     absorption_op,
     absorption_time,
+    bateman_op,
+    bateman_time,
     brightness_op,
     brightness_temperature,
     catenary_op,
@@ -285,10 +288,10 @@ def expm1_rows(
     tolerance: np.ndarray | float = 1e-13,
 ) -> list[Row]:
     """The roots of ``op``'s residual (written with ``exp(z) - 1``, ``(1 + r)**n - 1``,
-    ``log(1 - exp(z))`` or ``cosh(z) - 1``) at the parameter ``columns``, by implicitop
-    and by ``brentq`` on the residual as written in a bracket of half to twice the
-    reference ``roots``, each solved where within ``tolerance`` (relative; one per root
-    or for all) of it."""
+    ``log(1 - exp(z))``, ``cosh(z) - 1`` or ``exp(x) - exp(y)``) at the parameter
+    ``columns``, by implicitop and by ``brentq`` on the residual as written in a bracket
+    of half to twice the reference ``roots``, each solved where within ``tolerance``
+    (relative; one per root or for all) of it."""
     problem = op.problem
     residual = sp.lambdify((problem.unknowns[0], *op.params), problem.residuals[0], "numpy")
     result = op.solve(*columns)
@@ -336,6 +339,21 @@ def catenary_rows() -> list[Row]:
     return expm1_rows(catenary_op(), (spans, sags), roots)
 
 
+def bateman_rows() -> list[Row]:
+    """Times an oral dose's concentration first reaches a level 1e-14 to nearly 1 of its
+    peak (elimination 1e-2 to 1, absorption 1.1 to 100 times faster), against 60
+    digits of mpmath, within 1e-13."""
+    rng = np.random.default_rng(19)
+    eliminations = 10 ** rng.uniform(-2, 0, TEXTBOOK_CASES)
+    absorptions = eliminations * 10 ** rng.uniform(0.05, 2, TEXTBOOK_CASES)
+    peaks = np.log(absorptions / eliminations) / (absorptions - eliminations)
+    highest = np.exp(-eliminations * peaks) - np.exp(-absorptions * peaks)
+    levels = highest * 10 ** rng.uniform(-14, -0.01, TEXTBOOK_CASES)
+    columns = (absorptions, eliminations, levels)
+    roots = np.array([bateman_time(*case) for case in zip(*columns, strict=True)])
+    return expm1_rows(bateman_op(), columns, roots)
+
+
 def brightness_rows() -> list[Row]:
     rng = np.random.default_rng(16)
     frequencies = 10 ** rng.uniform(6, 15, TEXTBOOK_CASES)
@@ -374,6 +392,7 @@ def main() -> None:
         ("The same in log form, log(1 - exp(-k t))", "brentq", log_absorption_rows()),
         ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
         ("Catenary parameter, sag/span 1e-12..3", "brentq", catenary_rows()),
+        ("Oral dose, time to a level 1e-14..1 of the peak", "brentq", bateman_rows()),
         ("Compound annual growth rate, growth 1e-300..10", "brentq", growth_rate_rows()),
     ]  # fmt: skip
     print("| set | cases | implicitop solved | SciPy | SciPy solved |")

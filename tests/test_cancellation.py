@@ -9,7 +9,12 @@ import sympy as sp
 from scipy import special
 from sympy.codegen.cfunctions import expm1, log1p
 
-from implicitop._cancellation import accurate_cse, accurate_sums, log_one_minus_exp
+from implicitop._cancellation import (
+    accurate_cse,
+    accurate_sums,
+    exp_difference,
+    log_one_minus_exp,
+)
 from implicitop._codegen import element_functions
 
 Z, S = sp.Symbol("z", real=True), sp.Symbol("S", positive=True)
@@ -119,6 +124,25 @@ def test_one_minus_cos_and_cosh_minus_one_keep_their_digits(x):
         op = make_implicit_op(written - u, u, t)
         residual = element_functions(op.problem, op.solver.starts)["residual"]
         assert residual(0.0, np.array([x])) == pytest.approx(reference, rel=4e-16, abs=0)
+
+
+@pytest.mark.parametrize(
+    ("x", "y"), [(-1e-10, -2e-10), (-0.3, -0.3 - 1e-9), (-1.0, -800.0), (700.0, 1.0), (-5.0, 2.0)]
+)
+def test_a_difference_of_exponentials_keeps_its_digits_and_does_not_overflow(x, y):
+    """``exp(x) - exp(y)`` against mpmath, near ``x = y`` (as written it keeps only the
+    digits of ``x - y`` beyond one) and far from it (``exp(y)`` 0, ``exp(x)`` near the
+    largest double), where ``expm1`` of the difference alone would overflow."""
+    import mpmath
+
+    u, a, b = sp.Symbol("u", real=True), sp.Symbol("a", real=True), sp.Symbol("b", real=True)
+    rewritten = accurate_sums(sp.exp(a) - sp.exp(b) - u)
+    assert rewritten.has(sp.Piecewise)
+    assert sp.simplify(rewritten.subs(u, 0) - exp_difference(a, b)) == 0
+    function = sp.lambdify([u, a, b], rewritten, "math")
+    with mpmath.workdps(50):
+        reference = float(mpmath.exp(x) - mpmath.exp(y))
+    assert function(0.0, x, y) == pytest.approx(reference, rel=4e-16, abs=0)
 
 
 def test_the_shared_subexpressions_are_rewritten_too():

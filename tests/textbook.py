@@ -3,8 +3,10 @@ of phosphoric acid titrated with a strong base (chemistry), the Peng-Robinson eq
 of state of carbon dioxide (thermodynamics), and two written with ``exp(z) - 1``: the
 time by which a fraction of a dose is absorbed (pharmacokinetics) and the brightness
 temperature of a radiance (astronomy, Planck's law); the first in log form too, with
-``log(1 - exp(-k t))``; and one with ``cosh(z) - 1``: the parameter of a hanging
-cable's catenary from its span and sag (engineering)."""
+``log(1 - exp(-k t))``; one with ``cosh(z) - 1``: the parameter of a hanging cable's
+catenary from its span and sag (engineering); and one with ``exp(x) - exp(y)``: the
+time at which an oral dose's concentration first reaches a level (Bateman's function,
+pharmacokinetics)."""
 
 import mpmath
 import numpy as np
@@ -140,3 +142,32 @@ def catenary_parameter(span: float, sag: float) -> tuple[float, float]:
         u = (low + high) / 2
         slope = 1 / (mpmath.cosh(u) - 1 - u * mpmath.sinh(u))
         return float(mpmath.mpf(span) / (2 * u)), float(slope)
+
+
+ABSORPTION, ELIMINATION, LEVEL = sp.symbols("k_a k_e q", positive=True)
+
+
+def bateman_op() -> ImplicitOp:
+    """The time ``t`` at which the concentration of an oral dose absorbed at rate
+    ``k_a`` and eliminated at rate ``k_e`` first reaches the level ``q`` (in units of
+    ``D k_a / V (k_a - k_e)``): ``exp(-k_e t) - exp(-k_a t) = q``, bracketed by 0 and
+    the peak's time ``log(k_a / k_e) / (k_a - k_e)``. Early on the two exponentials
+    cancel."""
+    peak = sp.log(ABSORPTION / ELIMINATION) / (ABSORPTION - ELIMINATION)
+    residual = sp.exp(-ELIMINATION * TIME) - sp.exp(-ABSORPTION * TIME) - LEVEL
+    return make_implicit_op(residual, TIME, [ABSORPTION, ELIMINATION, LEVEL], bracket=(0, peak))
+
+
+def bateman_time(absorption: float, elimination: float, level: float) -> float:
+    """:func:`bateman_op`'s root by bisection in 60 digits of mpmath (the concentration
+    rises from 0 to its peak)."""
+    with mpmath.workdps(60):
+        a, e, q = (mpmath.mpf(value) for value in (absorption, elimination, level))
+        low, high = mpmath.mpf(0), mpmath.log(a / e) / (a - e)
+        for _ in range(300):
+            middle = (low + high) / 2
+            if mpmath.exp(-e * middle) - mpmath.exp(-a * middle) > q:
+                high = middle
+            else:
+                low = middle
+        return float((low + high) / 2)

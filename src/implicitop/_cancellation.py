@@ -17,7 +17,8 @@ functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 + r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
 (:mod:`sympy.codegen.cfunctions`); ``log(1 - exp(z))`` becomes the piecewise form of
 :func:`log_one_minus_exp`; ``c*cos(z) - c`` and ``c*cosh(z) - c`` become
-``-2c sin(z/2)**2`` and ``2c sinh(z/2)**2``. The printed code computes them without
+``-2c sin(z/2)**2`` and ``2c sinh(z/2)**2``; ``c*exp(x) - c*exp(y)`` becomes the
+piecewise form of :func:`exp_difference`. The printed code computes them without
 the cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep
 their relative precision where the sums lose it, and the half angles' ``sin`` and
 ``sinh`` theirs.
@@ -30,14 +31,19 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-__all__ = ["accurate_cse", "accurate_sums", "log_one_minus_exp"]
+__all__ = ["accurate_cse", "accurate_sums", "exp_difference", "log_one_minus_exp"]
 
 
 def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     """Where another term completes ``terms[index]`` to one term without a cancellation
-    (:func:`_erfc_pair`, :func:`_expm1_pair`, :func:`_half_angle_pair`): that term's
-    index and the one term."""
-    return _erfc_pair(terms, index) or _expm1_pair(terms, index) or _half_angle_pair(terms, index)
+    (:func:`_erfc_pair`, :func:`_expm1_pair`, :func:`_half_angle_pair`,
+    :func:`_exp_difference_pair`): that term's index and the one term."""
+    return (
+        _erfc_pair(terms, index)
+        or _expm1_pair(terms, index)
+        or _half_angle_pair(terms, index)
+        or _exp_difference_pair(terms, index)
+    )
 
 
 def _single_call(term: sp.Expr, *kinds: type) -> tuple[sp.Expr, sp.Function] | None:
@@ -103,6 +109,30 @@ def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     if j is None:
         return None
     return j, coefficient * expm1(exponent)
+
+
+def _exp_difference_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
+    """Where ``terms[index]`` is ``c*exp(x)`` and another term is ``-c*exp(y)``: that
+    term's index and ``c*(exp(x) - exp(y))`` as :func:`exp_difference`."""
+    found = _single_call(terms[index], sp.exp)
+    if found is None:
+        return None
+    coefficient, function = found
+    for j, term in enumerate(terms):
+        other = _single_call(term, sp.exp) if j != index else None
+        if other is not None and other[0] == -coefficient:
+            return j, coefficient * exp_difference(function.args[0], other[1].args[0])
+    return None
+
+
+def exp_difference(x: sp.Expr, y: sp.Expr) -> sp.Piecewise:
+    """``exp(x) - exp(y)`` without a cancellation where ``x`` is near ``y`` (Bateman's
+    ``exp(-a t) - exp(-b t)`` early on): the exponential of the larger exponent times
+    ``expm1`` of the difference, which is at most 0, so neither overflows where the
+    difference as written does not."""
+    return sp.Piecewise(
+        (-sp.exp(x) * expm1(y - x), x >= y), (sp.exp(y) * expm1(x - y), True), evaluate=False
+    )
 
 
 def _exponent_of(factor: sp.Expr) -> sp.Expr | None:
