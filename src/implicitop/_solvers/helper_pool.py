@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -246,12 +247,16 @@ class _Pool:
         self.table = np.zeros(0, dtype=np.int64)
         self.tables = [self.table]  # a job may still point to an older table
         self.lock = threading.Lock()
+        #: The most helpers this process has: fewer once the system refused a thread.
+        self.most = sys.maxsize
 
     def grow(self, count: int, serve: int) -> None:
         """Start helpers, each running the function at the address ``serve`` on a block
-        of its own, until there are ``count``."""
+        of its own, until there are ``count`` (or the system refuses a thread: then no
+        more are asked for)."""
         libc = ctypes.CDLL(None)
         with self.lock:
+            count = min(count, self.most)
             if len(self.blocks) >= count:
                 return
             while len(self.blocks) < count:
@@ -262,6 +267,7 @@ class _Pool:
                 body, argument = ctypes.c_void_p(serve), ctypes.c_void_p(block.ctypes.data)
                 started = libc.pthread_create(ctypes.byref(handle), None, body, argument)
                 if started != 0:
+                    self.most = len(self.blocks)
                     break
                 libc.pthread_detach(handle)
                 self.blocks.append(block)
@@ -297,6 +303,6 @@ def helper_table(count: int, serve: int) -> np.ndarray:
             if _pool is None or _pool.process != os.getpid():
                 _pool = _Pool()
             pool = _pool
-    if POSIX and len(pool.blocks) < count:
+    if POSIX and len(pool.blocks) < min(count, pool.most):
         pool.grow(count, serve)
     return pool.table
