@@ -49,6 +49,7 @@ def test_a_sum_that_cancels_becomes_one_erfc_term(written, accurate):
         (sp.log(1 + S * (sp.exp(Z) - 1)), log1p(S * expm1(Z))),
         (sp.log(1 - sp.exp(-S * Z)), log_one_minus_exp(-S * Z)),
         (1 - sp.cos(Z), 2 * sp.sin(Z / 2) ** 2),
+        (3 + 3 * sp.cos(S * Z), 6 * sp.cos(S * Z / 2) ** 2),
         (S * sp.cosh(Z / S) - S + 3, 2 * S * sp.sinh(Z / (2 * S)) ** 2 + 3),
     ],
 )
@@ -69,7 +70,8 @@ def test_sums_that_do_not_cancel_are_left_as_they_are():
         S * sp.exp(Z) - 1,
         sp.log(2 + Z),
         (1 + Z) ** 2 - 1,  # Z real: 1 + Z may be negative, where log1p(Z) is NaN
-        sp.cos(Z) + 1,
+        2 * sp.cos(Z) + 1,
+        sp.cosh(Z) + 1,  # at least 2: nothing cancels
         2 * sp.cosh(Z) - 1,
     ):
         assert accurate_sums(expr) == expr
@@ -110,20 +112,26 @@ def test_log_of_one_minus_exp_keeps_its_digits_at_both_ends(x):
 
 @pytest.mark.parametrize("x", [1e-150, 1e-9, 1e-3, 0.5, 3.0])
 def test_one_minus_cos_and_cosh_minus_one_keep_their_digits(x):
-    """The element functions of ``1 - cos(t) - u`` and ``cosh(t) - 1 - u`` at ``u = 0``
-    against mpmath: as written both are 0 below 1e-8."""
+    """The element functions of ``1 - cos(t) - u`` and ``cosh(t) - 1 - u`` at ``u = 0``,
+    ``t = x``, and of ``1 + cos(t) - u`` at ``t = pi - x``, against mpmath: as written
+    all are 0 for ``x`` below 1e-8."""
     import mpmath
 
     from implicitop import make_implicit_op
 
     u, t = sp.Symbol("u", real=True), sp.Symbol("t", real=True)
+    near_pi = float(np.pi - x)
     with mpmath.workdps(400):  # 1 - cos(1e-150) is 5e-301
-        exact = mpmath.mpf(x)
-        references = (float(1 - mpmath.cos(exact)), float(mpmath.cosh(exact) - 1))
-    for written, reference in zip((1 - sp.cos(t), sp.cosh(t) - 1), references, strict=True):
+        references = (
+            float(1 - mpmath.cos(mpmath.mpf(x))),
+            float(mpmath.cosh(mpmath.mpf(x)) - 1),
+            float(1 + mpmath.cos(mpmath.mpf(near_pi))),  # the double's own distance to pi
+        )
+    forms = ((1 - sp.cos(t), x), (sp.cosh(t) - 1, x), (1 + sp.cos(t), near_pi))
+    for (written, at), reference in zip(forms, references, strict=True):
         op = make_implicit_op(written - u, u, t)
         residual = element_functions(op.problem, op.solver.starts)["residual"]
-        assert residual(0.0, np.array([x])) == pytest.approx(reference, rel=4e-16, abs=0)
+        assert residual(0.0, np.array([at])) == pytest.approx(reference, rel=4e-16, abs=0)
 
 
 @pytest.mark.parametrize(

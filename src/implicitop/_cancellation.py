@@ -16,12 +16,12 @@ functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 ``c*expm1(z)`` (and of ``c*(1 + r)**n`` and ``-c``, ``c*expm1(n*log1p(r))``, where ``1
 + r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
 (:mod:`sympy.codegen.cfunctions`); ``log(1 - exp(z))`` becomes the piecewise form of
-:func:`log_one_minus_exp`; ``c*cos(z) - c`` and ``c*cosh(z) - c`` become
-``-2c sin(z/2)**2`` and ``2c sinh(z/2)**2``; ``c*exp(x) - c*exp(y)`` becomes the
-piecewise form of :func:`exp_difference`. The printed code computes them without
-the cancellation: SciPy's and the C library's ``erfc``, ``expm1`` and ``log1p`` keep
-their relative precision where the sums lose it, and the half angles' ``sin`` and
-``sinh`` theirs.
+:func:`log_one_minus_exp`; ``c*cos(z) - c``, ``c*cos(z) + c`` and ``c*cosh(z) - c``
+become ``-2c sin(z/2)**2``, ``2c cos(z/2)**2`` and ``2c sinh(z/2)**2``;
+``c*exp(x) - c*exp(y)`` becomes the piecewise form of :func:`exp_difference`. The
+printed code computes them without the cancellation: SciPy's and the C library's
+``erfc``, ``expm1`` and ``log1p`` keep their relative precision where the sums lose
+it, and the half angles' ``sin``, ``cos`` and ``sinh`` theirs.
 """
 
 from __future__ import annotations
@@ -80,19 +80,23 @@ def _erfc_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
 
 def _half_angle_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
     """Where ``terms[index]`` is ``c*cos(z)`` or ``c*cosh(z)`` and another term is
-    ``-c``: that term's index and ``-2c sin(z/2)**2`` or ``2c sinh(z/2)**2`` (the same
-    values, with no cancellation for small ``z``)."""
+    ``-c``: that term's index and ``-2c sin(z/2)**2`` or ``2c sinh(z/2)**2``; where it
+    is ``c*cos(z)`` and another term is ``c``: ``2c cos(z/2)**2``. The same values,
+    with no cancellation for ``z`` near 0 (near pi for the last)."""
     found = _single_call(terms[index], sp.cos, sp.cosh)
     if found is None:
         return None
     coefficient, function = found
-    j = _index_of(-coefficient, terms, index)
-    if j is None:
-        return None
     (z,) = function.args
-    if isinstance(function, sp.cos):
+    j = _index_of(-coefficient, terms, index)
+    if j is not None and isinstance(function, sp.cos):
         return j, -2 * coefficient * sp.sin(z / 2) ** 2
-    return j, 2 * coefficient * sp.sinh(z / 2) ** 2
+    if j is not None:
+        return j, 2 * coefficient * sp.sinh(z / 2) ** 2
+    j = _index_of(coefficient, terms, index)
+    if j is not None and isinstance(function, sp.cos):
+        return j, 2 * coefficient * sp.cos(z / 2) ** 2
+    return None
 
 
 def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
