@@ -17,6 +17,21 @@ typedef void (*implicitop_job_function)(npy_int64 *job);
  * addresses of its parameter rows and roots, ...) and the index of its first element. */
 typedef void (*implicitop_after_part)(npy_int64 data, const npy_int64 *task, npy_int64 start);
 
+/* Write the task of solving all the rows (size, k) into root and code (the first
+ * IMPLICITOP_TASK_WORDS words of `words`, laid out as a job's). */
+static void implicitop_task(npy_int64 *words, PyArrayObject *rows_array,
+                            PyArrayObject *root_array, PyArrayObject *code_array,
+                            npy_int64 entry_cell, npy_int64 settings, npy_int64 settings_size)
+{
+    words[IMPLICITOP_JOB_CELL] = entry_cell;
+    words[IMPLICITOP_JOB_SIZE] = PyArray_DIM(rows_array, 0);
+    words[IMPLICITOP_JOB_ROWS] = (npy_int64)(size_t)PyArray_DATA(rows_array);
+    words[IMPLICITOP_JOB_RECORD] = settings;
+    words[IMPLICITOP_JOB_LENGTH] = settings_size;
+    words[IMPLICITOP_JOB_ROOT] = (npy_int64)(size_t)PyArray_DATA(root_array);
+    words[IMPLICITOP_JOB_CODE] = (npy_int64)(size_t)PyArray_DATA(code_array);
+}
+
 /* Solve the rows (size, k) into root (size, n) and code with helper threads: build the
  * job (its words: IMPLICITOP_JOB_*, defined before this file from
  * implicitop._solvers.threads), have `share` (threads.share_job) name its helpers in
@@ -39,13 +54,7 @@ static int implicitop_solve_shared(PyArrayObject *rows_array, int k, PyArrayObje
 
     if (job_array == NULL) return -1;
     job = (npy_int64 *)PyArray_DATA(job_array);
-    job[IMPLICITOP_JOB_CELL] = entry_cell;
-    job[IMPLICITOP_JOB_SIZE] = PyArray_DIM(rows_array, 0);
-    job[IMPLICITOP_JOB_ROWS] = (npy_int64)(size_t)PyArray_DATA(rows_array);
-    job[IMPLICITOP_JOB_RECORD] = settings;
-    job[IMPLICITOP_JOB_LENGTH] = settings_size;
-    job[IMPLICITOP_JOB_ROOT] = (npy_int64)(size_t)PyArray_DATA(root_array);
-    job[IMPLICITOP_JOB_CODE] = (npy_int64)(size_t)PyArray_DATA(code_array);
+    implicitop_task(job, rows_array, root_array, code_array, entry_cell, settings, settings_size);
     job[IMPLICITOP_JOB_N] = n;
     job[IMPLICITOP_JOB_K] = k;
     job[IMPLICITOP_JOB_AFTER] = (npy_int64)(size_t)after;
@@ -137,13 +146,7 @@ static int implicitop_run(PyArrayObject *rows_array, int k, PyArrayObject *root_
                                        entry_cell, settings, settings_size, after, after_data);
     }
     kernel = (implicitop_kernel)(size_t)(*(volatile npy_int64 *)(size_t)entry_cell);
-    task[IMPLICITOP_JOB_CELL] = entry_cell;
-    task[IMPLICITOP_JOB_SIZE] = size;
-    task[IMPLICITOP_JOB_ROWS] = (npy_int64)(size_t)PyArray_DATA(rows_array);
-    task[IMPLICITOP_JOB_RECORD] = settings;
-    task[IMPLICITOP_JOB_LENGTH] = settings_size;
-    task[IMPLICITOP_JOB_ROOT] = (npy_int64)(size_t)PyArray_DATA(root_array);
-    task[IMPLICITOP_JOB_CODE] = (npy_int64)(size_t)PyArray_DATA(code_array);
+    implicitop_task(task, rows_array, root_array, code_array, entry_cell, settings, settings_size);
     Py_BEGIN_ALLOW_THREADS
     kernel(size, (double *)PyArray_DATA(rows_array), (double *)(size_t)settings,
            (npy_intp)settings_size, (double *)PyArray_DATA(root_array),

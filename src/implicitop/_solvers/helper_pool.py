@@ -39,9 +39,11 @@ __all__ = [
     "SLOT",
     "SPIN_NANOSECONDS",
     "helper_table",
+    "libc_function",
     "post_function",
     "release_function",
     "serve_function",
+    "word",
 ]
 
 #: Whether helper threads can be started (POSIX threads).
@@ -61,18 +63,22 @@ _BYTES = ir.IntType(8).as_pointer()
 _JOB_FUNCTION = ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()])
 
 
-def _libc(module: ir.Module, name: str, returns: ir.Type, *arguments: ir.Type) -> ir.Function:
+def libc_function(
+    module: ir.Module, name: str, returns: ir.Type, *arguments: ir.Type
+) -> ir.Function:
+    """The C library's function ``name`` of that signature, declared in ``module``."""
     return cgutils.get_or_insert_function(module, ir.FunctionType(returns, arguments), name)
 
 
-def _word(builder: ir.IRBuilder, words: ir.Value, index: int | ir.Value) -> ir.Value:
+def word(builder: ir.IRBuilder, words: ir.Value, index: int | ir.Value) -> ir.Value:
+    """The address of word ``index`` of the int64 array at ``words``."""
     offset = ir.Constant(_WORD, index) if isinstance(index, int) else index
     return builder.gep(words, [offset])
 
 
 def _area(builder: ir.IRBuilder, block: ir.Value, index: int) -> ir.Value:
     """The address of the mutex or condition variable at word ``index`` of a block."""
-    return builder.bitcast(_word(builder, block, index), _BYTES)
+    return builder.bitcast(word(builder, block, index), _BYTES)
 
 
 def _sleep_until_posted(builder: ir.IRBuilder, block: ir.Value, woken: ir.Block) -> None:
@@ -83,28 +89,28 @@ def _sleep_until_posted(builder: ir.IRBuilder, block: ir.Value, woken: ir.Block)
     the flag (and signals, under the mutex) or this thread sees the job."""
     module, function = builder.module, builder.function
     mutex, condition = _area(builder, block, _MUTEX), _area(builder, block, _CONDITION)
-    builder.call(_libc(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
-    builder.store_atomic(ir.Constant(_WORD, 1), _word(builder, block, SLEEPING), "seq_cst", 8)
+    builder.call(libc_function(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
+    builder.store_atomic(ir.Constant(_WORD, 1), word(builder, block, SLEEPING), "seq_cst", 8)
     check, wait, up = (function.append_basic_block(name) for name in ("check", "wait", "up"))
     builder.branch(check)
     builder.position_at_end(check)
-    slot = builder.load_atomic(_word(builder, block, SLOT), "seq_cst", 8)
+    slot = builder.load_atomic(word(builder, block, SLOT), "seq_cst", 8)
     builder.cbranch(builder.icmp_signed("==", slot, ir.Constant(_WORD, 0)), wait, up)
     builder.position_at_end(wait)
-    condition_wait = _libc(module, "pthread_cond_wait", _INT, _BYTES, _BYTES)
+    condition_wait = libc_function(module, "pthread_cond_wait", _INT, _BYTES, _BYTES)
     builder.call(condition_wait, [condition, mutex])
     builder.branch(check)
     builder.position_at_end(up)
-    builder.store_atomic(ir.Constant(_WORD, 0), _word(builder, block, SLEEPING), "seq_cst", 8)
-    builder.call(_libc(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
+    builder.store_atomic(ir.Constant(_WORD, 0), word(builder, block, SLEEPING), "seq_cst", 8)
+    builder.call(libc_function(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
     builder.branch(woken)
 
 
 def _nanoseconds(builder: ir.IRBuilder, clock: ir.Value) -> ir.Value:
     """Emit: the monotonic clock in nanoseconds (``clock``: two words for a timespec)."""
-    gettime = _libc(builder.module, "clock_gettime", _INT, _INT, _WORD.as_pointer())
+    gettime = libc_function(builder.module, "clock_gettime", _INT, _INT, _WORD.as_pointer())
     builder.call(gettime, [ir.Constant(_INT, time.CLOCK_MONOTONIC), clock])
-    seconds, nanoseconds = (builder.load(_word(builder, clock, i)) for i in (0, 1))
+    seconds, nanoseconds = (builder.load(word(builder, clock, i)) for i in (0, 1))
     return builder.add(builder.mul(seconds, ir.Constant(_WORD, 10**9)), nanoseconds)
 
 
@@ -125,26 +131,26 @@ def serve_function(module: ir.Module, claim: ir.Function) -> ir.Function:
     builder.store(_nanoseconds(builder, clock), since)
     builder.branch(look)
     builder.position_at_end(look)
-    posted = builder.load_atomic(_word(builder, block, SLOT), "acquire", 8)
+    posted = builder.load_atomic(word(builder, block, SLOT), "acquire", 8)
     one = ir.Constant(_WORD, 1)
     empty = builder.icmp_signed("==", posted, ir.Constant(_WORD, 0))
     busy = builder.icmp_signed("!=", builder.and_(posted, one), ir.Constant(_WORD, 0))
     builder.cbranch(builder.or_(empty, busy), idle, take)
     builder.position_at_end(take)
     swap = builder.cmpxchg(
-        _word(builder, block, SLOT), posted, builder.or_(posted, one), "acq_rel", "acquire"
+        word(builder, block, SLOT), posted, builder.or_(posted, one), "acq_rel", "acquire"
     )
     builder.cbranch(builder.extract_value(swap, 1), work, look)
     builder.position_at_end(work)
     builder.call(claim, [builder.inttoptr(posted, _WORD.as_pointer())])
-    builder.store_atomic(ir.Constant(_WORD, 0), _word(builder, block, SLOT), "release", 8)
+    builder.store_atomic(ir.Constant(_WORD, 0), word(builder, block, SLOT), "release", 8)
     builder.branch(spin)
     builder.position_at_end(idle)
     waited = builder.sub(_nanoseconds(builder, clock), builder.load(since))
     soon = builder.icmp_signed("<", waited, ir.Constant(_WORD, SPIN_NANOSECONDS))
     builder.cbranch(soon, yielding, sleep)
     builder.position_at_end(yielding)
-    builder.call(_libc(module, "sched_yield", _INT), [])
+    builder.call(libc_function(module, "sched_yield", _INT), [])
     builder.branch(look)
     builder.position_at_end(sleep)
     _sleep_until_posted(builder, block, spin)
@@ -160,8 +166,8 @@ def _for_each_helper(
     builder in the loop's body (``next``: the basic block that goes on to the next
     helper, which ``body`` must branch to)."""
     function = builder.function
-    table = builder.inttoptr(builder.load(_word(builder, job, naming[0])), _WORD.as_pointer())
-    count = builder.load(_word(builder, job, naming[1]))
+    table = builder.inttoptr(builder.load(word(builder, job, naming[0])), _WORD.as_pointer())
+    count = builder.load(word(builder, job, naming[1]))
     index = cgutils.alloca_once_value(builder, ir.Constant(_WORD, 0))
     test, run, advance, done = map(function.append_basic_block, ("test", "run", "next", "done"))
     builder.branch(test)
@@ -169,7 +175,7 @@ def _for_each_helper(
     i = builder.load(index)
     builder.cbranch(builder.icmp_signed("<", i, count), run, done)
     builder.position_at_end(run)
-    block = builder.inttoptr(builder.load(_word(builder, table, i)), _WORD.as_pointer())
+    block = builder.inttoptr(builder.load(word(builder, table, i)), _WORD.as_pointer())
     body(builder, block, advance)
     builder.position_at_end(advance)
     builder.store(builder.add(i, ir.Constant(_WORD, 1)), index)
@@ -187,19 +193,19 @@ def post_function(module: ir.Module, claim: ir.Function, naming: tuple[int, int]
     address = builder.ptrtoint(job, _WORD)
 
     def post(builder: ir.IRBuilder, block: ir.Value, advance: ir.Block) -> None:
-        slot = _word(builder, block, SLOT)
+        slot = word(builder, block, SLOT)
         swap = builder.cmpxchg(slot, ir.Constant(_WORD, 0), address, "seq_cst", "seq_cst")
         check, wake = (builder.function.append_basic_block(n) for n in ("asleep", "wake"))
         builder.cbranch(builder.extract_value(swap, 1), check, advance)
         builder.position_at_end(check)
-        asleep = builder.load_atomic(_word(builder, block, SLEEPING), "seq_cst", 8)
+        asleep = builder.load_atomic(word(builder, block, SLEEPING), "seq_cst", 8)
         builder.cbranch(builder.icmp_signed("!=", asleep, ir.Constant(_WORD, 0)), wake, advance)
         builder.position_at_end(wake)
         mutex = _area(builder, block, _MUTEX)
-        builder.call(_libc(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
-        signal = _libc(module, "pthread_cond_signal", _INT, _BYTES)
+        builder.call(libc_function(module, "pthread_mutex_lock", _INT, _BYTES), [mutex])
+        signal = libc_function(module, "pthread_cond_signal", _INT, _BYTES)
         builder.call(signal, [_area(builder, block, _CONDITION)])
-        builder.call(_libc(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
+        builder.call(libc_function(module, "pthread_mutex_unlock", _INT, _BYTES), [mutex])
         builder.branch(advance)
 
     _for_each_helper(builder, job, naming, post)
@@ -221,7 +227,7 @@ def release_function(module: ir.Module, wait: ir.Function, naming: tuple[int, in
     working = builder.or_(address, ir.Constant(_WORD, 1))
 
     def release(builder: ir.IRBuilder, block: ir.Value, advance: ir.Block) -> None:
-        slot = _word(builder, block, SLOT)
+        slot = word(builder, block, SLOT)
         swap = builder.cmpxchg(slot, address, ir.Constant(_WORD, 0), "acq_rel", "acquire")
         holding, letting_go = (builder.function.append_basic_block(n) for n in ("held", "yield"))
         builder.cbranch(builder.extract_value(swap, 1), advance, holding)
@@ -229,7 +235,7 @@ def release_function(module: ir.Module, wait: ir.Function, naming: tuple[int, in
         now = builder.load_atomic(slot, "acquire", 8)
         builder.cbranch(builder.icmp_signed("==", now, working), letting_go, advance)
         builder.position_at_end(letting_go)
-        builder.call(_libc(module, "sched_yield", _INT), [])
+        builder.call(libc_function(module, "sched_yield", _INT), [])
         builder.branch(holding)
 
     _for_each_helper(builder, job, naming, release)

@@ -43,6 +43,7 @@ from numba.extending import intrinsic
 
 from implicitop._solvers import batch, held_entry, helper_pool, lockstep, parallel
 from implicitop._solvers.held_entry import held_entry as held_entry_call
+from implicitop._solvers.helper_pool import libc_function, word
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import sharing_threads
 
@@ -76,6 +77,7 @@ _POSIX = os.name == "posix"
 #: The name of the thread function in each compiled module that starts threads.
 _BODY = "implicitop_solve_task"
 _WORD = ir.IntType(64)
+_INT = ir.IntType(32)
 _BYTES = ir.IntType(8).as_pointer()
 
 _sharing_threads = numba.njit(sharing_threads)
@@ -167,10 +169,9 @@ def _start_task(typingctx, task):
         if not _POSIX:
             return ir.Constant(_WORD, 0)
         body = _thread_function(context, builder.module)
-        create_type = ir.FunctionType(
-            ir.IntType(32), [_WORD.as_pointer(), _BYTES, body.type, _BYTES]
+        create = libc_function(
+            builder.module, "pthread_create", _INT, _WORD.as_pointer(), _BYTES, body.type, _BYTES
         )
-        create = cgutils.get_or_insert_function(builder.module, create_type, "pthread_create")
         handle = cgutils.alloca_once_value(builder, ir.Constant(_WORD, 0))
         argument = builder.inttoptr(args[0], _BYTES)
         status = builder.call(create, [handle, ir.Constant(_BYTES, None), body, argument])
@@ -186,8 +187,7 @@ def _join(typingctx, handle):
 
     def codegen(context, builder, signature, args):
         if _POSIX:
-            join_type = ir.FunctionType(ir.IntType(32), [_WORD, _BYTES.as_pointer()])
-            join = cgutils.get_or_insert_function(builder.module, join_type, "pthread_join")
+            join = libc_function(builder.module, "pthread_join", _INT, _WORD, _BYTES.as_pointer())
             builder.call(join, [args[0], ir.Constant(_BYTES.as_pointer(), None)])
         return context.get_dummy_value()
 
@@ -298,10 +298,6 @@ def job(
     return words
 
 
-def _word(builder: ir.IRBuilder, words: ir.Value, index: int) -> ir.Value:
-    return builder.gep(words, [ir.Constant(_WORD, index)])
-
-
 def _job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Function, bool]:
     """The function ``void name(int64 *job)`` of ``module``, and whether it is new (its
     body still to be written)."""
@@ -326,14 +322,14 @@ def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.F
     loop, work, done = (function.append_basic_block(name) for name in ("loop", "work", "done"))
     builder.branch(loop)
     builder.position_at_end(loop)
-    size = builder.load(_word(builder, words, _SIZE))
+    size = builder.load(word(builder, words, _SIZE))
     chunk = ir.Constant(_WORD, CHUNK)
-    start = builder.atomic_rmw("add", _word(builder, words, _CLAIMED), chunk, "monotonic")
+    start = builder.atomic_rmw("add", word(builder, words, _CLAIMED), chunk, "monotonic")
     builder.cbranch(builder.icmp_signed("<", start, size), work, done)
     builder.position_at_end(work)
     rest = builder.sub(size, start)
     count = builder.select(builder.icmp_signed("<", rest, chunk), rest, chunk)
-    k, n = (builder.load(_word(builder, words, i)) for i in (_K, _N))
+    k, n = (builder.load(word(builder, words, i)) for i in (_K, _N))
     eight = ir.Constant(_WORD, 8)
     offsets = {
         _ROWS: builder.mul(builder.mul(start, k), eight),
@@ -341,16 +337,16 @@ def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.F
         _CODE: start,
     }
     for i in range(TASK):
-        value = builder.load(_word(builder, words, i))
+        value = builder.load(word(builder, words, i))
         value = count if i == _SIZE else builder.add(value, offsets[i]) if i in offsets else value
-        builder.store(value, _word(builder, task, i))
+        builder.store(value, word(builder, task, i))
     _call_task(context, builder, task)
-    after = builder.load(_word(builder, words, _AFTER))
+    after = builder.load(word(builder, words, _AFTER))
     with builder.if_then(builder.icmp_signed("!=", after, ir.Constant(_WORD, 0))):
         kind = ir.FunctionType(ir.VoidType(), [_WORD, _WORD.as_pointer(), _WORD])
-        data = builder.load(_word(builder, words, _AFTER_DATA))
+        data = builder.load(word(builder, words, _AFTER_DATA))
         builder.call(builder.inttoptr(after, kind.as_pointer()), [data, task, start])
-    builder.atomic_rmw("add", _word(builder, words, _SOLVED), count, "release")
+    builder.atomic_rmw("add", word(builder, words, _SOLVED), count, "release")
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
@@ -371,14 +367,14 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     builder = ir.IRBuilder(function.append_basic_block("start"))
     looks = cgutils.alloca_once_value(builder, ir.Constant(_WORD, 0))
     nap = builder.alloca(_WORD, 2)  # struct timespec: seconds, nanoseconds
-    builder.store(ir.Constant(_WORD, 0), _word(builder, nap, 0))
-    builder.store(ir.Constant(_WORD, NAP_NANOSECONDS), _word(builder, nap, 1))
+    builder.store(ir.Constant(_WORD, 0), word(builder, nap, 0))
+    builder.store(ir.Constant(_WORD, NAP_NANOSECONDS), word(builder, nap, 1))
     blocks = ("loop", "again", "yield", "sleep", "done")
     loop, again, yielding, sleeping, done = map(function.append_basic_block, blocks)
     builder.branch(loop)
     builder.position_at_end(loop)
-    size = builder.load(_word(builder, words, _SIZE))
-    solved = builder.load_atomic(_word(builder, words, _SOLVED), "acquire", 8)
+    size = builder.load(word(builder, words, _SIZE))
+    solved = builder.load_atomic(word(builder, words, _SOLVED), "acquire", 8)
     builder.cbranch(builder.icmp_signed("<", solved, size), again, done)
     builder.position_at_end(again)
     count = builder.load(looks)
@@ -387,19 +383,17 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     builder.cbranch(builder.and_(early, ir.Constant(ir.IntType(1), _POSIX)), yielding, sleeping)
     builder.position_at_end(yielding)
     if _POSIX:
-        yield_type = ir.FunctionType(ir.IntType(32), [])
-        builder.call(cgutils.get_or_insert_function(module, yield_type, "sched_yield"), [])
+        builder.call(libc_function(module, "sched_yield", _INT), [])
     builder.branch(loop)
     builder.position_at_end(sleeping)
     if _POSIX:
-        sleep_type = ir.FunctionType(ir.IntType(32), [_WORD.as_pointer(), _WORD.as_pointer()])
-        sleep = cgutils.get_or_insert_function(module, sleep_type, "nanosleep")
+        sleep = libc_function(module, "nanosleep", _INT, _WORD.as_pointer(), _WORD.as_pointer())
         builder.call(sleep, [nap, ir.Constant(_WORD.as_pointer(), None)])
-        slept = builder.load(_word(builder, nap, 1))
+        slept = builder.load(word(builder, nap, 1))
         longer = builder.add(slept, slept)
         longest = ir.Constant(_WORD, LONGEST_NAP_NANOSECONDS)
         below = builder.icmp_signed("<", longer, longest)
-        builder.store(builder.select(below, longer, longest), _word(builder, nap, 1))
+        builder.store(builder.select(below, longer, longest), word(builder, nap, 1))
     builder.branch(loop)
     builder.position_at_end(done)
     builder.ret_void()
