@@ -172,9 +172,8 @@ def _accurate_add(expr: sp.Add) -> sp.Expr:
 
 
 def accurate_sums(expr: sp.Expr) -> sp.Expr:
-    """``expr`` with each sum that cancels (see the module's description) as one term:
-    ``erfc`` (unevaluated), ``expm1`` or ``log1p``; ``log(1 - exp(z))`` as
-    :func:`log_one_minus_exp`."""
+    """``expr`` with each sum that cancels, and ``log(1 - exp(z))``, in the form the
+    module's description gives for it."""
     if not expr.has(sp.erf, sp.erfc, sp.exp, sp.log, sp.Pow, sp.cos, sp.cosh):
         return expr
     expr = expr.replace(

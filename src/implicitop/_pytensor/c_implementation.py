@@ -33,6 +33,7 @@ __all__ = [
     "PARAMS_TYPE",
     "TYPENUMS",
     "call_code",
+    "field_arguments",
     "param_values",
     "params",
     "support_code",
@@ -98,6 +99,12 @@ def version() -> tuple:
     return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 
+def field_arguments(sub: dict) -> str:
+    """The op parameters (:data:`FIELDS`) as C arguments, in their order, in a node's
+    code (``sub``: PyTensor's names in it)."""
+    return ", ".join(f"{sub['params']}->{name}" for name in FIELDS)
+
+
 def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -> str:
     """The node's C code: one call of the helper.
 
@@ -112,7 +119,7 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
     too_many = len(inputs) > MAX_INPUTS
     if raises or too_many or typenum is None or not solver.kernels.compiled:
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
-    fields = ", ".join(f"{sub['params']}->{name}" for name in FIELDS)
+    fields = field_arguments(sub)
     return f"""
     {{
         PyArrayObject *inputs[] = {{{", ".join(inputs)}}};

@@ -27,7 +27,7 @@ from pytensor.tensor.rewriting.basic import register_specialize
 
 from implicitop._pytensor import c_implementation
 from implicitop._pytensor.c_implementation import MAX_INPUTS
-from implicitop._pytensor.slopes import ImplicitSlopes
+from implicitop._pytensor.slopes import ImplicitSlopes, compiled_slopes
 
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
@@ -80,11 +80,10 @@ class ImplicitRootsAndSlopes(COp):
 
     def perform(self, node: Apply, inputs: Sequence, output_storage: list, params=None) -> None:
         root = np.asarray(self.implicit.solver.solve(*inputs).root, dtype=np.float64)
-        flat = [np.ascontiguousarray(v, dtype=np.float64).reshape(-1) for v in inputs]
-        derivatives = self.implicit.solver.kernels.slopes(root.reshape(-1), flat)
         output_storage[0][0] = root
-        for storage, j in zip(output_storage[1:], self.wanted, strict=True):
-            storage[0] = derivatives[j].reshape(root.shape)
+        slopes = compiled_slopes(self.implicit, self.wanted, root, inputs)
+        for storage, slope in zip(output_storage[1:], slopes, strict=True):
+            storage[0] = slope
 
     def infer_shape(self, fgraph: object, node: Apply, input_shapes: list) -> list:
         return [input_shapes[0]] * len(node.outputs)
@@ -97,7 +96,7 @@ class ImplicitRootsAndSlopes(COp):
         )
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
-        fields = ", ".join(f"{sub['params']}->{name}" for name in c_implementation.FIELDS)
+        fields = c_implementation.field_arguments(sub)
         return f"""
         {{
             PyArrayObject *inputs[] = {{{", ".join(inputs)}}};

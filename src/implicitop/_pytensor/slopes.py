@@ -39,7 +39,7 @@ from implicitop._pytensor.c_implementation import MAX_INPUTS, TYPENUMS
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
 
-__all__ = ["ImplicitSlopes", "slopes_as_graph"]
+__all__ = ["ImplicitSlopes", "compiled_slopes", "slopes_as_graph"]
 
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_slopes.c").read_text()
 PARAMS_TYPE = ParamsType(entry=int64)
@@ -83,12 +83,10 @@ class ImplicitSlopes(COp):
         return Params(PARAMS_TYPE, entry=np.int64(address))
 
     def perform(self, node: Apply, inputs: Sequence, output_storage: list, params=None) -> None:
-        root, *values = (np.asarray(v, dtype=np.float64) for v in inputs)
-        flat = [np.ascontiguousarray(v).reshape(-1) for v in values]
-        slopes = self.implicit.solver.kernels.slopes(np.ascontiguousarray(root).reshape(-1), flat)
-        rows = slopes[list(self.wanted)]
-        for storage, row, variable in zip(output_storage, rows, node.outputs, strict=True):
-            storage[0] = row.reshape(root.shape).astype(variable.type.dtype)
+        root, *values = inputs
+        slopes = compiled_slopes(self.implicit, self.wanted, root, values)
+        for storage, slope, variable in zip(output_storage, slopes, node.outputs, strict=True):
+            storage[0] = slope.astype(variable.type.dtype)
 
     def infer_shape(self, fgraph: object, node: Apply, input_shapes: list) -> list:
         return [input_shapes[0]] * len(node.outputs)
@@ -138,6 +136,18 @@ class ImplicitSlopes(COp):
     def c_code_cache_version(self) -> tuple:
         generated = self.c_support_code() + inspect.getsource(ImplicitSlopes.c_code)
         return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
+
+
+def compiled_slopes(
+    implicit: ImplicitOp, wanted: Sequence[int], root: np.ndarray, values: Sequence[np.ndarray]
+) -> list[np.ndarray]:
+    """The implicit derivatives in the ``wanted`` parameters at the roots ``root`` of the
+    parameter ``values`` (each of the roots' shape), from the solver's compiled entry
+    point (float64, the roots' shape): what :class:`ImplicitSlopes` computes."""
+    root = np.asarray(root, dtype=np.float64)
+    flat = [np.ascontiguousarray(v, dtype=np.float64).reshape(-1) for v in values]
+    slopes = implicit.solver.kernels.slopes(np.ascontiguousarray(root).reshape(-1), flat)
+    return [slopes[j].reshape(root.shape) for j in wanted]
 
 
 def slopes_as_graph(
