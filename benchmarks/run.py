@@ -175,11 +175,14 @@ def on_the_shared_solver() -> object:
 
 def data_model_rows(size: int, draws: int) -> list[Row]:
     """logp+dlogp per call and a NUTS run of the model with ``size`` observations (and
-    the logp+dlogp on the shared solver)."""
+    the logp+dlogp on the shared solver, and in the numba backend, nutpie's: the
+    hand-written Op has no numba implementation, so its baseline is the default
+    backend's)."""
     ours_op, by_hand = measured(data_op()), data_model.VectorNewtonOp()
     ops = (ours_op, by_hand, on_the_shared_solver())
     calls = [logp_dlogp_call(data_model.data_model(mu_of, size)) for mu_of in ops]
-    ours, theirs, shared = (
+    calls.append(logp_dlogp_call(data_model.data_model(ours_op, size), mode="NUMBA"))
+    ours, theirs, shared, numba_backend = (
         seconds * 1e3 for seconds in alternating_best(calls, rounds=10, number=20)
     )
 
@@ -207,6 +210,13 @@ def data_model_rows(size: int, draws: int) -> list[Row]:
             "ms",
             shared,
             "hand-written Op, vectorised scipy newton",
+            theirs,
+        ),
+        Row(
+            f"{size} observations: logp+dlogp per call, numba backend (nutpie's)",
+            "ms",
+            numba_backend,
+            "hand-written Op, default backend",
             theirs,
         ),
     ]

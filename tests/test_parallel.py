@@ -8,15 +8,20 @@ import time
 
 import numba
 import numpy as np
+import pytensor
+import pytensor.tensor as pt
 import pytest
+import sympy as sp
 
 from catalogue import SYSTEMS, build_seed, seed_root
+from implicitop import make_implicit_op
 from implicitop._solvers import helper_pool, parallel
 from implicitop._solvers.threads import (
     JOB_LAYOUT,
     job,
     native_functions,
     solve_in_parts,
+    start_helpers,
     wait_until_solved,
 )
 
@@ -164,16 +169,19 @@ def test_a_long_wait_for_other_threads_sleeps():
 
 
 def _large_solve_in_a_child(op, thetas, queue) -> None:
+    inherited = helper_pool._caller_words.copy()
     root = op.solve(thetas).root
     pool = helper_pool._pool
-    queue.put((root, len(pool.blocks), pool.process == os.getpid()))
+    published = helper_pool._caller_words[helper_pool.TABLE] == pool.published[0]
+    queue.put((root, len(pool.blocks), pool.process == os.getpid(), inherited, published))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_a_forked_child_shares_large_batches_with_helpers_of_its_own(monkeypatch):
     # PyMC's samplers may fork a process whose helper threads are already running: the
     # child has none of them, and starts its own. The op is built and compiled before
-    # the fork, so the child only solves.
+    # the fork, so the child only solves. Compiled callers in the child do not see the
+    # parent's helpers (nor its calls under way), and see the child's once it has them.
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
     op = build_seed()
     thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
@@ -183,13 +191,15 @@ def test_a_forked_child_shares_large_batches_with_helpers_of_its_own(monkeypatch
     child = context.Process(target=_large_solve_in_a_child, args=(op, thetas, queue))
     child.start()
     try:
-        root, helpers, its_own = queue.get(timeout=120)
+        root, helpers, its_own, inherited, published = queue.get(timeout=120)
         child.join(timeout=60)
     finally:
         child.kill()
     assert child.exitcode == 0
     np.testing.assert_array_equal(root, expected)
     assert helpers == 1 and its_own  # its own helper, not the parent's (which it lacks)
+    assert helper_pool._caller_words[helper_pool.TABLE] != 0  # the parent's, published
+    assert list(inherited) == [0, 0] and published
 
 
 @pytest.mark.parametrize("setting", ["0", "two", "-1"])
@@ -200,20 +210,32 @@ def test_a_bad_thread_setting_gets_a_clear_error(monkeypatch, setting):
 
 
 @numba.njit(nogil=True)
-def solve_rows_in_parts(cell, threads, active, rows, record, root, code):
+def solve_rows_in_parts(cell, threads, shared, rows, record, root, code):
     """:func:`~implicitop._solvers.threads.solve_in_parts` on arrays, as compiled callers
     call it."""
     solve_in_parts(
-        cell, threads, active, rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
+        cell, threads, shared, rows.shape[0], rows.ctypes.data, record.ctypes.data, record.shape[0],
         root.ctypes.data, code.ctypes.data, rows.shape[1], root.shape[1],
     )  # fmt: skip
 
 
+def _pool_words(helpers: bool) -> np.ndarray:
+    """Words for compiled callers (:func:`~implicitop._solvers.helper_pool.caller_words`)
+    with no call under way, and this process's two helpers or none (a forked child's
+    before it starts its own): then threads are started for each call."""
+    if not helpers:
+        return np.zeros(2, dtype=np.int64)
+    start_helpers(3)
+    return np.array([0, helper_pool.helper_table(2, native_functions().serve)[0]], np.int64)
+
+
+@pytest.mark.parametrize("helpers", [True, False], ids=["helper threads", "threads per call"])
 @pytest.mark.parametrize("problem", ["seed", "circle and line"])
-def test_compiled_callers_spread_large_batches_over_threads_alike(problem):
+def test_compiled_callers_spread_large_batches_over_threads_alike(problem, helpers):
     """The numba graph and the JAX foreign function cut a batch into the parts Python
-    does and solve them on threads they start: the same roots and statuses, bit for
-    bit, as Python's solve, for any number of threads and a size no part divides."""
+    does and solve them with the process's helper threads, or threads they start where
+    it has none: the same roots and statuses, bit for bit, as Python's solve, for any
+    number of threads and a size no part divides."""
     rng = np.random.default_rng(7)
     size = 3 * parallel.THREADED_FROM + 17
     if problem == "seed":
@@ -225,19 +247,20 @@ def test_compiled_callers_spread_large_batches_over_threads_alike(problem):
         rows = np.column_stack([rng.uniform(0.5, 2.0, size), rng.uniform(0.1, 10.0, size)])
     expected = op.solve(*rows.T)
     kernels, record = op.solver.kernels, op.solver.record
-    counter = np.zeros(1, dtype=np.int64)  # calls under way (others' are simulated)
+    shared = _pool_words(helpers)  # with calls under way (others' are simulated)
     for threads, others in [(1, 0), (2, 0), (3, 0), (8, 0), (8, 1), (8, 7)]:
         root = np.full((size, op.problem.size), -1.0)
         code = np.full(size, -1, dtype=np.int8)
-        counter[0] = others
+        shared[helper_pool.CALLS] = others
         cell = kernels.entry_cell.ctypes.data
-        solve_rows_in_parts(cell, threads, counter.ctypes.data, rows, record, root, code)
+        solve_rows_in_parts(cell, threads, shared.ctypes.data, rows, record, root, code)
         np.testing.assert_array_equal(root.reshape(expected.root.shape), expected.root)
         np.testing.assert_array_equal(code, expected.status)
-        assert counter[0] == others  # the call counted itself in and out
+        assert shared[helper_pool.CALLS] == others  # the call counted itself in and out
 
 
-def test_compiled_callers_on_several_threads_at_once_agree():
+@pytest.mark.parametrize("helpers", [True, False], ids=["helper threads", "threads per call"])
+def test_compiled_callers_on_several_threads_at_once_agree(helpers):
     """Calls under way at the same time (nutpie's chains, without the interpreter lock)
     share the threads: each gets the roots it gets alone, and the count of calls under
     way is back at 0 after them."""
@@ -245,14 +268,14 @@ def test_compiled_callers_on_several_threads_at_once_agree():
     thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM + 5).reshape(-1, 1)
     expected = op.solve(thetas[:, 0])
     kernels, record = op.solver.kernels, op.solver.record
-    counter = np.zeros(1, dtype=np.int64)
+    shared = _pool_words(helpers)
     roots = [np.empty((thetas.shape[0], 1)) for _ in range(4)]
     codes = [np.empty(thetas.shape[0], dtype=np.int8) for _ in range(4)]
 
     def work(i: int) -> None:
         for _ in range(5):
             solve_rows_in_parts(
-                kernels.entry_cell.ctypes.data, 2, counter.ctypes.data, thetas, record,
+                kernels.entry_cell.ctypes.data, 2, shared.ctypes.data, thetas, record,
                 roots[i], codes[i],
             )  # fmt: skip
 
@@ -264,4 +287,26 @@ def test_compiled_callers_on_several_threads_at_once_agree():
     for root, code in zip(roots, codes, strict=True):
         np.testing.assert_array_equal(root[:, 0], expected.root)
         np.testing.assert_array_equal(code, expected.status)
-    assert counter[0] == 0
+    assert shared[helper_pool.CALLS] == 0
+
+
+def test_the_numba_graph_shares_large_batches_with_the_helper_threads(monkeypatch):
+    """PyTensor's numba backend (nutpie's) posts a large batch to the process's helper
+    threads, as the C op does, instead of starting threads for each call: a helper
+    takes a batch within a few calls, and the roots are the C op's."""
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
+    mu, theta = sp.symbols("mu theta", positive=True)
+    # a residual of this test's own, so its graph binds (and starts the helpers) here
+    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1.75, mu, theta)
+    thetas = pt.dvector("thetas")
+    roots = pytensor.function([thetas], op(thetas), mode="NUMBA")
+    values = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
+    np.testing.assert_array_equal(roots(values), op.solve(values).root)
+    blocks = helper_pool._pool.blocks
+    taken = [block[helper_pool.TAKEN] for block in blocks]
+    for _ in range(500):
+        roots(values)
+        if any(block[helper_pool.TAKEN] > n for block, n in zip(blocks, taken, strict=True)):
+            break
+    else:
+        pytest.fail("no helper thread took any of 500 batches")

@@ -12,8 +12,10 @@ compiled once and cached on disk). Its operands are the parameter rows (..., k),
 settings record and three int64 numbers: the address of the problem's entry cell
 (:attr:`~implicitop._solvers.compiled.ProblemKernels.entry_cell`), from which it reads
 the tier in use at each call, as the C op does, the number of threads a large batch is
-spread over, as the C op's are, and the address of the count of calls that share them
-(:func:`~implicitop._solvers.threads.solve_in_parts`). Leading batch dimensions
+spread over, as the C op's are, and the address of the process's words for compiled
+callers: the calls that share the threads, and the helper threads' table
+(:func:`~implicitop._solvers.helper_pool.caller_words`,
+:func:`~implicitop._solvers.threads.solve_in_parts`). Leading batch dimensions
 (``jax.vmap``) are rows too.
 
 The handler reads XLA's call frame by the byte offsets of ``xla/ffi/api/c_api.h``
@@ -43,8 +45,9 @@ from numba import types
 from numba.extending import intrinsic
 
 from implicitop._solvers import Solver
+from implicitop._solvers.helper_pool import caller_words
 from implicitop._solvers.parallel import thread_count
-from implicitop._solvers.threads import CODE_VERSION, active_calls, solve_in_parts
+from implicitop._solvers.threads import CODE_VERSION, solve_in_parts, start_helpers
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
 
@@ -253,9 +256,12 @@ def foreign_solve(solver: Solver) -> Callable[..., tuple[jax.Array, jax.Array]]:
             vmap_method="expand_dims",
         )
         # the address of the kernels' cell (this closure keeps the kernels alive), the
-        # number of threads for large batches and the count of calls sharing them
+        # number of threads for large batches and the process's words for compiled
+        # callers (the calls sharing the threads, the helper threads' table)
+        threads = thread_count()
+        start_helpers(threads)
         runtime = np.array(
-            [kernels.entry_cell.ctypes.data, thread_count(), active_calls()], dtype=np.int64
+            [kernels.entry_cell.ctypes.data, threads, caller_words()], dtype=np.int64
         )
         root, code = call(rows, record, runtime)
         return root, code

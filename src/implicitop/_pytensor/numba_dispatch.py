@@ -37,9 +37,10 @@ from pytensor.link.numba.dispatch.basic import (
 
 from implicitop._pytensor.op import ImplicitOp
 from implicitop._solvers.compiled import ProblemKernels
+from implicitop._solvers.helper_pool import caller_words
 from implicitop._solvers.parallel import thread_count
 from implicitop._solvers.status import CONVERGED
-from implicitop._solvers.threads import CODE_VERSION, active_calls, solve_in_parts
+from implicitop._solvers.threads import CODE_VERSION, solve_in_parts, start_helpers
 
 __all__ = ["numba_funcify_implicit_op"]
 
@@ -106,7 +107,8 @@ _CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes() + CODE_VERSION.encode
 #: A graph's symbol names five int64 numbers in each process (``_bind``): the address
 #: of the cell holding the entry point of the solver's tier in use, the address and
 #: length of the solver's settings record, the number of threads for large batches and
-#: the address of the count of calls that share them.
+#: the address of the process's words for compiled callers (the calls that share the
+#: threads, the helper threads' table: :func:`~implicitop._solvers.helper_pool.caller_words`).
 _WORDS = 5
 
 #: What the symbols of this process are bound to, with the kernels and the record the
@@ -117,12 +119,14 @@ _BOUND: dict[str, tuple[np.ndarray, ProblemKernels, np.ndarray]] = {}
 
 def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
     """Bind ``symbol`` in this process to the solver's entry cell and settings record
-    (once: graphs compiled earlier keep the addresses they were linked with)."""
+    (once: graphs compiled earlier keep the addresses they were linked with), and start
+    the helper threads its large batches are shared with."""
     if symbol in _BOUND:
         return
-    cell = kernels.entry_cell
+    cell, threads = kernels.entry_cell, thread_count()
+    start_helpers(threads)
     where = np.array(
-        [cell.ctypes.data, record.ctypes.data, record.shape[0], thread_count(), active_calls()],
+        [cell.ctypes.data, record.ctypes.data, record.shape[0], threads, caller_words()],
         dtype=np.int64,
     )
     _BOUND[symbol] = (where, kernels, record)

@@ -2,7 +2,8 @@
 
 Each helper is a POSIX thread started once per process (never a Python thread: it
 needs no GIL to wake). It has a *block* of :data:`BLOCK_WORDS` int64 words: a slot,
-a flag that says it sleeps, and a mutex and a condition variable to sleep on. A
+a flag that says it sleeps, a count of the jobs it took, and a mutex and a condition
+variable to sleep on. A
 caller *posts* a job (:mod:`~implicitop._solvers.threads`) by writing its address
 into the slots of the job's helpers that are idle, then claims the job's rows itself;
 a helper takes a posted job (marking its slot busy), claims rows of it until none is
@@ -17,6 +18,12 @@ job looks for the next for :data:`SPIN_NANOSECONDS`, letting other threads run
 between looks (``sched_yield``), before it sleeps: a model's next logp+dlogp call
 comes within that, and a thread that needs the CPU gets it. Elsewhere than POSIX
 systems there are no helpers, and the calling thread claims every row.
+
+Compiled callers (the numba graph, the JAX foreign function), which run with no
+Python around them, find the helpers at each call through two words whose address
+they are given (:func:`caller_words`): the calls under way that share the threads, and
+the address of the helpers' *table* (their number, then their blocks' addresses), 0
+where the process has none, as in a forked child until it starts its own.
 """
 
 from __future__ import annotations
@@ -34,11 +41,16 @@ from numba.core import cgutils
 
 __all__ = [
     "BLOCK_WORDS",
+    "CALLS",
     "POSIX",
     "SLEEPING",
     "SLOT",
     "SPIN_NANOSECONDS",
+    "TABLE",
+    "TAKEN",
+    "caller_words",
     "helper_table",
+    "job_function",
     "libc_function",
     "post_function",
     "release_function",
@@ -49,13 +61,17 @@ __all__ = [
 #: Whether helper threads can be started (POSIX threads).
 POSIX = os.name == "posix" and hasattr(time, "CLOCK_MONOTONIC")
 #: The words of a helper's block: its slot (0 when idle, a job's address when one is
-#: posted to it, that address plus one while it works on it), whether it sleeps, and
-#: 128 bytes each for its mutex and condition variable (``pthread_mutex_t`` and
-#: ``pthread_cond_t`` take 40-64 bytes on the systems numba runs on).
-SLOT, SLEEPING, _MUTEX, _CONDITION = 0, 1, 2, 18
-BLOCK_WORDS = 34
+#: posted to it, that address plus one while it works on it), whether it sleeps, how
+#: many jobs it has taken, and 128 bytes each for its mutex and condition variable
+#: (``pthread_mutex_t`` and ``pthread_cond_t`` take 40-64 bytes on the systems numba
+#: runs on).
+SLOT, SLEEPING, TAKEN, _MUTEX, _CONDITION = 0, 1, 2, 3, 19
+BLOCK_WORDS = 35
 #: How long a helper looks for the next job after one before it sleeps.
 SPIN_NANOSECONDS = 200_000
+#: The words compiled callers read (:func:`caller_words`): the calls under way, and the
+#: address of the helpers' table.
+CALLS, TABLE = 0, 1
 
 _WORD = ir.IntType(64)
 _INT = ir.IntType(32)
@@ -116,7 +132,7 @@ def _nanoseconds(builder: ir.IRBuilder, clock: ir.Value) -> ir.Value:
 
 def serve_function(module: ir.Module, claim: ir.Function) -> ir.Function:
     """``void *implicitop_serve(void *block)``, a helper thread's body: take each job
-    posted to the block's slot and ``claim`` its rows; look for the next for
+    posted to the block's slot (counting it) and ``claim`` its rows; look for the next for
     :data:`SPIN_NANOSECONDS` after each (and after starting), then sleep until one is
     posted. It never returns."""
     function = ir.Function(module, ir.FunctionType(_BYTES, [_BYTES]), "implicitop_serve")
@@ -142,6 +158,8 @@ def serve_function(module: ir.Module, claim: ir.Function) -> ir.Function:
     )
     builder.cbranch(builder.extract_value(swap, 1), work, look)
     builder.position_at_end(work)
+    taken = word(builder, block, TAKEN)
+    builder.store(builder.add(builder.load(taken), one), taken)
     builder.call(claim, [builder.inttoptr(posted, _WORD.as_pointer())])
     builder.store_atomic(ir.Constant(_WORD, 0), word(builder, block, SLOT), "release", 8)
     builder.branch(spin)
@@ -183,11 +201,26 @@ def _for_each_helper(
     builder.position_at_end(done)
 
 
-def post_function(module: ir.Module, claim: ir.Function, naming: tuple[int, int]) -> ir.Function:
-    """``void implicitop_post_and_claim(int64 *job)``: post the job to each of its
-    helpers (``naming``: see :func:`_for_each_helper`) that is idle, waking it if it
-    sleeps, then ``claim`` rows of it."""
-    function = ir.Function(module, _JOB_FUNCTION, "implicitop_post_and_claim")
+def job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Function, bool]:
+    """The function ``void name(int64 *job)`` of ``module``, and whether it is new (its
+    body still to be written)."""
+    try:
+        return module.get_global(name), False
+    except KeyError:
+        function = ir.Function(module, _JOB_FUNCTION, name)
+        function.linkage = linkage
+        return function, True
+
+
+def post_function(
+    module: ir.Module, claim: ir.Function, naming: tuple[int, int], linkage: str = "external"
+) -> ir.Function:
+    """``void implicitop_post_and_claim(int64 *job)``, defined once in ``module``: post
+    the job to each of its helpers (``naming``: see :func:`_for_each_helper`) that is
+    idle, waking it if it sleeps, then ``claim`` rows of it."""
+    function, new = job_function(module, "implicitop_post_and_claim", linkage)
+    if not new:
+        return function
     job = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
     address = builder.ptrtoint(job, _WORD)
@@ -214,12 +247,16 @@ def post_function(module: ir.Module, claim: ir.Function, naming: tuple[int, int]
     return function
 
 
-def release_function(module: ir.Module, wait: ir.Function, naming: tuple[int, int]) -> ir.Function:
-    """``void implicitop_wait_and_release(int64 *job)``: ``wait`` until the job's rows
-    are solved, then take it back from each of its helpers (``naming``: see
-    :func:`_for_each_helper`) that has not taken it, and wait for each that has to let
-    go of it."""
-    function = ir.Function(module, _JOB_FUNCTION, "implicitop_wait_and_release")
+def release_function(
+    module: ir.Module, wait: ir.Function, naming: tuple[int, int], linkage: str = "external"
+) -> ir.Function:
+    """``void implicitop_wait_and_release(int64 *job)``, defined once in ``module``:
+    ``wait`` until the job's rows are solved, then take it back from each of its helpers
+    (``naming``: see :func:`_for_each_helper`) that has not taken it, and wait for each
+    that has to let go of it."""
+    function, new = job_function(module, "implicitop_wait_and_release", linkage)
+    if not new:
+        return function
     job = function.args[0]
     builder = ir.IRBuilder(function.append_basic_block("start"))
     builder.call(wait, [job])
@@ -245,13 +282,14 @@ def release_function(module: ir.Module, wait: ir.Function, naming: tuple[int, in
 
 class _Pool:
     """This process's helpers: their blocks (each an int64 array that lives as long as
-    the process) and a table of the blocks' addresses."""
+    the process) and their table (their number, then the blocks' addresses)."""
 
     def __init__(self) -> None:
         self.process = os.getpid()
         self.blocks: list[np.ndarray] = []
-        self.table = np.zeros(0, dtype=np.int64)
-        self.tables = [self.table]  # a job may still point to an older table
+        self.tables = [np.zeros(1, dtype=np.int64)]  # a job may still point to an older one
+        #: The address of the newest table and the number of helpers it names.
+        self.published = (self.tables[0].ctypes.data, 0)
         self.lock = threading.Lock()
         #: The most helpers this process has: fewer once the system refused a thread.
         self.most = sys.maxsize
@@ -259,7 +297,7 @@ class _Pool:
     def grow(self, count: int, serve: int) -> None:
         """Start helpers, each running the function at the address ``serve`` on a block
         of its own, until there are ``count`` (or the system refuses a thread: then no
-        more are asked for)."""
+        more are asked for), and publish their table to compiled callers."""
         libc = ctypes.CDLL(None)
         with self.lock:
             count = min(count, self.most)
@@ -277,31 +315,47 @@ class _Pool:
                     break
                 libc.pthread_detach(handle)
                 self.blocks.append(block)
-            table = np.array([block.ctypes.data for block in self.blocks], dtype=np.int64)
+            addresses = [block.ctypes.data for block in self.blocks]
+            table = np.array([len(addresses), *addresses], dtype=np.int64)
             self.tables.append(table)
-            self.table = table
+            self.published = (table.ctypes.data, len(addresses))
+            _caller_words[TABLE] = table.ctypes.data
 
 
 _pool: _Pool | None = None
 _creating = threading.Lock()
+#: This process's words for compiled callers (see :func:`caller_words`).
+_caller_words = np.zeros(2, dtype=np.int64)
 
 
-def _new_lock_in_child() -> None:
-    """A forked child's own lock: the parent's may have been held by a thread the child
-    does not have."""
+def _forget_in_child() -> None:
+    """What a forked child must not take from its parent: the parent's lock (a thread
+    the child does not have may have held it), its helpers' table (the child has none
+    of their threads, and their mutexes may have been held) and its count of calls
+    under way."""
     global _creating
     _creating = threading.Lock()
+    _caller_words[:] = 0
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_lock_in_child)
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
-def helper_table(count: int, serve: int) -> np.ndarray:
-    """The blocks' addresses of this process's helpers, ``count`` of them at least where
-    they can be started (the function at ``serve`` is their body, see
-    :func:`serve_function`); a forked child starts its own (it has none of its
-    parent's threads)."""
+def caller_words() -> int:
+    """The address of this process's two words for compiled callers, which they read
+    at each call: at :data:`CALLS` the number of calls under way that share its threads
+    (each call adds itself), at :data:`TABLE` the address of its helpers' table (their
+    number, then their blocks' addresses; 0 where it has none). Compiled code, cached
+    on disk, holds no address of a process: it is given this one."""
+    return _caller_words.ctypes.data
+
+
+def helper_table(count: int, serve: int) -> tuple[int, int]:
+    """The address of this process's table of helpers (their number, then their
+    blocks' addresses) and their number, ``count`` at least where they can be started
+    (the function at ``serve`` is their body, see :func:`serve_function`); a forked
+    child starts its own (it has none of its parent's threads)."""
     global _pool
     pool = _pool
     if pool is None or pool.process != os.getpid():
@@ -311,4 +365,4 @@ def helper_table(count: int, serve: int) -> np.ndarray:
             pool = _pool
     if POSIX and len(pool.blocks) < min(count, pool.most):
         pool.grow(count, serve)
-    return pool.table
+    return pool.published

@@ -7,10 +7,12 @@ threads. The number of threads is ``$IMPLICITOP_NUM_THREADS`` or, by default, th
 CPUs this process may use; with several sampler processes on a small machine, set it
 to 1.
 
-The C op and Python's callers (:meth:`~implicitop._solvers.solver.Solver.solve_flat`)
-share a batch with native helper threads that live as long as the process
-(:mod:`~implicitop._solvers.helper_pool`); the compiled callers start threads of their
-own (:mod:`~implicitop._solvers.threads`).
+The C op, Python's callers (:meth:`~implicitop._solvers.solver.Solver.solve_flat`)
+and the compiled callers (the numba graph, the JAX foreign function) share a batch
+with native helper threads that live as long as the process
+(:mod:`~implicitop._solvers.helper_pool`); a forked child's compiled callers start
+threads for each call until the child has helpers of its own
+(:mod:`~implicitop._solvers.threads`).
 """
 
 from __future__ import annotations

@@ -7,11 +7,14 @@ elements or more with native helper threads (:mod:`~implicitop._solvers.helper_p
 at once and each helper joins as it wakes; the caller then waits for the chunks the
 others are solving and takes the batch back from them (:func:`wait_until_solved`). The
 compiled callers that run with no Python around them (the graph of PyTensor's numba
-backend, the JAX foreign function) call :func:`solve_in_parts` instead: it claims
-chunks the same way in the calling thread and in POSIX threads started for the call,
-and joins every thread before it returns, so none outlives a call (a process may fork
-afterwards, as PyMC's samplers do). Every element takes the same steps whichever
-thread solves it, so results are the same bit for bit whatever the number of threads.
+backend, the JAX foreign function) call :func:`solve_in_parts`, which posts to the same
+helpers, found through words whose address they are given
+(:func:`~implicitop._solvers.helper_pool.caller_words`; :func:`start_helpers` starts
+them when such a caller is built). A forked child has none of its parent's helpers
+until it starts its own: there the call claims chunks in the calling thread and in
+POSIX threads started for the call, and joins them before it returns. Every element
+takes the same steps whichever thread solves it, so results are the same bit for bit
+whatever the number of threads.
 
 A batch is a *job* (:data:`JOB` int64 words); each chunk claimed from it is solved as
 a *task*: :data:`TASK` int64 words, the address of the solver's entry cell
@@ -43,7 +46,7 @@ from numba.extending import intrinsic
 
 from implicitop._solvers import batch, held_entry, helper_pool, lockstep, parallel
 from implicitop._solvers.held_entry import held_entry as held_entry_call
-from implicitop._solvers.helper_pool import libc_function, word
+from implicitop._solvers.helper_pool import CALLS, TABLE, job_function, libc_function, word
 from implicitop._solvers.lockstep import BLOCK
 from implicitop._solvers.parallel import sharing_threads
 
@@ -57,13 +60,13 @@ __all__ = [
     "TASK",
     "YIELDS",
     "NativeFunctions",
-    "active_calls",
     "job",
     "native_functions",
     "share_job",
     "solve_claimed",
     "solve_in_parts",
     "solve_shared",
+    "start_helpers",
     "wait_until_solved",
 ]
 
@@ -87,19 +90,9 @@ _sharing_threads = numba.njit(sharing_threads)
 CODE_VERSION = hashlib.sha256(
     b"".join(
         Path(str(module.__file__)).read_bytes()
-        for module in (batch, held_entry, lockstep, parallel, sys.modules[__name__])
+        for module in (batch, held_entry, helper_pool, lockstep, parallel, sys.modules[__name__])
     )
 ).hexdigest()[:16]
-
-#: How many calls of :func:`solve_in_parts` are under way in this process.
-_ACTIVE = np.zeros(1, dtype=np.int64)
-
-
-def active_calls() -> int:
-    """The address of this process's count of :func:`solve_in_parts` calls under way,
-    which its callers pass to it (compiled code, cached on disk, holds no address of a
-    process)."""
-    return _ACTIVE.ctypes.data
 
 
 def _call_task(context: object, builder: ir.IRBuilder, task: ir.Value) -> None:
@@ -134,30 +127,55 @@ def _thread_function(context: object, module: ir.Module) -> ir.Function:
     return body
 
 
+def _job_call(function_of: Callable[[object, ir.Module], ir.Function]) -> Callable:
+    """A compiled ``call(job)``: the function ``function_of(context, module)``, defined
+    once in the caller's module, called with the job at the address ``job``."""
+
+    @intrinsic
+    def call(typingctx, job):
+        def codegen(context, builder, signature, args):
+            function = function_of(context, builder.module)
+            builder.call(function, [builder.inttoptr(args[0], _WORD.as_pointer())])
+            return context.get_dummy_value()
+
+        return types.void(types.int64), codegen
+
+    return call
+
+
+def _claiming(context: object, module: ir.Module) -> ir.Function:
+    return _claiming_function(context, module, "internal")
+
+
+#: Claim and solve rows of a job in this thread until none is left (:func:`solve_claimed`).
+_solve_job = _job_call(_claiming)
+#: Wait until every row of a job is solved (:func:`wait_until_solved`).
+_wait_for_job = _job_call(lambda context, module: _waiting_function(module, "internal"))
+#: Post a job to the helpers it names, then claim rows of it
+#: (:func:`~implicitop._solvers.helper_pool.post_function`).
+_post_job = _job_call(
+    lambda context, module: helper_pool.post_function(
+        module, _claiming(context, module), _NAMING, "internal"
+    )
+)
+#: Wait for a job's rows, then take it back from its helpers
+#: (:func:`~implicitop._solvers.helper_pool.release_function`).
+_release_job = _job_call(
+    lambda context, module: helper_pool.release_function(
+        module, _waiting_function(module, "internal"), _NAMING, "internal"
+    )
+)
+
+
 @intrinsic
-def _solve_job(typingctx, job):
-    """Claim and solve rows of the job at the address ``job`` in this thread until none
-    is left (:func:`solve_claimed`)."""
+def _read(typingctx, address):
+    """The int64 at ``address``, read atomically (another thread may write it)."""
 
     def codegen(context, builder, signature, args):
-        claim = _claiming_function(context, builder.module, "internal")
-        builder.call(claim, [builder.inttoptr(args[0], _WORD.as_pointer())])
-        return context.get_dummy_value()
+        pointer = builder.inttoptr(args[0], _WORD.as_pointer())
+        return builder.load_atomic(pointer, "acquire", 8)
 
-    return types.void(types.int64), codegen
-
-
-@intrinsic
-def _wait_for_job(typingctx, job):
-    """Wait until every row of the job at the address ``job`` is solved
-    (:func:`wait_until_solved`)."""
-
-    def codegen(context, builder, signature, args):
-        wait = _waiting_function(builder.module, "internal")
-        builder.call(wait, [builder.inttoptr(args[0], _WORD.as_pointer())])
-        return context.get_dummy_value()
-
-    return types.void(types.int64), codegen
+    return types.int64(types.int64), codegen
 
 
 @intrinsic
@@ -209,7 +227,7 @@ def _count(typingctx, counter, change):
 def solve_in_parts(
     cell: int,
     threads: int,
-    active: int,
+    shared: int,
     size: int,
     rows: int,
     record: int,
@@ -220,35 +238,45 @@ def solve_in_parts(
     n: int,
 ) -> None:
     """Solve ``size`` parameter rows with the tier the entry cell at ``cell`` holds, on
-    up to ``threads`` threads (this one and threads started for the call, which claim
-    chunks of rows as :func:`solve_claimed` does) where there are
-    :data:`~implicitop._solvers.parallel.THREADED_FROM` rows or more, shared with the
-    calls under way at the same time (counted at :func:`active_calls`, the address
-    ``active``): a sampler that runs its chains on threads, as nutpie does, does not
-    start more threads than ``threads`` in all.
+    up to ``threads`` threads where there are
+    :data:`~implicitop._solvers.parallel.THREADED_FROM` rows or more: this one and the
+    process's helper threads, as the C op does (:func:`share_job`), or, where the
+    process has none (a forked child that has not started its own), threads started for
+    the call, which claim chunks of rows as :func:`solve_claimed` does. ``shared`` is
+    the address of the process's words for compiled callers
+    (:func:`~implicitop._solvers.helper_pool.caller_words`): the calls under way at the
+    same time share the threads (a sampler that runs its chains on threads, as nutpie
+    does, does not use more than ``threads`` in all), and the helpers' table.
 
     Every argument is an integer; ``rows``, ``record``, ``root`` and ``code`` are the
     addresses of the C-contiguous parameter rows (``size``, ``k``), the settings record
     (``length``), the roots (``size``, ``n``) and the status codes (``size``, int8).
     """
-    share = max(1, threads // _count(active, 1))
+    calls = shared + 8 * CALLS
+    share = max(1, threads // _count(calls, 1))
     count = _sharing_threads(size, share)
     words = np.zeros(JOB, dtype=np.int64)
     words[_CELL], words[_SIZE], words[_ROWS], words[_RECORD] = cell, size, rows, record
     words[_LENGTH], words[_ROOT], words[_CODE] = length, root, code
     words[_N], words[_K] = n, k
-    handles = np.zeros(count, dtype=np.int64)
-    for i in range(1, count):
-        handles[i] = _start_task(words.ctypes.data)
-    _solve_job(words.ctypes.data)
-    _wait_for_job(words.ctypes.data)
-    for i in range(1, count):
-        if handles[i] != 0:
-            _join(handles[i])
+    table = _read(shared + 8 * TABLE) if count > 1 else 0
+    if table != 0:
+        words[_HELPERS], words[_HELPER_COUNT] = table + 8, min(count - 1, _read(table))
+        _post_job(words.ctypes.data)
+        _release_job(words.ctypes.data)
+    else:
+        handles = np.zeros(count, dtype=np.int64)
+        for i in range(1, count):
+            handles[i] = _start_task(words.ctypes.data)
+        _solve_job(words.ctypes.data)
+        _wait_for_job(words.ctypes.data)
+        for i in range(1, count):
+            if handles[i] != 0:
+                _join(handles[i])
     # the threads read ``words`` until they end (to find nothing left to claim), and numba
-    # frees an array after its last use: this one is after the joins
+    # frees an array after its last use: this one is after they let go of it
     words[_CLAIMED] = size
-    _count(active, -1)
+    _count(calls, -1)
 
 
 #: Rows a thread claims at a time from a batch it shares (:func:`solve_claimed`): few
@@ -273,6 +301,8 @@ LONGEST_NAP_NANOSECONDS = 1_000_000
 #: and the number of rows solved.
 JOB = TASK + 8
 _N, _K, _HELPERS, _HELPER_COUNT, _AFTER, _AFTER_DATA, _CLAIMED, _SOLVED = range(TASK, JOB)
+#: The words of a job that name its helpers.
+_NAMING: tuple[int, int] = (_HELPERS, _HELPER_COUNT)
 #: Where each word of a job is, by name (the C op builds its jobs itself:
 #: ``implicit_op.c``, :func:`share_job`).
 JOB_LAYOUT = {
@@ -298,22 +328,11 @@ def job(
     return words
 
 
-def _job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Function, bool]:
-    """The function ``void name(int64 *job)`` of ``module``, and whether it is new (its
-    body still to be written)."""
-    try:
-        return module.get_global(name), False
-    except KeyError:
-        function = ir.Function(module, ir.FunctionType(ir.VoidType(), [_WORD.as_pointer()]), name)
-        function.linkage = linkage
-        return function, True
-
-
 def _claiming_function(context: object, module: ir.Module, linkage: str) -> ir.Function:
     """``void implicitop_solve_claimed(int64 *job)``, defined once in ``module``: claim
     :data:`CHUNK` rows of the job at a time and solve them (then call the job's function
     of each part, if it has one), until none is left."""
-    function, new = _job_function(module, _CLAIM, linkage)
+    function, new = job_function(module, _CLAIM, linkage)
     if not new:
         return function
     words = function.args[0]
@@ -360,7 +379,7 @@ def _waiting_function(module: ir.Module, linkage: str) -> ir.Function:
     :data:`NAP_NANOSECONDS` asleep, each nap twice the one before up to
     :data:`LONGEST_NAP_NANOSECONDS`: a thread that waits long waits for a thread the
     system has not run (more threads than CPUs), and should not take a CPU from it."""
-    function, new = _job_function(module, _WAIT, linkage)
+    function, new = job_function(module, _WAIT, linkage)
     if not new:
         return function
     words = function.args[0]
@@ -428,13 +447,12 @@ def native_functions() -> NativeFunctions:
     module = ir.Module(name="implicitop_claims")
     claim = _claiming_function(context, module, "external")
     wait = _waiting_function(module, "external")
-    naming = (_HELPERS, _HELPER_COUNT)
     functions = (
         claim,
         wait,
         helper_pool.serve_function(module, claim),
-        helper_pool.post_function(module, claim, naming),
-        helper_pool.release_function(module, wait, naming),
+        helper_pool.post_function(module, claim, _NAMING),
+        helper_pool.release_function(module, wait, _NAMING),
     )
     with global_compiler_lock:
         library = context.codegen().create_library("implicitop_claims")
@@ -466,9 +484,16 @@ def share_job(words: np.ndarray) -> tuple[int, int]:
     The C op builds its large batches' jobs itself and calls this alone of Python."""
     native = native_functions()
     count = parallel.helpers(int(words[_SIZE]))
-    table = helper_pool.helper_table(count, native.serve)
-    words[_HELPERS], words[_HELPER_COUNT] = table.ctypes.data, min(count, table.shape[0])
+    table, helpers = helper_pool.helper_table(count, native.serve)
+    words[_HELPERS], words[_HELPER_COUNT] = table + 8, min(count, helpers)
     return native.post, native.release
+
+
+def start_helpers(threads: int) -> None:
+    """Start this process's helper threads for compiled callers that share large
+    batches over ``threads`` threads (``threads - 1`` helpers; see
+    :func:`solve_in_parts`), where it has fewer."""
+    helper_pool.helper_table(threads - 1, native_functions().serve)
 
 
 def solve_shared(words: np.ndarray) -> None:
