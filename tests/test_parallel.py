@@ -168,35 +168,41 @@ def test_a_long_wait_for_other_threads_sleeps():
     assert used < 0.02, f"{used:.3f} CPU seconds of {waited:.3f} waiting"
 
 
-def _large_solve_in_a_child(op, thetas, queue) -> None:
+def _large_solve_in_a_child(op, numba_roots, thetas, queue) -> None:
     inherited = helper_pool._caller_words.copy()
-    root = op.solve(thetas).root
+    roots = [numba_roots(thetas)]  # no helpers yet: threads started for the call
+    roots.append(op.solve(thetas).root)  # the C op's path starts the child's helpers
+    roots.append(numba_roots(thetas))  # which the numba graph then posts to
     pool = helper_pool._pool
     published = helper_pool._caller_words[helper_pool.TABLE] == pool.published[0]
-    queue.put((root, len(pool.blocks), pool.process == os.getpid(), inherited, published))
+    queue.put((roots, len(pool.blocks), pool.process == os.getpid(), inherited, published))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_a_forked_child_shares_large_batches_with_helpers_of_its_own(monkeypatch):
     # PyMC's samplers may fork a process whose helper threads are already running: the
     # child has none of them, and starts its own. The op is built and compiled before
-    # the fork, so the child only solves. Compiled callers in the child do not see the
-    # parent's helpers (nor its calls under way), and see the child's once it has them.
+    # the fork, so the child only solves. Compiled callers in the child (a numba graph
+    # compiled before the fork) do not see the parent's helpers (nor its calls under
+    # way), and see the child's once it has them.
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
     op = build_seed()
     thetas = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
     expected = op.solve(thetas).root  # the parent's helpers are running
+    values = pt.dvector("values")
+    numba_roots = pytensor.function([values], op(values), mode="NUMBA")
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_large_solve_in_a_child, args=(op, thetas, queue))
+    child = context.Process(target=_large_solve_in_a_child, args=(op, numba_roots, thetas, queue))
     child.start()
     try:
-        root, helpers, its_own, inherited, published = queue.get(timeout=120)
+        roots, helpers, its_own, inherited, published = queue.get(timeout=120)
         child.join(timeout=60)
     finally:
         child.kill()
     assert child.exitcode == 0
-    np.testing.assert_array_equal(root, expected)
+    for root in roots:
+        np.testing.assert_array_equal(root.reshape(expected.shape), expected)
     assert helpers == 1 and its_own  # its own helper, not the parent's (which it lacks)
     assert helper_pool._caller_words[helper_pool.TABLE] != 0  # the parent's, published
     assert list(inherited) == [0, 0] and published
