@@ -170,14 +170,17 @@ def test_on_the_cpu_the_compiled_solver_runs_as_a_foreign_function():
     np.testing.assert_array_equal(np.asarray(solve(values[0])[0])[:, 0], expected[0].root)
 
 
-def test_the_foreign_function_keeps_subnormal_numbers_as_the_c_backend_does():
+@pytest.mark.parametrize("copies", [1, 1 + 3 * THREADED_FROM // 5], ids=["alone", "with helpers"])
+def test_the_foreign_function_keeps_subnormal_numbers_as_the_c_backend_does(monkeypatch, copies):
     """XLA computes with subnormal numbers flushed to zero; the solver does not. The
     absorption times of fractions near 1e-300 of a dose (rate 2.67) have allowances of
     1e-11 times terms of 1e-300, subnormal: flushed, the roots were up to 8e-13 off the
-    C backend's. The handler solves with them kept and gives XLA its mode back."""
+    C backend's. The handler solves with them kept and gives XLA its mode back; a
+    large batch's helper threads keep them too."""
+    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
     op = absorption_op()
-    rates = np.full(5, 2.67)
-    fractions = np.array([6.257e-300, 1e-298, 1e-297, 1e-296, 1e-200])
+    fractions = np.tile([6.257e-300, 1e-298, 1e-297, 1e-296, 1e-200], copies)
+    rates = np.full(fractions.shape, 2.67)
     expected = op.solve(rates, fractions)
     root, code = jax.jit(foreign_solve(op.solver))(rates, fractions)
     np.testing.assert_array_equal(np.asarray(root)[:, 0], expected.root)
