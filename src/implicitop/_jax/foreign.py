@@ -46,7 +46,7 @@ from numba.extending import intrinsic
 
 from implicitop._solvers import Solver
 from implicitop._solvers.helper_pool import caller_words
-from implicitop._solvers.parallel import thread_count
+from implicitop._solvers.parallel import THREADED_FROM, thread_count
 from implicitop._solvers.threads import CODE_VERSION, solve_in_parts, start_helpers
 
 __all__ = ["TARGET", "foreign_available", "foreign_solve", "handler", "register"]
@@ -259,7 +259,9 @@ def foreign_solve(solver: Solver) -> Callable[..., tuple[jax.Array, jax.Array]]:
         # number of threads for large batches and the process's words for compiled
         # callers (the calls sharing the threads, the helper threads' table)
         threads = thread_count()
-        start_helpers(threads)
+        if size >= THREADED_FROM:  # helpers for a batch that is shared (where vmap makes
+            # a batch large, its threads are started for the call while there are none)
+            start_helpers(threads)
         runtime = np.array(
             [kernels.entry_cell.ctypes.data, threads, caller_words()], dtype=np.int64
         )

@@ -20,6 +20,7 @@ flags, where an approximate ``exp`` would turn overflow into NaN.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from pytensor.link.numba.dispatch.basic import (
 from implicitop._pytensor.op import ImplicitOp
 from implicitop._solvers.compiled import ProblemKernels
 from implicitop._solvers.helper_pool import caller_words
-from implicitop._solvers.parallel import thread_count
+from implicitop._solvers.parallel import THREADED_FROM, thread_count
 from implicitop._solvers.status import CONVERGED
 from implicitop._solvers.threads import CODE_VERSION, solve_in_parts, start_helpers
 
@@ -119,14 +120,12 @@ _BOUND: dict[str, tuple[np.ndarray, ProblemKernels, np.ndarray]] = {}
 
 def _bind(symbol: str, kernels: ProblemKernels, record: np.ndarray) -> None:
     """Bind ``symbol`` in this process to the solver's entry cell and settings record
-    (once: graphs compiled earlier keep the addresses they were linked with), and start
-    the helper threads its large batches are shared with."""
+    (once: graphs compiled earlier keep the addresses they were linked with)."""
     if symbol in _BOUND:
         return
-    cell, threads = kernels.entry_cell, thread_count()
-    start_helpers(threads)
+    cell = kernels.entry_cell
     where = np.array(
-        [cell.ctypes.data, record.ctypes.data, record.shape[0], threads, caller_words()],
+        [cell.ctypes.data, record.ctypes.data, record.shape[0], thread_count(), caller_words()],
         dtype=np.int64,
     )
     _BOUND[symbol] = (where, kernels, record)
@@ -182,6 +181,15 @@ def _address(typingctx, array):
     return types.int64(array), codegen
 
 
+def _may_be_shared(node: Apply) -> bool:
+    """Whether the node's batches may be large enough to be shared with helper threads
+    (:data:`~implicitop._solvers.parallel.THREADED_FROM` elements or more, or a shape
+    not known before the call): only then are the helpers started (compiling their
+    code takes about 50 ms in a process that has not yet shared a batch)."""
+    shape = node.outputs[0].type.shape
+    return None in shape or math.prod(shape) >= THREADED_FROM
+
+
 def _settings_digest(record: np.ndarray, dtype: np.dtype) -> str:
     """A digest of the solver's settings record and the output dtype, exact to the bit
     (the repr of an array rounds to 8 digits)."""
@@ -205,6 +213,8 @@ def numba_funcify_implicit_op(
     key = f"{kernels.module.__name__}_{_settings_digest(record, dtype)}_{_CODE_VERSION}"
     symbol = f"implicitop_solver_{key}"
     _bind(symbol, kernels, op.solver.record)
+    if _may_be_shared(node):
+        start_helpers(thread_count())
     solve = _solver_call(symbol)
     raise_on_failure = op.options.on_failure == "raise"
     check = _failure_check(op)
