@@ -88,17 +88,10 @@ def test_the_benchmark_table_is_complete(steps, rows):
 
 
 def test_the_data_model_baselines_compute_the_same_model():
-    """The baselines, and ours in the numba backend (a row of its own), compute the
-    logp and gradient ours computes in the default backend."""
     functions = []
-    for mu_of, mode in [
-        (run.data_op(), None),
-        (data_model.VectorNewtonOp(), None),
-        (data_model.root_scalar_over_data, None),
-        (run.data_op(), "NUMBA"),
-    ]:
+    for mu_of in (run.data_op(), data_model.VectorNewtonOp(), data_model.root_scalar_over_data):
         model = data_model.data_model(mu_of, 200)
-        function = model.logp_dlogp_function(ravel_inputs=True, mode=mode)
+        function = model.logp_dlogp_function(ravel_inputs=True)
         function.set_extra_values({})
         functions.append(function)
     for log_theta in (np.log(0.3), np.log(1.3), np.log(4.0)):

@@ -14,6 +14,7 @@ from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
 from implicitop import ImplicitSolveError, make_implicit_op
 from implicitop._pytensor.numba_dispatch import _BOUND, _settings_digest
+from implicitop._solvers import helper_pool
 from implicitop._solvers.parallel import THREADED_FROM
 from scripts import ROOT, run_script
 from seed_posterior import exact_posterior_mean, posterior_mean_and_mcse, seed_model
@@ -151,7 +152,9 @@ def test_ops_whose_settings_differ_in_the_last_bits_get_different_cache_keys():
 
 def test_numba_mode_spreads_a_large_batch_over_threads_with_the_same_roots(monkeypatch):
     """The graph cuts a batch of THREADED_FROM rows or more into parts on the threads
-    ``IMPLICITOP_NUM_THREADS`` asks for, as the C op does: the same roots and statuses."""
+    ``IMPLICITOP_NUM_THREADS`` asks for, as the C op does: the same roots and statuses.
+    It posts them to the process's helper threads (not threads started for each call):
+    a helper takes a batch within a few calls."""
     monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "3")
     mu, theta = sp.symbols("mu theta", positive=True)
     # settings no other test uses: a graph symbol bound here, with 3 threads
@@ -160,7 +163,16 @@ def test_numba_mode_spreads_a_large_batch_over_threads_with_the_same_roots(monke
     thetas = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), 3 * THREADED_FROM + 17))
     thetas[::997] = np.nan
     t = pt.dvector("t")
-    roots = pytensor.function([t], op(t), mode="NUMBA")(thetas)
+    function = pytensor.function([t], op(t), mode="NUMBA")
+    roots = function(thetas)
     np.testing.assert_array_equal(roots, op.solve(thetas).root)
     digest = _settings_digest(op.solver.settings.record, roots.dtype)
     assert [where[3] for symbol, (where, _, _) in _BOUND.items() if digest in symbol] == [3]
+    blocks = helper_pool._pool.blocks
+    taken = [block[helper_pool.TAKEN] for block in blocks]
+    for _ in range(500):
+        function(thetas)
+        if any(block[helper_pool.TAKEN] > n for block, n in zip(blocks, taken, strict=True)):
+            break
+    else:
+        pytest.fail("no helper thread took any of 500 batches")

@@ -11,10 +11,8 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 import pytest
-import sympy as sp
 
 from catalogue import SYSTEMS, build_seed, seed_root
-from implicitop import make_implicit_op
 from implicitop._solvers import helper_pool, parallel
 from implicitop._solvers.threads import (
     JOB_LAYOUT,
@@ -294,25 +292,3 @@ def test_compiled_callers_on_several_threads_at_once_agree(helpers):
         np.testing.assert_array_equal(root[:, 0], expected.root)
         np.testing.assert_array_equal(code, expected.status)
     assert shared[helper_pool.CALLS] == 0
-
-
-def test_the_numba_graph_shares_large_batches_with_the_helper_threads(monkeypatch):
-    """PyTensor's numba backend (nutpie's) posts a large batch to the process's helper
-    threads, as the C op does, instead of starting threads for each call: a helper
-    takes a batch within a few calls, and the roots are the C op's."""
-    monkeypatch.setenv("IMPLICITOP_NUM_THREADS", "2")
-    mu, theta = sp.symbols("mu theta", positive=True)
-    # a residual of this test's own, so its graph binds (and starts the helpers) here
-    op = make_implicit_op(mu + mu * sp.exp(theta * mu) - 1.75, mu, theta)
-    thetas = pt.dvector("thetas")
-    roots = pytensor.function([thetas], op(thetas), mode="NUMBA")
-    values = np.geomspace(1e-3, 1e3, 3 * parallel.THREADED_FROM)
-    np.testing.assert_array_equal(roots(values), op.solve(values).root)
-    blocks = helper_pool._pool.blocks
-    taken = [block[helper_pool.TAKEN] for block in blocks]
-    for _ in range(500):
-        roots(values)
-        if any(block[helper_pool.TAKEN] > n for block, n in zip(blocks, taken, strict=True)):
-            break
-    else:
-        pytest.fail("no helper thread took any of 500 batches")
