@@ -19,7 +19,6 @@ from implicitop._solvers.threads import (
     job,
     native_functions,
     solve_in_parts,
-    start_helpers,
     wait_until_solved,
 )
 
@@ -229,7 +228,6 @@ def _pool_words(helpers: bool) -> np.ndarray:
     before it starts its own): then threads are started for each call."""
     if not helpers:
         return np.zeros(2, dtype=np.int64)
-    start_helpers(3)
     return np.array([0, helper_pool.helper_table(2, native_functions().serve)[0]], np.int64)
 
 
