@@ -363,8 +363,11 @@ def brightness_rows() -> list[Row]:
     return expm1_rows(brightness_op(), (radiances, frequencies), roots)
 
 
-def growth_rate_rows() -> list[Row]:
-    rate, periods, growth = sp.symbols("r n g", positive=True)
+def growth_rate_rows(rate: sp.Symbol, periods: sp.Symbol) -> list[Row]:
+    """Compound annual growth rates, ``(1 + r)**n - 1 = g``, with ``r`` and ``n`` as
+    declared (``r`` positive, or ``r`` real and ``n`` an integer: then ``1 + r`` may be
+    negative, and the sum is printed in the piecewise form of ``power_minus_one``)."""
+    growth = sp.Symbol("g", positive=True)
     op = make_implicit_op((1 + rate) ** periods - 1 - growth, rate, [periods, growth])
     rng = np.random.default_rng(17)
     counts = rng.integers(1, 401, TEXTBOOK_CASES).astype(float)
@@ -393,7 +396,10 @@ def main() -> None:
         ("Brightness temperature, h nu/kT 1e-12..30", "brentq", brightness_rows()),
         ("Catenary parameter, sag/span 1e-12..3", "brentq", catenary_rows()),
         ("Oral dose, time to a level 1e-14..1 of the peak", "brentq", bateman_rows()),
-        ("Compound annual growth rate, growth 1e-300..10", "brentq", growth_rate_rows()),
+        ("Compound annual growth rate, growth 1e-300..10", "brentq",
+         growth_rate_rows(*sp.symbols("r n", positive=True))),
+        ("The same, r real and n an integer", "brentq",
+         growth_rate_rows(sp.Symbol("r", real=True), sp.Symbol("n", positive=True, integer=True))),
     ]  # fmt: skip
     print("| set | cases | implicitop solved | SciPy | SciPy solved |")
     print("|---|---|---|---|---|")

@@ -14,7 +14,9 @@ functions and the tensor graphs. Each sum of a number ``c`` and ``c*erf(z)`` (or
 ``-c*erf(z)``, or ``-c/2*erfc(z)``) becomes the one term ``c*erfc(-z)`` (or
 ``c*erfc(z)``), unevaluated; each sum of ``c*exp(z)`` and ``-c`` becomes
 ``c*expm1(z)`` (and of ``c*(1 + r)**n`` and ``-c``, ``c*expm1(n*log1p(r))``, where ``1
-+ r`` is positive or ``n`` not an integer), and ``log(1 + z)`` becomes ``log1p(z)``
++ r`` is positive or ``n`` not an integer, and the piecewise form of
+:func:`power_minus_one` where the sign of ``1 + r`` is not known), and ``log(1 + z)``
+becomes ``log1p(z)``
 (:mod:`sympy.codegen.cfunctions`); ``log(1 - exp(z))`` becomes the piecewise form of
 :func:`log_one_minus_exp`; ``c*cos(z) - c``, ``c*cos(z) + c`` and ``c*cosh(z) - c``
 become ``-2c sin(z/2)**2``, ``2c cos(z/2)**2`` and ``2c sinh(z/2)**2``;
@@ -31,7 +33,13 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-__all__ = ["accurate_cse", "accurate_sums", "exp_difference", "log_one_minus_exp"]
+__all__ = [
+    "accurate_cse",
+    "accurate_sums",
+    "exp_difference",
+    "log_one_minus_exp",
+    "power_minus_one",
+]
 
 
 def _rewritten_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
@@ -100,19 +108,19 @@ def _half_angle_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | 
 
 
 def _expm1_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
-    """Where ``terms[index]`` is ``c*exp(z)`` (or ``c*(1 + r)**n``, :func:`_exponent_of`)
+    """Where ``terms[index]`` is ``c*exp(z)`` (or ``c*(1 + r)**n``, :func:`_less_one`)
     and another term is ``-c``: that term's index and ``c*expm1(z)`` (SymPy keeps one
     ``exp`` factor in a product)."""
     factors = sp.Mul.make_args(terms[index])
-    growths = [(factor, z) for factor in factors if (z := _exponent_of(factor)) is not None]
+    growths = [(factor, less) for factor in factors if (less := _less_one(factor)) is not None]
     if len(growths) != 1:
         return None
-    ((growth, exponent),) = growths
+    ((growth, less_one),) = growths
     coefficient = sp.Mul(*(factor for factor in factors if factor is not growth))
     j = _index_of(-coefficient, terms, index)
     if j is None:
         return None
-    return j, coefficient * expm1(exponent)
+    return j, coefficient * less_one
 
 
 def _exp_difference_pair(terms: list[sp.Expr], index: int) -> tuple[int, sp.Expr] | None:
@@ -139,17 +147,32 @@ def exp_difference(x: sp.Expr, y: sp.Expr) -> sp.Piecewise:
     )
 
 
-def _exponent_of(factor: sp.Expr) -> sp.Expr | None:
-    """``z`` where ``factor`` is ``exp(z)``; ``n*log1p(r)`` where it is ``(1 + r)**n``
-    and equal to ``exp(n*log(1 + r))`` (``1 + r`` positive, or ``n`` not an integer,
-    where a negative base would make it complex); else None."""
+def _less_one(factor: sp.Expr) -> sp.Expr | None:
+    """``factor - 1`` without the cancellation near ``factor = 1``: ``expm1(z)`` where
+    ``factor`` is ``exp(z)``; where it is ``(1 + r)**n``, ``expm1(n*log1p(r))`` if that
+    equals it (``1 + r`` positive, or ``n`` not an integer, where a negative base
+    would make it complex), else :func:`power_minus_one` (``1 + r`` of unknown sign);
+    else None."""
     if isinstance(factor, sp.exp):
-        return factor.args[0]
+        return expm1(factor.args[0])
     if not (factor.is_Pow and factor.base.is_Add and sp.S.One in factor.base.args):
         return None
     if factor.base.is_positive or factor.exp.is_integer is False:
-        return factor.exp * log1p(factor.base - 1)
+        return expm1(factor.exp * log1p(factor.base - 1))
+    if factor.base.is_positive is None:
+        return power_minus_one(factor.base, factor.exp)
     return None
+
+
+def power_minus_one(base: sp.Expr, exponent: sp.Expr) -> sp.Piecewise:
+    """``base**exponent - 1`` without a cancellation where the power is near 1 (compound
+    growth ``(1 + r)**n - 1`` at a small rate ``r`` declared real, not positive):
+    ``expm1(exponent*log1p(base - 1))`` where ``base`` is positive, and as written where
+    it is not (a negative base to an integer power; the power is not near 1 there
+    unless ``base`` is near -1)."""
+    return sp.Piecewise(
+        (expm1(exponent * log1p(base - 1)), base > 0), (base**exponent - 1, True), evaluate=False
+    )
 
 
 def _index_of(wanted: sp.Expr, terms: list[sp.Expr], besides: int) -> int | None:
