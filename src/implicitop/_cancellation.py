@@ -168,8 +168,8 @@ def power_minus_one(base: sp.Expr, exponent: sp.Expr) -> sp.Piecewise:
     """``base**exponent - 1`` without a cancellation where the power is near 1 (compound
     growth ``(1 + r)**n - 1`` at a small rate ``r`` declared real, not positive):
     ``expm1(exponent*log1p(base - 1))`` where ``base`` is positive, and as written where
-    it is not (a negative base to an integer power; the power is not near 1 there
-    unless ``base`` is near -1)."""
+    it is not (a negative base to an integer power: near 1 only for a base near -1 and
+    an even power, whose digits this still loses)."""
     return sp.Piecewise(
         (expm1(exponent * log1p(base - 1)), base > 0), (base**exponent - 1, True), evaluate=False
     )
