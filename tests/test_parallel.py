@@ -224,8 +224,8 @@ def solve_rows_in_parts(cell, threads, shared, rows, record, root, code):
 
 def _pool_words(helpers: bool) -> np.ndarray:
     """Words for compiled callers (:func:`~implicitop._solvers.helper_pool.caller_words`)
-    with no call under way, and this process's two helpers or none (a forked child's
-    before it starts its own): then threads are started for each call."""
+    with no call under way, and this process's helpers (two at least) or none (as a
+    forked child's before it starts its own: then threads are started for each call)."""
     if not helpers:
         return np.zeros(2, dtype=np.int64)
     return np.array([0, helper_pool.helper_table(2, native_functions().serve)[0]], np.int64)
