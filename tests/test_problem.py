@@ -130,3 +130,21 @@ def test_a_large_derivative_is_shown_as_derived_not_simplified():
         mu * (sp.sin(theta) ** 2 + sp.cos(theta) ** 2) - theta, mu, theta
     )
     assert trigonometric.derivative == 1
+
+
+def test_an_op_built_again_for_the_same_residual_derives_and_checks_nothing_again(monkeypatch):
+    """Another x0 or bracket for a residual built before (a notebook's cell run again,
+    a family of cases) reuses the checked problem and what was derived from it."""
+    first = make_implicit_op(SEED, mu, theta, x0=0.5)
+    assert first.problem.derivatives
+    checked = []
+    monkeypatch.setattr(ImplicitProblem, "_check_not_singular", lambda self: checked.append(self))
+    again = make_implicit_op(SEED, mu, theta, bracket=(0.0, 1.0))
+    assert again.problem is first.problem
+    assert "derivatives" in vars(again.problem) and checked == []
+    # another residual, or the same with other assumptions, is another problem
+    make_implicit_op(mu**3 + mu - theta * sp.Rational(7919, 7907), mu, theta)
+    real_mu = sp.Symbol("mu", real=True)
+    other_assumptions = make_implicit_op(SEED.subs(mu, real_mu), real_mu, theta)
+    assert len(checked) == 2
+    assert other_assumptions.problem != first.problem

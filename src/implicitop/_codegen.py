@@ -24,6 +24,7 @@ import builtins
 import inspect
 import re
 from collections.abc import Callable, Sequence
+from functools import cache, lru_cache
 
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
@@ -58,6 +59,15 @@ _LANE = sp.Symbol("i", integer=True)
 def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp.Expr, ...]]:
     """The functions' names and the expressions they return, in the element variables
     ``x`` (or ``u[j]``) and ``p[j]``."""
+    return dict(_derived_expressions(problem, starts))
+
+
+@lru_cache(maxsize=64)
+def _derived_expressions(
+    problem: ImplicitProblem, starts: Starts
+) -> tuple[tuple[str, tuple[sp.Expr, ...]], ...]:
+    """:func:`_expressions`, derived once for each problem and starts a process has
+    built lately: the op's construction checks them, its solver prints them."""
     element = {theta: _PARAMS[j] for j, theta in enumerate(problem.params)}
     if problem.size == 1:
         (residual,) = problem.residuals
@@ -90,10 +100,10 @@ def _expressions(problem: ImplicitProblem, starts: Starts) -> dict[str, tuple[sp
     functions["bracket"] = tuple(sp.nan if end is None else end for end in starts.bracket)
     # sums that cancel rewritten while the symbols still carry their assumptions (the
     # rule for (1 + r)**n - 1 needs them); accurate_cse rewrites what cse rebuilds
-    return {
-        name: tuple(_floating(accurate_sums(expr).xreplace(element)) for expr in exprs)
+    return tuple(
+        (name, tuple(_floating(accurate_sums(expr).xreplace(element)) for expr in exprs))
         for name, exprs in functions.items()
-    }
+    )
 
 
 def _floating(expr: sp.Expr) -> sp.Expr:
@@ -287,15 +297,43 @@ _REWRITES = {
 }
 
 
+#: How :func:`sympy.lambdify` prints code over SciPy and NumPy (:func:`element_functions`).
+_SCIPY_SETTINGS = {
+    "fully_qualified_modules": False,
+    "inline": True,
+    "allow_unknown_functions": True,
+}
+
+
+@cache
+def _scipy_namespace() -> frozenset[str]:
+    """The names the code :func:`sympy.lambdify` writes over SciPy and NumPy can call:
+    those of its namespace, and Python's builtins."""
+    function = sp.lambdify([], sp.S.Zero, modules=["scipy", "numpy"])
+    return frozenset(function.__globals__) | frozenset(dir(builtins))
+
+
+def _undefined_names(problem: ImplicitProblem, starts: Starts) -> set[str]:
+    """The names the problem's functions over SciPy and NumPy (:func:`element_functions`)
+    would call that neither defines, from each expression printed as ``lambdify``
+    prints it (which imports what the printer asks for, ``functools.reduce`` say):
+    sharing subexpressions and rewriting sums, as those functions do, keeps the
+    functions called, and printing alone takes a fraction of the time."""
+    printer = SciPyPrinter(_SCIPY_SETTINGS)
+    called: set[str] = set()
+    for exprs in _expressions(problem, starts).values():
+        for expr in exprs:
+            called |= called_names(printer.doprint(expr))
+    imported = {name for names in printer.module_imports.values() for name in names}
+    return called - _scipy_namespace() - imported
+
+
 def check_evaluable(problem: ImplicitProblem, starts: Starts) -> None:
     """Raise ``ValueError`` naming the functions of the residual (or of its derivatives,
     or the initial guess) that neither numba nor SciPy and NumPy can evaluate."""
-    settings = {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True}
-    missing = set(unprintable_functions(problem, starts, SciPyPrinter(settings)))
+    missing = set(unprintable_functions(problem, starts, SciPyPrinter(_SCIPY_SETTINGS)))
     if not missing:  # printed, but as a name neither SciPy nor NumPy defines
-        for function in element_functions(problem, starts).values():
-            called = called_names(inspect.getsource(function))
-            missing |= called - function.__globals__.keys() - set(dir(builtins))
+        missing = _undefined_names(problem, starts)
     if missing:
         hints = "".join(f" {_REWRITES[name]}." for name in sorted(missing) if name in _REWRITES)
         raise ValueError(

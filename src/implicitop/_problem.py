@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -499,10 +499,7 @@ class ImplicitProblem:
                 f"the residuals have free symbols that are neither unknowns nor parameters: "
                 f"{names}; pass them in params (data are parameters too)"
             )
-        problem = cls(residual_exprs, unknown_symbols, param_symbols, objective)
-        problem._check_differentiable()
-        problem._check_not_singular()
-        return problem
+        return _validated(cls, residual_exprs, unknown_symbols, param_symbols, objective)
 
     def _check_differentiable(self) -> None:
         derivatives = self.jacobian.atoms(sp.Derivative) | self.param_jacobian.atoms(sp.Derivative)
@@ -599,3 +596,20 @@ class ImplicitProblem:
         # (this problem among them) at each compile, so unpickling must not derive
         # anything. The derivatives are derived again when first asked for.
         return (type(self), (self.residuals, self.unknowns, self.params, self.objective))
+
+
+@lru_cache(maxsize=128)
+def _validated(
+    cls: type[ImplicitProblem],
+    residuals: tuple[sp.Expr, ...],
+    unknowns: tuple[sp.Symbol, ...],
+    params: tuple[sp.Symbol, ...],
+    objective: sp.Expr | None,
+) -> ImplicitProblem:
+    """The problem, checked (differentiable, ``dR/du`` not singular everywhere): the same
+    object for the same definition while the process keeps it, so that an op built
+    again (another ``x0`` or bracket, a notebook's cell run again) derives nothing again."""
+    problem = cls(residuals, unknowns, params, objective)
+    problem._check_differentiable()
+    problem._check_not_singular()
+    return problem
