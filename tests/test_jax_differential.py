@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 
 jax = pytest.importorskip("jax")
+jnp = jax.numpy
 
 from backends import sample_points  # noqa: E402
 from black_scholes import black_scholes, black_scholes_op  # noqa: E402
@@ -15,6 +16,7 @@ from external_scalar import C, X, chandrupatla_cases  # noqa: E402
 from external_systems import Q, scaled_start, system_cases  # noqa: E402
 from implicitop import SolveStatus, make_argmin_op, make_implicit_op  # noqa: E402
 from implicitop._jax import solve_function  # noqa: E402
+from implicitop._jax.scalar import _flushes_to_zero  # noqa: E402
 from implicitop._pytensor.jax_dispatch import _jax_function  # noqa: E402
 from textbook import absorption_op, absorption_time  # noqa: E402
 
@@ -104,6 +106,27 @@ def test_a_residual_printed_with_expm1_agrees():
     assert_same_solve(op, [rates, fractions])
     np.testing.assert_allclose(op.solve(rates, fractions).root, absorption_time(rates, fractions),
                                rtol=1e-15)  # fmt: skip
+
+
+def test_where_xla_flushes_subnormals_no_inexact_root_is_called_converged():
+    """Below fractions of 1e-290 the residual near the root is subnormal, which XLA's
+    CPU runtime flushes to zero: the traced solver's iteration stops on that zero.
+    It calls a root converged only where the zero resolves it to rounding (it called
+    all 300 converged, 32 of them up to 1.6e-11 off); the others are ``NOT_A_ROOT``.
+    Where subnormals are kept, every element converges, as in the compiled solver."""
+    rng = np.random.default_rng(4)
+    rates, fractions = 10 ** rng.uniform(-3, 3, 300), 10 ** rng.uniform(-300, -290, 300)
+    op = absorption_op()
+    root, code = jax.jit(solve_function(op.solver, _jax_function))(rates, fractions)
+    root, code = np.asarray(root)[:, 0], np.asarray(code)
+    converged = code == SolveStatus.CONVERGED
+    exact = absorption_time(rates, fractions)
+    np.testing.assert_allclose(root[converged], exact[converged], rtol=4.5e-16)
+    assert set(code[~converged]) <= {SolveStatus.NOT_A_ROOT}
+    assert np.isnan(root[~converged]).all()
+    flushes = bool(jax.jit(_flushes_to_zero)(jnp.array(1.0)))
+    assert converged.all() != flushes
+    assert converged.sum() >= (60 if flushes else 300)  # 87 on XLA's CPU
 
 
 def test_a_bracket_with_an_end_in_the_noise_agrees():

@@ -107,7 +107,8 @@ _REASONS = {
     SolveStatus.MAXITER: "maxiter iterations were reached without convergence",
     SolveStatus.NOT_A_ROOT: "the iteration settled where the residual is not zero "
     "(a pole or a jump of the residual), where it is zero over a whole interval "
-    "(every term underflowed, or a flat branch), or where it does not change sign "
+    "(every term underflowed, a flat branch, or values below the smallest normal number "
+    "flushed to zero, as XLA does on the CPU), or where it does not change sign "
     "(a near miss, or the open end of the domain)",
     SolveStatus.SINGULAR_JACOBIAN: "the Jacobian dR/du is singular at an iterate",
     SolveStatus.NO_PROGRESS: "damped Newton could not reduce |R| "
