@@ -7,6 +7,7 @@ import os
 import time
 
 import numba
+import numpy as np
 import sympy as sp
 
 from implicitop import make_implicit_op
@@ -134,3 +135,21 @@ def test_each_numba_version_has_a_kernel_folder_of_its_own(tmp_path, monkeypatch
     fake_kernel(theirs, "in_use", time.time())
     evict(ours)
     assert (theirs / "implicitop_kernel_in_use.py").exists()  # the other version's, in use
+
+
+def test_the_implicit_slopes_compile_after_their_module_was_evicted(tmp_path, monkeypatch):
+    """A gradient may take one equation's compiled implicit derivatives long after the
+    op was built: their entry point is compiled from the element module's file, which
+    the kernel folder may have evicted meanwhile (numba could not cache it: a suite's
+    fourteenth minute failed so). The file is written again."""
+    monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path))
+    u, q = sp.symbols("u q", positive=True)
+    kernels = make_implicit_op(u**5 + 2 * u - q, u, q).solver.kernels
+    (elements,) = tmp_path.glob(f"{folder_name()}/implicitop_elements_*.py")
+    assert evict(elements.parent, keep=0, now=time.time() + 2 * GRACE_SECONDS)
+    assert not elements.exists()
+    assert kernels.slopes_address
+    assert elements.exists()
+    # du/dq = 1 / (5 u^4 + 2) at the root u = 1 of q = 3
+    slopes = kernels.slopes(np.array([1.0]), [np.array([3.0])])
+    assert slopes[0, 0] == 1 / 7

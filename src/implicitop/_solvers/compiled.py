@@ -421,16 +421,25 @@ def _shared_solver(size: int) -> object:
 def _element_entry(problem: ImplicitProblem, source: str) -> object:
     """The problem's element entry point (:mod:`~implicitop._solvers.element_entry`)."""
     unused = set(interface.__all__) - set(element_entry.CALLED[min(problem.size, 2)])
-    module = import_module(write_module(elements_source(problem, source), ELEMENTS), unused)
+    text = elements_source(problem, source)
+    module = import_module(write_module(text, ELEMENTS), unused)
+    setattr(module, _ELEMENTS_SOURCE, text)
     name = "equation_elements" if problem.size == 1 else "system_elements"
     return c_function(getattr(module, name), element_entry.C_SIGNATURE)
+
+
+#: The attribute of an element module that holds its source (:func:`_slopes_entry`).
+_ELEMENTS_SOURCE = "__implicitop_source__"
 
 
 def _slopes_entry(elements: Any) -> object:
     """One equation's implicit derivatives' entry point
     (:func:`~implicitop._solvers.element_entry.equation_slopes`), from the module of its
-    element entry point ``elements``."""
+    element entry point ``elements``: compiled when a gradient first takes it, maybe
+    long after the module was written, so its file is written again if the kernel
+    folder evicted it meanwhile (numba's disk cache needs the file)."""
     module = sys.modules[elements.__wrapped__.__module__]
+    write_module(getattr(module, _ELEMENTS_SOURCE), ELEMENTS)
     return c_function(module.equation_slopes, element_entry.SLOPES_SIGNATURE)
 
 
