@@ -210,13 +210,14 @@ class ScalarElementSolver:
         subnormal numbers are kept (the compiled solver's arithmetic). Where they are
         flushed to zero (XLA on the CPU), 0 stands for any ``|R|`` below the smallest
         normal number, and the iteration stops there: ``x`` is a root to rounding only
-        where ``R`` changes by that number within ``x``'s rounding (``ULPS_OF_X``), or
-        at 0 itself (the roots of ``x**9 = 0`` and the like, which bisection lands on
-        exactly). Elsewhere the solve goes on and reports ``NOT_A_ROOT``: absorption
-        times of fractions near 1e-300 of a dose were up to 1.6e-11 off, called
-        converged. (Compared as a quotient: no product here is flushed.)"""
-        tiny = jnp.finfo(x.dtype).tiny
-        resolved = jnp.abs(x) >= (tiny / ULPS_OF_X) / jnp.abs(slope)
+        where ``R`` changes by that number within ``x``'s rounding (eight ulps in its
+        own type, ``ULPS_OF_X`` in float64), or at 0 itself (the roots of ``x**9 = 0``
+        and the like, which bisection lands on exactly). Elsewhere the solve goes on
+        and reports ``NOT_A_ROOT``: absorption times of fractions near 1e-300 of a dose
+        were up to 1.6e-11 off, called converged. (Compared as a quotient: no product
+        here is flushed.)"""
+        tiny, eps = jnp.finfo(x.dtype).tiny, jnp.finfo(x.dtype).eps
+        resolved = jnp.abs(x) >= (tiny / (8 * eps)) / jnp.abs(slope)
         return ~_flushes_to_zero(x) | (x == 0) | resolved
 
     def probe(self, x: jax.Array, target: jax.Array, params: tuple) -> jax.Array:
