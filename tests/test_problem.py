@@ -148,3 +148,6 @@ def test_an_op_built_again_for_the_same_residual_derives_and_checks_nothing_agai
     other_assumptions = make_implicit_op(SEED.subs(mu, real_mu), real_mu, theta)
     assert len(checked) == 2
     assert other_assumptions.problem != first.problem
+    # a subclass's build gives its own type
+    named = type("NamedProblem", (ImplicitProblem,), {})
+    assert type(named.build(SEED, mu, theta)) is named

@@ -499,7 +499,10 @@ class ImplicitProblem:
                 f"the residuals have free symbols that are neither unknowns nor parameters: "
                 f"{names}; pass them in params (data are parameters too)"
             )
-        return _validated(residual_exprs, unknown_symbols, param_symbols, objective)
+        # a subclass's build gives its own type: the class is part of the cache's key
+        return _validated(
+            cast(type, cls), residual_exprs, unknown_symbols, param_symbols, objective
+        )
 
     def _check_differentiable(self) -> None:
         derivatives = self.jacobian.atoms(sp.Derivative) | self.param_jacobian.atoms(sp.Derivative)
@@ -600,6 +603,7 @@ class ImplicitProblem:
 
 @lru_cache(maxsize=128)
 def _validated(
+    cls: type,
     residuals: tuple[sp.Expr, ...],
     unknowns: tuple[sp.Symbol, ...],
     params: tuple[sp.Symbol, ...],
@@ -608,7 +612,7 @@ def _validated(
     """The problem, checked (differentiable, ``dR/du`` not singular everywhere): the same
     object for the same definition while the process keeps it, so that an op built
     again (another ``x0`` or bracket, a notebook's cell run again) derives nothing again."""
-    problem = ImplicitProblem(residuals, unknowns, params, objective)
+    problem: ImplicitProblem = cls(residuals, unknowns, params, objective)
     problem._check_differentiable()
     problem._check_not_singular()
     return problem
