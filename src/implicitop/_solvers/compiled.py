@@ -418,6 +418,10 @@ def _shared_solver(size: int) -> object:
         return c_function(_shared_module(size).solve_by_address, batch.C_SIGNATURE)
 
 
+#: The attribute of an element module that holds its source (:func:`_slopes_entry`).
+_ELEMENTS_SOURCE = "__implicitop_source__"
+
+
 def _element_entry(problem: ImplicitProblem, source: str) -> object:
     """The problem's element entry point (:mod:`~implicitop._solvers.element_entry`)."""
     unused = set(interface.__all__) - set(element_entry.CALLED[min(problem.size, 2)])
@@ -426,10 +430,6 @@ def _element_entry(problem: ImplicitProblem, source: str) -> object:
     setattr(module, _ELEMENTS_SOURCE, text)
     name = "equation_elements" if problem.size == 1 else "system_elements"
     return c_function(getattr(module, name), element_entry.C_SIGNATURE)
-
-
-#: The attribute of an element module that holds its source (:func:`_slopes_entry`).
-_ELEMENTS_SOURCE = "__implicitop_source__"
 
 
 def _slopes_entry(elements: Any) -> object:
