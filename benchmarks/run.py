@@ -362,7 +362,7 @@ def batch_rows(size: int, loop_size: int) -> list[Row]:
     op = measured(seed_op())
     ours = size / best_time(lambda: op.solve(thetas), repeats=3)
     vectorised = size / best_time(lambda: scipy_newton.vectorised(thetas), repeats=3)
-    loop = loop_size / best_time(lambda: scipy_newton.python_loop(thetas[:loop_size]), repeats=1)
+    loop = loop_size / best_time(lambda: scipy_newton.python_loop(thetas[:loop_size]), repeats=3)
     bracketing = size / best_time(lambda: scipy_newton.find_root(thetas), repeats=1)
     label = f"{size:.0e} seed roots, theta log-uniform 1e-3..1e3"
     return [
@@ -481,13 +481,15 @@ def scipy_root_loop(
     params: np.ndarray,
 ) -> float:
     """Systems per second of ``scipy.optimize.root`` (MINPACK's hybrj with the analytic
-    Jacobian) in a Python loop over the rows of ``params``."""
+    Jacobian) in a Python loop over the rows of ``params``: the best of three rounds, as
+    for implicitop (a single round of a few milliseconds once took 70 times as long in a
+    full run, and made the ratio 70 times too large)."""
 
     def loop() -> None:
         for row in params:
             optimize.root(residuals, x0, args=tuple(row), jac=jacobian)
 
-    return len(params) / best_time(loop, repeats=1)
+    return len(params) / best_time(loop, repeats=3)
 
 
 def system_rows(size: int, loop_size: int) -> list[Row]:
