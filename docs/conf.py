@@ -18,7 +18,8 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 QUIET = ["ignore:IProgress not found", "ignore::FutureWarning:arviz"]
 os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), *QUIET]))
 # The kernels' IPython profile: PyMC's INFO log of each sampling step is left out of
-# the pages (docs/_ipython/profile_default/startup).
+# the pages (docs/_ipython/profile_default/startup), and the kernel application logs
+# its errors only (ipython_kernel_config.py there).
 os.environ["IPYTHONDIR"] = str(ROOT / "docs" / "_ipython")
 # A page's kernel ends seconds after its last cell: a full solver compiled in the
 # background (4-8 s of CPU each, five in a fresh build) would not be ready before
