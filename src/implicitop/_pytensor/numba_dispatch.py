@@ -76,6 +76,8 @@ def _outputs(n: int, dtype: np.dtype) -> Callable:
         last = column(j)
         return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
 
+    if n == 1 and dtype == np.float64:  # the roots' own array: no copy to make
+        return njit(lambda root, shape: root.reshape(shape))
     if n == 1:
         return njit(lambda root, shape: root.reshape(shape).astype(dtype))
     outputs = njit(lambda root, shape: ())
