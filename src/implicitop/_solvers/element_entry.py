@@ -14,8 +14,7 @@ come first), the number of unknowns ``n`` and ``out``. For ``HALLEY_BLOCK``,
 ``RESIDUAL_BLOCK`` and ``VALUE_BLOCK``, ``x`` holds a block's lanes
 (:data:`~implicitop._solvers.lockstep.BLOCK`), ``p`` their ``n`` parameters, one row of
 lanes per parameter, ``k`` is the number of lanes in use, and ``out`` receives (3,
-``BLOCK``) values, (``BLOCK``,) for ``VALUE_BLOCK``, or
-(:data:`~implicitop._solvers.lockstep.HALLEY_ROWS`, ``BLOCK``) for ``HALLEY_BLOCK``.
+``BLOCK``) values, or (``BLOCK``,) for ``VALUE_BLOCK``.
 
 One equation's implicit derivatives, for the op's gradient, have an entry point of
 their own (:func:`equation_slopes`), compiled only where a gradient takes them: a
@@ -39,7 +38,7 @@ from implicitop._solvers.interface import (
     slopes_block,
     value_block,
 )
-from implicitop._solvers.lockstep import BLOCK, HALLEY_ROWS
+from implicitop._solvers.lockstep import BLOCK
 
 __all__ = [
     "BRACKET",
@@ -112,11 +111,12 @@ def equation_elements(
         store(halley_parts(x[0], params), out)
     elif which == SCALE:
         out[0] = scale(x[0], params)
-    elif which == HALLEY_BLOCK:
-        halley = carray(out, (HALLEY_ROWS, BLOCK))
-        halley_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, halley)
-    elif which == RESIDUAL_BLOCK:
-        residual_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (3, BLOCK)))
+    elif which == HALLEY_BLOCK or which == RESIDUAL_BLOCK:
+        lanes, columns, terms = carray(x, (BLOCK,)), carray(p, (n, BLOCK)), carray(out, (3, BLOCK))
+        if which == HALLEY_BLOCK:
+            halley_block(lanes, columns, k, terms)
+        else:
+            residual_block(lanes, columns, k, terms)
     elif which == VALUE_BLOCK:
         value_block(carray(x, (BLOCK,)), carray(p, (n, BLOCK)), k, carray(out, (BLOCK,)))
     elif which == GUESS:

@@ -87,7 +87,6 @@ _INLINED = frozenset(interface.__all__) | {
     "allowance",
     "halley_step",
     "halley_terms",
-    "terms_from_parts",
     "in_log_form",
     "accepts",
     "halley_update",

@@ -34,7 +34,6 @@ from implicitop._solvers.stores import store_scaled
 
 __all__ = [
     "BLOCK",
-    "HALLEY_ROWS",
     "LANES",
     "LOG_FORM_RATIO",
     "halley_block",
@@ -43,7 +42,6 @@ __all__ = [
     "pad_columns",
     "residual_block",
     "slopes_block",
-    "terms_from_parts",
     "value_block",
     "whole_chunks",
 ]
@@ -58,31 +56,20 @@ BLOCK = 64
 LANES = 32
 if BLOCK % LANES:
     raise RuntimeError(f"a block of {BLOCK} elements is not whole chunks of {LANES} lanes")
-#: Rows of :func:`halley_block`'s ``terms``: the three terms phase 1 steps with, then
-#: the six Halley parts they come from (``A``, ``A'``, ``A''``, ``B``, ``B'``, ``B''``).
-HALLEY_ROWS = 9
 #: Phase 1 iterates on ``log A - log B`` where ``A`` and ``B`` differ by more than this
 #: factor, and on ``A - B`` (cheaper, the same near the root) where they do not.
 LOG_FORM_RATIO = 2.0
 
 
 def halley_terms(x: float, p: np.ndarray) -> tuple[float, float, float]:
-    """The function ``F`` phase 1 iterates on at ``x``, ``dF/dx`` and ``d2F/dx2``
-    (:func:`terms_from_parts` of the problem's ``halley_parts`` there)."""
-    return terms_from_parts(*halley_parts(x, p))
-
-
-def terms_from_parts(
-    a: float, a1: float, a2: float, b: float, b1: float, b2: float
-) -> tuple[float, float, float]:
-    """``F``, ``dF/dx`` and ``d2F/dx2`` from the Halley parts ``A``, ``A'``, ``A''``,
-    ``B``, ``B'`` and ``B''`` at a point: ``F = log A - log B`` where ``R = A - B`` with
-    ``A, B > 0`` far apart (see :data:`LOG_FORM_RATIO`), else ``F = R``. Both have the
-    same roots.
+    """The function ``F`` phase 1 iterates on at ``x``, ``dF/dx`` and ``d2F/dx2``:
+    ``F = log A - log B`` where ``R = A - B`` with ``A, B > 0`` far apart (see
+    :data:`LOG_FORM_RATIO`), else ``F = R``. Both have the same roots.
 
     Both forms are computed and one is selected (no branch, so a loop of it
     vectorises); the log form is computed from ``A = B = 1`` where it is not selected.
     """
+    a, a1, a2, b, b1, b2 = halley_parts(x, p)
     log_form = in_log_form(a, b)
     positive_a = a if log_form else 1.0
     positive_b = b if log_form else 1.0
@@ -112,17 +99,14 @@ def whole_chunks(count: int) -> int:
 def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarray) -> None:
     """:func:`halley_terms` at ``x`` (``BLOCK``,) for the parameters ``columns``
     (k, ``BLOCK``: one column per lane, so each parameter's lanes are contiguous and
-    load as vectors) into the first three rows of ``terms`` (:data:`HALLEY_ROWS`,
-    ``BLOCK``), for the first ``count`` lanes rounded up to whole chunks of
-    :data:`LANES`.
+    load as vectors) into the columns of ``terms`` (3, ``BLOCK``), for the first
+    ``count`` lanes rounded up to whole chunks of :data:`LANES`.
 
-    A first loop evaluates the problem's ``halley_parts``, keeps them in the other rows
-    of ``terms`` and writes ``A - B`` and its derivatives, the terms of every lane not
-    in the log form (:func:`in_log_form`); only where some lane of the block is in it
-    does a second loop compute :func:`terms_from_parts` for all from the parts kept, so
-    a block near its roots pays for no ``log`` and no division, and no block evaluates
-    the residual's derivatives twice. Both loops run the same vector code for
-    ``A - B``: a lane's terms do not depend on its neighbours.
+    A first loop writes ``A - B`` and its derivatives, the terms of every lane not in
+    the log form (:func:`in_log_form`); only where some lane of the block is in it does
+    a second loop compute :func:`halley_terms` for all, so a block near its roots pays
+    for no ``log`` and no division. Both loops run the same vector code for ``A - B``:
+    a lane's terms do not depend on its neighbours.
     """
     log_form = False
     for i in range(whole_chunks(count)):
@@ -131,14 +115,10 @@ def halley_block(x: np.ndarray, columns: np.ndarray, count: int, terms: np.ndarr
         terms[0, i] = a - b
         terms[1, i] = a1 - b1
         terms[2, i] = a2 - b2
-        terms[3, i], terms[4, i], terms[5, i] = a, a1, a2
-        terms[6, i], terms[7, i], terms[8, i] = b, b1, b2
     if not log_form:
         return
     for i in range(whole_chunks(count)):
-        value, slope, curvature = terms_from_parts(
-            terms[3, i], terms[4, i], terms[5, i], terms[6, i], terms[7, i], terms[8, i]
-        )
+        value, slope, curvature = halley_terms(x[i], lane_parameters(columns, i))
         terms[0, i] = value
         terms[1, i] = slope
         terms[2, i] = curvature

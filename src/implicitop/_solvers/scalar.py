@@ -36,7 +36,7 @@ from implicitop._solvers.interface import (
     scale,
     value_block,
 )
-from implicitop._solvers.lockstep import BLOCK, HALLEY_ROWS, pad_columns, whole_chunks
+from implicitop._solvers.lockstep import BLOCK, pad_columns, whole_chunks
 from implicitop._solvers.settings import (
     BRACKET_LOWER,
     BRACKET_UPPER,
@@ -915,11 +915,9 @@ def expanded(
 
 
 #: Rows of a block's work array before the parameters' columns: the iterates ``x``,
-#: the iterates before them, each lane's outcome, the three terms, then the probes'
-#: targets below and above, R at the two probes, whether the vector test accepts and a
-#: spare row: in phase 1, those six rows hold :func:`~implicitop._solvers.lockstep.halley_block`'s
-#: Halley parts (:data:`~implicitop._solvers.lockstep.HALLEY_ROWS` rows from the terms on).
-WORK_ROWS = 12
+#: the iterates before them, the probes' targets below and above, the three terms, R at
+#: the two probes, whether the vector test accepts and each lane's outcome.
+WORK_ROWS = 11
 
 
 def solve_block(
@@ -967,9 +965,8 @@ def lock_step(
     """
     work, x0, params, root, code = borrowed((owned, x0, params, root, code))
     tol, minimum, size = settings[TOL], settings[MINIMUM] != 0.0, params.shape[0]
-    x, previous, outcome = work[0], work[1], work[2]
-    halley, terms = work[3 : 3 + HALLEY_ROWS], work[3:6]  # the terms, then the parts
-    targets, aboves, beside, over, sure = work[6], work[7], work[8], work[9], work[10]
+    x, previous, targets, aboves = work[0], work[1], work[2], work[3]
+    terms, beside, over, sure, outcome = work[4:7], work[7], work[8], work[9], work[10]
     columns = work[WORK_ROWS:]
     pad_columns(params, columns)
     running = 0
@@ -981,7 +978,7 @@ def lock_step(
     for _ in range(int(settings[NEWTON_ITERATIONS])):
         if running == 0:
             break
-        halley_block(x, columns, size, halley)
+        halley_block(x, columns, size, terms)
         running = phase_one_block(x, previous, outcome, terms, size, lower, upper, tol)
     # Settled candidates are checked first, side by side; the rest go to phase 2.
     for _ in range(POLISH_STEPS + 1):
