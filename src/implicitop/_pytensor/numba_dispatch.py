@@ -67,19 +67,20 @@ def _outputs(n: int, dtype: np.dtype) -> Callable:
     """A compiled ``(root (m, n), shape) -> u`` (one equation) or ``(u_1, ..., u_n)``,
     each of ``shape`` and ``dtype``."""
 
+    if dtype == np.float64:  # the roots' own dtype: no copy to make
+        as_dtype = njit(lambda values: values)
+    else:
+        as_dtype = njit(lambda values: values.astype(dtype))
+
     def column(j: int) -> Callable:
-        return njit(
-            lambda root, shape: np.ascontiguousarray(root[:, j]).reshape(shape).astype(dtype)
-        )
+        return njit(lambda root, shape: as_dtype(np.ascontiguousarray(root[:, j]).reshape(shape)))
 
     def append(first: Callable, j: int) -> Callable:
         last = column(j)
         return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
 
-    if n == 1 and dtype == np.float64:  # the roots' own array: no copy to make
-        return njit(lambda root, shape: root.reshape(shape))
     if n == 1:
-        return njit(lambda root, shape: root.reshape(shape).astype(dtype))
+        return njit(lambda root, shape: as_dtype(root.reshape(shape)))
     outputs = njit(lambda root, shape: ())
     for j in range(n):
         outputs = append(outputs, j)
