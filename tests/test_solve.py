@@ -116,6 +116,20 @@ def test_a_parameter_on_its_domains_bound_is_used(beside, status):
     assert result.root[0] == 0.5
 
 
+def test_parameters_are_checked_each_against_its_own_domain():
+    # a is any real number and b positive: a = -3 lies outside b's domain, where a
+    # batch's values are first checked all at once, and is still used
+    a, b = sp.Symbol("a", real=True), sp.Symbol("b", positive=True)
+    op = make_implicit_op(x**3 + x - a * b, x, [a, b])
+    result = op.solve(np.array([-3.0, -3.0, 2.0]), np.array([2.0, -1.0, 0.5]))
+    assert list(result.status) == [
+        SolveStatus.CONVERGED, SolveStatus.PARAMETER_OUTSIDE_DOMAIN, SolveStatus.CONVERGED,
+    ]  # fmt: skip
+    roots = result.root[[0, 2]]
+    np.testing.assert_allclose(roots**3 + roots, [-6.0, 1.0], rtol=1e-15)
+    assert np.isnan(result.root[1])
+
+
 def test_maxiter_bounds_the_work():
     lambert = build_lambert()
     op = make_implicit_op(lambert.residual, lambert.unknown, lambert.params, maxiter=2)

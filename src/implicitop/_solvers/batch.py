@@ -126,9 +126,20 @@ def parameter_status(p: np.ndarray, param_lower: np.ndarray, param_upper: np.nda
 
 def all_usable(params: np.ndarray, param_lower: np.ndarray, param_upper: np.ndarray) -> bool:
     """Whether every parameter of every row of ``params`` is finite and in its domain:
-    where it is (nearly always), no row needs :func:`parameter_status`. Column by column
-    and without a branch, it takes half the time of those checks row by row, which were
-    8% of the data-sized model's solve."""
+    where it is (nearly always), no row needs :func:`parameter_status`.
+
+    All values are first checked against the narrowest of the domains, in one pass
+    over the array in memory order that vectorises (the domains of most problems'
+    parameters are all alike); only where that fails are the columns checked each
+    against its own domain, without a branch."""
+    low, high = -math.inf, math.inf
+    for j in range(param_lower.shape[0]):
+        low, high = max(low, param_lower[j]), min(high, param_upper[j])
+    usable = True
+    for value in params.flat:
+        usable &= math.isfinite(value) & (low <= value) & (value <= high)
+    if usable:
+        return True
     usable = True
     for j in range(params.shape[1]):
         low, high = param_lower[j], param_upper[j]
@@ -157,11 +168,14 @@ def solve(params: np.ndarray, settings: np.ndarray, root: np.ndarray, code: np.n
     param_lower, param_upper, lower, upper, defaults, grid = unpack(settings)
     x0 = np.empty((BLOCK, lower.shape[0]))
     usable = all_usable(params, param_lower, param_upper)
+    for i in range(size):
+        code[i] = MAXITER if usable else parameter_status(params[i], param_lower, param_upper)
+    for i in range(size):
+        for j in range(root.shape[1]):
+            root[i, j] = math.nan
     for start in range(0, size, BLOCK):
         stop = min(start + BLOCK, size)
         for i in range(start, stop):
-            fill(root[i], 0, root.shape[1], math.nan)
-            code[i] = MAXITER if usable else parameter_status(params[i], param_lower, param_upper)
             if code[i] == MAXITER:
                 starting_point(params[i], lower, upper, defaults, x0[i - start])
         solve_block(
