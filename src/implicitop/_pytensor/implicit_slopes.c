@@ -20,12 +20,13 @@ struct implicitop_slopes_work {
     void *targets[IMPLICITOP_MAX_INPUTS];
 };
 
-/* Copy the value of the first lane to the lanes past the first `used`. */
+/* Copy the value of the first lane to the lanes past the first `used`, up to whole
+ * chunks of IMPLICITOP_LANES: the lanes the entry point's vector loops read. */
 static void implicitop_pad(double *lane, npy_intp used)
 {
-    npy_intp i;
+    npy_intp i, end = (used + IMPLICITOP_LANES - 1) / IMPLICITOP_LANES * IMPLICITOP_LANES;
 
-    for (i = used; i < IMPLICITOP_BLOCK; i++) lane[i] = lane[0];
+    for (i = used; i < end; i++) lane[i] = lane[0];
 }
 
 /* Evaluate the block of roots and parameters in `lanes` (IMPLICITOP_BLOCK * (1 + 2k)

@@ -112,9 +112,12 @@ class ImplicitSlopes(COp):
         return [pt.cast(grad, x.dtype) for grad, x in zip(grads, inputs, strict=True)]
 
     def c_support_code(self, **kwargs: object) -> str:
-        from implicitop._solvers.lockstep import BLOCK
+        from implicitop._solvers.lockstep import BLOCK, LANES
 
-        sizes = f"#define IMPLICITOP_BLOCK {BLOCK}\n#define IMPLICITOP_MAX_INPUTS {MAX_INPUTS}\n"
+        sizes = (
+            f"#define IMPLICITOP_BLOCK {BLOCK}\n#define IMPLICITOP_LANES {LANES}\n"
+            f"#define IMPLICITOP_MAX_INPUTS {MAX_INPUTS}\n"
+        )
         return sizes + _SOURCE
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:

@@ -46,8 +46,11 @@ __all__ = [
     "whole_chunks",
 ]
 
-#: Elements solved together: enough independent work for the processor to overlap.
-BLOCK = 64
+#: Elements solved together: enough independent work for the processor to overlap,
+#: and few enough passes over a batch that their set-up costs little beside the
+#: lanes' work (the data-sized model's logp+dlogp 5% faster than with blocks of 64,
+#: on one thread or two; see benchmarks/README.md).
+BLOCK = 128
 #: Lanes evaluated together. LLVM covers a loop with vector steps of at most 32
 #: doubles on x86-64 (8 per AVX-512 register, unrolled at most 4 times), so a trip
 #: count that is a multiple of 32 leaves no lane to a scalar remainder loop, whose
@@ -159,8 +162,9 @@ def slopes_block(x: np.ndarray, columns: np.ndarray, count: int, out: np.ndarray
 
 def pad_columns(params: np.ndarray, columns: np.ndarray) -> None:
     """Copy the parameter rows ``params`` (b <= ``BLOCK``, k) to the columns of
-    ``columns`` (k, ``BLOCK``), the lanes past ``b`` filled with copies of the first."""
+    ``columns`` (k, ``BLOCK``), the lanes past ``b`` filled with copies of the first up
+    to whole chunks (:func:`whole_chunks`: the lanes the vector loops read)."""
     size = params.shape[0]
     for j in range(params.shape[1]):
-        for i in range(BLOCK):
+        for i in range(whole_chunks(size)):
             columns[j, i] = params[i if i < size else 0, j]

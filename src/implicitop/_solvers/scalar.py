@@ -969,16 +969,14 @@ def lock_step(
     terms, beside, over, sure, outcome = work[4:7], work[7], work[8], work[9], work[10]
     columns = work[WORK_ROWS:]
     pad_columns(params, columns)
-    # The lanes in use, then the padding: loops without a select on the index
-    for i in range(size):
-        x[i] = x0[i, 0]
-        outcome[i] = RUNNING if code[i] == MAXITER else SETTLED
-    for i in range(size, BLOCK):
-        x[i], outcome[i] = 0.0, SETTLED
+    # The lanes in use, then the padding up to the whole chunks the vector loops read
     running = 0
-    for i in range(BLOCK):
-        previous[i] = math.nan
+    for i in range(size):
+        x[i], previous[i] = x0[i, 0], math.nan
+        outcome[i] = RUNNING if code[i] == MAXITER else SETTLED
         running += outcome[i] == RUNNING
+    for i in range(size, whole_chunks(size)):
+        x[i], previous[i], outcome[i] = 0.0, math.nan, SETTLED
     for _ in range(int(settings[NEWTON_ITERATIONS])):
         if running == 0:
             break

@@ -282,7 +282,7 @@ def solve_in_parts(
 #: Rows a thread claims at a time from a batch it shares (:func:`solve_claimed`): few
 #: enough that the threads finish within microseconds of each other, enough that
 #: claiming them costs nothing beside solving them.
-CHUNK = 8 * BLOCK
+CHUNK = 4 * BLOCK
 #: How often a thread waiting for the others' chunks looks again at once (letting other
 #: threads run between looks) before it sleeps :data:`NAP_NANOSECONDS` between looks:
 #: a chunk takes 10-30 microseconds, a look a fraction of one.
