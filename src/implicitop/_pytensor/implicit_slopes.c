@@ -2,11 +2,11 @@
  * dmu/dtheta_j at the roots, one output per parameter, from the problem's entry point
  * of them (implicitop._solvers.element_entry.equation_slopes, SLOPES_SIGNATURE there;
  * its address is the op's parameter), a block of IMPLICITOP_BLOCK lanes at a time: the
- * roots and parameters of a block are copied to its lanes (the last block's spare lanes
- * take its first element's), the entry point evaluates every lane in vector
- * instructions (implicitop._solvers.lockstep.slopes_block), and the lanes in use are
- * copied out. IMPLICITOP_BLOCK and IMPLICITOP_MAX_INPUTS (the most parameters a node
- * has) are defined before this file. */
+ * roots and parameters of a block are copied to its lanes (the last block's spare lanes,
+ * up to whole chunks of IMPLICITOP_LANES, take its first element's), the entry point
+ * evaluates those lanes in vector instructions (implicitop._solvers.lockstep.slopes_block),
+ * and the lanes in use are copied out. IMPLICITOP_BLOCK, IMPLICITOP_LANES and
+ * IMPLICITOP_MAX_INPUTS (the most parameters a node has) are defined before this file. */
 
 typedef void (*implicitop_slopes_entry)(double *x, double *p, npy_intp count, npy_intp k,
                                         double *out);
