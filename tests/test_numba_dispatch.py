@@ -139,6 +139,14 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
     assert second["compiled"] == []
     assert second["values"] == first["values"]
     np.testing.assert_allclose(second["values"][0], [seed_root(t) for t in (0.4, 2.0, 30.0)])
+    # a graph no process compiled (another numeric x0): the op's own function is
+    # compiled, the parts every graph shares are not: the first process compiled them
+    # once, the second loads them from the disk cache
+    shared = {"_parameter_rows", "_solve", "_reshaped"}
+    for run in (first, second):
+        assert "implicit_op" in run["compiled_again"]
+        assert not shared & set(run["compiled_again"]), run["compiled_again"]
+        np.testing.assert_allclose(run["values_again"], run["values"], rtol=1e-15)
 
 
 def test_ops_whose_settings_differ_in_the_last_bits_get_different_cache_keys():
