@@ -9,7 +9,8 @@ work much. When it is done, the caller loads the machine code from the cache and
 switches over; results are the same bit for bit.
 
 Set ``IMPLICITOP_BACKGROUND_COMPILE=0`` to compile nothing in the background: the
-shared solver is then used until the full one is asked for (the numba backend asks).
+shared solver is then used until the full one is asked for (``op.solver.kernels.c_address``
+loads or compiles it).
 ``IMPLICITOP_BACKGROUND_NICENESS`` sets the worker's niceness (default :data:`NICENESS`;
 0 for as soon as possible, beside work of the same priority).
 """
