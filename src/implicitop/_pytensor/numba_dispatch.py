@@ -16,10 +16,10 @@ tier takes over in the running graph when its background compile ends; the solve
 is called by address, so LLVM never inlines it into a graph compiled with fast-math
 flags, where an approximate ``exp`` would turn overflow into NaN.
 
-What every graph shares (reading the parameter rows, the solve, one equation's roots
-reshaped) is compiled once per process, for all ops, and kept in PyTensor's numba
-cache: a graph compiled later, for another residual or another numeric ``x0``,
-compiles only its own small function around them.
+What every graph shares (reading the parameter rows, the solve) is compiled once per
+process, for all ops, and kept in PyTensor's numba cache: a graph compiled later, for
+another residual or another numeric ``x0``, compiles only its own small function
+around them.
 """
 
 from __future__ import annotations
@@ -89,10 +89,12 @@ def _parameter_rows(inputs: tuple) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def _outputs(n: int, dtype: np.dtype) -> Callable:
-    """A compiled ``(root (m, n), shape) -> u`` (one equation) or ``(u_1, ..., u_n)``,
-    each of ``shape`` and ``dtype``: one per number of unknowns and dtype in a process,
-    compiled with the first graph that needs it and called by the later ones."""
+def _layout(n: int, dtype: np.dtype) -> tuple[Callable, Callable]:
+    """Compiled ``(shape, m) -> root_shape`` and ``(root, shape) -> u`` (one equation)
+    or ``(u_1, ..., u_n)``, each of the inputs' ``shape`` and ``dtype``: one equation's
+    roots are solved into an array of the inputs' shape, a system's into rows (m, n)
+    whose columns are the outputs. One pair per number of unknowns and dtype in a
+    process, compiled with the first graph that needs it and called by the later ones."""
 
     if dtype == np.float64:  # the roots' own dtype: no copy to make
         as_dtype = njit(lambda values: values)
@@ -107,11 +109,11 @@ def _outputs(n: int, dtype: np.dtype) -> Callable:
         return njit(lambda root, shape: (*first(root, shape), last(root, shape)))
 
     if n == 1:
-        return _reshaped if dtype == np.float64 else njit(lambda r, s: as_dtype(r.reshape(s)))
+        return njit(lambda shape, m: shape), njit(lambda root, shape: as_dtype(root))
     outputs = njit(lambda root, shape: ())
     for j in range(n):
         outputs = append(outputs, j)
-    return outputs
+    return njit(lambda shape, m: (m, n)), outputs
 
 
 def _failure_check(op: ImplicitOp) -> Callable:
@@ -200,13 +202,13 @@ def _address(typingctx, array):
 
 
 @_cached_njit
-def _solve(words, rows, n):
-    """The roots (m, ``n``) and status codes (m,) of the parameter rows ``rows`` (m, k),
-    solved with the tier of the solver in use now, found through ``words``
-    (:func:`_bound_words`), large batches over threads
-    (:func:`~implicitop._solvers.threads.solve_in_parts`)."""
+def _solve(words, rows, shape, n):
+    """The roots, in an array of ``shape`` (m values of ``n`` unknowns), and status
+    codes (m,) of the parameter rows ``rows`` (m, k), solved with the tier of the solver
+    in use now, found through ``words`` (:func:`_bound_words`), large batches over
+    threads (:func:`~implicitop._solvers.threads.solve_in_parts`)."""
     size = rows.shape[0]
-    root = np.empty((size, n))
+    root = np.empty(shape)
     code = np.empty(size, dtype=np.int8)
     cell, record, length, threads, active = words
     solve_in_parts(
@@ -214,14 +216,6 @@ def _solve(words, rows, n):
         _address(code), rows.shape[1], n,
     )  # fmt: skip
     return root, code
-
-
-@_cached_njit
-def _reshaped(root, shape):
-    """One equation's float64 roots (m, 1) as an array of ``shape``, not copied. Loaded
-    from the disk cache, it is called, not inlined: about 0.1 us more per call (the seed
-    model's logp+dlogp 5.3 against 5.2 us), for 0.3 s less in a process's first graph."""
-    return root.reshape(shape)
 
 
 def _may_be_shared(node: Apply) -> bool:
@@ -261,13 +255,13 @@ def numba_funcify_implicit_op(
     words = _bound_words(symbol)
     raise_on_failure = op.options.on_failure == "raise"
     check = _failure_check(op)
-    outputs = _outputs(n, dtype)
+    root_shape, outputs = _layout(n, dtype)
 
     @njit
     def implicit_op(*inputs):
         shape = inputs[0].shape
         rows = _parameter_rows(inputs)
-        root, code = _solve(words(), rows, n)
+        root, code = _solve(words(), rows, root_shape(shape, rows.shape[0]), n)
         if raise_on_failure:
             check(code, rows)
         return outputs(root, shape)
