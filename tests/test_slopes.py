@@ -10,8 +10,9 @@ import sympy as sp
 from pytensor.compile.mode import Mode
 
 from implicitop import make_implicit_op
+from implicitop._pytensor.c_implementation import has_c_code
 from implicitop._pytensor.fused import ImplicitRootsAndSlopes
-from implicitop._pytensor.slopes import ImplicitSlopes
+from implicitop._pytensor.slopes import ImplicitSlopes, has_slopes_c_code
 from implicitop._solvers.parallel import THREADED_FROM
 
 MU, THETA, X = sp.symbols("mu theta x", positive=True)
@@ -202,3 +203,25 @@ def test_roots_and_slopes_stay_apart_where_the_op_raises_or_gives_float32():
     for function in (gradient_function(raising), gradient_function(data_op(), dtype="float32")):
         assert slopes_nodes(function, ImplicitSlopes)
         assert not slopes_nodes(function, ImplicitRootsAndSlopes)
+
+
+@pytest.mark.parametrize(("count", "fused"), [(31, True), (32, False)])
+def test_roots_and_slopes_join_only_where_both_nodes_have_c_code(count, fused):
+    """The op's C code takes up to 32 inputs, the derivatives' node the roots and up to
+    31 parameters: 31 parameters give one node, 32 the op's C code beside the
+    derivatives' Python. ``x = w_1 + ... + w_k``: every derivative is 1."""
+    x = sp.Symbol("x", real=True)
+    weights = sp.symbols(f"w0:{count}", real=True)
+    op = make_implicit_op(x - sum(weights), x, list(weights))
+    inputs = [pt.dvector(w.name) for w in weights]
+    root = op(*inputs)
+    function = pytensor.function(inputs, [root, *pytensor.grad(root.sum(), inputs)])
+    assert bool(slopes_nodes(function, ImplicitRootsAndSlopes)) == fused
+    assert bool(slopes_nodes(function, ImplicitSlopes)) != fused
+    # the op's node has C code either way, the derivatives' node up to 31 parameters
+    assert has_c_code(op.solver, False, "float64", count)
+    assert has_slopes_c_code("float64", 1 + count) == fused
+    values = [np.linspace(0.5, 1.5, 20) + i for i in range(count)]
+    root_value, *slopes = function(*values)
+    np.testing.assert_allclose(root_value, np.sum(values, axis=0), rtol=1e-14)
+    np.testing.assert_array_equal(slopes, np.ones((count, 20)))

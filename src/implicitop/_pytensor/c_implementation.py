@@ -34,6 +34,7 @@ __all__ = [
     "TYPENUMS",
     "call_code",
     "field_arguments",
+    "has_c_code",
     "param_values",
     "params",
     "support_code",
@@ -96,6 +97,7 @@ def version() -> tuple:
     """Changes whenever the C code does (the helper, the op parameters it is given and
     the call each node makes), so PyTensor recompiles."""
     generated = support_code() + repr(list(FIELDS)) + inspect.getsource(call_code)
+    generated += inspect.getsource(has_c_code)
     return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
 
 
@@ -103,6 +105,15 @@ def field_arguments(sub: dict) -> str:
     """The op parameters (:data:`FIELDS`) as C arguments, in their order, in a node's
     code (``sub``: PyTensor's names in it)."""
     return ", ".join(f"{sub['params']}->{name}" for name in FIELDS)
+
+
+def has_c_code(solver: Solver, raises: bool, dtype: str, count: int) -> bool:
+    """Whether an op's node of ``count`` inputs and outputs of ``dtype`` has C code
+    (:func:`call_code`): failures given as NaN (``raises`` False: the error
+    ``on_failure="raise"`` raises names the failed elements, from Python), a dtype the
+    C code writes (:data:`TYPENUMS`), at most :data:`MAX_INPUTS` inputs, and a solver
+    numba compiles (asked last: it compiles the problem's functions)."""
+    return not raises and dtype in TYPENUMS and count <= MAX_INPUTS and solver.kernels.compiled
 
 
 def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -> str:
@@ -115,10 +126,10 @@ def call_code(solver: Solver, raises: bool, node: Apply, inputs, outputs, sub) -
         ``on_failure="raise"`` (its error names the failed elements), float16 and
         more than 32 parameters.
     """
-    typenum = TYPENUMS.get(node.outputs[0].type.dtype)
-    too_many = len(inputs) > MAX_INPUTS
-    if raises or too_many or typenum is None or not solver.kernels.compiled:
+    dtype = node.outputs[0].type.dtype
+    if not has_c_code(solver, raises, dtype, len(inputs)):
         raise MethodNotDefined("c_code", type(node.op), "ImplicitOp")
+    typenum = TYPENUMS[dtype]
     fields = field_arguments(sub)
     return f"""
     {{

@@ -26,8 +26,7 @@ from pytensor.scalar import int64
 from pytensor.tensor.rewriting.basic import register_specialize
 
 from implicitop._pytensor import c_implementation
-from implicitop._pytensor.c_implementation import MAX_INPUTS
-from implicitop._pytensor.slopes import ImplicitSlopes, compiled_slopes
+from implicitop._pytensor.slopes import ImplicitSlopes, compiled_slopes, has_slopes_c_code
 
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
@@ -118,14 +117,14 @@ class ImplicitRootsAndSlopes(COp):
 
 
 def _fusable(implicit: Any, root: Variable, inputs: Sequence[Variable]) -> bool:
-    """Whether the op's node of ``inputs`` has C code whose roots the derivatives can be
-    evaluated beside: float64 roots, failures NaN (not raised), a compiled solver, and
-    no more inputs than the C code takes."""
+    """Whether the op's node of ``inputs`` and the derivatives' node of its roots and
+    ``inputs`` both have C code, and the roots are float64 (what the fused C code
+    writes): then one node gives both nodes' values."""
+    raises = implicit.options.on_failure == "raise"
     return (
         root.type.dtype == "float64"
-        and implicit.options.on_failure != "raise"
-        and implicit.solver.kernels.compiled
-        and len(inputs) < MAX_INPUTS
+        and has_slopes_c_code("float64", 1 + len(inputs))
+        and c_implementation.has_c_code(implicit.solver, raises, "float64", len(inputs))
     )
 
 

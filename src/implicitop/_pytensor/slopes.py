@@ -39,7 +39,7 @@ from implicitop._pytensor.c_implementation import MAX_INPUTS, TYPENUMS
 if TYPE_CHECKING:
     from implicitop._pytensor.op import ImplicitOp
 
-__all__ = ["ImplicitSlopes", "compiled_slopes", "slopes_as_graph"]
+__all__ = ["ImplicitSlopes", "compiled_slopes", "has_slopes_c_code", "slopes_as_graph"]
 
 _SOURCE = files("implicitop._pytensor").joinpath("implicit_slopes.c").read_text()
 PARAMS_TYPE = ParamsType(entry=int64)
@@ -121,9 +121,10 @@ class ImplicitSlopes(COp):
         return sizes + _SOURCE
 
     def c_code(self, node: Apply, name: str, inputs, outputs, sub) -> str:
-        typenum = TYPENUMS.get(node.outputs[0].type.dtype)
-        if typenum is None or len(inputs) > MAX_INPUTS:
+        dtype = node.outputs[0].type.dtype
+        if not has_slopes_c_code(dtype, len(inputs)):
             raise MethodNotDefined("c_code", type(node.op), "ImplicitSlopes")
+        typenum = TYPENUMS[dtype]
         return f"""
         {{
             PyArrayObject *inputs[] = {{{", ".join(inputs)}}};
@@ -138,7 +139,15 @@ class ImplicitSlopes(COp):
 
     def c_code_cache_version(self) -> tuple:
         generated = self.c_support_code() + inspect.getsource(ImplicitSlopes.c_code)
+        generated += inspect.getsource(has_slopes_c_code)
         return (1, hashlib.sha256(generated.encode()).hexdigest()[:16])
+
+
+def has_slopes_c_code(dtype: str, count: int) -> bool:
+    """Whether an :class:`ImplicitSlopes` node of ``count`` inputs (the roots and the
+    op's parameters) and outputs of ``dtype`` has C code: a dtype the C code writes and
+    at most :data:`~implicitop._pytensor.c_implementation.MAX_INPUTS` inputs."""
+    return dtype in TYPENUMS and count <= MAX_INPUTS
 
 
 def compiled_slopes(
