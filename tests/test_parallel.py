@@ -222,13 +222,28 @@ def solve_rows_in_parts(cell, threads, shared, rows, record, root, code):
     )  # fmt: skip
 
 
+def test_the_helpers_table_is_published_to_compiled_callers_by_a_release_store():
+    native = native_functions()
+    word = np.zeros(3, dtype=np.int64)
+    store = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)(native.publish)
+    store(word[1:].ctypes.data, -(2**62) - 5)
+    np.testing.assert_array_equal(word, [0, -(2**62) - 5, 0])  # that word alone, all 64 bits
+    table, count = helper_pool.helper_table(2, native.serve, native.publish)
+    words = np.ctypeslib.as_array((ctypes.c_int64 * 2).from_address(helper_pool.caller_words()))
+    assert words[helper_pool.TABLE] == table
+    listed = np.ctypeslib.as_array((ctypes.c_int64 * (1 + count)).from_address(table))
+    assert listed[0] == count >= 2
+
+
 def _pool_words(helpers: bool) -> np.ndarray:
     """Words for compiled callers (:func:`~implicitop._solvers.helper_pool.caller_words`)
     with no call under way, and this process's helpers (two at least) or none (as a
     forked child's before it starts its own: then threads are started for each call)."""
     if not helpers:
         return np.zeros(2, dtype=np.int64)
-    return np.array([0, helper_pool.helper_table(2, native_functions().serve)[0]], np.int64)
+    native = native_functions()
+    table, _ = helper_pool.helper_table(2, native.serve, native.publish)
+    return np.array([0, table], np.int64)
 
 
 @pytest.mark.parametrize("helpers", [True, False], ids=["helper threads", "threads per call"])

@@ -23,7 +23,9 @@ Compiled callers (the numba graph, the JAX foreign function), which run with no
 Python around them, find the helpers at each call through two words whose address
 they are given (:func:`caller_words`): the calls under way that share the threads, and
 the address of the helpers' *table* (their number, then their blocks' addresses), 0
-where the process has none, as in a forked child until it starts its own.
+where the process has none, as in a forked child until it starts its own. The address
+is stored after the table with release ordering (:func:`publish_function`) and read
+with acquire ordering, so a caller that finds it finds the table's contents.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ __all__ = [
     "job_function",
     "libc_function",
     "post_function",
+    "publish_function",
     "release_function",
     "serve_function",
     "word",
@@ -212,6 +215,20 @@ def job_function(module: ir.Module, name: str, linkage: str) -> tuple[ir.Functio
         return function, True
 
 
+def publish_function(module: ir.Module) -> ir.Function:
+    """``void implicitop_publish(int64 *word, int64 value)``: store ``value`` at ``word``
+    with release ordering. A thread that reads the word with acquire ordering, as
+    compiled callers read the address of the helpers' table, then sees every write made
+    before it (the table's contents) on weakly ordered processors (aarch64) too, where
+    two plain stores may be seen in either order."""
+    signature = ir.FunctionType(ir.VoidType(), [_WORD.as_pointer(), _WORD])
+    function = ir.Function(module, signature, "implicitop_publish")
+    builder = ir.IRBuilder(function.append_basic_block("start"))
+    builder.store_atomic(function.args[1], function.args[0], "release", 8)
+    builder.ret_void()
+    return function
+
+
 def post_function(
     module: ir.Module, claim: ir.Function, naming: tuple[int, int], linkage: str = "external"
 ) -> ir.Function:
@@ -294,10 +311,11 @@ class _Pool:
         #: The most helpers this process has: fewer once the system refused a thread.
         self.most = sys.maxsize
 
-    def grow(self, count: int, serve: int) -> None:
+    def grow(self, count: int, serve: int, publish: int) -> None:
         """Start helpers, each running the function at the address ``serve`` on a block
         of its own, until there are ``count`` (or the system refuses a thread: then no
-        more are asked for), and publish their table to compiled callers."""
+        more are asked for), and publish their table to compiled callers with the
+        function at the address ``publish`` (:func:`publish_function`)."""
         libc = ctypes.CDLL(None)
         with self.lock:
             count = min(count, self.most)
@@ -319,7 +337,8 @@ class _Pool:
             table = np.array([len(addresses), *addresses], dtype=np.int64)
             self.tables.append(table)
             self.published = (table.ctypes.data, len(addresses))
-            _caller_words[TABLE] = table.ctypes.data
+            store = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64)(publish)
+            store(_caller_words[TABLE:].ctypes.data, table.ctypes.data)
 
 
 _pool: _Pool | None = None
@@ -351,11 +370,12 @@ def caller_words() -> int:
     return _caller_words.ctypes.data
 
 
-def helper_table(count: int, serve: int) -> tuple[int, int]:
+def helper_table(count: int, serve: int, publish: int) -> tuple[int, int]:
     """The address of this process's table of helpers (their number, then their
     blocks' addresses) and their number, ``count`` at least where they can be started
-    (the function at ``serve`` is their body, see :func:`serve_function`); a forked
-    child starts its own (it has none of its parent's threads)."""
+    (the function at ``serve`` is their body, see :func:`serve_function`; the one at
+    ``publish`` publishes their table, see :func:`publish_function`); a forked child
+    starts its own (it has none of its parent's threads)."""
     global _pool
     pool = _pool
     if pool is None or pool.process != os.getpid():
@@ -364,5 +384,5 @@ def helper_table(count: int, serve: int) -> tuple[int, int]:
                 _pool = _Pool()
             pool = _pool
     if POSIX and len(pool.blocks) < min(count, pool.most):
-        pool.grow(count, serve)
+        pool.grow(count, serve, publish)
     return pool.published

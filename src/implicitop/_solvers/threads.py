@@ -424,7 +424,8 @@ _CLAIM, _WAIT = "implicitop_solve_claimed", "implicitop_wait_until_solved"
 
 class NativeFunctions(NamedTuple):
     """The addresses of this process's compiled functions of a job's address
-    (``void f(int64 *job)``, but ``serve``: ``void *f(void *block)``)."""
+    (``void f(int64 *job)``, but ``serve``: ``void *f(void *block)``, and ``publish``:
+    ``void f(int64 *word, int64 value)``)."""
 
     #: Claim :data:`CHUNK` rows at a time and solve them, until none is left.
     claim: int
@@ -436,6 +437,9 @@ class NativeFunctions(NamedTuple):
     post: int
     #: Wait for its rows, then take it back from the helpers.
     release: int
+    #: Publish the helpers' table to compiled callers
+    #: (:func:`~implicitop._solvers.helper_pool.publish_function`).
+    publish: int
 
 
 @cache
@@ -453,6 +457,7 @@ def native_functions() -> NativeFunctions:
         helper_pool.serve_function(module, claim),
         helper_pool.post_function(module, claim, _NAMING),
         helper_pool.release_function(module, wait, _NAMING),
+        helper_pool.publish_function(module),
     )
     with global_compiler_lock:
         library = context.codegen().create_library("implicitop_claims")
@@ -484,7 +489,7 @@ def share_job(words: np.ndarray) -> tuple[int, int]:
     The C op builds its large batches' jobs itself and calls this alone of Python."""
     native = native_functions()
     count = parallel.helpers(int(words[_SIZE]))
-    table, helpers = helper_pool.helper_table(count, native.serve)
+    table, helpers = helper_pool.helper_table(count, native.serve, native.publish)
     words[_HELPERS], words[_HELPER_COUNT] = table + 8, min(count, helpers)
     return native.post, native.release
 
@@ -493,7 +498,8 @@ def start_helpers(threads: int) -> None:
     """Start this process's helper threads for compiled callers that share large
     batches over ``threads`` threads (``threads - 1`` helpers; see
     :func:`solve_in_parts`), where it has fewer."""
-    helper_pool.helper_table(threads - 1, native_functions().serve)
+    native = native_functions()
+    helper_pool.helper_table(threads - 1, native.serve, native.publish)
 
 
 def solve_shared(words: np.ndarray) -> None:
