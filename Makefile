@@ -15,8 +15,6 @@ STAMP_TEST := $(VENV)/.installed-test
 LEGACY := .venv-theano
 LEGACY_BIN := $(LEGACY)/bin
 STAMP_LEGACY := $(LEGACY)/.installed
-# Theano's C compiler path does not build on Python 3.11; its BLAS probe fails on NumPy 1.23.
-export THEANO_FLAGS ?= cxx=,blas__ldflags=
 # pip installs without compiling every module to bytecode (half of its CPU time: most
 # installed modules are never imported); Python compiles and caches those a process
 # imports, which needs PYTHONDONTWRITEBYTECODE unset in the commands run from here.

@@ -1,14 +1,15 @@
-"""The legacy suite's set-up: Theano's flags before anything imports it, the
-Hypothesis profiles of the main suite, no background compiles (as in the main suite's
-``conftest``: each op's full solver would be compiled in a worker process beside the
-tests, for solvers no test waits for; the scripts run inherit the setting), and test
-values off for every test."""
+"""The legacy suite's set-up: Theano's flags before anything imports it (those
+``implicitop.theano`` sets, which the scripts run inherit), the Hypothesis profiles of
+the main suite, no background compiles (as in the main suite's ``conftest``: each op's
+full solver would be compiled in a worker process beside the tests, for solvers no
+test waits for; the scripts run inherit the setting), and test values off for every
+test."""
 
 import os
 
-os.environ.setdefault("THEANO_FLAGS", "cxx=,blas__ldflags=")
 os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")
 
+import implicitop.theano  # noqa: F401,I001  (first: it sets THEANO_FLAGS)
 import pytest
 import theano
 

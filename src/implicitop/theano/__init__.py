@@ -5,16 +5,28 @@ PyTensor op, returning a ``theano.graph.op.Op``. Only this package imports Thean
 
 Theano's C compiler path does not build on Python 3.11, and its BLAS probe fails with
 NumPy 1.23's distutils, so unless ``THEANO_FLAGS`` is set already this sets it to
-``cxx=,blas__ldflags=`` (Python implementations, NumPy's BLAS) before Theano is
-first imported. Import this package before ``pymc3`` or set the flags yourself.
+``cxx=,blas__ldflags=,optimizer_excluding=fusion`` before Theano is first imported:
+Python implementations, NumPy's BLAS, and no elementwise fusion (without C, Theano
+evaluates a fused node element by element in Python, where the nodes apart are NumPy
+ufuncs over whole arrays: a model's logp+dlogp took 1.5-4.9 times as long with it,
+``benchmarks/theano_flags.py``). Import this package before ``pymc3`` or set the flags
+yourself.
 """
 
 import os
 import sys
 
-if "theano" not in sys.modules:
-    os.environ.setdefault("THEANO_FLAGS", "cxx=,blas__ldflags=")
+#: The flags set where ``THEANO_FLAGS`` is not (see above).
+_DEFAULT_FLAGS = "cxx=,blas__ldflags=,optimizer_excluding=fusion"
 
-from implicitop.theano._op import ImplicitOp, make_argmin_op, make_fixed_point_op, make_implicit_op
+if "theano" not in sys.modules:
+    os.environ.setdefault("THEANO_FLAGS", _DEFAULT_FLAGS)
+
+from implicitop.theano._op import (  # noqa: E402  (after THEANO_FLAGS is set)
+    ImplicitOp,
+    make_argmin_op,
+    make_fixed_point_op,
+    make_implicit_op,
+)
 
 __all__ = ["ImplicitOp", "make_argmin_op", "make_fixed_point_op", "make_implicit_op"]
