@@ -1,4 +1,5 @@
-"""Run the project's scripts as a user would: a new Python process."""
+"""Run the project's scripts as a user would (a new Python process), and check what
+they print."""
 
 import os
 import subprocess
@@ -20,3 +21,12 @@ def run_script(path: Path, *args: str, timeout: float = 900) -> str:
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed.stdout
+
+
+def assert_printed_ratio(ratio: str, numerator: str, denominator: str) -> None:
+    """``ratio`` (one decimal, as printed, maybe ending in ``x``) is that of the printed
+    numbers, give or take its rounding (0.05) and theirs (four significant digits: a
+    part in 1e3 of it)."""
+    recomputed = float(numerator) / float(denominator)
+    tolerance = 0.05 + 1.1e-3 * recomputed
+    assert abs(float(ratio.rstrip("x")) - recomputed) <= tolerance, (ratio, recomputed)

@@ -18,7 +18,7 @@ import thread_costs
 from scipy import optimize
 
 from catalogue import poisson_normal_mode
-from scripts import ROOT, run_script
+from scripts import ROOT, assert_printed_ratio, run_script
 
 #: The smoke run in parts that run side by side (``--only``), and the rows each prints.
 PARTS = {
@@ -63,14 +63,6 @@ def printed_rows(capsys: pytest.CaptureFixture[str], skip: int) -> list[list[str
     (the title and the table's head)."""
     lines = capsys.readouterr().out.splitlines()
     return [[cell.strip() for cell in line.split("|")[1:-1]] for line in lines[skip:]]
-
-
-def assert_printed_ratio(ratio: str, numerator: str, denominator: str) -> None:
-    """``ratio`` (one decimal, as printed) is that of the printed numbers, give or take
-    its rounding (0.05) and theirs (four significant digits: a part in 1e3 of it)."""
-    recomputed = float(numerator) / float(denominator)
-    tolerance = 0.05 + 1.1e-3 * recomputed
-    assert float(ratio.rstrip("x")) == pytest.approx(recomputed, abs=tolerance)
 
 
 @pytest.mark.parametrize(("steps", "rows"), PARTS.items(), ids=list(PARTS))
