@@ -1,6 +1,7 @@
 """PyTensor's numba backend runs the op natively: same numbers as the C backend."""
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -13,7 +14,12 @@ from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
 from backends import FALLBACK, compile_value_and_gradients, sample_points
 from catalogue import CATALOGUE, SYSTEMS, build_seed, seed_root
 from implicitop import ImplicitSolveError, make_implicit_op
-from implicitop._pytensor.numba_dispatch import _BOUND, _settings_digest
+from implicitop._pytensor.numba_dispatch import (
+    _BOUND,
+    _CODE_VERSION,
+    _settings_digest,
+    prune_cached_functions,
+)
 from implicitop._solvers import helper_pool
 from implicitop._solvers.parallel import THREADED_FROM
 from scripts import ROOT, run_script
@@ -130,10 +136,16 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
     # fresh caches: the first process compiles and stores, the second only loads
     monkeypatch.setenv("PYTENSOR_FLAGS", f"base_compiledir={tmp_path / 'pytensor'}")
     monkeypatch.setenv("IMPLICITOP_CACHE_DIR", str(tmp_path / "implicitop"))
+    # and a shared function another code version left there long ago, which goes
+    stale = tmp_path / "pytensor" / "numba" / f"x._solve-implicitop__solve_{OTHER}.py311.nbi"
+    stale.parent.mkdir(parents=True)
+    stale.touch()
+    os.utime(stale, (0, 0))
     first, second = (
         json.loads(run_script(ROOT / "tests" / "numba_cache_script.py").splitlines()[-1])
         for _ in range(2)
     )
+    assert not stale.exists()
     assert first["key"] is not None and first["key"] == second["key"]
     assert {"implicit_op", "_parameter_rows", "phase_two_block"} <= set(first["compiled"])
     assert second["compiled"] == []
@@ -147,6 +159,41 @@ def test_a_second_process_loads_the_numba_graph_from_the_cache(tmp_path, monkeyp
         assert "implicit_op" in run["compiled_again"]
         assert not shared & set(run["compiled_again"]), run["compiled_again"]
         np.testing.assert_allclose(run["values_again"], run["values"], rtol=1e-15)
+
+
+#: A code version not this one's.
+OTHER = "0123456789abcdef"
+
+
+def test_the_numba_cache_keeps_what_serves_this_version_and_its_kernels(tmp_path):
+    """``prune_cached_functions`` removes this module's files that were not written for
+    a week and serve neither this code version nor a kernel in the kernel folder; it
+    leaves PyTensor's own files."""
+    folder, kernels = tmp_path / "numba", tmp_path / "kernels"
+    folder.mkdir()
+    kernels.mkdir()
+    (kernels / "implicitop_kernel_aa11.py").touch()
+    digest = "f" * 64
+    files = {  # name: (written days ago, kept)
+        f"m._solve-implicitop__solve_{_CODE_VERSION}.py311.nbi": (30, True),
+        f"m._solve-implicitop__solve_{OTHER}.py311.nbi": (30, False),
+        f"m._solve-implicitop__solve_{OTHER}.py311.1.nbc": (1, True),
+        f"s.implicit_op-implicitop_kernel_aa11_{digest}_{_CODE_VERSION}.py311.nbi": (30, True),
+        f"s.implicit_op-implicitop_kernel_bb22_{digest}_{_CODE_VERSION}.py311.1.nbc": (30, False),
+        f"s.implicit_op-implicitop_kernel_bb22_{digest}_{_CODE_VERSION}.py311.nbi": (1, True),
+        f"s.implicit_op-implicitop_kernel_aa11_{digest}_{OTHER}.py311.nbi": (30, False),
+        f"string.add-{digest}_fastmath1.py311.nbi": (300, True),
+    }
+    now = 1e9
+    for name, (days, _) in files.items():
+        (folder / name).touch()
+        os.utime(folder / name, (now - days * 86400, now - days * 86400))
+    removed = prune_cached_functions(folder, kernels, now)
+    assert sorted(removed) == sorted(name for name, (_, kept) in files.items() if not kept)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        name for name, (_, kept) in files.items() if kept
+    )
+    assert prune_cached_functions(tmp_path / "missing", kernels, now) == []
 
 
 def test_ops_whose_settings_differ_in_the_last_bits_get_different_cache_keys():

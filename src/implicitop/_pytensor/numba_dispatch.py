@@ -19,15 +19,20 @@ flags, where an approximate ``exp`` would turn overflow into NaN.
 What every graph shares (reading the parameter rows, the solve) is compiled once per
 process, for all ops, and kept in PyTensor's numba cache: a graph compiled later, for
 another residual or another numeric ``x0``, compiles only its own small function
-around them.
+around them. PyTensor does not bound that cache; a process's first graph removes what
+this module left there that serves neither this version nor a kernel still in the
+kernel folder (:func:`prune_cached_functions`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
+import re
+import time
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +43,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from pytensor.configdefaults import config
 from pytensor.graph.basic import Apply
-from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, NUMBA_CACHE_PATH
 from pytensor.link.numba.dispatch.basic import (
     generate_fallback_impl,
     register_funcify_and_cache_key,
@@ -46,12 +51,14 @@ from pytensor.link.numba.dispatch.basic import (
 
 from implicitop._pytensor.op import ImplicitOp
 from implicitop._solvers.compiled import ProblemKernels
+from implicitop._solvers.generated import FULL
 from implicitop._solvers.helper_pool import caller_words
+from implicitop._solvers.kernel_cache import STALE_SECONDS, kernel_folder
 from implicitop._solvers.parallel import THREADED_FROM, thread_count
 from implicitop._solvers.status import CONVERGED
 from implicitop._solvers.threads import CODE_VERSION, solve_in_parts, start_helpers
 
-__all__ = ["numba_funcify_implicit_op"]
+__all__ = ["numba_funcify_implicit_op", "prune_cached_functions"]
 
 
 #: Part of every cache key: graphs cached by another version of this module (or of the
@@ -69,6 +76,52 @@ def _cached_njit(function: Callable) -> Callable:
         return njit(function)
     CACHED_SRC_FUNCTIONS[function] = f"implicitop_{function.__name__}_{_CODE_VERSION}"
     return njit(cache=True)(function)
+
+
+def prune_cached_functions(folder: Path, kernels: Path, now: float) -> list[str]:
+    """Remove from PyTensor's numba cache ``folder`` the files this module keeps there
+    that were not written for :data:`~implicitop._solvers.kernel_cache.STALE_SECONDS`
+    (``now`` is the time) and serve no kernel of the folder ``kernels``: those of code
+    versions other than this one's (:data:`_CODE_VERSION`: the shared functions of
+    :func:`_cached_njit` and each op's function), and an op's function whose kernel
+    the kernel folder has evicted. Return their names.
+
+    PyTensor does not bound that folder, and a user who tries many residuals in the
+    numba backend leaves a function for each there. One still in use elsewhere
+    (another environment or kernel folder on the machine) is written again by its next
+    compile."""
+    current = f"_{_CODE_VERSION}."
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder, or not readable
+        return removed
+    for entry in entries:
+        name = entry.name
+        if "-implicitop_" not in name:
+            continue
+        kernel = _KERNEL_NAME.search(name)
+        if current in name and (kernel is None or (kernels / f"{kernel[1]}.py").exists()):
+            continue
+        try:
+            if now - entry.stat().st_mtime > STALE_SECONDS:
+                os.unlink(entry.path)
+                removed.append(name)
+        except OSError:  # removed meanwhile, or read-only
+            continue
+    return removed
+
+
+#: The kernel module's name in the name of an op's function's cache file.
+_KERNEL_NAME = re.compile(rf"-({FULL}_[0-9a-f]+)_")
+
+
+@cache
+def _cached_functions_pruned() -> None:
+    """:func:`prune_cached_functions` of PyTensor's numba cache, once per process, when
+    a first graph with an implicit op is compiled there."""
+    if config.numba__cache:
+        prune_cached_functions(Path(NUMBA_CACHE_PATH), kernel_folder(), time.time())
 
 
 @_cached_njit
@@ -244,6 +297,7 @@ def numba_funcify_implicit_op(
     kernels = op.solver.kernels
     if not kernels.compiled:
         return generate_fallback_impl(op, node, **kwargs), None
+    _cached_functions_pruned()
     n = op.problem.size
     record = op.solver.settings.record
     dtype = np.dtype(node.outputs[0].type.dtype)
