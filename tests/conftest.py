@@ -15,8 +15,27 @@ calls it explicitly).
 
 import os
 
+import pytest
+
 import hypothesis_profiles  # noqa: F401  (registers and loads the profiles)
 
 os.environ.setdefault("IMPLICITOP_BACKGROUND_COMPILE", "0")  # inherited by the scripts run
 
 collect_ignore = ["theano"]
+
+
+@pytest.fixture
+def rebuilt_problems():
+    """For a test that patches how a problem is derived, printed or compiled: the
+    problems it builds are derived afresh, and none outlives it in the process's
+    caches, where a later test building the same residual would get the patched
+    functions (NaN implicit derivatives, say) instead of its own."""
+    from implicitop import _codegen, _problem
+    from implicitop._solvers import compiled
+
+    caches = (_problem._validated, _codegen._derived_expressions, compiled.problem_kernels)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()

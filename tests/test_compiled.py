@@ -539,7 +539,7 @@ def test_the_residual_its_slope_and_size_share_their_subexpressions():
                 np.testing.assert_allclose(joint[1:], (slope, size), rtol=1e-14)
 
 
-def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch):
+def test_a_function_the_algorithm_calls_must_be_generated(monkeypatch, rebuilt_problems):
     def without_scale(problem, starts):
         source = element_source(problem, starts)
         return source.replace("def scale(", "def unused_scale(")

@@ -269,7 +269,7 @@ def test_in_32_bits_jax_traces_the_solver():
 
 
 @pytest.mark.filterwarnings("ignore:numba could not compile")
-def test_a_residual_numba_cannot_compile_is_traced_in_jax(monkeypatch):
+def test_a_residual_numba_cannot_compile_is_traced_in_jax(monkeypatch, rebuilt_problems):
     """No compiled solver to call (the op falls back to plain Python elsewhere): JAX
     traces the solver, with the roots and the implicit derivative all the same. The
     kernels compile polygamma, and JAX has no function they lack that SymPy can
