@@ -132,7 +132,9 @@ def test_a_large_derivative_is_shown_as_derived_not_simplified():
     assert trigonometric.derivative == 1
 
 
-def test_an_op_built_again_for_the_same_residual_derives_and_checks_nothing_again(monkeypatch):
+def test_an_op_built_again_for_the_same_residual_derives_and_checks_nothing_again(
+    monkeypatch, rebuilt_problems
+):
     """Another x0 or bracket for a residual built before (a notebook's cell run again,
     a family of cases) reuses the checked problem and what was derived from it."""
     first = make_implicit_op(SEED, mu, theta, x0=0.5)
