@@ -133,10 +133,10 @@ def test_float32_inputs_give_float32_outputs(seed):
     [
         ((), "takes 1 input"),
         ((0.4, 0.5), "takes 1 input"),
-        ((pt.ivector("theta"),), "dtype int32"),
-        ((np.array([1, 2]),), "dtype int64"),
+        ((pt.zvector("theta"),), "dtype complex128"),
+        ((np.array([True, False]),), "dtype bool"),
         ((True,), "boolean"),
-        (("theta",), "must be a float tensor"),
+        (("theta",), "must be a tensor, number or array"),
     ],
 )
 def test_bad_call_input_gets_a_clear_error(seed, inputs, message):
@@ -146,6 +146,38 @@ def test_bad_call_input_gets_a_clear_error(seed, inputs, message):
 
 def test_python_ints_are_taken_as_floats(seed):
     assert float(seed(2).eval()) == pytest.approx(seed_root(2.0), rel=1e-13)
+
+
+def test_integer_data_is_taken_as_arithmetic_takes_it(seed):
+    """Data such as counts comes as integers (``pm.Data`` of an ``int64`` array): the
+    op takes it as ``theta + 0.0`` would, and its gradient is the float input's."""
+    theta = pt.lvector("theta")
+    root = seed(theta)
+    assert root.dtype == "float64"
+    function = pytensor.function([theta], [root, pytensor.grad(root.sum(), theta)])
+    values = np.array([1, 2, 3, 40])  # theta > 0
+    roots, slopes = function(values)
+    np.testing.assert_allclose(roots, [seed_root(v) for v in values], rtol=1e-13)
+    np.testing.assert_allclose(slopes, [seed_derivative(v) for v in values], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("integer", "expected"), [("int8", "float32"), ("int64", "float64")])
+def test_integer_data_beside_float32_takes_pytensors_upcast(kepler, integer, expected):
+    # int8 fits float32 exactly, int64 does not: float32 + int64 is float64 in PyTensor
+    eccentricity, anomaly = pt.fvector("e"), pt.vector("M", dtype=integer)
+    root = kepler(eccentricity, anomaly)
+    assert root.dtype == expected
+    function = pytensor.function(
+        [eccentricity, anomaly], [root, *pytensor.grad(root.sum(), [eccentricity, anomaly])]
+    )
+    es, anomalies = np.array([0.1, 0.5, 0.9], dtype="float32"), np.array([1, 2, 3])
+    roots, d_e, d_anomaly = function(es, anomalies.astype(integer))
+    rtol = 1e-6 if expected == "float32" else 1e-13
+    expected_roots = [kepler_root(float(e), float(m)) for e, m in zip(es, anomalies, strict=True)]
+    np.testing.assert_allclose(roots, expected_roots, rtol=rtol)
+    slopes = [kepler_gradient(float(e), float(m)) for e, m in zip(es, anomalies, strict=True)]
+    np.testing.assert_allclose(d_e, [slope[0] for slope in slopes], rtol=1e-5)  # as e: float32
+    np.testing.assert_allclose(d_anomaly, [slope[1] for slope in slopes], rtol=100 * rtol)
 
 
 def test_failed_elements_have_nan_gradients(seed):

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["TensorImplicitOp", "without_test_values"]
 
 _FLOAT_DTYPES = ("float16", "float32", "float64")
+_INTEGER_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
 def _library(tensor: ModuleType) -> ModuleType:
@@ -489,15 +490,23 @@ class TensorImplicitOp:
 
     def input_tensors(self, inputs: Sequence[object]) -> list:
         """The op's inputs as float tensors; a ``TypeError`` naming the parameter for a
-        wrong number of inputs or an input that is not a float tensor."""
+        wrong number of inputs or an input that is neither a float nor an integer
+        tensor. Integer inputs (data such as counts) are cast to the float type the
+        inputs' arithmetic gives (``float32`` beside ``float32`` and ``int8``,
+        ``float64`` beside ``int64``; ``floatX`` where every input is an integer)."""
         if len(inputs) != len(self.params):
             names = ", ".join(p.name for p in self.params)
             raise TypeError(
                 f"{self} takes {len(self.params)} input(s) ({names}), got {len(inputs)}"
             )
-        return [self._float_tensor(v, p.name) for v, p in zip(inputs, self.params, strict=True)]
+        tensors = [self._number_tensor(v, p.name) for v, p in zip(inputs, self.params, strict=True)]
+        dtypes = [t.dtype for t in tensors]
+        if not any(dtype in _FLOAT_DTYPES for dtype in dtypes):
+            dtypes.append(self.framework.config.floatX)
+        floating = self.framework.scalar.upcast(*dtypes)
+        return [t if t.dtype in _FLOAT_DTYPES else self.tensor.cast(t, floating) for t in tensors]
 
-    def _float_tensor(self, value: object, name: str) -> object:
+    def _number_tensor(self, value: object, name: str) -> object:
         if isinstance(value, bool | np.bool_):
             raise TypeError(f"parameter {name} got a boolean; pass a float")
         if isinstance(value, int | float):
@@ -506,16 +515,14 @@ class TensorImplicitOp:
             tensor = self.tensor.as_tensor_variable(value)
         except (TypeError, ValueError, NotImplementedError) as error:
             raise TypeError(
-                f"parameter {name} must be a float tensor, number or array, got "
+                f"parameter {name} must be a tensor, number or array, got "
                 f"{type(value).__name__}: {error}"
             ) from None
-        if tensor.dtype not in _FLOAT_DTYPES:
-            library = self.tensor.__name__
-            raise TypeError(
-                f"parameter {name} has dtype {tensor.dtype}; implicit ops need float inputs "
-                f"(cast with {library}.cast(x, 'float64') or pass floats)"
-            )
-        return tensor
+        if tensor.dtype in _FLOAT_DTYPES or tensor.dtype in _INTEGER_DTYPES:
+            return tensor
+        raise TypeError(
+            f"parameter {name} has dtype {tensor.dtype}; implicit ops take float or integer inputs"
+        )
 
     def perform(self, node, inputs: list[np.ndarray], outputs: list[list], params=None) -> None:
         result = self.solver.solve(*inputs)

@@ -181,13 +181,29 @@ def test_elements_without_a_root_are_nan_or_raise():
             "Theano cannot express",
         ),
         (lambda: make_implicit_op(SEED, mu, theta)(True), TypeError, "boolean"),
-        (lambda: make_implicit_op(SEED, mu, theta)(np.array([1, 2])), TypeError, "int64"),
+        (
+            lambda: make_implicit_op(SEED, mu, theta)(np.array([1j, 2j])),
+            TypeError,
+            "complex128",
+        ),
         (lambda: make_implicit_op(SEED, mu, theta)(0.1, 0.2), TypeError, "takes 1 input"),
     ],
 )
 def test_bad_input_gets_a_clear_error(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_integer_data_is_taken_as_arithmetic_takes_it(seed_op):
+    # PyMC3's observed counts are int64: float64 here, as theta + 0.0 would be
+    thetas = tt.lvector("theta")
+    root = seed_op(thetas)
+    assert root.dtype == "float64"
+    function = theano.function([thetas], [root, theano.grad(root.sum(), thetas)])
+    values = np.array([1, 2, 40])
+    roots, slopes = function(values)
+    np.testing.assert_allclose(roots, [seed_root(v) for v in values], rtol=1e-13)
+    np.testing.assert_allclose(slopes, [seed_derivative(v) for v in values], rtol=1e-12)
 
 
 def test_ops_pickle_and_equal_problems_give_equal_ops(seed_op):
