@@ -493,7 +493,8 @@ class TensorImplicitOp:
         wrong number of inputs or an input that is neither a float nor an integer
         tensor. Integer inputs (data such as counts) are cast to the float type the
         inputs' arithmetic gives (``float32`` beside ``float32`` and ``int8``,
-        ``float64`` beside ``int64``; ``floatX`` where every input is an integer)."""
+        ``float64`` beside ``int64``), or, where every input is an integer, their
+        arithmetic with ``floatX`` (``int64`` gives ``float64`` either way)."""
         if len(inputs) != len(self.params):
             names = ", ".join(p.name for p in self.params)
             raise TypeError(
